@@ -1,0 +1,26 @@
+#!/bin/sh
+# Container entrypoint: bring the database schema to head, then serve.
+# Any arguments replace the server command (after migrating), e.g.
+#   docker run IMAGE flask --app wsgi schedule seed --days 7
+set -eu
+
+flask --app wsgi db upgrade
+
+if [ "$#" -gt 0 ]; then
+    exec "$@"
+fi
+
+# gunicorn's usual default of 2 x cores + 1, counting the CPUs this container may use.
+cores=$(nproc 2>/dev/null || echo 1)
+workers=${GUNICORN_WORKERS:-$((2 * cores + 1))}
+
+# --worker-tmp-dir: heartbeat files on tmpfs, not the (possibly slow) overlay filesystem.
+# --no-control-socket: gunicorn >= 25 would try to create ~/.gunicorn, and the routing
+# user has no writable home.
+exec gunicorn \
+    --bind 0.0.0.0:8000 \
+    --workers "$workers" \
+    --worker-tmp-dir /dev/shm \
+    --access-logfile - \
+    --no-control-socket \
+    wsgi:app

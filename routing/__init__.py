@@ -1,0 +1,55 @@
+"""routing: appointment routing and referrals for a pain-management practice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from routing.config import Settings, configure_logging, load_settings
+
+__version__ = "0.1.0"
+
+#: Largest request body accepted anywhere (intake forms are far smaller).
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
+    """Build the Flask application.
+
+    ``config`` is either validated :class:`Settings` or a mapping of environment-variable names to
+    values that override the process environment (handy in tests). Invalid settings raise
+    :class:`routing.config.ConfigError` here, at start, not at the first request.
+    """
+    from routing import cli
+    from routing.http import deps, docs_assets, health, problems
+    from routing.http.api import RoutingApi, openapi_settings
+    from routing.wiring import wire
+
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        # Stack traces must never reach a client, even if someone sets FLASK_DEBUG by habit.
+        PROPAGATE_EXCEPTIONS=False,
+        **openapi_settings(__version__),
+    )
+    app.extensions["routing"] = wire(settings)
+    app.teardown_appcontext(deps.close_request_session)
+
+    api = RoutingApi(app)
+    app.extensions["routing.api"] = api
+    api.register_blueprint(health.bp)
+    app.register_blueprint(docs_assets.bp)
+
+    # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
+    app.register_error_handler(HTTPException, problems.handle_http_exception)
+    app.register_error_handler(problems.Problem, problems.handle_problem)
+    app.register_error_handler(Exception, problems.handle_unexpected_error)
+
+    cli.register(app)
+    return app

@@ -1,0 +1,1 @@
+"""Adapters: the database and (later) external scheduling systems."""

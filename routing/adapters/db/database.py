@@ -1,0 +1,57 @@
+"""Engine and session factory for one configured database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """Owns the engine and the session factory; one per application."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        _ensure_sqlite_directory(url)
+        self.engine = create_engine(url, **_engine_options(url))
+        if url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _configure_sqlite_connection)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new session; the caller owns its transaction and must close it."""
+        return self.sessions()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close pooled connections (at shutdown, or after a fork)."""
+        self.engine.dispose()
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    # A fresh clone has no instance/ folder yet; SQLite creates the file but not its folder.
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _engine_options(url: URL) -> dict:
+    if url.get_backend_name() == "sqlite":
+        # Flask serves requests on several threads; each borrows its own connection from the pool.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    # pre_ping turns a connection dropped by a database restart into a reconnect, not a failed request.
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
+
+
+def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets readers proceed while one writer commits.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,169 @@
+"""SQLAlchemy models: the schema that Alembic migrations create.
+
+Any change here needs a migration; ``tests/db/test_migrations.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from routing.adapters.db.types import UTCDateTime, utcnow
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, SlotStatus
+
+# Deterministic constraint names, so migrations can drop and alter them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention and column types used throughout."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Inquiry(Base):
+    """A web-form inquiry exactly as delivered, plus what we made of it."""
+
+    __tablename__ = "inquiries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # The delivery's identity (webhook-id or Idempotency-Key); unique so concurrent retries of one
+    # delivery cannot both be stored, whatever the application code does.
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(255))
+    raw_body: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[dict[str, Any]]
+    facts: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.RECEIVED, index=True)
+    status_detail: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    decisions: Mapped[list[TriageDecision]] = relationship(
+        back_populates="inquiry", order_by="TriageDecision.created_at"
+    )
+    appointments: Mapped[list[Appointment]] = relationship(back_populates="inquiry", order_by="Appointment.created_at")
+
+
+class TriageDecision(Base):
+    """One run of the rulebook over an inquiry's facts; the newest one not superseded is in force."""
+
+    __tablename__ = "triage_decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    likely_cause: Mapped[str] = mapped_column(String(40))
+    route: Mapped[str] = mapped_column(String(20))
+    rule_id: Mapped[str] = mapped_column(String(8))
+    needs_review: Mapped[bool]
+    reasons: Mapped[list[Any]]
+    facts: Mapped[dict[str, Any]]
+    rulebook_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None]
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="decisions")
+
+
+class Slot(Base):
+    """A bookable time in the embedded scheduler (the default scheduling system)."""
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("slot_type", "start"),
+        Index("ix_slots_type_status_start", "slot_type", "status", "start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    slot_type: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default=SlotStatus.FREE)
+    # Bumped on every change; a booking updates "where version = seen" so a lost race is detected.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Appointment(Base):
+    """An appointment held for an inquiry in a scheduling system (embedded or FHIR)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # At most one live booking per embedded slot: the database itself refuses a double booking.
+        Index(
+            "uq_appointments_live_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    slot_type: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    scheduler: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="appointments")
+
+
+class StaffToken(Base):
+    """A staff member's API token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """An append-only record of who changed what, written in the same transaction as the change."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_tokens.id"))
+    # Kept alongside the id so the trail stays readable after a token is revoked.
+    actor_name: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    details: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)

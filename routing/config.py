@@ -1,0 +1,126 @@
+"""Service settings, read once from environment variables and validated at start.
+
+A bad value raises :class:`ConfigError` from :func:`load_settings`, so the process refuses to start
+with a message naming the variable, instead of failing at the first request.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+#: Where the default SQLite database lives, relative to the repository root.
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'routing.sqlite3'}"
+
+SCHEDULERS = ("embedded",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. Build with :func:`load_settings`, not directly."""
+
+    database_url: URL
+    webhook_secrets: tuple[bytes, ...]
+    scheduler: str
+    log_level: str
+    timezone: ZoneInfo
+    testing: bool = False
+
+    @property
+    def signatures_required(self) -> bool:
+        """True when intake deliveries must carry a valid Standard Webhooks signature."""
+        return bool(self.webhook_secrets)
+
+
+def load_settings(overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
+
+    Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``) plus ``TESTING``.
+    """
+    values: dict[str, object] = dict(os.environ if environ is None else environ)
+    values.update(overrides or {})
+
+    def text(name: str, default: str) -> str:
+        raw = values.get(name)
+        return default if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+    return Settings(
+        database_url=_database_url(text("DATABASE_URL", DEFAULT_DATABASE_URL)),
+        webhook_secrets=_webhook_secrets(text("ROUTING_WEBHOOK_SECRET", "")),
+        scheduler=_choice("ROUTING_SCHEDULER", text("ROUTING_SCHEDULER", "embedded").lower(), SCHEDULERS),
+        log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
+        timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
+        testing=bool(values.get("TESTING", False)),
+    )
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}.")
+    return value
+
+
+def _database_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL; use e.g. sqlite:///instance/routing.sqlite3 "
+            "or postgresql+psycopg://user:password@host:5432/routing."
+        ) from None
+    if url.get_backend_name() not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"DATABASE_URL uses {url.get_backend_name()!r}; routing supports {' and '.join(SUPPORTED_DATABASES)}."
+        )
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we ship; plain "postgresql://" would make SQLAlchemy look for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _webhook_secrets(raw: str) -> tuple[bytes, ...]:
+    secrets = []
+    for item in raw.split():
+        body = item.removeprefix("whsec_")
+        try:
+            decoded = base64.b64decode(body, validate=True)
+        except ValueError:
+            decoded = b""
+        if not decoded:
+            raise ConfigError(
+                "ROUTING_WEBHOOK_SECRET must hold Standard Webhooks secrets ('whsec_' followed by base64), "
+                "space-separated for rotation; one of them is not valid base64."
+            )
+        secrets.append(decoded)
+    return tuple(secrets)
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"ROUTING_TIMEZONE={raw!r} is not a known IANA time zone; use e.g. America/New_York."
+        ) from None
+
+
+def configure_logging(level: str) -> None:
+    """Set the root log level; handlers are left to the server (gunicorn, flask run)."""
+    logging.getLogger().setLevel(level)
+    logging.getLogger("routing").setLevel(level)

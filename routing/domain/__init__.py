@@ -1,0 +1,1 @@
+"""Pure domain logic (vocabulary, triage, routing): no Flask, SQLAlchemy or HTTP imports."""

@@ -1,0 +1,65 @@
+"""The words of the triage policy and of booking, as string enums shared by every layer.
+
+Values are the wire and storage spellings fixed by ``api-contract.md`` and ``triage-policy.md``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Urgency(StrEnum):
+    """How soon a clinician must see the patient."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+    SOON = "soon"
+    ROUTINE = "routine"
+
+
+class Route(StrEnum):
+    """Where an inquiry goes."""
+
+    URGENT_REVIEW = "urgent_review"
+    CONSULT = "consult"
+    IMAGING = "imaging"
+    INJECTION = "injection"
+
+
+class SlotType(StrEnum):
+    """A kind of appointment in the scheduler."""
+
+    CONSULT = "consult"
+    IMAGING = "imaging"
+    INJECTION = "injection"
+
+
+class InquiryStatus(StrEnum):
+    """Where an inquiry stands; ``received`` means stored and not yet triaged."""
+
+    RECEIVED = "received"
+    PENDING_BOOKING = "pending_booking"
+    BOOKED = "booked"
+    NEEDS_REVIEW = "needs_review"
+    URGENT_REVIEW = "urgent_review"
+
+
+class AppointmentStatus(StrEnum):
+    """State of an appointment we hold in a scheduler."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class SlotStatus(StrEnum):
+    """State of a slot in the embedded scheduler (FHIR ``Slot.status`` subset)."""
+
+    FREE = "free"
+    BUSY = "busy"
+
+
+class StaffRole(StrEnum):
+    """What a staff token may do."""
+
+    STAFF = "staff"
+    ADMIN = "admin"

@@ -1,0 +1,1 @@
+"""The HTTP layer: blueprints, the API object, error responses. Routes stay thin."""

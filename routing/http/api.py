@@ -1,0 +1,55 @@
+"""The flask-smorest API object: OpenAPI generation and problem+json error documentation."""
+
+from __future__ import annotations
+
+import http
+
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from routing.http import problems
+from schemas.problem import ProblemSchema
+
+
+class RoutingApi(Api):
+    """flask-smorest's Api with RFC 9457 errors, in responses and in the spec."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        """Answer every HTTP error (404, 405, webargs' 422, ...) as problem+json."""
+        return problems.handle_http_exception(error)
+
+    def _register_responses(self):
+        # flask-smorest documents errors as application/json; ours are application/problem+json.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            content_type = problems.PROBLEM_JSON if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, problems.PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+def openapi_settings(api_version: str) -> dict:
+    """Flask config keys for flask-smorest: spec at /openapi.json, Swagger UI at /docs (served locally)."""
+    return {
+        "API_TITLE": "routing",
+        "API_VERSION": api_version,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        # Assets come from the swagger-ui-bundle package, so the docs work without internet access.
+        "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "Appointment routing and referrals for a pain-management practice: intake "
+                "webhook, explainable triage, booking, and staff administration. Errors are RFC 9457 "
+                "problem details (application/problem+json).",
+            },
+        },
+    }

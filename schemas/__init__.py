@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the shapes of HTTP requests and responses (and of the OpenAPI document)."""

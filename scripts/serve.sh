@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs the service locally on the embedded defaults
+# (SQLite under instance/ unless DATABASE_URL is set; embedded scheduler with demo slots).
+# HOST and PORT choose the bind address (default 127.0.0.1:8000).
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+# shellcheck source=scripts/_common.sh
+source scripts/_common.sh
+
+ensure_venv runtime
+export PATH="$VENV/bin:$PATH"
+
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+
+mkdir -p instance
+log "applying database migrations"
+flask --app wsgi db upgrade
+log "seeding demo schedule (idempotent)"
+flask --app wsgi schedule seed --days 7
+
+# 0.0.0.0 / [::] are bind addresses, not something to open in a browser.
+case $HOST in
+  0.0.0.0 | '[::]') url_host=127.0.0.1 ;;
+  *) url_host=$HOST ;;
+esac
+echo
+echo "routing is running at http://$url_host:$PORT (API docs: http://$url_host:$PORT/docs)"
+echo "press Ctrl-C to stop"
+echo
+
+# --no-control-socket: gunicorn >= 25 otherwise puts a control socket in ~/.gunicorn,
+# shared by every instance run by the same user.
+exec gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - --no-control-socket wsgi:app

@@ -1,0 +1,36 @@
+"""The OpenAPI document is generated from the schemas and a human docs page renders it."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_openapi_json_is_an_openapi_3_document_with_the_probes(client):
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "routing"
+    assert {"/healthz", "/readyz"} <= spec["paths"].keys()
+    assert spec["components"]["schemas"]["Readiness"]["properties"]["migrations"]
+
+
+def test_errors_are_documented_as_problem_json(client):
+    spec = client.get("/openapi.json").get_json()
+
+    default_error = spec["components"]["responses"]["DEFAULT_ERROR"]
+    assert "application/problem+json" in default_error["content"]
+    readyz_503 = spec["paths"]["/readyz"]["get"]["responses"]["503"]
+    assert readyz_503["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+
+
+def test_docs_page_loads_swagger_ui_from_this_service(client):
+    page = client.get("/docs")
+
+    assert page.status_code == 200
+    assert "/openapi.json" in page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page.get_data(as_text=True))
+    assert assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
