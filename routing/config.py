@@ -121,6 +121,8 @@ def _timezone(raw: str) -> ZoneInfo:
 
 
 def configure_logging(level: str) -> None:
-    """Set the root log level; handlers are left to the server (gunicorn, flask run)."""
-    logging.getLogger().setLevel(level)
+    """Send our logs to stderr at ``level``, unless the host process already set up handlers."""
+    # basicConfig is a no-op when the root logger has handlers (pytest, an embedding app);
+    # without it, gunicorn would drop everything below WARNING.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("routing").setLevel(level)
