@@ -1,1 +1,1 @@
-"""Adapters: the database and (later) external scheduling systems."""
+"""Adapters: the database and the scheduling systems."""

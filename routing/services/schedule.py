@@ -6,8 +6,8 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from routing.adapters.db.database import Database
+from routing.adapters.scheduling import embedded
 from routing.domain.demo_schedule import demo_slots
-from routing.scheduling import embedded
 
 
 def seed_demo_schedule(*, db: Database, days: int, tz: ZoneInfo, first_day: date) -> tuple[int, dict[str, int]]:
