@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
+
 #: Where the default SQLite database lives, relative to the repository root.
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'routing.sqlite3'}"
@@ -39,6 +41,7 @@ class Settings:
     scheduler: str
     log_level: str
     timezone: ZoneInfo
+    rulebook_path: Path = DEFAULT_RULEBOOK_PATH
     testing: bool = False
 
     @property
@@ -51,7 +54,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
-    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``) plus ``TESTING``.
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -66,6 +69,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         scheduler=_choice("ROUTING_SCHEDULER", text("ROUTING_SCHEDULER", "embedded").lower(), SCHEDULERS),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
+        rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
         testing=bool(values.get("TESTING", False)),
     )
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
-from routing.config import Settings
+from routing.config import ConfigError, Settings
+from routing.domain.triage import Rulebook, RulebookError, load_rulebook
 
 
 @dataclass
@@ -16,8 +17,18 @@ class Wiring:
     settings: Settings
     db: Database
     head_revision: str | None
+    rulebook: Rulebook
 
 
 def wire(settings: Settings) -> Wiring:
-    """Build the live objects for ``settings``."""
-    return Wiring(settings=settings, db=Database(settings.database_url), head_revision=migrations.head_revision())
+    """Build the live objects for ``settings``; a rulebook that does not validate stops the start."""
+    try:
+        rulebook = load_rulebook(settings.rulebook_path)
+    except RulebookError as error:
+        raise ConfigError(f"ROUTING_RULEBOOK: {error}") from None
+    return Wiring(
+        settings=settings,
+        db=Database(settings.database_url),
+        head_revision=migrations.head_revision(),
+        rulebook=rulebook,
+    )

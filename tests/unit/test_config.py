@@ -78,3 +78,15 @@ def test_wsgi_entry_point_exits_at_import_with_a_clear_message():
 
     assert result.returncode != 0
     assert "LOG_LEVEL='LOUD' is not valid" in result.stderr
+
+
+def test_the_shipped_rulebook_is_the_default():
+    assert load_settings(environ={}).rulebook_path.name == "rulebook.json"
+
+
+def test_create_app_refuses_a_rulebook_that_does_not_validate(tmp_path):
+    broken = tmp_path / "rulebook.json"
+    broken.write_text('{"version": "local", "rules": [], "modifiers": {"steps": []}, "needs_review": {}}')
+
+    with pytest.raises(ConfigError, match=r"ROUTING_RULEBOOK: .*rules: must be a non-empty list"):
+        create_app({"ROUTING_RULEBOOK": str(broken)})

@@ -1,0 +1,116 @@
+"""Evaluate a rulebook over facts: the first matching rule routes, modifiers raise urgency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Facts
+from routing.domain.triage.rulebook import Rulebook, days
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One line of a decision's explanation.
+
+    ``rule`` is a rule id (R0 to R11), a modifier id (M1, M2), ``NR`` for the needs-review note, or
+    ``TEXT`` for a fact read from the message (then ``fact`` and ``phrase`` say which and from where).
+    """
+
+    rule: str
+    text: str
+    fact: str | None = None
+    phrase: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``fact``/``phrase`` only when present."""
+        out: dict[str, Any] = {"rule": self.rule, "text": self.text}
+        if self.fact is not None:
+            out["fact"] = self.fact
+            out["phrase"] = self.phrase
+        return out
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of triage, with everything needed to explain and store it."""
+
+    route: str
+    urgency: str
+    likely_cause: str
+    rule_id: str
+    needs_review: bool
+    reasons: tuple[Reason, ...]
+    rulebook_version: str
+    facts: Facts
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``triage`` object (plus ``rule``)."""
+        return {
+            "urgency": self.urgency,
+            "likely_cause": self.likely_cause,
+            "route": self.route,
+            "rule": self.rule_id,
+            "needs_review": self.needs_review,
+            "reasons": [reason.to_dict() for reason in self.reasons],
+            "rulebook_version": self.rulebook_version,
+        }
+
+
+def decide(facts: Facts, rulebook: Rulebook) -> Decision:
+    """Apply ``rulebook`` to ``facts``. Pure and deterministic: same facts, same decision."""
+    rule = next(rule for rule in rulebook.rules if rule.matches(facts))
+    reasons = [Reason(rule.id, _fill(rule.reason, facts, rulebook))]
+    urgency = rule.urgency
+    if rule.route not in rulebook.unmodified_routes:
+        for modifier in rulebook.modifiers:
+            if modifier.matches(facts):
+                raised = modifier.apply(urgency)
+                if raised != urgency:
+                    reasons.append(Reason(modifier.id, _fill(modifier.reason, facts, rulebook)))
+                    urgency = raised
+    known = [name for name in rulebook.review_facts if facts.is_known(name)]
+    needs_review = len(known) < rulebook.review_min_known
+    if needs_review:
+        shown = ", ".join(name.replace("_", " ") for name in known) or "none"
+        reasons.append(Reason("NR", rulebook.review_reason.format(known=shown)))
+    reasons.extend(_text_reasons(facts, rulebook))
+    return Decision(
+        route=rule.route,
+        urgency=urgency,
+        likely_cause=rule.cause_for(facts),
+        rule_id=rule.id,
+        needs_review=needs_review,
+        reasons=tuple(reasons),
+        rulebook_version=rulebook.version,
+        facts=facts,
+    )
+
+
+def _fill(template: str, facts: Facts, rulebook: Rulebook) -> str:
+    values = {}
+    for name in FACT_KINDS:
+        value = getattr(facts, name)
+        if name in SET_FACTS:
+            values[name] = ", ".join(rulebook.describe(name, item) for item in sorted(value)) or "none"
+        elif name == "duration_days":
+            values[name] = days(value)
+        elif name == "pain_score":
+            values[name] = "?" if value is None else value
+        else:
+            values[name] = rulebook.describe(name, value)
+    return template.format_map(values)
+
+
+def _text_reasons(facts: Facts, rulebook: Rulebook) -> list[Reason]:
+    # Staff must see which facts were inferred from wording rather than ticked on the form.
+    return [
+        Reason(
+            "TEXT",
+            f"From the message: {rulebook.describe(item.fact, item.value)} (“{item.phrase}”).",
+            fact=item.fact,
+            phrase=item.phrase,
+        )
+        for item in facts.evidence
+        if item.source == TEXT
+    ]
