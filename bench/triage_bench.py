@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from routing.domain.triage import load_rulebook, triage  # noqa: E402
+from routing.domain.triage import load_rulebook, triage
 
 RECEIVED_ON = date(2026, 11, 25)
 

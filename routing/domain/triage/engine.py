@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Facts
+from routing.domain.triage.facts import SET_FACTS, TEXT, Facts
 from routing.domain.triage.rulebook import Rulebook, days
 
 
@@ -88,18 +88,26 @@ def decide(facts: Facts, rulebook: Rulebook) -> Decision:
 
 
 def _fill(template: str, facts: Facts, rulebook: Rulebook) -> str:
-    values = {}
-    for name in FACT_KINDS:
-        value = getattr(facts, name)
+    return template.format_map(_Placeholders(facts, rulebook))
+
+
+class _Placeholders(dict):
+    """Fact values in plain words, computed only for the placeholders a template uses."""
+
+    def __init__(self, facts: Facts, rulebook: Rulebook) -> None:
+        super().__init__()
+        self.facts = facts
+        self.rulebook = rulebook
+
+    def __missing__(self, name: str) -> Any:
+        value = getattr(self.facts, name)
         if name in SET_FACTS:
-            values[name] = ", ".join(rulebook.describe(name, item) for item in sorted(value)) or "none"
-        elif name == "duration_days":
-            values[name] = days(value)
-        elif name == "pain_score":
-            values[name] = "?" if value is None else value
-        else:
-            values[name] = rulebook.describe(name, value)
-    return template.format_map(values)
+            return ", ".join(self.rulebook.describe(name, item) for item in sorted(value)) or "none"
+        if name == "duration_days":
+            return days(value)
+        if name == "pain_score":
+            return "?" if value is None else value
+        return self.rulebook.describe(name, value)
 
 
 def _text_reasons(facts: Facts, rulebook: Rulebook) -> list[Reason]:

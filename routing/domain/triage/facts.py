@@ -139,18 +139,24 @@ def combine(form: Mapping[str, Any], reading: TextReading) -> Facts:
     """
     values: dict[str, Any] = {}
     evidence: list[Evidence] = []
-    for name in FACT_KINDS:
-        given = check_value(name, form[name]) if name in form else None
-        from_text = check_value(name, reading.values[name]) if name in reading.values else None
+    for name, raw in form.items():
+        value = check_value(name, raw)
         if name in SET_FACTS:
-            given, from_text = given or frozenset(), from_text or frozenset()
-            values[name] = given | from_text
-            evidence.extend(Evidence(name, item, FORM) for item in sorted(given))
-            evidence.extend(e for e in reading.evidence if e.fact == name and e.value in from_text - given)
-        elif given is not None and given != UNKNOWN:
-            values[name] = given
-            evidence.append(Evidence(name, given, FORM))
-        elif from_text is not None and from_text != UNKNOWN:
-            values[name] = from_text
+            if value:
+                values[name] = value
+                evidence.extend(Evidence(name, item, FORM) for item in sorted(value))
+        elif value is not None and value != UNKNOWN:
+            values[name] = value
+            evidence.append(Evidence(name, value, FORM))
+    for name, raw in reading.values.items():
+        value = check_value(name, raw)
+        if name in SET_FACTS:
+            given = values.get(name, frozenset())
+            added = value - given
+            if added:
+                values[name] = given | added
+                evidence.extend(e for e in reading.evidence if e.fact == name and e.value in added)
+        elif name not in values and value is not None and value != UNKNOWN:
+            values[name] = value
             evidence.extend(e for e in reading.evidence if e.fact == name)
     return Facts(**values, evidence=tuple(evidence))

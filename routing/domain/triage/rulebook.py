@@ -104,7 +104,7 @@ class Rulebook:
             value = days(value)
         if isinstance(labels, str):
             return labels.format(value=value)
-        if isinstance(labels, Mapping):
+        if isinstance(labels, dict):
             key = str(value).lower() if isinstance(value, bool) else str(value)
             return labels.get(key, str(value).replace("_", " "))
         return f"{fact.replace('_', ' ')}: {value}"
@@ -388,12 +388,26 @@ def _always(_facts: Facts) -> bool:
     return True
 
 
+# Plain loops: these run for every rule of every decision, and all()/any() over a generator
+# costs a frame per call.
 def _all_of(parts: tuple[Condition, ...]) -> Condition:
-    return lambda facts: all(part(facts) for part in parts)
+    def check(facts: Facts) -> bool:
+        for part in parts:  # noqa: SIM110
+            if not part(facts):
+                return False
+        return True
+
+    return check
 
 
 def _any_of(parts: tuple[Condition, ...]) -> Condition:
-    return lambda facts: any(part(facts) for part in parts)
+    def check(facts: Facts) -> bool:
+        for part in parts:  # noqa: SIM110
+            if part(facts):
+                return True
+        return False
+
+    return check
 
 
 def _list(compiler: _Compiler, value: Any, where: str) -> list:

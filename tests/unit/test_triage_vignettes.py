@@ -1,0 +1,73 @@
+"""The practice's example inquiries (shared/vignettes/public.json) and triage() end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from routing.domain.triage import load_rulebook, triage
+
+VIGNETTES = Path(__file__).resolve().parents[3] / "shared" / "vignettes" / "public.json"
+RECEIVED_ON = date(2026, 11, 25)
+RULEBOOK = load_rulebook()
+
+
+def _vignettes():
+    if not VIGNETTES.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{VIGNETTES} is missing; CI must run with shared/ beside the repository")
+        return [pytest.param(None, marks=pytest.mark.skip(reason="shared/ is not beside the repository"))]
+    return [pytest.param(case, id=case["id"]) for case in json.loads(VIGNETTES.read_text())]
+
+
+@pytest.mark.parametrize("case", _vignettes())
+def test_public_vignette_gets_the_expected_route_urgency_cause_and_rule(case):
+    decision = triage(case.get("symptoms") or {}, case.get("message"), RECEIVED_ON, RULEBOOK)
+
+    expected = case["expect"]
+    assert {
+        "route": decision.route,
+        "urgency": decision.urgency,
+        "likely_cause": decision.likely_cause,
+        "rule": decision.rule_id,
+    } == expected, [reason.text for reason in decision.reasons]
+
+
+def test_explicit_form_values_win_over_the_message():
+    decision = triage({"trigger": "none", "duration_days": 2}, "I lifted a sofa three months ago", RECEIVED_ON, RULEBOOK)
+
+    assert decision.facts.trigger == "none"
+    assert decision.facts.duration_days == 2
+    assert decision.rule_id == "R11"
+
+
+def test_a_red_flag_in_the_message_overrides_a_harmless_form():
+    form = {"onset": "gradual", "duration_days": 10, "trigger": "lifting", "red_flags": []}
+
+    decision = triage(form, "Since last night I can't control my bladder.", RECEIVED_ON, RULEBOOK)
+
+    assert decision.route == "urgent_review"
+    assert "bladder_bowel_dysfunction" in decision.facts.red_flags
+
+
+def test_facts_read_from_the_message_are_explained_with_their_phrase():
+    message = "Back spasms on and off for 3 months. Muscle relaxants didn't help at all."
+
+    decision = triage({}, message, RECEIVED_ON, RULEBOOK)
+
+    text_reasons = {reason.fact: reason for reason in decision.reasons if reason.rule == "TEXT"}
+    assert {"duration_days", "muscle_relaxants"} <= text_reasons.keys()
+    for reason in text_reasons.values():
+        assert reason.phrase in message
+        assert reason.text.startswith("From the message:")
+
+
+def test_a_negated_red_flag_is_not_a_red_flag():
+    decision = triage({}, "Lifted boxes two days ago. No fever, no numbness, no bladder problems.", RECEIVED_ON, RULEBOOK)
+
+    assert decision.facts.red_flags == frozenset()
+    assert decision.route == "consult"
