@@ -1,0 +1,378 @@
+"""The free-text reader: the triage policy's facts from a patient's "describe your pain" message.
+
+``read_message`` follows the policy's section "Reading free text". It returns only what the message
+determines, each value with the short phrase of the message that justified it, so staff can see why.
+Negation never sets a red flag, a diagnosis or a true value; when a red flag's negation is unclear the
+red flag stands. Pure standard-library Python, deterministic, and safe on any string.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from routing.domain.triage import text_lexicon as lex
+from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
+from routing.domain.triage.text_durations import read_duration
+from routing.domain.triage.text_relaxants import read_relaxant_effect
+from routing.domain.triage.text_scope import Document, Lexicon
+
+
+class _Found:
+    """Collects values and their evidence; the first value found for a single fact is kept."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.values: dict[str, Any] = {}
+        self.items: dict[str, dict[str, tuple[int, int]]] = {}
+
+    def set(self, fact: str, value: Any, start: int, end: int) -> None:
+        if fact not in self.values:
+            self.values[fact] = (value, start, end)
+
+    def add(self, fact: str, item: str, start: int, end: int) -> None:
+        self.items.setdefault(fact, {}).setdefault(item, (start, end))
+
+    def reading(self) -> TextReading:
+        values: dict[str, Any] = {}
+        evidence: list[Evidence] = []
+        for fact in FACT_KINDS:
+            if fact in SET_FACTS:
+                items = self.items.get(fact)
+                if items:
+                    values[fact] = frozenset(items)
+                    evidence.extend(Evidence(fact, item, TEXT, self._phrase(*items[item])) for item in sorted(items))
+            elif fact in self.values:
+                value, start, end = self.values[fact]
+                values[fact] = value
+                evidence.append(Evidence(fact, value, TEXT, self._phrase(start, end)))
+        return TextReading(values=values, evidence=tuple(evidence))
+
+    def _phrase(self, start: int, end: int) -> str:
+        return self.doc.phrase(start, end) or self.doc.raw[start:end]
+
+
+# --- red flags ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FlagRule:
+    flag: str
+    phrases: Lexicon
+    history: bool = False  # a relative's history does not count, nor does a worry or a plan
+    keep: Callable[[Document, re.Match[str]], bool] | None = None
+
+
+def _weight_loss_unexplained(doc: Document, match: re.Match[str]) -> bool:
+    start, end = doc.sentence(match.start())
+    if lex.WEIGHT_LOSS_UNEXPLAINED.search(doc.low, start, end):
+        return True
+    return not lex.WEIGHT_LOSS_ON_PURPOSE.search(doc.low, start, end)
+
+
+def _immunosuppressed(doc: Document, match: re.Match[str]) -> bool:
+    text = match.group()
+    start, end = doc.sentence(match.start())
+    if "hiv" in text and lex.HIV_NEGATIVE.search(doc.low, max(start, match.start() - 30), min(end, match.end() + 40)):
+        return False
+    steroid = any(word in text for word in ("steroid", "predni", "cortis", "dexameth", "medrol"))
+    return not (steroid and lex.STEROID_SHORT_COURSE.search(doc.low, start, end))
+
+
+_RED_FLAG_RULES = (
+    _FlagRule("bladder_bowel_dysfunction", lex.BLADDER_BOWEL),
+    _FlagRule("saddle_numbness", lex.SADDLE),
+    _FlagRule("leg_weakness", lex.LEG_WEAKNESS),
+    _FlagRule("fever", lex.FEVER),
+    _FlagRule("major_trauma", lex.MAJOR_TRAUMA),
+    _FlagRule("cancer_history", lex.CANCER, history=True),
+    _FlagRule("unexplained_weight_loss", lex.WEIGHT_LOSS, history=True, keep=_weight_loss_unexplained),
+    _FlagRule("immunosuppression", lex.IMMUNOSUPPRESSION, history=True, keep=_immunosuppressed),
+    _FlagRule("iv_drug_use", lex.IV_DRUG_USE, history=True),
+)
+
+
+def _read_red_flags(doc: Document, found: _Found) -> None:
+    for rule in _RED_FLAG_RULES:
+        for _, match in doc.find(rule.phrases):
+            start, end = match.span()
+            if doc.negation(start, end) is not None:
+                continue
+            if rule.history and (doc.about_someone_else(start, end) or doc.speculative(start)):
+                continue
+            if rule.keep is not None and not rule.keep(doc, match):
+                continue
+            found.add("red_flags", rule.flag, start, end)
+            break
+
+
+# --- legs: radiating pain (one leg) and bilateral symptoms (both legs) ---------------------------------
+
+_LEG_HINTS = (
+    "leg",
+    "thigh",
+    "calf",
+    "calves",
+    "shin",
+    "hamstring",
+    "foot",
+    "feet",
+    "ankle",
+    "toe",
+    "knee",
+    "sciatic",
+    "radicul",
+    "radiat",
+    "spread",
+    "shoot",
+    "travel",
+    "bilateral",
+    "both sides",
+)
+
+_STAYS_HINTS = ("stay", "only", "just", "confined", "locali")
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+def _read_legs(doc: Document, found: _Found) -> None:
+    low = doc.low
+    if not any(hint in low for hint in _LEG_HINTS):
+        if any(hint in low for hint in _STAYS_HINTS):
+            hit = doc.first(lex.NOT_RADIATING)
+            if hit is not None:
+                found.set("radiating_leg_pain", False, *hit[1].span())
+        return
+    taken: list[tuple[int, int]] = [m.span() for _, m in doc.find(lex.SADDLE) if "thigh" in m.group()]
+    negative: tuple[int, int] | None = None
+    for _, match in doc.find(lex.BILATERAL):
+        taken.append(match.span())
+        cue = doc.negation(match.start(), match.end())
+        if cue is None:
+            found.add("red_flags", "bilateral_leg_symptoms", *match.span())
+        elif negative is None:
+            negative = (cue, match.end())
+    for _, match in doc.find(lex.RADIATING):
+        if _overlaps(match.span(), taken):
+            continue
+        cue = doc.negation(match.start(), match.end())
+        if cue is None:
+            found.set("radiating_leg_pain", True, *match.span())
+            return
+        if negative is None:
+            negative = (cue, match.end())
+    if negative is None:
+        negative = next((m.span() for _, m in doc.find(lex.NOT_RADIATING)), None)
+    if negative is not None:
+        found.set("radiating_leg_pain", False, *negative)
+
+
+# --- conditions and imaging ----------------------------------------------------------------------------
+
+_CONDITION_HINTS = (
+    "arthr",
+    "facet",
+    "dis",
+    "ddd",
+    "hnp",
+    "herniat",
+    "stenosis",
+    "spondyl",
+    "djd",
+    "degenerat",
+)
+_SITE_AFTER = re.compile(r"\s*(?:\w+\s+){0,2}?(?:in|of|on|at|affecting)\s+((?:[\w,]+\s*){1,6})")
+_SITE_BEFORE = re.compile(r"(?:(\w+)\s+)?(\w+)\s+$")
+
+
+def _other_site_before(doc: Document, start: int) -> bool:
+    before = _SITE_BEFORE.search(doc.low, max(0, start - 25), start)
+    return before is not None and any(word and lex.OTHER_SITE.fullmatch(word) for word in before.groups())
+
+
+def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
+    """Whether a condition is in the spine or at no stated site ("arthritis in my knee" is neither)."""
+    sentence_end = doc.sentence(start)[1]
+    after = _SITE_AFTER.match(doc.low, end, sentence_end)
+    if after:
+        site = after.group(1)
+        if lex.SPINE_SITE.search(site):
+            return True
+        if lex.OTHER_SITE.search(site):
+            return False
+    if _other_site_before(doc, start):
+        return False
+    following = re.match(r"\s+(\w+)", doc.low[end : end + 20])
+    return not (following and lex.OTHER_SITE.fullmatch(following.group(1)))
+
+
+def _read_conditions(doc: Document, found: _Found) -> None:
+    low = doc.low
+    if not any(hint in low for hint in _CONDITION_HINTS):
+        return
+    for kind, match in doc.find(lex.CONDITIONS):
+        start, end = match.span()
+        if doc.negation(start, end) is not None or doc.speculative(start) or doc.about_someone_else(start, end):
+            continue
+        if not _in_spine_or_unstated(doc, start, end):
+            continue
+        found.add("diagnosed_conditions", kind, start, end)
+
+
+_IMAGING_HINTS = ("mri", "m.r.i", "x-ray", "xray", "x ray", "ct", "scan", "imaging", "radiograph", "myelogram")
+_STRONG_DONE = re.compile(r"show|reveal|found|find|confirm|indicat|came|result|report|ago|normal|clear|done|taken")
+
+
+def _read_imaging(doc: Document, found: _Found) -> None:
+    low = doc.low
+    if not any(hint in low for hint in _IMAGING_HINTS):
+        return
+    for _, match in doc.find(lex.IMAGING_DONE):
+        start, end = match.span()
+        if doc.negation(start, end) is not None or not _in_spine_or_unstated(doc, start, end):
+            continue
+        clause_start, clause_end = doc.sentence(start)
+        strong = _STRONG_DONE.search(match.group()) or lex.IMAGING_RESULT.search(low, clause_start, clause_end)
+        if not strong and lex.IMAGING_PLANNED.search(low, clause_start, clause_end):
+            continue
+        found.set("prior_imaging", True, start, end)
+        return
+    for _, match in doc.find(lex.IMAGING_NEVER):
+        if _in_spine_or_unstated(doc, match.start(), match.end()):
+            found.set("prior_imaging", False, *match.span())
+            return
+
+
+# --- onset, episodes, location, trigger, pain score ---------------------------------------------------
+
+
+def _first_affirmed(doc: Document, phrases: Lexicon) -> tuple[str, re.Match[str]] | None:
+    for kind, match in doc.find(phrases):
+        if doc.negation(match.start(), broad=True) is None:
+            return kind, match
+    return None
+
+
+def _read_onset(doc: Document, found: _Found) -> None:
+    hits = [(kind, m) for kind, m in doc.find(lex.ONSET) if doc.negation(m.start(), broad=True) is None]
+    # Sudden outranks gradual when both are said ("crept up, then suddenly worse"): it is the safer reading.
+    chosen = next((hit for hit in hits if hit[0] == "sudden"), hits[0] if hits else None)
+    if chosen is not None:
+        found.set("onset", chosen[0], *chosen[1].span())
+
+
+def _read_episodes(doc: Document, found: _Found) -> None:
+    hits = list(doc.find(lex.EPISODES))
+    chosen = next((hit for hit in hits if hit[0] == "first"), hits[0] if hits else None)
+    if chosen is not None:
+        found.set("episodes", chosen[0], *chosen[1].span())
+
+
+def _read_location(doc: Document, found: _Found) -> None:
+    hit = _first_affirmed(doc, lex.LOCATION)
+    if hit is not None:
+        found.set("location", hit[0], *hit[1].span())
+
+
+_TRIGGER_PRIORITY = ("lifting", "twisting", "exercise", "other_exertion", "none")
+
+
+def _aggravates(doc: Document, match: re.Match[str]) -> bool:
+    """Whether an activity is said to worsen the pain ("hurts when I lift") rather than to have caused it."""
+    sentence_start = doc.sentence(match.start())[0]
+    if lex.AGGRAVATOR_BEFORE.search(doc.low, max(sentence_start, match.start() - 60), match.start()):
+        return True
+    return lex.AGGRAVATOR_AFTER.match(doc.low, match.end()) is not None
+
+
+def _read_trigger(doc: Document, found: _Found) -> None:
+    best: tuple[str, re.Match[str]] | None = None
+    for kind, match in doc.find(lex.TRIGGERS):
+        if doc.negation(match.start(), broad=True) is not None or _aggravates(doc, match):
+            continue
+        if best is None or _TRIGGER_PRIORITY.index(kind) < _TRIGGER_PRIORITY.index(best[0]):
+            best = (kind, match)
+    if best is not None:
+        found.set("trigger", best[0], *best[1].span())
+
+
+_NUMBER_WORDS = {
+    word: index
+    for index, word in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"))
+}
+_NUMBER_WORDS["ten"] = 10
+
+
+def _score(text: str | None) -> int | None:
+    if not text:
+        return None
+    value = _NUMBER_WORDS.get(text)
+    if value is None:
+        try:
+            value = int(float(text) + 0.5)  # round half up: 7.5 reads as 8
+        except ValueError:
+            return None
+    return min(value, 10)
+
+
+def _read_pain_score(doc: Document, found: _Found) -> None:
+    low = doc.low
+    best: tuple[int, int, int] | None = None
+    for _, match in doc.find(lex.SCORE_OUT_OF_TEN):
+        scores = [s for s in (_score(match["a"]), _score(match["b"])) if s is not None]
+        if scores and (best is None or max(scores) > best[0]):
+            best = (max(scores), *match.span())
+    for _, match in doc.find(lex.SCORE_STATED):
+        if lex.SCORE_UNITS_AFTER.match(low, match.end()) or low.startswith(" of ", match.end()):
+            continue
+        score = _score(match["a"])
+        if score is not None and (best is None or score > best[0]):
+            best = (score, *match.span())
+    if best is not None:
+        found.set("pain_score", best[0], best[1], best[2])
+        return
+    for _, match in doc.find(lex.SEVERITY):
+        if doc.negation(match.start(), broad=True) is not None:
+            continue
+        if match.group().startswith("severe") and lex.SEVERE_NOT_PAIN.match(low, match.end()):
+            continue
+        found.set("pain_score", 8, *match.span())
+        return
+
+
+# --- entry point ---------------------------------------------------------------------------------------
+
+
+def read_message(message: str | None, received_on: datetime.date) -> TextReading:
+    """Read the triage facts a patient's message states, each with the phrase that says it.
+
+    ``received_on`` is the clinic-local date the inquiry arrived; weekday phrases ("since Monday") count
+    back from it. The reading holds only what the text determines: facts it does not mention are absent,
+    and negated red flags or diagnoses are never set. Never raises on any string; ``None`` or a blank
+    message gives an empty reading.
+    """
+    if not isinstance(message, str) or not message.strip():
+        return TextReading()
+    doc = Document(message)
+    found = _Found(doc)
+    _read_red_flags(doc, found)
+    _read_legs(doc, found)
+    _read_conditions(doc, found)
+    _read_imaging(doc, found)
+    duration = read_duration(doc, received_on)
+    if duration is not None:
+        found.set("duration_days", duration.days, duration.start, duration.end)
+    effect = read_relaxant_effect(doc)
+    if effect is not None:
+        found.set("muscle_relaxants", effect.value, effect.start, effect.end)
+    _read_onset(doc, found)
+    _read_episodes(doc, found)
+    _read_location(doc, found)
+    _read_trigger(doc, found)
+    _read_pain_score(doc, found)
+    return found.reading()
