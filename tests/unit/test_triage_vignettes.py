@@ -38,7 +38,9 @@ def test_public_vignette_gets_the_expected_route_urgency_cause_and_rule(case):
 
 
 def test_explicit_form_values_win_over_the_message():
-    decision = triage({"trigger": "none", "duration_days": 2}, "I lifted a sofa three months ago", RECEIVED_ON, RULEBOOK)
+    decision = triage(
+        {"trigger": "none", "duration_days": 2}, "I lifted a sofa three months ago", RECEIVED_ON, RULEBOOK
+    )
 
     assert decision.facts.trigger == "none"
     assert decision.facts.duration_days == 2
@@ -67,7 +69,9 @@ def test_facts_read_from_the_message_are_explained_with_their_phrase():
 
 
 def test_a_negated_red_flag_is_not_a_red_flag():
-    decision = triage({}, "Lifted boxes two days ago. No fever, no numbness, no bladder problems.", RECEIVED_ON, RULEBOOK)
+    decision = triage(
+        {}, "Lifted boxes two days ago. No fever, no numbness, no bladder problems.", RECEIVED_ON, RULEBOOK
+    )
 
     assert decision.facts.red_flags == frozenset()
     assert decision.route == "consult"
