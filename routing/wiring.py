@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
+from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.config import ConfigError, Settings
 from routing.domain.triage import Rulebook, RulebookError, load_rulebook
 
@@ -18,6 +19,7 @@ class Wiring:
     db: Database
     head_revision: str | None
     rulebook: Rulebook
+    scheduler: EmbeddedScheduler
 
 
 def wire(settings: Settings) -> Wiring:
@@ -31,4 +33,5 @@ def wire(settings: Settings) -> Wiring:
         db=Database(settings.database_url),
         head_revision=migrations.head_revision(),
         rulebook=rulebook,
+        scheduler=EmbeddedScheduler(),
     )

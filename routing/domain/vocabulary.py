@@ -35,9 +35,8 @@ class SlotType(StrEnum):
 
 
 class InquiryStatus(StrEnum):
-    """Where an inquiry stands; ``received`` means stored and not yet triaged."""
+    """Where an inquiry stands; it is stored as ``pending_booking`` before triage and booking run."""
 
-    RECEIVED = "received"
     PENDING_BOOKING = "pending_booking"
     BOOKED = "booked"
     NEEDS_REVIEW = "needs_review"

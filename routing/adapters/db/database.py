@@ -18,6 +18,7 @@ class Database:
         self.engine = create_engine(url, **_engine_options(url))
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite_connection)
+            event.listen(self.engine, "begin", _begin_immediate)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -49,9 +50,18 @@ def _engine_options(url: URL) -> dict:
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _begin_immediate).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets readers proceed while one writer commits.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    # A deferred SQLite transaction that reads and then writes fails at once with "database is locked"
+    # when another writer committed in between; taking the write lock up front makes writers queue
+    # (up to busy_timeout) instead. SQLite has one writer at a time anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -57,8 +57,12 @@ class Inquiry(Base):
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
     payload: Mapped[dict[str, Any]]
     facts: Mapped[dict[str, Any] | None]
-    status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.RECEIVED, index=True)
+    # Stored first as pending_booking: until triage and booking finish, that is what is pending.
+    status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.PENDING_BOOKING, index=True)
     status_detail: Mapped[str | None] = mapped_column(String(500))
+    patient_message: Mapped[str | None] = mapped_column(Text)
+    # The earliest slot offered when none was free inside the urgency window (held for staff, not booked).
+    proposed_slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,112 @@
+"""``/v1/inquiries``: the web-form webhook (api-contract.md v1)."""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from routing.http.deps import wiring
+from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
+from routing.http.webhook_delivery import delivery_key, parse_body, verify_signature
+from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
+from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
+from schemas.problem import ProblemSchema
+
+bp = Blueprint("intake", __name__, url_prefix="/v1", description="The web-form webhook")
+inquiry_request = InquiryRequestSchema()
+
+_BODY = {"schema": "InquiryRequest"}
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": _BODY,
+        "application/x-www-form-urlencoded": _BODY,
+        "multipart/form-data": _BODY,
+    },
+    "description": "Form-encoded bodies use the same names flattened with dots (patient.first_name, "
+    "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset).",
+}
+_ERRORS = {
+    400: "Malformed body",
+    401: "Missing or bad signature (when ROUTING_WEBHOOK_SECRET is set)",
+    409: "Idempotency key reused with a different body",
+    413: "Body over 64 KiB",
+    415: "Unsupported Content-Type",
+    422: "Invalid fields; 'errors' lists them by field path",
+}
+
+
+def _documented_errors(view):
+    for status, description in _ERRORS.items():
+        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
+    return view
+
+
+@bp.post("/inquiries")
+@bp.doc(requestBody=_REQUEST_BODY)
+@bp.response(201, InquiryResponseSchema, description="Stored, triaged and routed")
+@bp.alt_response(200, schema=InquiryResponseSchema, description="The same delivery again: the stored result")
+@bp.alt_response(202, schema=InquiryResponseSchema, description="Stored; booking pending (the clinic confirms)")
+@_documented_errors
+def receive():
+    """Receive a web-form inquiry: verify, validate, store, triage, book."""
+    w = wiring()
+    raw = request.get_data(cache=True)
+    verify_signature(request, raw, w.settings.webhook_secrets)
+    payload = parse_body(request, raw)
+    try:
+        data = inquiry_request.load(payload)
+    except ValidationError as error:
+        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
+    try:
+        outcome = receive_inquiry(
+            db=w.db, rulebook=w.rulebook, scheduler=w.scheduler, tz=w.settings.timezone, delivery=delivery
+        )
+    except IdempotencyConflict:
+        raise Problem(
+            409,
+            "This webhook-id / Idempotency-Key was already used for a different body. Use a new key for a "
+            "new inquiry, or resend the original body unchanged.",
+            slug="idempotency-conflict",
+        ) from None
+    status = 200 if not outcome.created else 201 if outcome.completed else 202
+    return _present(outcome, w.settings.timezone), status, {"Location": f"/v1/inquiries/{outcome.id}"}
+
+
+@bp.get("/inquiries/<uuid:inquiry_id>")
+@bp.response(200, InquiryResponseSchema)
+@bp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM_JSON, description="No such inquiry")
+def show(inquiry_id: uuid.UUID):
+    """The current outcome of an inquiry (the same body the webhook answered)."""
+    w = wiring()
+    outcome = get_outcome(db=w.db, inquiry_id=inquiry_id)
+    if outcome is None:
+        raise Problem(404, "There is no inquiry with this id.")
+    return _present(outcome, w.settings.timezone)
+
+
+def _present(outcome: Outcome, tz: ZoneInfo) -> dict:
+    return {
+        "id": str(outcome.id),
+        "status": outcome.status,
+        "triage": outcome.triage,
+        "appointment": _slot(outcome.appointment, tz),
+        "proposed_slot": _slot(outcome.proposed_slot, tz),
+        "patient_message": outcome.patient_message,
+    }
+
+
+def _slot(slot: SlotTime | None, tz: ZoneInfo) -> dict | None:
+    if slot is None:
+        return None
+    return {
+        "id": slot.id,
+        "slot_type": slot.slot_type,
+        "start": slot.start.astimezone(tz).isoformat(),
+        "end": slot.end.astimezone(tz).isoformat(),
+    }

@@ -1,0 +1,137 @@
+"""Reading a webhook delivery: raw bytes, signature, media type, and the form's flat names.
+
+Everything here works on the raw body as received, because the signature covers those exact bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Request
+from standardwebhooks.webhooks import Webhook
+from werkzeug.datastructures import MultiDict
+
+from routing.http.problems import Problem
+
+JSON = "application/json"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth")
+SYMPTOM_FIELDS = (
+    "onset",
+    "duration_days",
+    "episodes",
+    "trigger",
+    "location",
+    "pain_score",
+    "muscle_relaxants",
+    "radiating_leg_pain",
+    "diagnosed_conditions",
+    "prior_imaging",
+    "red_flags",
+)
+LIST_FIELDS = {"symptoms.diagnosed_conditions", "symptoms.red_flags", "preferred_times"}
+TOP_FIELDS = ("message", "preferred_times", "consent")
+
+
+def verify_signature(request: Request, raw: bytes, secrets: tuple[bytes, ...]) -> None:
+    """Raise a 401 problem unless one of ``secrets`` signed this delivery (Standard Webhooks)."""
+    if not secrets:
+        return
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    missing = [name for name in ("webhook-id", "webhook-timestamp", "webhook-signature") if not headers.get(name)]
+    if missing:
+        raise Problem(
+            401,
+            f"Missing signature header(s): {', '.join(missing)}. Sign deliveries as Standard Webhooks do.",
+            slug="invalid-signature",
+        )
+    reasons = set()
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(raw, headers, json_parse=False)
+            return
+        except Exception as error:  # noqa: BLE001 - the library raises several types for bad input
+            reasons.add(str(error) if "timestamp" in str(error) else "no matching signature")
+    detail = (
+        "Message timestamp is more than 5 minutes from now; send a fresh timestamp."
+        if any("timestamp" in reason for reason in reasons)
+        else "The webhook-signature does not match the body with any configured secret."
+    )
+    raise Problem(401, detail, slug="invalid-signature")
+
+
+def delivery_key(request: Request, raw: bytes) -> str:
+    """The delivery's identity: ``webhook-id``, else ``Idempotency-Key``, else the body's hash.
+
+    Without a key, an identical body is treated as the same delivery, which is what a form
+    re-submitted by a double click is.
+    """
+    key = request.headers.get("webhook-id") or request.headers.get("Idempotency-Key")
+    if key:
+        key = key.strip()
+        if not key or len(key) > 200:
+            raise Problem(400, "The webhook-id / Idempotency-Key header must be 1 to 200 characters.", slug="bad-key")
+        return key
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
+    """The body as a nested dict (unknown fields kept), from JSON or from form fields."""
+    media_type = (request.mimetype or "").lower()
+    if media_type == JSON or media_type.endswith("+json"):
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+            raise Problem(400, f"The body is not valid JSON{where}.", slug="malformed-body") from None
+        if not isinstance(body, dict):
+            raise Problem(400, "The JSON body must be an object with a 'patient' field.", slug="malformed-body")
+        return body
+    if media_type in FORM_TYPES:
+        return form_to_nested(request.form)
+    raise Problem(
+        415,
+        f"Content-Type {media_type or '(none)'} is not accepted; send application/json, "
+        "application/x-www-form-urlencoded or multipart/form-data.",
+        slug="unsupported-media-type",
+    )
+
+
+def form_to_nested(form: MultiDict) -> dict[str, Any]:
+    """Form fields (``patient.first_name`` or plain ``first_name``) to the JSON body's nested shape.
+
+    Empty fields are dropped: an unanswered form question is not an answer.
+    """
+    body: dict[str, Any] = {}
+    for name in form:
+        path = _canonical(name)
+        values = [value for value in form.getlist(name) if value.strip() != ""]
+        if not values:
+            continue
+        value: Any = values if path in LIST_FIELDS else values[-1]
+        node = body
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            if isinstance(value, list) and isinstance(node.get(leaf), list):
+                node[leaf].extend(value)
+            else:
+                node[leaf] = value
+    return body
+
+
+def _canonical(name: str) -> str:
+    name = name.strip()
+    if name.endswith("[]"):
+        name = name[:-2]
+    if name in PATIENT_FIELDS:
+        return f"patient.{name}"
+    if name in SYMPTOM_FIELDS:
+        return f"symptoms.{name}"
+    return name

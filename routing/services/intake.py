@@ -1,0 +1,255 @@
+"""Receive an inquiry: store it first, then triage, route and book, without ever losing or doubling it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.database import Database
+from routing.adapters.db.models import Appointment, Inquiry, Slot, TriageDecision
+from routing.adapters.db.types import utcnow
+from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from routing.domain import patient_messages
+from routing.domain.booking_plan import plan_booking
+from routing.domain.triage import Decision, Rulebook, triage
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
+
+log = logging.getLogger(__name__)
+
+
+class IdempotencyConflict(Exception):
+    """The delivery key was used before for a different body."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as received: its identity, raw bytes, parsed and validated content."""
+
+    key: str
+    raw_body: bytes
+    content_type: str
+    payload: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def body_sha256(self) -> str:
+        """Fingerprint of the raw body, to tell a redelivery from a reused key."""
+        return hashlib.sha256(self.raw_body).hexdigest()
+
+
+@dataclass(frozen=True)
+class SlotTime:
+    """A slot as shown to the patient (local times are rendered by the schema)."""
+
+    id: str
+    slot_type: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to an inquiry; ``created`` is False for a redelivery of a stored one."""
+
+    id: uuid.UUID
+    status: str
+    patient_message: str
+    triage: dict[str, Any] | None = None
+    appointment: SlotTime | None = None
+    proposed_slot: SlotTime | None = None
+    created: bool = True
+    completed: bool = field(default=True)
+
+
+def receive_inquiry(
+    *,
+    db: Database,
+    rulebook: Rulebook,
+    scheduler: EmbeddedScheduler,
+    tz: ZoneInfo,
+    delivery: Delivery,
+    now: datetime | None = None,
+) -> Outcome:
+    """Store the delivery, then triage and book it; a redelivery returns the stored outcome.
+
+    The inquiry is committed before anything else runs, so whatever fails afterwards it is kept, with
+    status ``pending_booking`` and ``completed=False`` in the outcome. Raises
+    :class:`IdempotencyConflict` when the key was used for another body.
+    """
+    now = now or utcnow()
+    stored = _store_first(db, delivery, now)
+    if isinstance(stored, Outcome):
+        return stored
+    try:
+        return _triage_and_book(db, rulebook, scheduler, tz, stored, delivery.data, now)
+    except Exception as error:
+        # Acknowledged and stored: a failure from here on must not lose it or answer 500.
+        log.error("inquiry %s stored but not routed: %s", stored, type(error).__name__)
+        return _mark_pending(db, stored, f"triage or booking failed ({type(error).__name__}); staff to follow up")
+
+
+def _store_first(db: Database, delivery: Delivery, now: datetime) -> uuid.UUID | Outcome:
+    with db.session() as session:
+        existing = _by_key(session, delivery.key)
+        if existing is not None:
+            return _replay(session, existing, delivery)
+        inquiry = Inquiry(
+            idempotency_key=delivery.key,
+            body_sha256=delivery.body_sha256,
+            content_type=delivery.content_type,
+            raw_body=delivery.raw_body,
+            payload=delivery.payload,
+            status=InquiryStatus.PENDING_BOOKING,
+            status_detail="awaiting triage",
+            patient_message=patient_messages.pending(),
+            received_at=now,
+        )
+        session.add(inquiry)
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent delivery with the same key won the unique constraint: answer as a redelivery.
+            session.rollback()
+            existing = _by_key(session, delivery.key)
+            if existing is None:
+                raise
+            return _replay(session, existing, delivery)
+        return inquiry.id
+
+
+def _by_key(session: Session, key: str) -> Inquiry | None:
+    return session.scalar(select(Inquiry).where(Inquiry.idempotency_key == key))
+
+
+def _replay(session: Session, inquiry: Inquiry, delivery: Delivery) -> Outcome:
+    if inquiry.body_sha256 != delivery.body_sha256:
+        raise IdempotencyConflict(inquiry.id)
+    return _outcome(session, inquiry, created=False)
+
+
+def _triage_and_book(
+    db: Database,
+    rulebook: Rulebook,
+    scheduler: EmbeddedScheduler,
+    tz: ZoneInfo,
+    inquiry_id: uuid.UUID,
+    data: dict[str, Any],
+    now: datetime,
+) -> Outcome:
+    decision = triage(data.get("symptoms") or {}, data.get("message"), now.astimezone(tz).date(), rulebook)
+    plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, now)
+    with db.session() as session, session.begin():
+        inquiry = session.get(Inquiry, inquiry_id)
+        _record_decision(session, inquiry, decision)
+        if plan is None:
+            inquiry.status = InquiryStatus.URGENT_REVIEW
+            inquiry.status_detail = "a clinician must call the patient"
+            inquiry.patient_message = patient_messages.urgent_review(decision.urgency)
+        else:
+            booking = scheduler.book(session, plan, inquiry.id)
+            if booking.appointment is not None:
+                inquiry.status = InquiryStatus.BOOKED
+                inquiry.status_detail = None
+                inquiry.patient_message = patient_messages.booked(plan.slot_type, booking.appointment.start, tz)
+            else:
+                inquiry.status = InquiryStatus.NEEDS_REVIEW
+                inquiry.status_detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
+                inquiry.proposed_slot_id = booking.proposed.id if booking.proposed else None
+                proposed_start = booking.proposed.start if booking.proposed else None
+                inquiry.patient_message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
+        session.flush()
+        return _outcome(session, inquiry, created=True)
+
+
+def _record_decision(session: Session, inquiry: Inquiry, decision: Decision) -> None:
+    inquiry.facts = {
+        "values": decision.facts.to_dict(),
+        "evidence": [
+            {"fact": e.fact, "value": _jsonable(e.value), "source": e.source, "phrase": e.phrase}
+            for e in decision.facts.evidence
+        ],
+    }
+    session.add(
+        TriageDecision(
+            inquiry_id=inquiry.id,
+            urgency=decision.urgency,
+            likely_cause=decision.likely_cause,
+            route=decision.route,
+            rule_id=decision.rule_id,
+            needs_review=decision.needs_review,
+            reasons=[reason.to_dict() for reason in decision.reasons],
+            facts=decision.facts.to_dict(),
+            rulebook_version=decision.rulebook_version,
+        )
+    )
+
+
+def _mark_pending(db: Database, inquiry_id: uuid.UUID, detail: str) -> Outcome:
+    with db.session() as session, session.begin():
+        inquiry = session.get(Inquiry, inquiry_id)
+        inquiry.status = InquiryStatus.PENDING_BOOKING
+        inquiry.status_detail = detail[:500]
+        inquiry.patient_message = patient_messages.pending()
+        return _outcome(session, inquiry, created=True, completed=False)
+
+
+def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bool = True) -> Outcome:
+    decision = session.scalar(
+        select(TriageDecision)
+        .where(TriageDecision.inquiry_id == inquiry.id, TriageDecision.superseded_at.is_(None))
+        .order_by(TriageDecision.created_at.desc())
+        .limit(1)
+    )
+    appointment = session.scalar(
+        select(Appointment).where(Appointment.inquiry_id == inquiry.id, Appointment.status == AppointmentStatus.BOOKED)
+    )
+    proposed = session.get(Slot, inquiry.proposed_slot_id) if inquiry.proposed_slot_id else None
+    return Outcome(
+        id=inquiry.id,
+        status=inquiry.status,
+        patient_message=inquiry.patient_message or patient_messages.pending(),
+        triage=_decision_dict(decision) if decision else None,
+        appointment=SlotTime(str(appointment.id), appointment.slot_type, appointment.start, appointment.end)
+        if appointment and inquiry.status == InquiryStatus.BOOKED
+        else None,
+        proposed_slot=SlotTime(str(proposed.id), proposed.slot_type, proposed.start, proposed.end)
+        if proposed
+        else None,
+        created=created,
+        completed=completed and inquiry.status != InquiryStatus.PENDING_BOOKING,
+    )
+
+
+def _decision_dict(decision: TriageDecision) -> dict[str, Any]:
+    return {
+        "urgency": decision.urgency,
+        "likely_cause": decision.likely_cause,
+        "route": decision.route,
+        "rule": decision.rule_id,
+        "needs_review": decision.needs_review,
+        "reasons": decision.reasons,
+        "rulebook_version": decision.rulebook_version,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return sorted(value) if isinstance(value, frozenset) else value
+
+
+__all__ = ["Delivery", "IdempotencyConflict", "Outcome", "receive_inquiry"]
+
+
+def get_outcome(*, db: Database, inquiry_id: uuid.UUID) -> Outcome | None:
+    """The stored outcome of an inquiry, or None if there is no such inquiry."""
+    with db.session() as session:
+        inquiry = session.get(Inquiry, inquiry_id)
+        return _outcome(session, inquiry, created=False) if inquiry else None

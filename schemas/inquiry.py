@@ -1,0 +1,115 @@
+"""The intake webhook's request and response shapes (``api-contract.md``, v1)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from routing.domain.triage.facts import CONDITIONS, EPISODES, LOCATIONS, ONSETS, RED_FLAGS, RELAXANT_EFFECTS, TRIGGERS
+
+# Digits with the usual separators; at least 7 digits so "call me" or "n/a" is refused.
+PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
+
+
+def _one_of(values) -> validate.OneOf:
+    return validate.OneOf(values, error="Must be one of: {choices}.")
+
+
+class PatientSchema(Schema):
+    """Who the inquiry is from."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    first_name = fields.String(required=True, validate=validate.Length(1, 100))
+    last_name = fields.String(required=True, validate=validate.Length(1, 100))
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(
+        validate=validate.Regexp(PHONE, error="Not a valid phone number; use digits, spaces and an optional +.")
+    )
+    date_of_birth = fields.Date()
+
+    @validates_schema
+    def _reachable(self, data, **_kwargs):
+        if not data.get("email") and not data.get("phone"):
+            raise ValidationError("Give an email address or a phone number so the clinic can reach you.", "email")
+
+
+class SymptomsSchema(Schema):
+    """The form's structured answers; values are those of ``triage-policy.md``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    onset = fields.String(validate=_one_of(ONSETS))
+    duration_days = fields.Integer(allow_none=True, validate=validate.Range(0, 36500))
+    episodes = fields.String(validate=_one_of(EPISODES))
+    trigger = fields.String(validate=_one_of(TRIGGERS))
+    location = fields.String(validate=_one_of(LOCATIONS))
+    pain_score = fields.Integer(allow_none=True, validate=validate.Range(0, 10))
+    muscle_relaxants = fields.String(validate=_one_of(RELAXANT_EFFECTS))
+    radiating_leg_pain = fields.Boolean(allow_none=True)
+    diagnosed_conditions = fields.List(fields.String(validate=_one_of(CONDITIONS)))
+    prior_imaging = fields.Boolean(allow_none=True)
+    red_flags = fields.List(fields.String(validate=_one_of(RED_FLAGS)))
+
+
+class InquiryRequestSchema(Schema):
+    """A web-form inquiry. Unknown fields are ignored here (they stay in the stored raw payload)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    patient = fields.Nested(PatientSchema, required=True)
+    symptoms = fields.Nested(SymptomsSchema, load_default=dict)
+    message = fields.String(validate=validate.Length(max=10_000))
+    preferred_times = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=20))
+    consent = fields.Boolean()
+
+    @validates_schema
+    def _says_something(self, data, **_kwargs):
+        symptoms = {key: value for key, value in (data.get("symptoms") or {}).items() if value not in (None, [])}
+        if not symptoms and not (data.get("message") or "").strip():
+            raise ValidationError(
+                "Describe the pain in 'message' or answer at least one 'symptoms' question.", "message"
+            )
+
+
+class ReasonSchema(Schema):
+    """One line of a decision's explanation."""
+
+    rule = fields.String(metadata={"example": "R10"})
+    text = fields.String()
+
+
+class TriageSchema(Schema):
+    """The triage decision."""
+
+    urgency = fields.String(metadata={"example": "routine"})
+    likely_cause = fields.String(metadata={"example": "muscle_strain"})
+    route = fields.String(metadata={"example": "consult"})
+    rule = fields.String(metadata={"example": "R10"})
+    needs_review = fields.Boolean()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    rulebook_version = fields.String()
+
+
+class SlotTimeSchema(Schema):
+    """A slot: its type and local start/end (ISO 8601 with the clinic's UTC offset)."""
+
+    id = fields.String()
+    slot_type = fields.String(metadata={"example": "consult"})
+    start = fields.String(metadata={"example": "2026-11-26T09:00:00-05:00"})
+    end = fields.String()
+
+
+class InquiryResponseSchema(Schema):
+    """What happened to an inquiry."""
+
+    id = fields.String()
+    status = fields.String(metadata={"example": "booked"})
+    triage = fields.Nested(TriageSchema, allow_none=True)
+    appointment = fields.Nested(SlotTimeSchema, allow_none=True)
+    proposed_slot = fields.Nested(SlotTimeSchema, allow_none=True)
+    patient_message = fields.String()
