@@ -20,9 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("inquiries") as batch_op:
         batch_op.add_column(sa.Column("patient_message", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("proposed_slot_id", sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key(
-            op.f("fk_inquiries_proposed_slot_id_slots"), "slots", ["proposed_slot_id"], ["id"]
-        )
+        batch_op.create_foreign_key(op.f("fk_inquiries_proposed_slot_id_slots"), "slots", ["proposed_slot_id"], ["id"])
 
 
 def downgrade() -> None:

@@ -53,7 +53,7 @@ def verify_signature(request: Request, raw: bytes, secrets: tuple[bytes, ...]) -
         try:
             Webhook(secret).verify(raw, headers, json_parse=False)
             return
-        except Exception as error:  # noqa: BLE001 - the library raises several types for bad input
+        except Exception as error:  # the library raises several types for malformed headers
             reasons.add(str(error) if "timestamp" in str(error) else "no matching signature")
     detail = (
         "Message timestamp is more than 5 minutes from now; send a fresh timestamp."

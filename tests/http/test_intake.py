@@ -1,0 +1,251 @@
+"""POST /v1/inquiries end to end: stored, triaged, routed and booked, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from routing.adapters.db.models import Inquiry, Slot, TriageDecision
+from tests.http.intake_helpers import PATIENT, STRAIN, add_slots, busy_slots, count, counts, inquiry
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def slots(app):
+    """Consults tomorrow and the day after, an MRI in 3 days, an injection in 30 days."""
+    add_slots(app, "consult", [26, 27, 50])
+    add_slots(app, "imaging", [72], minutes=60)
+    add_slots(app, "injection", [24 * 30], minutes=60)
+    return app
+
+
+def test_a_strain_is_booked_into_the_earliest_consult_in_clinic_time(client, slots):
+    response = client.post("/v1/inquiries", json=inquiry())
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert response.headers["Location"] == f"/v1/inquiries/{body['id']}"
+    assert body["status"] == "booked"
+    assert body["triage"]["route"] == "consult"
+    assert body["triage"]["rule"] == "R10"
+    assert body["triage"]["reasons"][0]["rule"] == "R10"
+    assert body["triage"]["rulebook_version"] == "2026-11-25.3"
+    appointment = body["appointment"]
+    assert appointment["slot_type"] == "consult"
+    start = datetime.fromisoformat(appointment["start"])
+    assert start.utcoffset().total_seconds() in (-5 * 3600, -4 * 3600)  # America/New_York
+    assert "pain-management consultation is booked for" in body["patient_message"]
+    assert busy_slots(slots) == 1
+
+
+def test_json_urlencoded_and_multipart_deliveries_get_the_same_decision(client, slots):
+    add_slots(slots, "consult", [28, 29])
+    form = {
+        "patient.first_name": "Ana",
+        "last_name": "Diaz",
+        "email": "ana@example.org",
+        "message": STRAIN,
+        "symptoms.onset": "sudden",
+        "pain_score": "6",
+        "symptoms.red_flags": "",
+    }
+    json_body = inquiry(symptoms={"onset": "sudden", "pain_score": 6})
+
+    answers = [
+        client.post("/v1/inquiries", json=json_body, headers={"Idempotency-Key": "a"}),
+        client.post("/v1/inquiries", data=form, headers={"Idempotency-Key": "b"}),
+        client.post("/v1/inquiries", data=form, content_type="multipart/form-data", headers={"Idempotency-Key": "c"}),
+    ]
+
+    assert [answer.status_code for answer in answers] == [201, 201, 201]
+    decisions = [answer.get_json()["triage"] for answer in answers]
+    assert decisions[0] == decisions[1] == decisions[2]
+    assert decisions[0]["rule"] == "R10"
+
+
+def test_repeated_form_fields_make_lists(client, slots):
+    form = {"first_name": "Ana", "last_name": "Diaz", "phone": "555 010 0100", "red_flags": ["fever", "major_trauma"]}
+
+    body = client.post("/v1/inquiries", data=form).get_json()
+
+    assert body["status"] == "urgent_review"
+    assert "fever, major trauma" in body["triage"]["reasons"][0]["text"]
+
+
+def test_an_emergency_books_nothing_and_tells_the_patient_to_go_now(client, slots):
+    response = client.post(
+        "/v1/inquiries", json=inquiry("Sudden back pain and since this morning I can't control my bladder.")
+    )
+
+    body = response.get_json()
+    assert response.status_code == 201
+    assert body["status"] == "urgent_review"
+    assert body["triage"]["urgency"] == "emergency"
+    assert body["appointment"] is None
+    assert "emergency department or call 911 now" in body["patient_message"]
+    assert busy_slots(slots) == 0
+
+
+def test_a_serious_red_flag_goes_to_a_clinician_call_not_a_slot(client, slots):
+    body = client.post("/v1/inquiries", json=inquiry("Fell off a ladder two days ago, back is killing me.")).get_json()
+
+    assert body["status"] == "urgent_review"
+    assert body["triage"]["urgency"] == "urgent"
+    assert "clinician from our practice will call you" in body["patient_message"]
+    assert busy_slots(slots) == 0
+
+
+def test_no_slot_inside_the_window_holds_the_inquiry_with_the_earliest_later_slot_proposed(client, slots):
+    # Injection (R3, soon = 7 days): the only injection slot is 30 days away.
+    message = "I was diagnosed with facet joint arthritis last year. The relaxants no longer work."
+
+    body = client.post("/v1/inquiries", json=inquiry(message)).get_json()
+
+    assert body["status"] == "needs_review"
+    assert body["triage"]["route"] == "injection"
+    assert body["appointment"] is None
+    assert body["proposed_slot"]["slot_type"] == "injection"
+    assert "earliest we can offer now is" in body["patient_message"]
+    assert busy_slots(slots) == 0
+
+
+def test_imaging_routes_book_an_mri_slot(client, slots):
+    body = client.post(
+        "/v1/inquiries", json=inquiry("Back spasms on and off for 3 months. Muscle relaxants didn't help at all.")
+    ).get_json()
+
+    assert body["status"] == "booked"
+    assert body["appointment"]["slot_type"] == "imaging"
+
+
+def test_the_same_delivery_again_returns_the_stored_result_and_books_nothing(client, slots):
+    headers = {"Idempotency-Key": "form-42"}
+    first = client.post("/v1/inquiries", json=inquiry(), headers=headers)
+
+    again = client.post("/v1/inquiries", json=inquiry(), headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    assert counts(slots) == (1, 1)
+
+
+def test_a_double_submitted_form_without_a_key_is_stored_once(client, slots):
+    first = client.post("/v1/inquiries", json=inquiry())
+    again = client.post("/v1/inquiries", json=inquiry())
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert counts(slots) == (1, 1)
+
+
+def test_a_key_reused_with_another_body_is_a_409_and_changes_nothing(client, slots):
+    client.post("/v1/inquiries", json=inquiry(), headers={"webhook-id": "msg_7"})
+
+    response = client.post("/v1/inquiries", json=inquiry("Different pain entirely"), headers={"webhook-id": "msg_7"})
+
+    assert response.status_code == 409
+    assert response.content_type == PROBLEM
+    assert counts(slots) == (1, 1)
+
+
+def test_the_inquiry_is_stored_verbatim_with_its_decision_and_evidence(client, slots):
+    raw = (
+        b'{"patient": {"first_name": "Ana", "last_name": "Diaz", "email": "ana@example.org"}, '
+        b'"message": "Sciatica down my right leg for the last 3 days", "utm_source": "ad"}'
+    )
+
+    body = client.post("/v1/inquiries", data=raw, content_type="application/json").get_json()
+
+    with slots.extensions["routing"].db.session() as session:
+        stored = session.get(Inquiry, uuid.UUID(body["id"]))
+        decision = session.scalar(select(TriageDecision).where(TriageDecision.inquiry_id == stored.id))
+    assert stored.raw_body == raw
+    assert stored.payload["utm_source"] == "ad"
+    assert stored.facts["values"]["radiating_leg_pain"] is True
+    assert {"fact": "duration_days", "value": 3, "source": "text", "phrase": "for the last 3 days"} in stored.facts[
+        "evidence"
+    ]
+    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-11-25.3")
+    assert decision.reasons[0]["rule"] == "R9"
+
+
+def test_get_returns_the_stored_outcome(client, slots):
+    created = client.post("/v1/inquiries", json=inquiry()).get_json()
+
+    shown = client.get(f"/v1/inquiries/{created['id']}")
+
+    assert shown.status_code == 200
+    assert shown.get_json() == created
+
+
+def test_get_of_an_unknown_inquiry_is_a_problem_404(client):
+    response = client.get("/v1/inquiries/7f1d1c8e-6a55-4c35-9a29-2f4b0f3b9c11")
+
+    assert response.status_code == 404
+    assert response.content_type == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (inquiry(symptoms={"pain_score": 14}), "symptoms.pain_score"),
+        (inquiry(symptoms={"onset": "sometimes"}), "symptoms.onset"),
+        ({"patient": {**PATIENT, "email": "not-an-email"}, "message": "sore"}, "patient.email"),
+        ({"patient": {"first_name": "Ana", "last_name": "Diaz"}, "message": "sore"}, "patient.email"),
+        ({"message": "sore back"}, "patient"),
+        ({"patient": PATIENT}, "message"),
+        (inquiry(symptoms={"red_flags": ["fever", "headache"]}), "symptoms.red_flags.1"),
+        (inquiry(symptoms={"duration_days": "a while"}), "symptoms.duration_days"),
+    ],
+)
+def test_invalid_fields_are_a_422_naming_each_field_and_nothing_is_stored(client, slots, body, field):
+    response = client.post("/v1/inquiries", json=body)
+
+    assert response.status_code == 422
+    assert response.content_type == PROBLEM
+    assert field in response.get_json()["errors"]
+    assert count(slots, Inquiry) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400),
+        ({"data": b"\xff\xfe", "content_type": "application/json"}, 400),
+        ({"data": "hello", "content_type": "text/plain"}, 415),
+        ({"data": "<x/>", "content_type": "application/xml"}, 415),
+        ({"data": "x" * (64 * 1024 + 1), "content_type": "application/json"}, 413),
+    ],
+)
+def test_unreadable_bodies_are_problems_and_nothing_is_stored(client, slots, kwargs, status):
+    response = client.post("/v1/inquiries", **kwargs)
+
+    assert response.status_code == status
+    assert response.content_type == PROBLEM
+    assert count(slots, Inquiry) == 0
+
+
+def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app, client, slots):
+    class BrokenScheduler:
+        name = "broken"
+
+        def book(self, session, plan, inquiry_id):
+            raise ConnectionError("scheduler unreachable")
+
+    app.extensions["routing"].scheduler = BrokenScheduler()
+
+    response = client.post("/v1/inquiries", json=inquiry())
+
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "pending_booking"
+    assert "clinic will contact you" in body["patient_message"]
+    with app.extensions["routing"].db.session() as session:
+        stored = session.get(Inquiry, uuid.UUID(body["id"]))
+        assert stored.status == "pending_booking"
+        assert "ConnectionError" in stored.status_detail
+        assert session.scalar(select(Slot).where(Slot.status == "busy")) is None
