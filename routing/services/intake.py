@@ -86,69 +86,62 @@ def receive_inquiry(
     :class:`IdempotencyConflict` when the key was used for another body.
     """
     now = now or utcnow()
-    stored = _store_first(db, delivery, now)
-    if isinstance(stored, Outcome):
-        return stored
-    try:
-        return _triage_and_book(db, rulebook, scheduler, tz, stored, delivery.data, now)
-    except Exception as error:
-        # Acknowledged and stored: a failure from here on must not lose it or answer 500.
-        log.error("inquiry %s stored but not routed: %s", stored, type(error).__name__)
-        return _mark_pending(db, stored, f"triage or booking failed ({type(error).__name__}); staff to follow up")
-
-
-def _store_first(db: Database, delivery: Delivery, now: datetime) -> uuid.UUID | Outcome:
     with db.session() as session:
-        existing = _by_key(session, delivery.key)
-        if existing is not None:
-            return _replay(session, existing, delivery)
-        inquiry = Inquiry(
-            idempotency_key=delivery.key,
-            body_sha256=delivery.body_sha256,
-            content_type=delivery.content_type,
-            raw_body=delivery.raw_body,
-            payload=delivery.payload,
-            status=InquiryStatus.PENDING_BOOKING,
-            status_detail="awaiting triage",
-            patient_message=patient_messages.pending(),
-            received_at=now,
-        )
-        session.add(inquiry)
+        inquiry = _store_first(session, delivery, now)
+        if isinstance(inquiry, Outcome):
+            return inquiry
+        inquiry_id = inquiry.id
         try:
-            session.commit()
-        except IntegrityError:
-            # A concurrent delivery with the same key won the unique constraint: answer as a redelivery.
+            return _triage_and_book(session, rulebook, scheduler, tz, inquiry, delivery.data, now)
+        except Exception as error:
+            # Acknowledged and stored: a failure from here on must not lose it or answer 500.
             session.rollback()
-            existing = _by_key(session, delivery.key)
-            if existing is None:
-                raise
-            return _replay(session, existing, delivery)
-        return inquiry.id
+            log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
+            detail = f"triage or booking failed ({type(error).__name__}); staff to follow up"
+            return _mark_pending(session, inquiry_id, detail)
 
 
-def _by_key(session: Session, key: str) -> Inquiry | None:
-    return session.scalar(select(Inquiry).where(Inquiry.idempotency_key == key))
-
-
-def _replay(session: Session, inquiry: Inquiry, delivery: Delivery) -> Outcome:
-    if inquiry.body_sha256 != delivery.body_sha256:
-        raise IdempotencyConflict(inquiry.id)
-    return _outcome(session, inquiry, created=False)
+def _store_first(session: Session, delivery: Delivery, now: datetime) -> Inquiry | Outcome:
+    # Insert first and let the unique key catch redeliveries: the common case costs no extra query.
+    inquiry = Inquiry(
+        idempotency_key=delivery.key,
+        body_sha256=delivery.body_sha256,
+        content_type=delivery.content_type,
+        raw_body=delivery.raw_body,
+        payload=delivery.payload,
+        status=InquiryStatus.PENDING_BOOKING,
+        status_detail="awaiting triage",
+        patient_message=patient_messages.pending(),
+        received_at=now,
+    )
+    session.add(inquiry)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The key is taken: a redelivery, possibly concurrent with the first delivery still running.
+        session.rollback()
+        existing = session.scalar(select(Inquiry).where(Inquiry.idempotency_key == delivery.key))
+        if existing is None:
+            raise
+        if existing.body_sha256 != delivery.body_sha256:
+            raise IdempotencyConflict(existing.id) from None
+        return _outcome(session, existing, created=False)
+    return inquiry
 
 
 def _triage_and_book(
-    db: Database,
+    session: Session,
     rulebook: Rulebook,
     scheduler: EmbeddedScheduler,
     tz: ZoneInfo,
-    inquiry_id: uuid.UUID,
+    inquiry: Inquiry,
     data: dict[str, Any],
     now: datetime,
 ) -> Outcome:
     decision = triage(data.get("symptoms") or {}, data.get("message"), now.astimezone(tz).date(), rulebook)
     plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, now)
-    with db.session() as session, session.begin():
-        inquiry = session.get(Inquiry, inquiry_id)
+    appointment = proposed = None
+    with session.begin():
         _record_decision(session, inquiry, decision)
         if plan is None:
             inquiry.status = InquiryStatus.URGENT_REVIEW
@@ -156,18 +149,30 @@ def _triage_and_book(
             inquiry.patient_message = patient_messages.urgent_review(decision.urgency)
         else:
             booking = scheduler.book(session, plan, inquiry.id)
-            if booking.appointment is not None:
+            appointment, proposed = booking.appointment, booking.proposed
+            if appointment is not None:
                 inquiry.status = InquiryStatus.BOOKED
                 inquiry.status_detail = None
-                inquiry.patient_message = patient_messages.booked(plan.slot_type, booking.appointment.start, tz)
+                inquiry.patient_message = patient_messages.booked(plan.slot_type, appointment.start, tz)
             else:
                 inquiry.status = InquiryStatus.NEEDS_REVIEW
                 inquiry.status_detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
-                inquiry.proposed_slot_id = booking.proposed.id if booking.proposed else None
-                proposed_start = booking.proposed.start if booking.proposed else None
+                inquiry.proposed_slot_id = proposed.id if proposed else None
+                proposed_start = proposed.start if proposed else None
                 inquiry.patient_message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
-        session.flush()
-        return _outcome(session, inquiry, created=True)
+    # Built from what was just written, rather than read back: the same shape a redelivery reads.
+    return Outcome(
+        id=inquiry.id,
+        status=inquiry.status,
+        patient_message=inquiry.patient_message,
+        triage=decision.to_dict(),
+        appointment=_slot_time(appointment),
+        proposed_slot=_slot_time(proposed),
+    )
+
+
+def _slot_time(slot: Appointment | Slot | None) -> SlotTime | None:
+    return None if slot is None else SlotTime(str(slot.id), slot.slot_type, slot.start, slot.end)
 
 
 def _record_decision(session: Session, inquiry: Inquiry, decision: Decision) -> None:
@@ -193,13 +198,13 @@ def _record_decision(session: Session, inquiry: Inquiry, decision: Decision) -> 
     )
 
 
-def _mark_pending(db: Database, inquiry_id: uuid.UUID, detail: str) -> Outcome:
-    with db.session() as session, session.begin():
-        inquiry = session.get(Inquiry, inquiry_id)
-        inquiry.status = InquiryStatus.PENDING_BOOKING
-        inquiry.status_detail = detail[:500]
-        inquiry.patient_message = patient_messages.pending()
-        return _outcome(session, inquiry, created=True, completed=False)
+def _mark_pending(session: Session, inquiry_id: uuid.UUID, detail: str) -> Outcome:
+    inquiry = session.get(Inquiry, inquiry_id)
+    inquiry.status = InquiryStatus.PENDING_BOOKING
+    inquiry.status_detail = detail[:500]
+    inquiry.patient_message = patient_messages.pending()
+    session.commit()
+    return _outcome(session, inquiry, created=True, completed=False)
 
 
 def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bool = True) -> Outcome:

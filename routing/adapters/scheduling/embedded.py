@@ -50,7 +50,7 @@ def count_free_slots(session: Session) -> dict[str, int]:
     return dict(rows.all())
 
 
-def free_slots(session: Session, slot_type: str, after: datetime, limit: int = 20) -> list[Slot]:
+def free_slots(session: Session, slot_type: str, after: datetime, limit: int = 5) -> list[Slot]:
     """Free slots of ``slot_type`` starting after ``after``, earliest first."""
     return list(
         session.scalars(

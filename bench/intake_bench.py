@@ -1,0 +1,139 @@
+"""Intake throughput: the real webhook versus two baselines, under gunicorn, in one run.
+
+Usage: ``bash bench/run_intake_bench.sh [--seconds 20]`` (starts a throwaway PostgreSQL), or with
+``BENCH_DATABASE_URL`` pointing at an empty PostgreSQL/SQLite database: ``python bench/intake_bench.py``.
+
+Three targets, each served by ``gunicorn -w 2`` and loaded by ``wrk`` (2 threads, 8 connections):
+  1. ``GET /healthz`` of the app (no database): the framework's ceiling;
+  2. ``POST /store`` of ``bench/minimal_commit_app.py``: commit the raw body, the floor of "stored first";
+  3. ``POST /v1/inquiries``: verify, validate, store, triage, book, with a new key per request.
+Prints requests/s, p50 and p99 for each and the ratio of intake to the minimal commit (goal >= 50 %,
+p99 <= 50 ms on PostgreSQL), then checks that every acknowledged inquiry is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, func, select
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from routing.adapters.db import migrations  # noqa: E402
+from routing.adapters.db.models import Inquiry  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(app: str, env: dict) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket", app],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/", timeout=1)
+            return server, base
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit(f"{app} did not start") from None
+            time.sleep(0.2)
+
+
+def _wrk(url: str, seconds: int, script: str | None = None) -> dict:
+    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    requests_total = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
+        "requests": requests_total,
+        "failed": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors.group(1) if errors else "none",
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def main() -> None:
+    """Run the three targets and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20, help="load duration per target")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    url = os.environ["BENCH_DATABASE_URL"]
+    migrations.upgrade(create_engine(url).url)
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "schedule", "seed", "--days", "60"],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
+
+    results = {}
+    app, app_url = _serve("wsgi:app", env)
+    minimal, minimal_url = _serve("bench.minimal_commit_app:app", env)
+    try:
+        results["bare /healthz"] = _wrk(app_url + "/healthz", args.seconds)
+        results["minimal commit"] = _wrk(minimal_url + "/store", args.seconds, str(REPO / "bench" / "intake_post.lua"))
+        results["intake"] = _wrk(app_url + "/v1/inquiries", args.seconds, str(REPO / "bench" / "intake_post.lua"))
+    finally:
+        for server in (app, minimal):
+            server.terminate()
+            server.wait(timeout=30)
+
+    backend = create_engine(url).url.get_backend_name()
+    print(f"database {backend}, gunicorn -w 2, wrk -t2 -c8, {args.seconds}s per target, {os.cpu_count()} cores")
+    for name, result in results.items():
+        print(
+            f"{name:15} {result['rps']:9,.0f} req/s   p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms"
+            f"   non-2xx {result['failed']}   socket errors: {result['socket_errors']}"
+        )
+    intake, floor = results["intake"], results["minimal commit"]
+    ratio, p99 = intake["rps"] / floor["rps"], intake["p99"]
+    print(f"intake / minimal commit: {ratio:.0%} (goal >= 50%), p99 {p99:.1f} ms (goal <= 50 ms)")
+    print(f"intake / bare endpoint:  {intake['rps'] / results['bare /healthz']['rps']:.0%}")
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stored = connection.scalar(select(func.count()).select_from(Inquiry))
+        distinct = connection.scalar(select(func.count(func.distinct(Inquiry.idempotency_key))))
+    acknowledged = intake["requests"] - intake["failed"]
+    # wrk counts only completed responses; a request cut off at the end may still have been stored.
+    verdict = "OK" if stored == distinct and stored >= acknowledged else "MISMATCH"
+    print(f"stored inquiries {stored} (distinct keys {distinct}), acknowledged {acknowledged}: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
