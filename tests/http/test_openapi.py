@@ -34,3 +34,18 @@ def test_docs_page_loads_swagger_ui_from_this_service(client):
     assert assets
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_intake_webhook_is_documented_for_json_and_form_bodies(client):
+    spec = client.get("/openapi.json").get_json()
+
+    post = spec["paths"]["/v1/inquiries"]["post"]
+    assert set(post["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }
+    assert {"200", "201", "202", "400", "401", "409", "413", "415", "422"} <= set(post["responses"])
+    assert post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    request_schema = spec["components"]["schemas"]["InquiryRequest"]
+    assert {"patient", "symptoms", "message"} <= set(request_schema["properties"])

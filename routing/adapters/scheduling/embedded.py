@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Slot
@@ -50,31 +50,43 @@ def count_free_slots(session: Session) -> dict[str, int]:
     return dict(rows.all())
 
 
-def free_slots(session: Session, slot_type: str, after: datetime, limit: int = 5) -> list[Slot]:
-    """Free slots of ``slot_type`` starting after ``after``, earliest first."""
-    return list(
-        session.scalars(
-            select(Slot)
-            .where(Slot.slot_type == slot_type, Slot.status == SlotStatus.FREE, Slot.start > after)
-            .order_by(Slot.start, Slot.id)
-            .limit(limit)
-        )
+def first_free_slot(session: Session, slot_type: str, after: datetime) -> Slot | None:
+    """The earliest free slot of ``slot_type`` starting after ``after``."""
+    return session.scalar(
+        select(Slot)
+        .where(Slot.slot_type == slot_type, Slot.status == SlotStatus.FREE, Slot.start > after)
+        .order_by(Slot.start, Slot.id)
+        .limit(1)
     )
 
 
-def claim_slot(session: Session, slot: Slot) -> bool:
-    """Mark ``slot`` busy if it is still free; False when another booking took it first.
+def claim_earliest_slot(session: Session, plan: BookingPlan) -> Row | None:
+    """Mark the earliest free slot inside the plan's window busy, in one statement; its row, or None.
 
-    A conditional UPDATE rather than read-then-write: on PostgreSQL two transactions racing for one
-    slot serialise on the row, and the loser sees zero rows updated and moves on to the next slot.
+    The candidate is chosen ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent bookings each take
+    a different slot without waiting on or retrying after one another; the ``status = 'free'`` guard
+    keeps the update safe on any database. SQLite runs one writer at a time (BEGIN IMMEDIATE).
     """
-    result = session.execute(
-        update(Slot)
-        .where(Slot.id == slot.id, Slot.status == SlotStatus.FREE)
-        .values(status=SlotStatus.BUSY, version=Slot.version + 1)
-        .execution_options(synchronize_session=False)
+    candidate = (
+        select(Slot.id)
+        .where(
+            Slot.slot_type == plan.slot_type,
+            Slot.status == SlotStatus.FREE,
+            Slot.start > plan.earliest,
+            Slot.start <= plan.latest,
+        )
+        .order_by(Slot.start, Slot.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    return result.rowcount == 1
+    return session.execute(
+        update(Slot)
+        .where(Slot.id == candidate, Slot.status == SlotStatus.FREE)
+        .values(status=SlotStatus.BUSY, version=Slot.version + 1)
+        .returning(Slot.id, Slot.slot_type, Slot.start, Slot.end),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
 
 
 @dataclass(frozen=True)
@@ -91,28 +103,18 @@ class EmbeddedScheduler:
     name = "embedded"
 
     def book(self, session: Session, plan: BookingPlan, inquiry_id: uuid.UUID) -> BookingOutcome:
-        """Book the earliest free slot the plan allows; when none fits, propose the earliest later one.
-
-        Lost races (another inquiry claimed a slot between our read and our update) move on to the
-        next slot, re-reading when a whole batch was taken.
-        """
-        while True:
-            candidates = free_slots(session, plan.slot_type, after=plan.earliest)
-            if not candidates:
-                return BookingOutcome(None)
-            for slot in candidates:
-                if not plan.fits(slot.start):
-                    return BookingOutcome(None, proposed=slot)
-                if claim_slot(session, slot):
-                    appointment = Appointment(
-                        inquiry_id=inquiry_id,
-                        slot_type=slot.slot_type,
-                        start=slot.start,
-                        end=slot.end,
-                        scheduler=self.name,
-                        external_id=str(slot.id),
-                        slot_id=slot.id,
-                    )
-                    session.add(appointment)
-                    session.flush()
-                    return BookingOutcome(appointment)
+        """Book the earliest free slot the plan allows; when none fits, propose the earliest later one."""
+        slot = claim_earliest_slot(session, plan)
+        if slot is None:
+            return BookingOutcome(None, proposed=first_free_slot(session, plan.slot_type, after=plan.latest))
+        appointment = Appointment(
+            inquiry_id=inquiry_id,
+            slot_type=slot.slot_type,
+            start=slot.start,
+            end=slot.end,
+            scheduler=self.name,
+            external_id=str(slot.id),
+            slot_id=slot.id,
+        )
+        session.add(appointment)
+        return BookingOutcome(appointment)
