@@ -131,3 +131,16 @@ def test_on_every_example_message_lexicons_match_their_reference_and_gates_lose_
             expected = _reference_find(doc.low, lexicon.sources)
 
             assert [(kind, m.span()) for kind, m in doc.find(lexicon)] == expected, (name, message)
+
+
+def test_a_whole_message_search_is_found_once_and_callers_get_their_own_list():
+    doc = Document("No fever, no chills. My legs are numb and I can't control my bladder.")
+    lexicon = text_lexicon.BLADDER_BOWEL
+
+    first = doc.find(lexicon)
+    first.clear()  # a caller changing its list must not change what the next caller gets
+
+    assert [(kind, m.span()) for kind, m in doc.find(lexicon)] == [
+        (kind, m.span()) for kind, m in doc.find_ungated(lexicon)
+    ]
+    assert doc.find(lexicon)

@@ -107,36 +107,70 @@ class Lexicon:
     beginnings of which every match contains at least one) lets a message without any skip the search.
     """
 
-    __slots__ = ("_by_key", "_compiled", "_entries", "_open", "gate", "keys", "open_prefixes", "sources")
+    __slots__ = ("_entries", "_open", "_steps", "gate", "keys", "open_prefixes", "sources")
 
     def __init__(self, entries: list[tuple[str, str]], gate: frozenset[str] | None = None) -> None:
         self.sources = tuple((kind, _source(source)) for kind, source in entries)  # as written, for the tests
-        self._entries: list[tuple[str, re.Pattern[str]]] = []
+        self._entries: list[tuple[str, str]] = []
         by_key: dict[str, list[int]] = {}
         opened: list[tuple[str, int]] = []
         for index, (kind, source) in enumerate(entries):
             anchors = anchors_of(_source(source))
             if anchors is None:
                 raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
-            self._entries.append((kind, re.compile(_without_leading_boundaries(_source(source)))))
+            self._entries.append((kind, _without_leading_boundaries(_source(source))))
             for key in anchors.keys:
                 by_key.setdefault(key, []).append(index)
             opened.extend((prefix, index) for prefix in anchors.open_prefixes)
-        self._by_key = by_key
         self._open = tuple(opened)
-        self._compiled: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
         self.keys = frozenset(by_key)
         self.open_prefixes = tuple(sorted({prefix for prefix, _ in opened}))
         self.gate = gate
+        # Worked out once here rather than per message: finding is the reader's hot loop.
+        self._steps: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
+        for key, indices in by_key.items():
+            indices.extend(index for prefix, index in self._open if key.startswith(prefix))
+            self._steps[key] = self._merge(sorted(set(indices)))
+
+    def _merge(self, indices: list[int]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """The patterns at ``indices`` as (kind, pattern) steps to try in order, neighbours joined if they can be.
+
+        Consecutive patterns of one kind become one alternation, which the regex engine tries in the same
+        order, so one ``match`` call replaces several and the first listed pattern still wins. A pattern
+        with groups stays on its own: joined, its group numbers would shift and its names could clash.
+        """
+        steps: list[tuple[str, list[str]]] = []
+        for index in indices:
+            kind, source = self._entries[index]
+            if steps and steps[-1][0] == kind and _groupless(source) and _groupless(steps[-1][1][-1]):
+                steps[-1][1].append(source)
+            else:
+                steps.append((kind, [source]))
+        return tuple((kind, _compile_joined(sources)) for kind, sources in steps)
 
     def candidates(self, key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """The (kind, pattern) pairs, in the lexicon's order, that can start at a word beginning with ``key``."""
-        found = self._compiled.get(key)
+        """The (kind, pattern) steps, in the lexicon's order, to try at a word beginning with ``key``."""
+        found = self._steps.get(key)
         if found is None:
-            indices = set(self._by_key.get(key, ()))
-            indices.update(index for prefix, index in self._open if key.startswith(prefix))
-            found = self._compiled[key] = tuple(self._entries[index] for index in sorted(indices))
+            # Only a lexicon with open prefixes ("x" of "x-ray") gets here, for keys it did not list.
+            found = self._steps[key] = self._merge([index for prefix, index in self._open if key.startswith(prefix)])
         return found
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _groupless(source: str) -> bool:
+    return _compile_joined([source]).groups == 0
+
+
+def _compile_joined(sources: list[str]) -> re.Pattern[str]:
+    """One compiled pattern trying ``sources`` in order, shared by every lexicon and key that joins the same."""
+    joined = sources[0] if len(sources) == 1 else "|".join(f"(?:{source})" for source in sources)
+    pattern = _COMPILED.get(joined)
+    if pattern is None:
+        pattern = _COMPILED[joined] = re.compile(joined)
+    return pattern
 
 
 def lexicon(
@@ -443,7 +477,18 @@ _SPECULATION_BREAK = lexicon(
 class Document:
     """A message prepared for reading: the original, its folded copy, and its sentences and clauses."""
 
-    __slots__ = ("_clause_breaks", "_found", "_keys", "_sentence_ends", "_sentence_starts", "_words", "low", "raw")
+    __slots__ = (
+        "_clause_breaks",
+        "_found",
+        "_key_at",
+        "_keys",
+        "_scoping",
+        "_sentence_ends",
+        "_sentence_starts",
+        "_words",
+        "low",
+        "raw",
+    )
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
@@ -466,8 +511,10 @@ class Document:
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
         self._words: dict[str, list[int]] = {}
+        self._key_at: dict[int, str] = {}
         self._keys: frozenset[str] | None = None
-        self._found: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
+        self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
+        self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
 
     # --- finding phrases ----------------------------------------------------------------------------
 
@@ -476,35 +523,46 @@ class Document:
         doc_keys = self._keys if self._keys is not None else self._index()
         if lex.gate is not None and lex.gate.isdisjoint(doc_keys):
             return []
-        return self.find_ungated(lex, start, end)
+        if start or end is not None:
+            return self.find_ungated(lex, start, end)
+        # Several readers search the whole message with the same lexicon; find it once per message.
+        found = self._found.get(id(lex))
+        if found is None:
+            found = self._found[id(lex)] = self.find_ungated(lex)
+        return list(found)
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
         low = self.low
         end = len(low) if end is None else end
         doc_keys = self._keys if self._keys is not None else self._index()
-        keys = lex.keys & doc_keys
+        keys = doc_keys & lex.keys
         if lex.open_prefixes:
             keys |= {key for key in doc_keys if key.startswith(lex.open_prefixes)}
         if not keys:
             return []
         words_by_key = self._words
-        positions: list[tuple[int, tuple[tuple[str, re.Pattern[str]], ...]]] = []
-        for key in keys:
-            candidates = lex.candidates(key)
-            for pos in words_by_key[key]:
-                if start <= pos < end:
-                    positions.append((pos, candidates))
-        positions.sort()
+        if len(keys) == 1:
+            positions = words_by_key[next(iter(keys))]  # already in order
+        else:
+            positions = []
+            for key in keys:
+                positions += words_by_key[key]
+            positions.sort()
+        key_at = self._key_at
+        steps_at = lex._steps
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
-        for pos, candidates in positions:
+        for pos in positions:
             if pos < resume:
                 continue
-            for kind, pattern in candidates:
+            if pos >= end:
+                break
+            key = key_at[pos]
+            for kind, pattern in steps_at.get(key) or lex.candidates(key):
                 match = pattern.match(low, pos, end)
                 if match is not None:
-                    resume = max(match.end(), pos + 1)
+                    resume = match.end() if match.end() > pos else pos + 1
                     hits.append((kind, match))
                     break
         return hits
@@ -512,12 +570,14 @@ class Document:
     def _index(self) -> frozenset[str]:
         """Index the message's words by their first three letters (once)."""
         words_by_key = self._words
+        key_at = self._key_at
         for word in _WORD.finditer(self.low):
-            key = word.group()[:3]
+            pos, key = word.start(), word.group()[:3]
+            key_at[pos] = key
             if key in words_by_key:
-                words_by_key[key].append(word.start())
+                words_by_key[key].append(pos)
             else:
-                words_by_key[key] = [word.start()]
+                words_by_key[key] = [pos]
         self._keys = frozenset(words_by_key)
         return self._keys
 
@@ -527,11 +587,11 @@ class Document:
         return hits[0] if hits else None
 
     def _all(self, lex: Lexicon) -> tuple[list[int], list[tuple[str, re.Match[str]]]]:
-        """Every match of a scoping lexicon (cues, breaks, relatives), found once per message."""
-        cached = self._found.get(id(lex))
+        """Every match of a scoping lexicon (cues, breaks, relatives), with their starts, found once per message."""
+        cached = self._scoping.get(id(lex))
         if cached is None:
             hits = self.find(lex)
-            cached = self._found[id(lex)] = ([match.start() for _, match in hits], hits)
+            cached = self._scoping[id(lex)] = ([match.start() for _, match in hits], hits)
         return cached
 
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:
