@@ -142,24 +142,26 @@ def _triage_and_book(
     plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, now)
     appointment = proposed = None
     with session.begin():
+        # Claim the slot before touching the inquiry, so the inquiry's changes and the new rows go
+        # out in one flush at commit instead of an autoflush plus a second UPDATE.
+        booking = scheduler.book(session, plan, inquiry.id) if plan is not None else None
         _record_decision(session, inquiry, decision)
-        if plan is None:
+        if booking is None:
             inquiry.status = InquiryStatus.URGENT_REVIEW
             inquiry.status_detail = "a clinician must call the patient"
             inquiry.patient_message = patient_messages.urgent_review(decision.urgency)
+        elif booking.appointment is not None:
+            appointment = booking.appointment
+            inquiry.status = InquiryStatus.BOOKED
+            inquiry.status_detail = None
+            inquiry.patient_message = patient_messages.booked(plan.slot_type, appointment.start, tz)
         else:
-            booking = scheduler.book(session, plan, inquiry.id)
-            appointment, proposed = booking.appointment, booking.proposed
-            if appointment is not None:
-                inquiry.status = InquiryStatus.BOOKED
-                inquiry.status_detail = None
-                inquiry.patient_message = patient_messages.booked(plan.slot_type, appointment.start, tz)
-            else:
-                inquiry.status = InquiryStatus.NEEDS_REVIEW
-                inquiry.status_detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
-                inquiry.proposed_slot_id = proposed.id if proposed else None
-                proposed_start = proposed.start if proposed else None
-                inquiry.patient_message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
+            proposed = booking.proposed
+            inquiry.status = InquiryStatus.NEEDS_REVIEW
+            inquiry.status_detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
+            inquiry.proposed_slot_id = proposed.id if proposed else None
+            proposed_start = proposed.start if proposed else None
+            inquiry.patient_message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
     # Built from what was just written, rather than read back: the same shape a redelivery reads.
     return Outcome(
         id=inquiry.id,
