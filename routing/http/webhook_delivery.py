@@ -13,27 +13,16 @@ from flask import Request
 from standardwebhooks.webhooks import Webhook
 from werkzeug.datastructures import MultiDict
 
+from routing.domain.triage.facts import FACT_KINDS, SET_FACTS
 from routing.http.problems import Problem
 
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth")
-SYMPTOM_FIELDS = (
-    "onset",
-    "duration_days",
-    "episodes",
-    "trigger",
-    "location",
-    "pain_score",
-    "muscle_relaxants",
-    "radiating_leg_pain",
-    "diagnosed_conditions",
-    "prior_imaging",
-    "red_flags",
-)
-LIST_FIELDS = {"symptoms.diagnosed_conditions", "symptoms.red_flags", "preferred_times"}
-TOP_FIELDS = ("message", "preferred_times", "consent")
+# The form's symptom questions are the triage facts, by the same names.
+SYMPTOM_FIELDS = tuple(FACT_KINDS)
+LIST_FIELDS = {f"symptoms.{name}" for name in SET_FACTS} | {"preferred_times"}
 
 
 def verify_signature(request: Request, raw: bytes, secrets: tuple[bytes, ...]) -> None:
