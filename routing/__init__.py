@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from routing.config import Settings, configure_logging, load_settings
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)
     app.register_error_handler(problems.Problem, problems.handle_problem)
+    app.register_error_handler(OperationalError, problems.handle_database_unavailable)
     app.register_error_handler(Exception, problems.handle_unexpected_error)
 
     cli.register(app)

@@ -108,6 +108,19 @@ def handle_http_exception(error: HTTPException) -> Response:
     )
 
 
+def handle_database_unavailable(error: Exception) -> Response:
+    """Flask error handler for a database that cannot be reached: 503, so clients retry."""
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    return problem_response(
+        Problem(
+            503,
+            "The service cannot reach its database right now; nothing was acknowledged. Retry shortly.",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
+        )
+    )
+
+
 def handle_unexpected_error(error: Exception) -> Response:
     """Flask error handler for anything unhandled: log it (without its message) and answer 500."""
     error_id = str(uuid.uuid4())

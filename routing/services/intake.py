@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,7 +67,7 @@ class Outcome:
     appointment: SlotTime | None = None
     proposed_slot: SlotTime | None = None
     created: bool = True
-    completed: bool = field(default=True)
+    completed: bool = True
 
 
 def receive_inquiry(

@@ -7,8 +7,11 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from routing import create_app
 from routing.adapters.db.models import Inquiry, Slot, TriageDecision
+from tests.conftest import settings_for
 from tests.http.intake_helpers import PATIENT, STRAIN, add_slots, busy_slots, count, counts, inquiry
 
 PROBLEM = "application/problem+json"
@@ -249,3 +252,14 @@ def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app
         assert stored.status == "pending_booking"
         assert "ConnectionError" in stored.status_detail
         assert session.scalar(select(Slot).where(Slot.status == "busy")) is None
+
+
+def test_an_unreachable_database_is_a_503_to_retry_not_a_500():
+    app = create_app(settings_for(make_url("postgresql+psycopg://routing:secret@127.0.0.1:1/routing")))
+
+    response = app.test_client().post("/v1/inquiries", json=inquiry())
+
+    assert response.status_code == 503
+    assert response.content_type == PROBLEM
+    assert response.headers["Retry-After"] == "5"
+    assert "secret" not in response.get_data(as_text=True)
