@@ -23,10 +23,6 @@ class BookingPlan:
     earliest: datetime
     latest: datetime
 
-    def fits(self, start: datetime) -> bool:
-        """Whether a slot starting at ``start`` is inside the urgency window."""
-        return self.earliest < start <= self.latest
-
 
 def plan_booking(route: str, urgency: str, windows: Mapping[str, int | None], now: datetime) -> BookingPlan | None:
     """The booking for a routed inquiry; None for ``urgent_review`` (a clinician calls, nothing is booked)."""

@@ -9,7 +9,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from routing.http.deps import wiring
+from routing.http.deps import request_session, wiring
 from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
 from routing.http.webhook_delivery import delivery_key, parse_body, verify_signature
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
@@ -65,7 +65,11 @@ def receive():
     delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
         outcome = receive_inquiry(
-            db=w.db, rulebook=w.rulebook, scheduler=w.scheduler, tz=w.settings.timezone, delivery=delivery
+            session=request_session(),
+            rulebook=w.rulebook,
+            scheduler=w.scheduler,
+            tz=w.settings.timezone,
+            delivery=delivery,
         )
     except IdempotencyConflict:
         raise Problem(
@@ -84,7 +88,7 @@ def receive():
 def show(inquiry_id: uuid.UUID):
     """The current outcome of an inquiry (the same body the webhook answered)."""
     w = wiring()
-    outcome = get_outcome(db=w.db, inquiry_id=inquiry_id)
+    outcome = get_outcome(session=request_session(), inquiry_id=inquiry_id)
     if outcome is None:
         raise Problem(404, "There is no inquiry with this id.")
     return _present(outcome, w.settings.timezone)

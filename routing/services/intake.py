@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.database import Database
 from routing.adapters.db.models import Appointment, Inquiry, Slot, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
@@ -72,7 +71,7 @@ class Outcome:
 
 def receive_inquiry(
     *,
-    db: Database,
+    session: Session,
     rulebook: Rulebook,
     scheduler: EmbeddedScheduler,
     tz: ZoneInfo,
@@ -83,22 +82,22 @@ def receive_inquiry(
 
     The inquiry is committed before anything else runs, so whatever fails afterwards it is kept, with
     status ``pending_booking`` and ``completed=False`` in the outcome. Raises
-    :class:`IdempotencyConflict` when the key was used for another body.
+    :class:`IdempotencyConflict` when the key was used for another body. ``session`` is the request's;
+    this function commits its own transactions on it (store first, then decide and book).
     """
     now = now or utcnow()
-    with db.session() as session:
-        inquiry = _store_first(session, delivery, now)
-        if isinstance(inquiry, Outcome):
-            return inquiry
-        inquiry_id = inquiry.id
-        try:
-            return _triage_and_book(session, rulebook, scheduler, tz, inquiry, delivery.data, now)
-        except Exception as error:
-            # Acknowledged and stored: a failure from here on must not lose it or answer 500.
-            session.rollback()
-            log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
-            detail = f"triage or booking failed ({type(error).__name__}); staff to follow up"
-            return _mark_pending(session, inquiry_id, detail)
+    inquiry = _store_first(session, delivery, now)
+    if isinstance(inquiry, Outcome):
+        return inquiry
+    inquiry_id = inquiry.id
+    try:
+        return _triage_and_book(session, rulebook, scheduler, tz, inquiry, delivery.data, now)
+    except Exception as error:
+        # Acknowledged and stored: a failure from here on must not lose it or answer 500.
+        session.rollback()
+        log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
+        detail = f"triage or booking failed ({type(error).__name__}); staff to follow up"
+        return _mark_pending(session, inquiry_id, detail)
 
 
 def _store_first(session: Session, delivery: Delivery, now: datetime) -> Inquiry | Outcome:
@@ -255,8 +254,7 @@ def _jsonable(value: Any) -> Any:
 __all__ = ["Delivery", "IdempotencyConflict", "Outcome", "receive_inquiry"]
 
 
-def get_outcome(*, db: Database, inquiry_id: uuid.UUID) -> Outcome | None:
+def get_outcome(*, session: Session, inquiry_id: uuid.UUID) -> Outcome | None:
     """The stored outcome of an inquiry, or None if there is no such inquiry."""
-    with db.session() as session:
-        inquiry = session.get(Inquiry, inquiry_id)
-        return _outcome(session, inquiry, created=False) if inquiry else None
+    inquiry = session.get(Inquiry, inquiry_id)
+    return _outcome(session, inquiry, created=False) if inquiry else None
