@@ -65,7 +65,10 @@ def _wrk(url: str, seconds: int, script: str | None = None) -> dict:
     command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", script]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    finished = subprocess.run([*command, url], capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise SystemExit(f"wrk failed on {url}: {finished.stderr.strip() or finished.stdout.strip()}")
+    output = finished.stdout
     requests_total = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)

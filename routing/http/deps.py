@@ -16,7 +16,9 @@ def wiring() -> Wiring:
 def request_session() -> Session:
     """The request's database session, opened on first use and closed when the request ends."""
     if "db_session" not in g:
-        g.db_session = wiring().db.session()
+        # One pooled connection for the whole request: its transactions (store first, then book) reuse
+        # it instead of checking a connection out, and pinging it, once per transaction.
+        g.db_session = wiring().db.session(pinned=True)
     return g.db_session
 
 

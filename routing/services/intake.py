@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Inquiry, Slot, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from routing.adapters.scheduling.interface import SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import plan_booking
 from routing.domain.triage import Decision, Rulebook, triage
@@ -43,16 +44,6 @@ class Delivery:
     def body_sha256(self) -> str:
         """Fingerprint of the raw body, to tell a redelivery from a reused key."""
         return hashlib.sha256(self.raw_body).hexdigest()
-
-
-@dataclass(frozen=True)
-class SlotTime:
-    """A slot as shown to the patient (local times are rendered by the schema)."""
-
-    id: str
-    slot_type: str
-    start: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)
@@ -86,12 +77,11 @@ def receive_inquiry(
     this function commits its own transactions on it (store first, then decide and book).
     """
     now = now or utcnow()
-    inquiry = _store_first(session, delivery, now)
-    if isinstance(inquiry, Outcome):
-        return inquiry
-    inquiry_id = inquiry.id
+    inquiry_id = _store_first(session, delivery, now)
+    if isinstance(inquiry_id, Outcome):
+        return inquiry_id
     try:
-        return _triage_and_book(session, rulebook, scheduler, tz, inquiry, delivery.data, now)
+        return _triage_and_book(session, rulebook, scheduler, tz, inquiry_id, delivery.data, now)
     except Exception as error:
         # Acknowledged and stored: a failure from here on must not lose it or answer 500.
         session.rollback()
@@ -100,21 +90,32 @@ def receive_inquiry(
         return _mark_pending(session, inquiry_id, detail)
 
 
-def _store_first(session: Session, delivery: Delivery, now: datetime) -> Inquiry | Outcome:
+# Built once at import: on a local database, building a statement costs more than running it.
+_INSERT_INQUIRY = insert(Inquiry.__table__)
+_INSERT_DECISION = insert(TriageDecision.__table__)
+_UPDATE_INQUIRY = update(Inquiry.__table__).where(Inquiry.__table__.c.id == bindparam("inquiry_id"))
+
+
+def _store_first(session: Session, delivery: Delivery, now: datetime) -> uuid.UUID | Outcome:
     # Insert first and let the unique key catch redeliveries: the common case costs no extra query.
-    inquiry = Inquiry(
-        idempotency_key=delivery.key,
-        body_sha256=delivery.body_sha256,
-        content_type=delivery.content_type,
-        raw_body=delivery.raw_body,
-        payload=delivery.payload,
-        status=InquiryStatus.PENDING_BOOKING,
-        status_detail="awaiting triage",
-        patient_message=patient_messages.pending(),
-        received_at=now,
-    )
-    session.add(inquiry)
+    inquiry_id = uuid.uuid4()
     try:
+        session.connection().execute(
+            _INSERT_INQUIRY,
+            {
+                "id": inquiry_id,
+                "idempotency_key": delivery.key,
+                "body_sha256": delivery.body_sha256,
+                "content_type": delivery.content_type,
+                "raw_body": delivery.raw_body,
+                "payload": delivery.payload,
+                "status": InquiryStatus.PENDING_BOOKING,
+                "status_detail": "awaiting triage",
+                "patient_message": patient_messages.pending(),
+                "received_at": now,
+                "updated_at": now,
+            },
+        )
         session.commit()
     except IntegrityError:
         # The key is taken: a redelivery, possibly concurrent with the first delivery still running.
@@ -125,7 +126,7 @@ def _store_first(session: Session, delivery: Delivery, now: datetime) -> Inquiry
         if existing.body_sha256 != delivery.body_sha256:
             raise IdempotencyConflict(existing.id) from None
         return _outcome(session, existing, created=False)
-    return inquiry
+    return inquiry_id
 
 
 def _triage_and_book(
@@ -133,70 +134,77 @@ def _triage_and_book(
     rulebook: Rulebook,
     scheduler: EmbeddedScheduler,
     tz: ZoneInfo,
-    inquiry: Inquiry,
+    inquiry_id: uuid.UUID,
     data: dict[str, Any],
     now: datetime,
 ) -> Outcome:
     decision = triage(data.get("symptoms") or {}, data.get("message"), now.astimezone(tz).date(), rulebook)
     plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, now)
-    appointment = proposed = None
+    booking = None
     with session.begin():
-        # Claim the slot before touching the inquiry, so the inquiry's changes and the new rows go
-        # out in one flush at commit instead of an autoflush plus a second UPDATE.
-        booking = scheduler.book(session, plan, inquiry.id) if plan is not None else None
-        _record_decision(session, inquiry, decision)
-        if booking is None:
-            inquiry.status = InquiryStatus.URGENT_REVIEW
-            inquiry.status_detail = "a clinician must call the patient"
-            inquiry.patient_message = patient_messages.urgent_review(decision.urgency)
-        elif booking.appointment is not None:
-            appointment = booking.appointment
-            inquiry.status = InquiryStatus.BOOKED
-            inquiry.status_detail = None
-            inquiry.patient_message = patient_messages.booked(plan.slot_type, appointment.start, tz)
+        if plan is None:
+            status, detail = InquiryStatus.URGENT_REVIEW, "a clinician must call the patient"
+            message = patient_messages.urgent_review(decision.urgency)
         else:
-            proposed = booking.proposed
-            inquiry.status = InquiryStatus.NEEDS_REVIEW
-            inquiry.status_detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
-            inquiry.proposed_slot_id = proposed.id if proposed else None
-            proposed_start = proposed.start if proposed else None
-            inquiry.patient_message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
+            booking = scheduler.book(session, plan, inquiry_id)
+            if booking.appointment is not None:
+                status, detail = InquiryStatus.BOOKED, None
+                message = patient_messages.booked(plan.slot_type, booking.appointment.start, tz)
+            else:
+                status = InquiryStatus.NEEDS_REVIEW
+                detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
+                proposed_start = booking.proposed.start if booking.proposed else None
+                message = patient_messages.held_for_staff(plan.slot_type, proposed_start, tz)
+        proposed = booking.proposed if booking else None
+        connection = session.connection()
+        connection.execute(_INSERT_DECISION, _decision_row(inquiry_id, decision, now))
+        connection.execute(
+            _UPDATE_INQUIRY,
+            {
+                "inquiry_id": inquiry_id,
+                "status": status,
+                "status_detail": detail,
+                "patient_message": message,
+                "proposed_slot_id": uuid.UUID(proposed.id) if proposed else None,
+                "facts": _facts_record(decision),
+                "updated_at": now,
+            },
+        )
     # Built from what was just written, rather than read back: the same shape a redelivery reads.
     return Outcome(
-        id=inquiry.id,
-        status=inquiry.status,
-        patient_message=inquiry.patient_message,
+        id=inquiry_id,
+        status=status,
+        patient_message=message,
         triage=decision.to_dict(),
-        appointment=_slot_time(appointment),
-        proposed_slot=_slot_time(proposed),
+        appointment=booking.appointment if booking else None,
+        proposed_slot=proposed,
     )
 
 
-def _slot_time(slot: Appointment | Slot | None) -> SlotTime | None:
-    return None if slot is None else SlotTime(str(slot.id), slot.slot_type, slot.start, slot.end)
-
-
-def _record_decision(session: Session, inquiry: Inquiry, decision: Decision) -> None:
-    inquiry.facts = {
+def _facts_record(decision: Decision) -> dict[str, Any]:
+    return {
         "values": decision.facts.to_dict(),
         "evidence": [
             {"fact": e.fact, "value": _jsonable(e.value), "source": e.source, "phrase": e.phrase}
             for e in decision.facts.evidence
         ],
     }
-    session.add(
-        TriageDecision(
-            inquiry_id=inquiry.id,
-            urgency=decision.urgency,
-            likely_cause=decision.likely_cause,
-            route=decision.route,
-            rule_id=decision.rule_id,
-            needs_review=decision.needs_review,
-            reasons=[reason.to_dict() for reason in decision.reasons],
-            facts=decision.facts.to_dict(),
-            rulebook_version=decision.rulebook_version,
-        )
-    )
+
+
+def _decision_row(inquiry_id: uuid.UUID, decision: Decision, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "inquiry_id": inquiry_id,
+        "urgency": decision.urgency,
+        "likely_cause": decision.likely_cause,
+        "route": decision.route,
+        "rule_id": decision.rule_id,
+        "needs_review": decision.needs_review,
+        "reasons": [reason.to_dict() for reason in decision.reasons],
+        "facts": decision.facts.to_dict(),
+        "rulebook_version": decision.rulebook_version,
+        "created_at": now,
+    }
 
 
 def _mark_pending(session: Session, inquiry_id: uuid.UUID, detail: str) -> Outcome:

@@ -21,9 +21,15 @@ class Database:
             event.listen(self.engine, "begin", _begin_immediate)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def session(self) -> Session:
-        """A new session; the caller owns its transaction and must close it."""
-        return self.sessions()
+    def session(self, *, pinned: bool = False) -> Session:
+        """A new session; the caller owns its transactions and must close it.
+
+        ``pinned`` holds one connection from the first query until ``close()``, across commits;
+        otherwise each transaction checks a connection out of the pool and returns it at commit.
+        """
+        if not pinned:
+            return self.sessions()
+        return _PinnedSession(self.engine)
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -33,6 +39,30 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections (at shutdown, or after a fork)."""
         self.engine.dispose()
+
+
+class _PinnedSession(Session):
+    """A session that checks out one connection lazily and keeps it until closed."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._pinned = None
+        super().__init__(expire_on_commit=False)
+
+    def get_bind(self, *args, **kwargs):
+        """The pinned connection, checked out on first use (SQLAlchemy asks before every statement)."""
+        if self._pinned is None:
+            self._pinned = self._engine.connect()
+        return self._pinned
+
+    def close(self) -> None:
+        """End the session and return the pinned connection to the pool."""
+        try:
+            super().close()
+        finally:
+            if self._pinned is not None:
+                self._pinned.close()
+                self._pinned = None
 
 
 def _ensure_sqlite_directory(url: URL) -> None:

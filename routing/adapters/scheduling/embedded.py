@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Slot
+from routing.adapters.scheduling.interface import BookingOutcome, SlotTime
 from routing.domain.booking_plan import BookingPlan
 from routing.domain.demo_schedule import SlotSpec
 from routing.domain.vocabulary import SlotStatus
@@ -50,51 +50,54 @@ def count_free_slots(session: Session) -> dict[str, int]:
     return dict(rows.all())
 
 
-def first_free_slot(session: Session, slot_type: str, after: datetime) -> Slot | None:
+# Built once at import: on a local database, building a statement costs more than running it.
+_slots = Slot.__table__
+_FIRST_FREE_AFTER = (
+    select(_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
+    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
+    .where(_slots.c.start > bindparam("after"))
+    # (slot_type, start) is unique, so the start alone orders slots of one type, and the
+    # (slot_type, status, start) index returns them in that order without sorting.
+    .order_by(_slots.c.start)
+    .limit(1)
+)
+_EARLIEST_IN_WINDOW = (
+    select(_slots.c.id)
+    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
+    .where(_slots.c.start > bindparam("window_start"), _slots.c.start <= bindparam("window_end"))
+    .order_by(_slots.c.start)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    update(_slots)
+    .where(_slots.c.id == _EARLIEST_IN_WINDOW, _slots.c.status == SlotStatus.FREE)
+    .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
+    .returning(_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
+)
+_INSERT_APPOINTMENT = insert(Appointment.__table__)
+
+
+def first_free_slot(session: Session, slot_type: str, after: datetime) -> SlotTime | None:
     """The earliest free slot of ``slot_type`` starting after ``after``."""
-    return session.scalar(
-        select(Slot)
-        .where(Slot.slot_type == slot_type, Slot.status == SlotStatus.FREE, Slot.start > after)
-        .order_by(Slot.start, Slot.id)
-        .limit(1)
-    )
+    row = session.connection().execute(_FIRST_FREE_AFTER, {"want_type": slot_type, "after": after}).first()
+    return _slot_time(row)
 
 
-def claim_earliest_slot(session: Session, plan: BookingPlan) -> Row | None:
-    """Mark the earliest free slot inside the plan's window busy, in one statement; its row, or None.
+def claim_earliest_slot(session: Session, plan: BookingPlan) -> SlotTime | None:
+    """Mark the earliest free slot inside the plan's window busy, in one statement; the slot, or None.
 
     The candidate is chosen ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent bookings each take
     a different slot without waiting on or retrying after one another; the ``status = 'free'`` guard
     keeps the update safe on any database. SQLite runs one writer at a time (BEGIN IMMEDIATE).
     """
-    candidate = (
-        select(Slot.id)
-        .where(
-            Slot.slot_type == plan.slot_type,
-            Slot.status == SlotStatus.FREE,
-            Slot.start > plan.earliest,
-            Slot.start <= plan.latest,
-        )
-        .order_by(Slot.start, Slot.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return session.execute(
-        update(Slot)
-        .where(Slot.id == candidate, Slot.status == SlotStatus.FREE)
-        .values(status=SlotStatus.BUSY, version=Slot.version + 1)
-        .returning(Slot.id, Slot.slot_type, Slot.start, Slot.end),
-        execution_options={"synchronize_session": False},
-    ).one_or_none()
+    params = {"want_type": plan.slot_type, "window_start": plan.earliest, "window_end": plan.latest}
+    return _slot_time(session.connection().execute(_CLAIM, params).first())
 
 
-@dataclass(frozen=True)
-class BookingOutcome:
-    """Either an appointment was booked, or none fit the window and ``proposed`` is the earliest later slot."""
-
-    appointment: Appointment | None
-    proposed: Slot | None = None
+def _slot_time(row: Row | None) -> SlotTime | None:
+    return None if row is None else SlotTime(str(row.id), row.slot_type, row.start, row.end)
 
 
 class EmbeddedScheduler:
@@ -107,14 +110,18 @@ class EmbeddedScheduler:
         slot = claim_earliest_slot(session, plan)
         if slot is None:
             return BookingOutcome(None, proposed=first_free_slot(session, plan.slot_type, after=plan.latest))
-        appointment = Appointment(
-            inquiry_id=inquiry_id,
-            slot_type=slot.slot_type,
-            start=slot.start,
-            end=slot.end,
-            scheduler=self.name,
-            external_id=str(slot.id),
-            slot_id=slot.id,
+        appointment_id = uuid.uuid4()
+        session.connection().execute(
+            _INSERT_APPOINTMENT,
+            {
+                "id": appointment_id,
+                "inquiry_id": inquiry_id,
+                "slot_type": slot.slot_type,
+                "start": slot.start,
+                "end": slot.end,
+                "scheduler": self.name,
+                "external_id": slot.id,
+                "slot_id": uuid.UUID(slot.id),
+            },
         )
-        session.add(appointment)
-        return BookingOutcome(appointment)
+        return BookingOutcome(SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end))
