@@ -23,13 +23,34 @@ from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'routing.sqlite3'}"
 
-SCHEDULERS = ("embedded",)
+SCHEDULERS = ("embedded", "fhir")
+SLOT_TYPES = ("consult", "imaging", "injection")
+#: FHIR Appointment.serviceType codes per slot type, unless FHIR_SERVICE_TYPES says otherwise.
+DEFAULT_SERVICE_TYPES = (
+    "consult=urn:routing:service-type|pain-consult,"
+    "imaging=urn:routing:service-type|mri,"
+    "injection=urn:routing:service-type|injection"
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class FhirSettings:
+    """How to reach a FHIR R4 scheduling system (``ROUTING_SCHEDULER=fhir``)."""
+
+    base_url: str
+    token: str | None
+    service_types: dict[str, tuple[str, str]]
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    retries: int = 3
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,12 @@ class Settings:
     timezone: ZoneInfo
     rulebook_path: Path = DEFAULT_RULEBOOK_PATH
     testing: bool = False
+    #: Secrets for POST /v1/scheduling/events; defaults to the intake webhook's.
+    scheduler_event_secrets: tuple[bytes, ...] = ()
+    fhir: FhirSettings | None = None
+    booking_max_attempts: int = 5
+    booking_lease_seconds: float = 120.0
+    booking_retry_seconds: float = 30.0
 
     @property
     def signatures_required(self) -> bool:
@@ -54,7 +81,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
-    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``) plus ``TESTING``.
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, the ``FHIR_*`` and
+    ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -63,10 +91,39 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         raw = values.get(name)
         return default if raw is None or str(raw).strip() == "" else str(raw).strip()
 
+    def number(name: str, default: float, minimum: float, kind: type = float) -> float:
+        raw = text(name, str(default))
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise ConfigError(f"{name}={raw!r} is not valid; use a {kind.__name__} of at least {minimum}.")
+        return value
+
+    webhook_secrets = text("ROUTING_WEBHOOK_SECRET", "")
+    scheduler = _choice("ROUTING_SCHEDULER", text("ROUTING_SCHEDULER", "embedded").lower(), SCHEDULERS)
+    fhir = None
+    if scheduler == "fhir":
+        fhir = FhirSettings(
+            base_url=_fhir_base_url(text("FHIR_BASE_URL", "")),
+            token=text("FHIR_TOKEN", "") or None,
+            service_types=_service_types(text("FHIR_SERVICE_TYPES", DEFAULT_SERVICE_TYPES)),
+            connect_timeout=number("FHIR_CONNECT_TIMEOUT", 3.05, 0.01),
+            read_timeout=number("FHIR_READ_TIMEOUT", 10.0, 0.01),
+            retries=number("FHIR_RETRIES", 3, 0, int),
+            breaker_failures=number("FHIR_BREAKER_FAILURES", 5, 1, int),
+            breaker_reset_seconds=number("FHIR_BREAKER_RESET_SECONDS", 30.0, 0.01),
+        )
     return Settings(
         database_url=_database_url(text("DATABASE_URL", DEFAULT_DATABASE_URL)),
-        webhook_secrets=_webhook_secrets(text("ROUTING_WEBHOOK_SECRET", "")),
-        scheduler=_choice("ROUTING_SCHEDULER", text("ROUTING_SCHEDULER", "embedded").lower(), SCHEDULERS),
+        webhook_secrets=_webhook_secrets(webhook_secrets),
+        scheduler=scheduler,
+        fhir=fhir,
+        scheduler_event_secrets=_webhook_secrets(text("ROUTING_SCHEDULER_EVENTS_SECRET", webhook_secrets)),
+        booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
+        booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 120.0, 0.01),
+        booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
@@ -96,6 +153,31 @@ def _database_url(raw: str) -> URL:
         # psycopg 3 is the driver we ship; plain "postgresql://" would make SQLAlchemy look for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def _fhir_base_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(
+            "FHIR_BASE_URL must be the FHIR R4 server's base URL (http:// or https://) when "
+            "ROUTING_SCHEDULER=fhir, e.g. https://scheduling.example.org/fhir."
+        )
+    return raw.rstrip("/") + "/"
+
+
+def _service_types(raw: str) -> dict[str, tuple[str, str]]:
+    mapping: dict[str, tuple[str, str]] = {}
+    for item in raw.split(","):
+        slot_type, _, coding = item.strip().partition("=")
+        system, _, code = coding.rpartition("|")
+        if slot_type not in SLOT_TYPES or not system or not code:
+            raise ConfigError(
+                "FHIR_SERVICE_TYPES must map each slot type to a FHIR coding, comma-separated: "
+                "consult=<system>|<code>,imaging=<system>|<code>,injection=<system>|<code>."
+            )
+        mapping[slot_type] = (system, code)
+    if set(mapping) != set(SLOT_TYPES):
+        raise ConfigError(f"FHIR_SERVICE_TYPES must name every slot type: {', '.join(SLOT_TYPES)}.")
+    return mapping
 
 
 def _webhook_secrets(raw: str) -> tuple[bytes, ...]:

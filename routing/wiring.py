@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
 from routing.domain.triage import Rulebook, RulebookError, load_rulebook
+from routing.services.route_inquiry import QueuePolicy, Routing
 
 
 @dataclass
@@ -19,7 +22,13 @@ class Wiring:
     db: Database
     head_revision: str | None
     rulebook: Rulebook
-    scheduler: EmbeddedScheduler
+    scheduler: Scheduler
+    policy: QueuePolicy
+
+    @property
+    def routing(self) -> Routing:
+        """What routing an inquiry needs (read fresh, so tests may swap the scheduler)."""
+        return Routing(self.rulebook, self.scheduler, self.settings.timezone, self.policy)
 
 
 def wire(settings: Settings) -> Wiring:
@@ -33,5 +42,31 @@ def wire(settings: Settings) -> Wiring:
         db=Database(settings.database_url),
         head_revision=migrations.head_revision(),
         rulebook=rulebook,
-        scheduler=EmbeddedScheduler(),
+        scheduler=build_scheduler(settings),
+        policy=QueuePolicy(
+            max_attempts=settings.booking_max_attempts,
+            lease=timedelta(seconds=settings.booking_lease_seconds),
+            retry_base=timedelta(seconds=settings.booking_retry_seconds),
+        ),
     )
+
+
+def build_scheduler(settings: Settings) -> Scheduler:
+    """The configured scheduling system: the embedded one, or a FHIR R4 server."""
+    if settings.scheduler != "fhir" or settings.fhir is None:
+        return EmbeddedScheduler()
+    # Imported here so the embedded default does not load the HTTP stack.
+    from routing.adapters.scheduling.fhir import FhirScheduler
+    from routing.adapters.scheduling.fhir_http import FhirHttp
+
+    fhir = settings.fhir
+    http = FhirHttp(
+        fhir.base_url,
+        token=fhir.token,
+        connect_timeout=fhir.connect_timeout,
+        read_timeout=fhir.read_timeout,
+        retries=fhir.retries,
+        breaker_fail_max=fhir.breaker_failures,
+        breaker_reset_timeout=fhir.breaker_reset_seconds,
+    )
+    return FhirScheduler(http, fhir.service_types)

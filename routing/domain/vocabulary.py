@@ -48,6 +48,15 @@ class AppointmentStatus(StrEnum):
 
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+
+
+class SchedulerEventType(StrEnum):
+    """A change the scheduling system reports about one of our appointments."""
+
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_NOSHOW = "appointment.noshow"
+    SLOT_WITHDRAWN = "slot.withdrawn"
 
 
 class SlotStatus(StrEnum):

@@ -64,13 +64,7 @@ def receive():
         raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
     delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
-        outcome = receive_inquiry(
-            session=request_session(),
-            rulebook=w.rulebook,
-            scheduler=w.scheduler,
-            tz=w.settings.timezone,
-            delivery=delivery,
-        )
+        outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)
     except IdempotencyConflict:
         raise Problem(
             409,

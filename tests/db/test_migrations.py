@@ -9,7 +9,16 @@ from sqlalchemy import create_engine, inspect
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Base
 
-TABLES = {"inquiries", "triage_decisions", "slots", "appointments", "staff_tokens", "audit_events"}
+TABLES = {
+    "inquiries",
+    "triage_decisions",
+    "slots",
+    "appointments",
+    "staff_tokens",
+    "referrals",
+    "scheduler_events",
+    "audit_events",
+}
 
 
 def _schema_differences(url) -> list:

@@ -236,7 +236,7 @@ def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app
     class BrokenScheduler:
         name = "broken"
 
-        def book(self, session, plan, inquiry_id):
+        def find_free_slots(self, session, slot_type, start, end, limit=10):
             raise ConnectionError("scheduler unreachable")
 
     app.extensions["routing"].scheduler = BrokenScheduler()

@@ -47,6 +47,8 @@ class Inquiry(Base):
     """A web-form inquiry exactly as delivered, plus what we made of it."""
 
     __tablename__ = "inquiries"
+    # The booking worker's query: pending inquiries that are due, oldest due first.
+    __table_args__ = (Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # The delivery's identity (webhook-id or Idempotency-Key); unique so concurrent retries of one
@@ -63,8 +65,15 @@ class Inquiry(Base):
     patient_message: Mapped[str | None] = mapped_column(Text)
     # The earliest slot offered when none was free inside the urgency window (held for staff, not booked).
     proposed_slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
+    # The proposed slot as offered (id, type, start, end), whichever scheduler it came from.
+    proposed_slot: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The booking queue: a pending inquiry is due at next_attempt_at; a worker holding it sets
+    # lease_until, so a worker killed mid-job leaves it to be taken again once the lease runs out.
+    booking_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
 
     decisions: Mapped[list[TriageDecision]] = relationship(
         back_populates="inquiry", order_by="TriageDecision.created_at"
@@ -133,14 +142,55 @@ class Appointment(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     scheduler: Mapped[str] = mapped_column(String(20))
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
     status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The slot in the scheduling system (FHIR "Slot/123"; the embedded slot's id otherwise).
+    external_slot_id: Mapped[str | None] = mapped_column(String(255))
+    # Identifies the booking across retries: a retried booking finds what it made instead of making more.
+    booking_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referrals.id"))
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="appointments")
+
+
+class Referral(Base):
+    """An order for imaging or an injection (FHIR ServiceRequest), kept for both schedulers alike."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    route: Mapped[str] = mapped_column(String(20))
+    code_system: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(String(64))
+    display: Mapped[str] = mapped_column(String(255))
+    priority: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    scheduler: Mapped[str] = mapped_column(String(20))
+    # The scheduling system's ServiceRequest ("ServiceRequest/45"); None for the embedded scheduler.
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchedulerEvent(Base):
+    """A change reported by the scheduling system, kept once per delivery so a replay acts only once."""
+
+    __tablename__ = "scheduler_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    delivery_key: Mapped[str] = mapped_column(String(255), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(40))
+    appointment_external_id: Mapped[str] = mapped_column(String(255))
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What we did about it, as answered to the scheduling system (replays get the same answer).
+    result: Mapped[dict[str, Any]]
 
 
 class StaffToken(Base):

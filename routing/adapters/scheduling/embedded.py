@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Appointment, Slot
-from routing.adapters.scheduling.interface import BookingOutcome, SlotTime
+from routing.adapters.db.models import Slot
+from routing.adapters.scheduling.interface import (
+    Booking,
+    BookingOutcome,
+    BookingRequest,
+    SlotTaken,
+    SlotTime,
+    UnknownAppointment,
+)
 from routing.domain.booking_plan import BookingPlan
 from routing.domain.demo_schedule import SlotSpec
 from routing.domain.vocabulary import SlotStatus
@@ -52,14 +59,15 @@ def count_free_slots(session: Session) -> dict[str, int]:
 
 # Built once at import: on a local database, building a statement costs more than running it.
 _slots = Slot.__table__
-_FIRST_FREE_AFTER = (
-    select(_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
+_SLOT_COLUMNS = (_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
+_FREE_IN_RANGE = (
+    select(*_SLOT_COLUMNS)
     .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
-    .where(_slots.c.start > bindparam("after"))
+    .where(_slots.c.start > bindparam("after"), _slots.c.start <= bindparam("until"))
     # (slot_type, start) is unique, so the start alone orders slots of one type, and the
     # (slot_type, status, start) index returns them in that order without sorting.
     .order_by(_slots.c.start)
-    .limit(1)
+    .limit(bindparam("max_rows"))
 )
 _EARLIEST_IN_WINDOW = (
     select(_slots.c.id)
@@ -70,19 +78,34 @@ _EARLIEST_IN_WINDOW = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_CLAIM = (
+_CLAIM_EARLIEST = (
     update(_slots)
     .where(_slots.c.id == _EARLIEST_IN_WINDOW, _slots.c.status == SlotStatus.FREE)
     .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
-    .returning(_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
+    .returning(*_SLOT_COLUMNS)
 )
-_INSERT_APPOINTMENT = insert(Appointment.__table__)
+_CLAIM_ONE = (
+    update(_slots)
+    .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.FREE)
+    .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
+    .returning(*_SLOT_COLUMNS)
+)
+_RELEASE = (
+    update(_slots)
+    .where(_slots.c.id == bindparam("slot_id"))
+    .values(status=SlotStatus.FREE, version=_slots.c.version + 1)
+    .returning(_slots.c.id)
+)
+_READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("slot_id"))
+
+#: How far past the urgency window to look for a slot to propose when none fits inside it.
+PROPOSAL_HORIZON = timedelta(days=366)
 
 
-def first_free_slot(session: Session, slot_type: str, after: datetime) -> SlotTime | None:
-    """The earliest free slot of ``slot_type`` starting after ``after``."""
-    row = session.connection().execute(_FIRST_FREE_AFTER, {"want_type": slot_type, "after": after}).first()
-    return _slot_time(row)
+def free_slots(session: Session, slot_type: str, after: datetime, until: datetime, limit: int = 10) -> list[SlotTime]:
+    """Free slots of ``slot_type`` starting after ``after`` and at or before ``until``, earliest first."""
+    params = {"want_type": slot_type, "after": after, "until": until, "max_rows": limit}
+    return [_slot_time(row) for row in session.connection().execute(_FREE_IN_RANGE, params)]
 
 
 def claim_earliest_slot(session: Session, plan: BookingPlan) -> SlotTime | None:
@@ -93,35 +116,61 @@ def claim_earliest_slot(session: Session, plan: BookingPlan) -> SlotTime | None:
     keeps the update safe on any database. SQLite runs one writer at a time (BEGIN IMMEDIATE).
     """
     params = {"want_type": plan.slot_type, "window_start": plan.earliest, "window_end": plan.latest}
-    return _slot_time(session.connection().execute(_CLAIM, params).first())
+    return _slot_time(session.connection().execute(_CLAIM_EARLIEST, params).first())
 
 
 def _slot_time(row: Row | None) -> SlotTime | None:
     return None if row is None else SlotTime(str(row.id), row.slot_type, row.start, row.end)
 
 
+def _slot_uuid(external_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(external_id)
+    except ValueError:
+        raise UnknownAppointment("not an embedded slot id") from None
+
+
 class EmbeddedScheduler:
-    """Books slots kept in our own database, in the caller's transaction."""
+    """Books slots kept in our own database, inside the caller's transaction.
+
+    Its "appointment" is the busy slot: the external id of a booking is the slot's id. Because it
+    shares our transaction, a booking and our record of it commit or roll back together.
+    """
 
     name = "embedded"
+    books_in_transaction = True
 
-    def book(self, session: Session, plan: BookingPlan, inquiry_id: uuid.UUID) -> BookingOutcome:
-        """Book the earliest free slot the plan allows; when none fits, propose the earliest later one."""
+    def find_free_slots(
+        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+    ) -> list[SlotTime]:
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
+        return free_slots(session, slot_type, start, end, limit)
+
+    def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
+        """Mark ``slot`` busy for the request; SlotTaken when it is no longer free."""
+        row = session.connection().execute(_CLAIM_ONE, {"slot_id": _slot_uuid(slot.id)}).first()
+        if row is None:
+            raise SlotTaken("the slot is no longer free")
+        booked = _slot_time(row)
+        return Booking(external_id=booked.id, slot=booked)
+
+    def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+        """Book the earliest free slot the plan allows in one statement; else propose the earliest later one."""
         slot = claim_earliest_slot(session, plan)
         if slot is None:
-            return BookingOutcome(None, proposed=first_free_slot(session, plan.slot_type, after=plan.latest))
-        appointment_id = uuid.uuid4()
-        session.connection().execute(
-            _INSERT_APPOINTMENT,
-            {
-                "id": appointment_id,
-                "inquiry_id": inquiry_id,
-                "slot_type": slot.slot_type,
-                "start": slot.start,
-                "end": slot.end,
-                "scheduler": self.name,
-                "external_id": slot.id,
-                "slot_id": uuid.UUID(slot.id),
-            },
-        )
-        return BookingOutcome(SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end))
+            later = free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
+            return BookingOutcome(None, proposed=later[0] if later else None)
+        return BookingOutcome(slot, booking=Booking(external_id=slot.id, slot=slot))
+
+    def cancel(self, session: Session, external_id: str, reason: str) -> None:
+        """Free the slot again (the reason is kept on our appointment record by the caller)."""
+        if session.connection().execute(_RELEASE, {"slot_id": _slot_uuid(external_id)}).first() is None:
+            raise UnknownAppointment("no such embedded slot")
+
+    def read(self, session: Session, external_id: str) -> Booking:
+        """The slot behind the booking; ``booked`` while it is busy, ``cancelled`` once it is free again."""
+        row = session.connection().execute(_READ, {"slot_id": _slot_uuid(external_id)}).first()
+        if row is None:
+            raise UnknownAppointment("no such embedded slot")
+        status = "booked" if row.status == SlotStatus.BUSY else "cancelled"
+        return Booking(external_id=str(row.id), slot=_slot_time(row), status=status)

@@ -1,9 +1,41 @@
-"""What the booking service needs from a scheduling system, whichever one sits behind it."""
+"""What the booking service needs from a scheduling system, whichever one sits behind it.
+
+Two implementations: the embedded scheduler (slots in our own database, the default) and the FHIR R4
+adapter (a real scheduling system over HTTP). Methods take the caller's database ``session`` because
+the embedded scheduler books inside the caller's transaction; the FHIR adapter ignores it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+class SchedulingError(Exception):
+    """Base of the errors a scheduler raises; messages never carry patient data."""
+
+
+class SchedulerUnavailable(SchedulingError):
+    """The scheduling system cannot be reached or keeps failing (after retries, or the breaker is open).
+
+    The booking is left pending and retried later by the worker; nothing is lost.
+    """
+
+
+class SlotTaken(SchedulingError):
+    """Another booker took the slot first (409/412 on FHIR, a lost claim in the embedded scheduler)."""
+
+
+class UnknownAppointment(SchedulingError):
+    """The scheduling system has no appointment with that reference."""
+
+
+class SchedulingRejected(SchedulingError):
+    """The scheduling system refused the request for a reason retrying will not fix (a 4xx)."""
 
 
 @dataclass(frozen=True)
@@ -22,3 +54,71 @@ class BookingOutcome:
 
     appointment: SlotTime | None
     proposed: SlotTime | None = None
+    booking: Booking | None = None
+
+
+@dataclass(frozen=True)
+class ReferralRequest:
+    """An order for imaging or an injection (FHIR ServiceRequest), made before the appointment is booked."""
+
+    code_system: str
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """Everything a scheduler needs to book one slot for one inquiry.
+
+    ``booking_key`` identifies this booking attempt across retries (our inquiry id, plus a counter when
+    staff rebook), so a retried booking finds the appointment it already made instead of making another.
+    """
+
+    inquiry_id: uuid.UUID
+    booking_key: str
+    slot_type: str
+    route: str
+    urgency: str
+    reasons: tuple[str, ...] = ()
+    patient_display: str | None = None
+    referral: ReferralRequest | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An appointment held in the scheduling system."""
+
+    #: The scheduling system's reference, e.g. ``Appointment/123`` on FHIR.
+    external_id: str
+    slot: SlotTime
+    status: str = "booked"
+    #: The FHIR ServiceRequest (or embedded referral) the appointment is based on, if any.
+    referral_external_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Scheduler(Protocol):
+    """The scheduling system behind the booking service."""
+
+    name: str
+
+    def find_free_slots(
+        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+    ) -> list[SlotTime]:
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
+        ...
+
+    def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
+        """Book ``slot`` for the request. Raises SlotTaken, SchedulerUnavailable or SchedulingRejected.
+
+        Idempotent per ``request.booking_key``: a retry returns the appointment already made.
+        """
+        ...
+
+    def cancel(self, session: Session, external_id: str, reason: str) -> None:
+        """Cancel the appointment and free its slot. Raises UnknownAppointment or SchedulerUnavailable."""
+        ...
+
+    def read(self, session: Session, external_id: str) -> Booking:
+        """The appointment as the scheduling system has it now. Raises UnknownAppointment."""
+        ...

@@ -1,0 +1,156 @@
+"""Book a routed inquiry through the scheduling system, and keep our record of what was booked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.models import Appointment, Referral
+from routing.adapters.scheduling.interface import (
+    Booking,
+    BookingOutcome,
+    BookingRequest,
+    ReferralRequest,
+    Scheduler,
+    SlotTaken,
+    SlotTime,
+)
+from routing.domain.booking_plan import BookingPlan
+from routing.domain.vocabulary import Route, Urgency
+
+#: What imaging and injection routes order. A practice-local code system: the clinic's scheduling
+#: system maps it to its own catalogue (SNOMED CT, CPT) if it needs to.
+PROCEDURE_SYSTEM = "urn:routing:procedure"
+REFERRALS = {
+    Route.IMAGING: ReferralRequest(PROCEDURE_SYSTEM, "mri-lumbar-spine", "MRI of the lumbar spine"),
+    Route.INJECTION: ReferralRequest(PROCEDURE_SYSTEM, "facet-joint-block", "Facet joint block (injection)"),
+}
+#: FHIR request-priority codes (routine | urgent | asap | stat) for our urgencies.
+REFERRAL_PRIORITY = {
+    Urgency.EMERGENCY: "stat",
+    Urgency.URGENT: "asap",
+    Urgency.SOON: "urgent",
+    Urgency.ROUTINE: "routine",
+}
+#: How far past the urgency window to look for a slot to propose when none fits inside it.
+PROPOSAL_HORIZON = timedelta(days=366)
+# Slots fetched per search; a page fully taken by other bookers is searched again, a few times.
+_PAGE = 10
+_PAGES = 3
+
+_INSERT_APPOINTMENT = insert(Appointment.__table__)
+_INSERT_REFERRAL = insert(Referral.__table__)
+
+
+def booking_request(
+    session: Session,
+    *,
+    inquiry_id: uuid.UUID,
+    slot_type: str,
+    route: str,
+    urgency: str,
+    reasons: Sequence[str],
+    patient: dict[str, Any] | None,
+    first: bool = False,
+) -> BookingRequest:
+    """What to ask the scheduler for. ``first`` marks the inquiry's first booking (no query needed).
+
+    The booking key is the inquiry id for the first booking and gets a counter for later ones
+    (rebooking after a cancellation), so each booking is idempotent on its own.
+    """
+    key = str(inquiry_id)
+    if not first:
+        earlier = session.scalar(select(func.count()).where(Appointment.inquiry_id == inquiry_id))
+        key = f"{inquiry_id}/{earlier + 1}" if earlier else key
+    return BookingRequest(
+        inquiry_id=inquiry_id,
+        booking_key=key,
+        slot_type=slot_type,
+        route=route,
+        urgency=urgency,
+        reasons=tuple(reasons),
+        patient_display=_display_name(patient),
+        referral=REFERRALS.get(route),
+    )
+
+
+def book_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+    """Book the earliest free slot inside the plan's window, moving on past slots others take first.
+
+    When nothing fits, ``proposed`` is the earliest free slot after the window (not booked). Raises
+    SchedulerUnavailable when the scheduling system cannot be reached.
+    """
+    fast = getattr(scheduler, "book_earliest", None)
+    if fast is not None:  # the embedded scheduler claims the earliest slot in one statement
+        return fast(session, plan, request)
+    for _ in range(_PAGES):
+        slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest, limit=_PAGE)
+        for slot in slots:
+            try:
+                booking = scheduler.book(session, slot, request)
+            except SlotTaken:
+                continue
+            return BookingOutcome(booking.slot, booking=booking)
+        if len(slots) < _PAGE:
+            break
+    later = scheduler.find_free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
+    return BookingOutcome(None, proposed=later[0] if later else None)
+
+
+def record_booking(
+    session: Session, scheduler: Scheduler, request: BookingRequest, booking: Booking, now: datetime
+) -> SlotTime:
+    """Write our appointment (and referral) rows for a booking; the appointment as shown to people."""
+    connection = session.connection()
+    referral_id = None
+    if request.referral is not None:
+        referral_id = uuid.uuid4()
+        connection.execute(
+            _INSERT_REFERRAL,
+            {
+                "id": referral_id,
+                "inquiry_id": request.inquiry_id,
+                "route": request.route,
+                "code_system": request.referral.code_system,
+                "code": request.referral.code,
+                "display": request.referral.display,
+                "priority": REFERRAL_PRIORITY.get(request.urgency, "routine"),
+                "reasons": list(request.reasons),
+                "status": "active",
+                "scheduler": scheduler.name,
+                "external_id": booking.referral_external_id,
+                "created_at": now,
+            },
+        )
+    appointment_id = uuid.uuid4()
+    slot = booking.slot
+    connection.execute(
+        _INSERT_APPOINTMENT,
+        {
+            "id": appointment_id,
+            "inquiry_id": request.inquiry_id,
+            "slot_type": slot.slot_type,
+            "start": slot.start,
+            "end": slot.end,
+            "scheduler": scheduler.name,
+            "external_id": booking.external_id,
+            "external_slot_id": slot.id,
+            "slot_id": uuid.UUID(slot.id) if scheduler.name == "embedded" else None,
+            "booking_key": request.booking_key,
+            "referral_id": referral_id,
+            "created_at": now,
+        },
+    )
+    return SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end)
+
+
+def _display_name(patient: dict[str, Any] | None) -> str | None:
+    if not patient:
+        return None
+    name = " ".join(str(patient.get(part) or "").strip() for part in ("first_name", "last_name")).strip()
+    return name or None
