@@ -24,10 +24,11 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     :class:`routing.config.ConfigError` here, at start, not at the first request.
     """
     from routing import cli
-    from routing.http import deps, docs_assets, health, intake, problems
+    from routing.http import deps, docs_assets, health, intake, problems, scheduler_events
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
     from schemas.inquiry import InquiryRequestSchema
+    from schemas.scheduler_event import SchedulerEventSchema
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.log_level)
@@ -48,6 +49,8 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(health.bp)
     api.spec.components.schema("InquiryRequest", schema=InquiryRequestSchema)
     api.register_blueprint(intake.bp)
+    api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
+    api.register_blueprint(scheduler_events.bp)
     app.register_blueprint(docs_assets.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.

@@ -1,14 +1,17 @@
-"""Command-line tools: ``flask --app wsgi db ...`` and ``flask --app wsgi schedule ...``."""
+"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...`` and ``worker``."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import date, datetime, timedelta
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from routing.adapters.db import migrations
+from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
 from routing.wiring import Wiring
 
@@ -68,7 +71,29 @@ def schedule_seed(days: int, start: datetime | None) -> None:
     click.echo(f"Added {added} slots from {first_day.isoformat()} for {days} days. Free slots now: {summary}.")
 
 
+@click.command("worker")
+@click.option("--until-idle", is_flag=True, help="Stop when no booking is due (for cron jobs and tests).")
+@click.option(
+    "--idle-sleep", type=click.FloatRange(0.01, 60), default=1.0, show_default=True, help="Seconds between polls."
+)
+@with_appcontext
+def worker(until_idle: bool, idle_sleep: float) -> None:
+    """Book inquiries left pending (scheduler down, crash), with backoff; run as many processes as needed.
+
+    Stops cleanly on SIGTERM or Ctrl-C after the job in hand.
+    """
+    wiring = _wiring()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with wiring.db.session() as session:
+        click.echo(f"worker started ({wiring.scheduler.name} scheduler); {queue_depth(session)} pending")
+    done = run_worker(wiring.db.session, wiring.routing, stop=stop, idle_sleep=idle_sleep, until_idle=until_idle)
+    click.echo(f"worker stopped after {done} jobs")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(schedule_cli)
+    app.cli.add_command(worker)

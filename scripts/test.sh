@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # shellcheck source=scripts/_common.sh
 source scripts/_common.sh
+# shellcheck source=scripts/_fhir_server.sh
+source scripts/_fhir_server.sh
 
 ensure_venv dev
 export PATH="$VENV/bin:$PATH"   # so tests that spawn `flask`/`python` get the venv's
@@ -35,6 +37,9 @@ trap 'exit 143' TERM
 start_postgres
 export TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export ROUTING_REQUIRE_POSTGRES=1
+
+# The FHIR scheduler tests run a real FHIR server (Node.js); pytest starts and stops it.
+ensure_fhir_server_deps
 
 # ---------------------------------------------------------------- pytest
 log "pytest $*"

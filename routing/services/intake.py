@@ -56,7 +56,9 @@ def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, n
     if isinstance(inquiry_id, Outcome):
         return inquiry_id
     try:
-        return route_inquiry(session, routing, inquiry_id=inquiry_id, data=delivery.data, received_at=now, now=now)
+        return route_inquiry(
+            session, routing, inquiry_id=inquiry_id, data=delivery.data, received_at=now, now=now, first_booking=True
+        )
     except Exception as error:
         # Acknowledged and stored: a failure from here on must not lose it or answer 500.
         session.rollback()

@@ -72,6 +72,12 @@ class Routing:
 
 # Built once at import: on a local database, building a statement costs more than running it.
 _INSERT_DECISION = insert(TriageDecision.__table__)
+_decisions = TriageDecision.__table__
+_SUPERSEDE = (
+    update(_decisions)
+    .where(_decisions.c.inquiry_id == bindparam("for_inquiry"), _decisions.c.superseded_at.is_(None))
+    .values(superseded_at=bindparam("now"))
+)
 _inquiries = Inquiry.__table__
 # Every change after storing is guarded by "still pending", so a late duplicate of a job (intake and a
 # worker, or two workers after a lease ran out) cannot settle one inquiry twice.
@@ -89,47 +95,56 @@ def route_inquiry(
     received_at: datetime,
     now: datetime,
     attempts: int = 0,
+    first_booking: bool = False,
+    window_from: datetime | None = None,
 ) -> Outcome:
     """Triage the inquiry, record the decision, and book it (or hand it to staff).
 
     ``data`` is the validated intake body. With the embedded scheduler the booking and its record
     commit together; with an external scheduler the decision is committed first, the booking is made
     over the network, and its record committed after. When the scheduler is unavailable the inquiry
-    stays ``pending_booking`` for the worker, with the attempt counted.
+    stays ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier
+    failed attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency
+    window runs from ``window_from`` (default: when the inquiry was received).
     """
     tz = routing.tz
     decision = triage(
         data.get("symptoms") or {}, data.get("message"), received_at.astimezone(tz).date(), routing.rulebook
     )
-    plan = _plan(decision, routing.rulebook, received_at, now)
+    plan = _plan(decision, routing.rulebook, window_from or received_at, now)
     if plan is None:
         with session.begin():
-            facts = _record_decision(session, inquiry_id, decision, now)
+            facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
             message = patient_messages.urgent_review(decision.urgency)
             detail = "a clinician must call the patient"
             _settle(session, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict())
 
     scheduler = routing.scheduler
-    request = booking_request(
-        session,
-        inquiry_id=inquiry_id,
-        slot_type=plan.slot_type,
-        route=decision.route,
-        urgency=decision.urgency,
-        reasons=[reason.text for reason in decision.reasons],
-        patient=data.get("patient"),
-        first=attempts == 0,
-    )
+
+    def request_for_booking() -> BookingRequest:
+        return booking_request(
+            session,
+            inquiry_id=inquiry_id,
+            slot_type=plan.slot_type,
+            route=decision.route,
+            urgency=decision.urgency,
+            reasons=[reason.text for reason in decision.reasons],
+            patient=data.get("patient"),
+            first=first_booking,
+        )
+
     if getattr(scheduler, "books_in_transaction", False):
         with session.begin():
+            request = request_for_booking()
             booking = book_earliest(session, scheduler, plan, request)
-            facts = _record_decision(session, inquiry_id, decision, now)
+            facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
             return _apply(session, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
 
     # An external scheduling system: never hold a database transaction open across network calls.
     with session.begin():
-        facts = _record_decision(session, inquiry_id, decision, now)
+        request = request_for_booking()
+        facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
         session.connection().execute(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
     try:
         booking = book_earliest(session, scheduler, plan, request)
@@ -167,9 +182,9 @@ def booking_failed(
     return Outcome(inquiry_id, status, message, completed=False)
 
 
-def _plan(decision: Decision, rulebook: Rulebook, received_at: datetime, now: datetime) -> BookingPlan | None:
+def _plan(decision: Decision, rulebook: Rulebook, window_from: datetime, now: datetime) -> BookingPlan | None:
     # The urgency window runs from when the patient wrote, not from when a retry happens to run.
-    plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, received_at)
+    plan = plan_booking(decision.route, decision.urgency, rulebook.urgency_windows_days, window_from)
     if plan is None or plan.earliest >= now:
         return plan
     return BookingPlan(plan.slot_type, now, max(plan.latest, now))
@@ -244,9 +259,16 @@ def _lease(inquiry_id: uuid.UUID, until: datetime, now: datetime) -> dict[str, A
     }
 
 
-def _record_decision(session: Session, inquiry_id: uuid.UUID, decision: Decision, now: datetime) -> dict[str, Any]:
-    """Insert the decision; return the facts record the caller writes onto the inquiry with its status."""
+def _record_decision(
+    session: Session, inquiry_id: uuid.UUID, decision: Decision, now: datetime, *, retry: bool = False
+) -> dict[str, Any]:
+    """Insert the decision; return the facts record the caller writes onto the inquiry with its status.
+
+    On a retry the decisions of earlier attempts are marked superseded, so one stays in force.
+    """
     facts = decision.facts
+    if retry:
+        session.connection().execute(_SUPERSEDE, {"for_inquiry": inquiry_id, "now": now})
     session.connection().execute(
         _INSERT_DECISION,
         {

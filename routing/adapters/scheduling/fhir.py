@@ -1,0 +1,451 @@
+"""The FHIR R4 scheduler: slots and appointments kept by a real scheduling system, over HTTP.
+
+Resources used: ``Slot`` (free/busy time of one service type), ``Appointment`` (our booking, pointing at
+its slot), ``ServiceRequest`` (the imaging or injection order an appointment is based on). Every call
+goes through :class:`~routing.adapters.scheduling.fhir_http.FhirHttp`, which turns unreachable servers,
+timeouts and 429/5xx into SchedulerUnavailable; this module maps the remaining answers (2xx, 4xx).
+
+Ids: :class:`SlotTime` ids and :class:`Booking` external ids are FHIR relative references
+(``Slot/<id>``, ``Appointment/<id>``, ``ServiceRequest/<id>``), what the scheduling system's own staff
+see and what our ``appointments.external_slot_id`` column stores; ``book`` also accepts a bare slot id.
+
+Booking is several calls, any of which may fail or be retried, so each step is idempotent on the
+booking key (identifier system ``urn:routing:booking``):
+
+1. an Appointment already made for the key (and not cancelled) is returned as is;
+2. the Slot is marked ``busy`` by a versioned update (``If-Match``), tagged with the key: a concurrent
+   booker gets 412 and SlotTaken, while our own retry finds the slot by its tag and carries on with it;
+3. the ServiceRequest (referrals only) and the Appointment are conditional creates (``If-None-Exist``
+   on the key), so a retry finds what the first attempt made instead of making a second one.
+
+Error messages name resource types, ids and HTTP statuses only, never patient data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+from sqlalchemy.orm import Session
+
+from routing.adapters.scheduling.interface import (
+    Booking,
+    BookingRequest,
+    ReferralRequest,
+    SchedulingRejected,
+    SlotTaken,
+    SlotTime,
+    UnknownAppointment,
+)
+from routing.domain.vocabulary import Urgency
+
+if TYPE_CHECKING:
+    from routing.adapters.scheduling.fhir_http import FhirHttp
+
+BOOKING_SYSTEM = "urn:routing:booking"
+INQUIRY_SYSTEM = "urn:routing:inquiry"
+
+#: ServiceRequest.priority (FHIR request-priority: routine < urgent < asap < stat) for our urgencies.
+#: Order-preserving: "soon" is FHIR's "urgent" (promptly, above routine), our "urgent" is FHIR's "asap".
+#: Same table as ``routing.services.booking.REFERRAL_PRIORITY``, which records the referral on our side.
+REQUEST_PRIORITY = {
+    Urgency.EMERGENCY: "stat",
+    Urgency.URGENT: "asap",
+    Urgency.SOON: "urgent",
+    Urgency.ROUTINE: "routine",
+}
+#: Appointment.priority is an unsignedInt on the iCalendar scale: 1 highest, 9 lowest, 0 undefined.
+#: 1-4 are iCalendar's "high", 5 "medium", 6-9 "low".
+APPOINTMENT_PRIORITY = {
+    Urgency.EMERGENCY: 1,
+    Urgency.URGENT: 2,
+    Urgency.SOON: 5,
+    Urgency.ROUTINE: 9,
+}
+
+# Appointments in these states hold nothing: a booking key whose appointment ended so may book again.
+_DEAD_APPOINTMENT = frozenset({"cancelled", "entered-in-error"})
+# FHIR R4 id: 1-64 of [A-Za-z0-9-.]. Checked before an id goes into a URL path.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# Versioned writes retried after a 412 caused by someone else's concurrent edit (cancel only).
+_UPDATE_ATTEMPTS = 3
+# Ask for the resource back on create/update (the default on common servers, but not required by FHIR).
+_RETURN_RESOURCE = {"Prefer": "return=representation"}
+
+
+class FhirScheduler:
+    """Books slots held by a FHIR R4 scheduling system (see module doc for the mapping)."""
+
+    name = "fhir"
+
+    def __init__(self, http: FhirHttp, service_types: Mapping[str, tuple[str, str]]):
+        """``service_types`` maps our slot types ("consult", ...) to the (system, code) of Slot.serviceType."""
+        self._http = http
+        self._service_types = dict(service_types)
+
+    # ------------------------------------------------------------------ Scheduler protocol
+
+    def find_free_slots(
+        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+    ) -> list[SlotTime]:
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first.
+
+        ``start`` and ``end`` must be timezone-aware: FHIR reads a time without offset as the server's
+        local time. The window maps to ``start=gt<start>&start=le<end>`` to match the embedded scheduler.
+        """
+        if limit < 1:
+            return []
+        system, code = self._service_type(slot_type)
+        params = [
+            ("status", "free"),
+            ("service-type", f"{system}|{code}"),
+            ("start", f"gt{_instant(start)}"),
+            ("start", f"le{_instant(end)}"),
+            ("_sort", "start"),
+            ("_count", str(limit)),
+        ]
+        bundle = self._expect_ok(self._http.request("GET", "Slot", params=params), "search Slot")
+        slots = [entry["resource"] for entry in bundle.get("entry", []) if "resource" in entry]
+        # Bundles may carry included/outcome entries; keep the Slots, and never more than asked for.
+        return [_slot_time(slot, slot_type) for slot in slots if slot.get("resourceType") == "Slot"][:limit]
+
+    def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
+        """Book ``slot`` for the request, idempotently per ``request.booking_key`` (see module doc).
+
+        Raises SlotTaken when the slot is gone or someone else holds it, SchedulingRejected on any other
+        refusal, SchedulerUnavailable when the server cannot be reached.
+        """
+        existing = self._live_appointment(request.booking_key)
+        if existing is not None:
+            return self._booking(existing, fallback_slot_type=slot.slot_type)
+        slot_id = _reference_id("Slot", slot.id)
+        if slot_id is None:
+            raise SchedulingRejected("not a FHIR Slot reference")
+        # An earlier attempt that died after claiming a slot left it tagged: finish on that one, so it is
+        # not left busy for nobody (it is no longer free, so the retry was offered another slot).
+        fhir_slot = self._slot_held_by(request.booking_key) or self._claim_slot(slot_id, request.booking_key)
+        referral_ref = None
+        if request.referral is not None:
+            referral_ref = self._create_service_request(request, request.referral)
+        appointment = self._create_appointment(fhir_slot, slot.slot_type, request, referral_ref)
+        return self._booking(appointment, fallback_slot_type=slot.slot_type)
+
+    def cancel(self, session: Session, external_id: str, reason: str) -> None:
+        """Cancel the appointment and free its slot; cancelling a cancelled appointment only re-frees the slot.
+
+        The appointment is cancelled first: freeing the slot first and failing before the cancel would let
+        someone book the slot while our appointment still holds it. A retry after such a failure finds the
+        appointment cancelled and frees the slot then.
+        """
+        appointment = self._read_appointment(external_id)
+        if appointment.get("status") not in _DEAD_APPOINTMENT:
+            appointment = self._update_with_retry(appointment, lambda current: _cancelled(current, reason))
+        key = _identifier(appointment, BOOKING_SYSTEM)
+        for slot_ref in _slot_references(appointment):
+            slot_id = _reference_id("Slot", slot_ref)
+            if slot_id is not None:
+                self._free_slot(slot_id, key)
+
+    def read(self, session: Session, external_id: str) -> Booking:
+        """The appointment as the scheduling system has it now (status booked, cancelled, noshow, ...)."""
+        return self._booking(self._read_appointment(external_id), fallback_slot_type="")
+
+    # ------------------------------------------------------------------ booking steps
+
+    def _live_appointment(self, key: str) -> dict[str, Any] | None:
+        """The appointment already made for this booking key and not cancelled, if any."""
+        params = {"identifier": f"{BOOKING_SYSTEM}|{key}"}
+        bundle = self._expect_ok(self._http.request("GET", "Appointment", params=params), "search Appointment")
+        for entry in bundle.get("entry", []):
+            resource = entry.get("resource") or {}
+            if resource.get("resourceType") == "Appointment" and resource.get("status") not in _DEAD_APPOINTMENT:
+                return resource
+        return None
+
+    def _slot_held_by(self, key: str) -> dict[str, Any] | None:
+        """The slot an earlier attempt with this booking key claimed, if any."""
+        params = {"identifier": f"{BOOKING_SYSTEM}|{key}", "status": "busy"}
+        bundle = self._expect_ok(self._http.request("GET", "Slot", params=params), "search Slot")
+        slots = [entry.get("resource") or {} for entry in bundle.get("entry", [])]
+        return next((slot for slot in slots if slot.get("resourceType") == "Slot"), None)
+
+    def _claim_slot(self, slot_id: str, key: str) -> dict[str, Any]:
+        """Mark the slot busy for ``key`` with a versioned update; the slot as now stored.
+
+        Our own earlier attempt may already have claimed it (tag = key): that counts as claimed. A 412
+        means someone changed the slot since we read it; one re-read tells whether that was us (a
+        concurrent retry of the same booking) or another booker (SlotTaken).
+        """
+        for _ in range(2):
+            current = self._read_slot(slot_id)
+            if current.get("status") == "busy" and _identifier(current, BOOKING_SYSTEM) == key:
+                return current
+            if current.get("status") != "free":
+                raise SlotTaken(f"Slot/{slot_id} is {current.get('status')}")
+            response = self._put_versioned(_busy(current, key))
+            if response.status_code in (409, 412):
+                continue
+            return self._expect_ok(response, "update Slot")
+        raise SlotTaken(f"Slot/{slot_id} was taken by another booking")
+
+    def _create_service_request(self, request: BookingRequest, referral: ReferralRequest) -> str:
+        """The referral order for this booking key (made once); its reference ``ServiceRequest/<id>``."""
+        resource = _service_request(request, referral)
+        created = self._conditional_create(resource, f"identifier={BOOKING_SYSTEM}|{request.booking_key}")
+        return f"ServiceRequest/{created['id']}"
+
+    def _create_appointment(
+        self, slot: dict[str, Any], slot_type: str, request: BookingRequest, referral_ref: str | None
+    ) -> dict[str, Any]:
+        """The Appointment for this booking key (made once), on the claimed slot."""
+        resource = _appointment(slot, self._service_type(slot_type), request, referral_ref)
+        # Dead appointments excluded, as in step 1, so a key whose appointment was cancelled can book again.
+        dead = "".join(f"&status:not={status}" for status in sorted(_DEAD_APPOINTMENT))
+        criteria = f"identifier={BOOKING_SYSTEM}|{request.booking_key}{dead}"
+        return self._conditional_create(resource, criteria)
+
+    def _free_slot(self, slot_id: str, key: str | None) -> None:
+        """Set the slot free again unless another booking holds it now; a missing slot is left alone."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            response = self._http.request("GET", f"Slot/{slot_id}")
+            if response.status_code in (404, 410):
+                return
+            current = self._expect_ok(response, "read Slot")
+            holder = _identifier(current, BOOKING_SYSTEM)
+            if current.get("status") != "busy" or (holder is not None and holder != key):
+                return
+            response = self._put_versioned(_freed(current))
+            if response.status_code not in (409, 412):
+                self._expect_ok(response, "update Slot")
+                return
+        raise SchedulingRejected(f"Slot/{slot_id} kept changing while being freed")
+
+    # ------------------------------------------------------------------ FHIR calls
+
+    def _service_type(self, slot_type: str) -> tuple[str, str]:
+        try:
+            return self._service_types[slot_type]
+        except KeyError:
+            raise SchedulingRejected(f"no FHIR service type configured for slot type {slot_type!r}") from None
+
+    def _slot_type_of(self, resource: dict[str, Any]) -> str | None:
+        """Our slot type for a resource's serviceType codings; else the first code, so staff see something."""
+        by_coding = {coding: slot_type for slot_type, coding in self._service_types.items()}
+        codings = [coding for concept in resource.get("serviceType", []) for coding in concept.get("coding", [])]
+        for coding in codings:
+            slot_type = by_coding.get((coding.get("system"), coding.get("code")))
+            if slot_type is not None:
+                return slot_type
+        return next((coding["code"] for coding in codings if coding.get("code")), None)
+
+    def _read_slot(self, slot_id: str) -> dict[str, Any]:
+        response = self._http.request("GET", f"Slot/{slot_id}")
+        if response.status_code in (404, 410):
+            raise SlotTaken(f"Slot/{slot_id} no longer exists")
+        return self._expect_ok(response, "read Slot")
+
+    def _read_appointment(self, external_id: str) -> dict[str, Any]:
+        appointment_id = _reference_id("Appointment", external_id)
+        if appointment_id is None:
+            raise UnknownAppointment("not a FHIR Appointment reference")
+        response = self._http.request("GET", f"Appointment/{appointment_id}")
+        if response.status_code in (404, 410):
+            raise UnknownAppointment(f"Appointment/{appointment_id} not found")
+        return self._expect_ok(response, "read Appointment")
+
+    def _put_versioned(self, resource: dict[str, Any]) -> requests.Response:
+        """PUT the resource only if the server still has the version we read (409/412 otherwise)."""
+        headers = {**_RETURN_RESOURCE, "If-Match": f'W/"{resource["meta"]["versionId"]}"'}
+        path = f"{resource['resourceType']}/{resource['id']}"
+        return self._http.request("PUT", path, json=resource, headers=headers)
+
+    def _update_with_retry(
+        self, resource: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Apply ``change`` with a versioned update, re-reading and re-applying after a concurrent edit."""
+        path = f"{resource['resourceType']}/{resource['id']}"
+        for _ in range(_UPDATE_ATTEMPTS):
+            response = self._put_versioned(change(resource))
+            if response.status_code not in (409, 412):
+                return self._expect_ok(response, f"update {resource['resourceType']}")
+            resource = self._expect_ok(self._http.request("GET", path), f"read {resource['resourceType']}")
+        raise SchedulingRejected(f"{path} kept changing while being updated")
+
+    def _conditional_create(self, resource: dict[str, Any], criteria: str) -> dict[str, Any]:
+        """POST with If-None-Exist: 201 made it, 200 found the one an earlier attempt made."""
+        headers = {**_RETURN_RESOURCE, "If-None-Exist": criteria}
+        kind = resource["resourceType"]
+        return self._expect_ok(self._http.request("POST", kind, json=resource, headers=headers), f"create {kind}")
+
+    def _expect_ok(self, response: requests.Response, what: str) -> dict[str, Any]:
+        """The JSON body of a 2xx answer; any other answer is a refusal retrying will not fix."""
+        if 200 <= response.status_code < 300:
+            try:
+                return response.json()
+            except ValueError:
+                raise SchedulingRejected(f"FHIR {what}: HTTP {response.status_code} without a JSON body") from None
+        raise SchedulingRejected(f"FHIR {what} refused: HTTP {response.status_code}{_issue_codes(response)}")
+
+    def _booking(self, appointment: dict[str, Any], *, fallback_slot_type: str) -> Booking:
+        """Our view of an Appointment: reference, slot and times, status, and the order it is based on."""
+        slot = SlotTime(
+            id=next(iter(_slot_references(appointment)), ""),
+            slot_type=self._slot_type_of(appointment) or fallback_slot_type,
+            start=_parse_instant(appointment.get("start")),
+            end=_parse_instant(appointment.get("end")),
+        )
+        return Booking(
+            external_id=f"Appointment/{appointment['id']}",
+            slot=slot,
+            status=appointment.get("status", "unknown"),
+            referral_external_id=_referral_reference(appointment),
+        )
+
+
+# ---------------------------------------------------------------------- resources
+
+
+def _busy(slot: dict[str, Any], key: str) -> dict[str, Any]:
+    """The slot marked busy and tagged with the booking key that holds it."""
+    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != BOOKING_SYSTEM]
+    return {**slot, "status": "busy", "identifier": [*identifiers, {"system": BOOKING_SYSTEM, "value": key}]}
+
+
+def _freed(slot: dict[str, Any]) -> dict[str, Any]:
+    """The slot free again, without the tag of the booking that held it."""
+    freed = {**slot, "status": "free"}
+    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != BOOKING_SYSTEM]
+    if identifiers:
+        freed["identifier"] = identifiers
+    else:
+        freed.pop("identifier", None)
+    return freed
+
+
+def _cancelled(appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+    changed = {**appointment, "status": "cancelled"}
+    if reason:
+        changed["cancelationReason"] = {"text": reason}
+    return changed
+
+
+def _service_request(request: BookingRequest, referral: ReferralRequest) -> dict[str, Any]:
+    """The referral order (FHIR ServiceRequest) for the booking request."""
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "identifier": [{"system": BOOKING_SYSTEM, "value": request.booking_key}, _inquiry_identifier(request)],
+        "status": "active",
+        "intent": "order",
+        "code": {"coding": [{"system": referral.code_system, "code": referral.code, "display": referral.display}]},
+        # ServiceRequest.subject is required; we hold no Patient resource, so a display-only reference.
+        "subject": {"display": request.patient_display or "Patient"},
+        **_reason_codes(request.reasons),
+    }
+    if request.reasons:
+        resource["note"] = [{"text": "; ".join(request.reasons)}]
+    priority = REQUEST_PRIORITY.get(request.urgency)
+    if priority is not None:
+        resource["priority"] = priority
+    return resource
+
+
+def _appointment(
+    slot: dict[str, Any], service_type: tuple[str, str], request: BookingRequest, referral_ref: str | None
+) -> dict[str, Any]:
+    """The Appointment for the claimed ``slot``, booked for the request's patient."""
+    system, code = service_type
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "identifier": [{"system": BOOKING_SYSTEM, "value": request.booking_key}, _inquiry_identifier(request)],
+        "status": "booked",
+        "serviceType": [{"coding": [{"system": system, "code": code}]}],
+        "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "start": slot["start"],
+        "end": slot["end"],
+        "participant": [{"actor": {"display": request.patient_display or "Patient"}, "status": "accepted"}],
+        **_reason_codes(request.reasons),
+    }
+    priority = APPOINTMENT_PRIORITY.get(request.urgency)
+    if priority is not None:
+        resource["priority"] = priority
+    if request.reasons:
+        # R4 Appointment has no ``note``; ``comment`` is its free text for staff.
+        resource["comment"] = "; ".join(request.reasons)
+    if referral_ref is not None:
+        resource["basedOn"] = [{"reference": referral_ref}]
+    return resource
+
+
+def _inquiry_identifier(request: BookingRequest) -> dict[str, str]:
+    return {"system": INQUIRY_SYSTEM, "value": str(request.inquiry_id)}
+
+
+def _reason_codes(reasons: tuple[str, ...]) -> dict[str, Any]:
+    """reasonCode as text-only concepts: our reasons are triage phrases, not codes."""
+    return {"reasonCode": [{"text": reason} for reason in reasons]} if reasons else {}
+
+
+# ---------------------------------------------------------------------- small helpers
+
+
+def _identifier(resource: dict[str, Any], system: str) -> str | None:
+    return next((i.get("value") for i in resource.get("identifier", []) if i.get("system") == system), None)
+
+
+def _slot_references(appointment: dict[str, Any]) -> list[str]:
+    return [ref["reference"] for ref in appointment.get("slot", []) if ref.get("reference")]
+
+
+def _referral_reference(appointment: dict[str, Any]) -> str | None:
+    """The ServiceRequest the appointment is based on, if any."""
+    references = (ref.get("reference") or "" for ref in appointment.get("basedOn", []))
+    return next((ref for ref in references if ref.startswith("ServiceRequest/")), None)
+
+
+def _reference_id(resource_type: str, reference: str) -> str | None:
+    """The id in ``<Type>/<id>`` (or a bare id); None for another type or a malformed id."""
+    kind, _, rest = reference.rpartition("/")
+    if kind and kind != resource_type:
+        return None
+    return rest if _FHIR_ID.fullmatch(rest) else None
+
+
+def _slot_time(slot: dict[str, Any], slot_type: str) -> SlotTime:
+    return SlotTime(
+        id=f"Slot/{slot['id']}",
+        slot_type=slot_type,
+        start=_parse_instant(slot.get("start")),
+        end=_parse_instant(slot.get("end")),
+    )
+
+
+def _instant(moment: datetime) -> str:
+    """A FHIR instant in UTC; naive datetimes are refused (the server would read them as its local time)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("FHIR search times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_instant(value: Any) -> datetime:
+    """A FHIR instant as an aware datetime (FHIR requires the offset on Slot and Appointment times)."""
+    if not isinstance(value, str):
+        raise SchedulingRejected("FHIR resource without start/end time")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise SchedulingRejected("FHIR time without a timezone offset")
+    return moment
+
+
+def _issue_codes(response: requests.Response) -> str:
+    """OperationOutcome issue codes (coded, so free of patient data; diagnostics text may not be)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
+        return ""
+    codes = sorted({str(issue.get("code")) for issue in body.get("issue", []) if issue.get("code")})
+    return f" ({', '.join(codes)})" if codes else ""

@@ -1,0 +1,73 @@
+"""``/v1/scheduling/events``: the scheduling system tells us an appointment changed."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from routing.adapters.scheduling.interface import UnknownAppointment
+from routing.http.deps import request_session, wiring
+from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
+from routing.http.webhook_delivery import delivery_key, verify_signature
+from routing.services.scheduler_events import EventConflict, SchedulerEventInput, handle_event
+from schemas.problem import ProblemSchema
+from schemas.scheduler_event import SchedulerEventResultSchema, SchedulerEventSchema
+
+bp = Blueprint("scheduler_events", __name__, url_prefix="/v1/scheduling", description="Scheduling system events")
+event_schema = SchedulerEventSchema()
+
+_ERRORS = {
+    400: "Malformed body",
+    401: "Missing or bad signature (when a secret is configured)",
+    404: "No appointment of ours has that id",
+    409: "Delivery key reused with a different body",
+    415: "Unsupported Content-Type (send application/json)",
+    422: "Invalid fields; 'errors' lists them by field path",
+}
+
+
+def _documented_errors(view):
+    for status, description in _ERRORS.items():
+        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
+    return view
+
+
+@bp.post("/events")
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "SchedulerEvent"}}})
+@bp.response(200, SchedulerEventResultSchema, description="Acted on (or, for a replay, what was done before)")
+@_documented_errors
+def receive_event():
+    """An appointment was cancelled by the clinic, missed, or its slot withdrawn: rebook or queue for staff.
+
+    Signed like the intake webhook (Standard Webhooks; ROUTING_SCHEDULER_EVENTS_SECRET, defaulting to
+    ROUTING_WEBHOOK_SECRET). The ``webhook-id`` identifies the delivery: a replay acts only once.
+    """
+    w = wiring()
+    raw = request.get_data(cache=True)
+    verify_signature(request, raw, w.settings.scheduler_event_secrets)
+    if (request.mimetype or "").lower() != "application/json":
+        raise Problem(415, "Send the event as application/json.", slug="unsupported-media-type")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise Problem(400, "The body must be a JSON object.", slug="malformed-body")
+    try:
+        data = event_schema.load(payload)
+    except ValidationError as error:
+        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    event = SchedulerEventInput(
+        key=delivery_key(request, raw),
+        raw_body=raw,
+        event_type=data["type"],
+        appointment=data["appointment"],
+        reason=data.get("reason"),
+    )
+    try:
+        result, replayed = handle_event(request_session(), w.routing, event)
+    except UnknownAppointment:
+        raise Problem(404, "No appointment of ours has this id; check the 'appointment' field.") from None
+    except EventConflict:
+        raise Problem(
+            409, "This webhook-id was already used for a different event; use a new id.", slug="idempotency-conflict"
+        ) from None
+    return {**result, "replayed": replayed}

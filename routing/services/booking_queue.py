@@ -1,0 +1,124 @@
+"""The booking queue: inquiries stored as ``pending_booking`` are booked by workers when they can be.
+
+An inquiry is due when its ``next_attempt_at`` has passed and nobody holds its lease. A worker takes
+one by setting ``lease_until`` in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+workers never take the same one), then books it without holding a transaction open across network
+calls. A worker killed mid-job simply lets the lease run out, and another worker takes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.models import Inquiry
+from routing.adapters.db.types import utcnow
+from routing.domain.vocabulary import InquiryStatus
+from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
+from schemas.inquiry import InquiryRequestSchema
+
+log = logging.getLogger(__name__)
+
+_inquiries = Inquiry.__table__
+_DUE = (
+    select(_inquiries.c.id)
+    .where(
+        _inquiries.c.status == InquiryStatus.PENDING_BOOKING,
+        or_(_inquiries.c.next_attempt_at.is_(None), _inquiries.c.next_attempt_at <= bindparam("now")),
+        or_(_inquiries.c.lease_until.is_(None), _inquiries.c.lease_until <= bindparam("now")),
+    )
+    .order_by(_inquiries.c.next_attempt_at, _inquiries.c.received_at)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_TAKE = (
+    update(_inquiries)
+    .where(_inquiries.c.id == _DUE, _inquiries.c.status == InquiryStatus.PENDING_BOOKING)
+    .values(lease_until=bindparam("lease_until"))
+    .returning(_inquiries.c.id, _inquiries.c.payload, _inquiries.c.received_at, _inquiries.c.booking_attempts)
+)
+_request_schema = InquiryRequestSchema()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A pending inquiry taken by one worker until ``lease_until``."""
+
+    inquiry_id: uuid.UUID
+    payload: dict
+    received_at: datetime
+    attempts: int
+
+
+def take_next(session: Session, routing: Routing, now: datetime) -> Job | None:
+    """Lease the next due inquiry to this worker, or None when nothing is due."""
+    with session.begin():
+        row = session.connection().execute(_TAKE, {"now": now, "lease_until": now + routing.policy.lease}).first()
+    if row is None:
+        return None
+    return Job(row.id, row.payload, row.received_at, row.booking_attempts)
+
+
+def work_one(session: Session, routing: Routing, now: datetime | None = None) -> Outcome | None:
+    """Take one due inquiry and try to book it; None when the queue has nothing due."""
+    now = now or utcnow()
+    job = take_next(session, routing, now)
+    if job is None:
+        return None
+    try:
+        # The payload passed validation when it was received; load it again for its typed values.
+        data = _request_schema.load(job.payload)
+        return route_inquiry(
+            session,
+            routing,
+            inquiry_id=job.inquiry_id,
+            data=data,
+            received_at=job.received_at,
+            now=now,
+            attempts=job.attempts,
+        )
+    except Exception as error:
+        # One bad job must not stop the worker; count it like an unavailable scheduler.
+        session.rollback()
+        log.error("booking job for inquiry %s failed: %s", job.inquiry_id, type(error).__name__)
+        why = f"booking failed ({type(error).__name__})"
+        return booking_failed(session, routing, job.inquiry_id, job.attempts + 1, why, now)
+
+
+def queue_depth(session: Session) -> int:
+    """How many inquiries wait for a booking (for metrics and the worker's log)."""
+    return session.scalar(select(func.count()).where(Inquiry.status == InquiryStatus.PENDING_BOOKING)) or 0
+
+
+def run_worker(
+    sessions: Callable[[], Session],
+    routing: Routing,
+    *,
+    stop: threading.Event,
+    idle_sleep: float = 1.0,
+    until_idle: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Book due inquiries until ``stop`` is set (or, with ``until_idle``, until none is due); jobs done.
+
+    Sleeps ``idle_sleep`` seconds when nothing is due. Each job gets a fresh session.
+    """
+    done = 0
+    while not stop.is_set():
+        with sessions() as session:
+            outcome = work_one(session, routing, clock())
+        if outcome is not None:
+            done += 1
+            continue
+        if until_idle:
+            break
+        stop.wait(idle_sleep)
+    return done

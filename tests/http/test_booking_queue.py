@@ -1,0 +1,208 @@
+"""The booking queue: inquiries left pending are booked by workers, with backoff, leases and a limit."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from routing.adapters.db.models import Appointment, Inquiry, Referral
+from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from routing.adapters.scheduling.interface import SchedulerUnavailable
+from routing.services import booking_queue
+from routing.services.route_inquiry import QueuePolicy, Routing
+from tests.http.intake_helpers import add_slots, busy_slots, counts, inquiry
+
+MRI_MESSAGE = "Back spasms on and off for 3 months. Muscle relaxants didn't help at all."  # p02: imaging
+
+
+class DownScheduler:
+    """A scheduling system that cannot be reached (the FHIR adapter raises the same after retries)."""
+
+    name = "fhir"
+
+    def find_free_slots(self, session, slot_type, start, end, limit=10):
+        raise SchedulerUnavailable("down")
+
+
+@pytest.fixture
+def slots(app):
+    add_slots(app, "consult", [26, 27, 28, 29, 50])
+    add_slots(app, "imaging", [72], minutes=60)
+    return app
+
+
+def routing_with(app, scheduler, **policy) -> Routing:
+    wiring = app.extensions["routing"]
+    return Routing(wiring.rulebook, scheduler, wiring.settings.timezone, QueuePolicy(**policy))
+
+
+def stored(app, inquiry_id) -> Inquiry:
+    with app.extensions["routing"].db.session() as session:
+        return session.get(Inquiry, uuid.UUID(str(inquiry_id)))
+
+
+def work(app, routing, now=None):
+    with app.extensions["routing"].db.session() as session:
+        return booking_queue.work_one(session, routing, now)
+
+
+def post_while_down(app, client, body=None) -> str:
+    app.extensions["routing"].scheduler = DownScheduler()
+    response = client.post("/v1/inquiries", json=body or inquiry())
+    app.extensions["routing"].scheduler = EmbeddedScheduler()
+    assert response.status_code == 202
+    return response.get_json()["id"]
+
+
+def test_an_unreachable_scheduler_leaves_the_inquiry_pending_with_the_attempt_counted(app, client, slots):
+    inquiry_id = post_while_down(app, client)
+
+    row = stored(app, inquiry_id)
+    assert row.status == "pending_booking"
+    assert row.booking_attempts == 1
+    assert row.next_attempt_at > datetime.now(UTC)
+    assert row.lease_until is None
+    assert "scheduling system unavailable" in row.status_detail
+
+
+def test_the_worker_books_a_pending_inquiry_once_it_is_due(app, client, slots):
+    inquiry_id = post_while_down(app, client)
+    routing = routing_with(app, EmbeddedScheduler())
+
+    assert work(app, routing) is None  # backing off: not due yet
+    outcome = work(app, routing, now=datetime.now(UTC) + timedelta(hours=1))
+
+    assert outcome.status == "booked"
+    assert str(outcome.id) == inquiry_id
+    assert stored(app, inquiry_id).status == "booked"
+    assert counts(app) == (1, 1)
+    assert work(app, routing, now=datetime.now(UTC) + timedelta(hours=2)) is None
+
+
+def test_after_the_last_attempt_the_inquiry_goes_to_staff(app, client, slots):
+    inquiry_id = post_while_down(app, client)
+    routing = routing_with(app, DownScheduler(), max_attempts=3)
+    later = datetime.now(UTC)
+    for _ in range(2):
+        later += timedelta(days=1)
+        assert work(app, routing, now=later) is not None
+
+    row = stored(app, inquiry_id)
+    assert row.status == "needs_review"
+    assert row.booking_attempts == 3
+    assert "gave up after 3 attempts" in row.status_detail
+    assert work(app, routing, now=later + timedelta(days=1)) is None
+
+
+def test_backoff_grows_with_each_failed_attempt(app, client, slots):
+    inquiry_id = post_while_down(app, client)
+    routing = routing_with(app, DownScheduler(), retry_base=timedelta(minutes=1), max_attempts=10)
+    delays = []
+    now = datetime.now(UTC)
+    for _ in range(4):
+        now = stored(app, inquiry_id).next_attempt_at
+        work(app, routing, now=now)
+        delays.append(stored(app, inquiry_id).next_attempt_at - now)
+
+    # Jittered between half and all of 1, 2, 4, 8 minutes.
+    for attempt, delay in enumerate(delays, start=2):
+        ceiling = timedelta(minutes=2 ** (attempt - 1))
+        assert ceiling / 2 <= delay <= ceiling
+
+
+def test_a_job_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_out(app, client, slots):
+    inquiry_id = post_while_down(app, client)
+    routing = routing_with(app, EmbeddedScheduler(), lease=timedelta(minutes=2))
+    due = stored(app, inquiry_id).next_attempt_at
+    with app.extensions["routing"].db.session() as session:
+        job = booking_queue.take_next(session, routing, due)  # ...and the worker is killed here
+    assert str(job.inquiry_id) == inquiry_id
+
+    assert work(app, routing, now=due + timedelta(minutes=1)) is None  # still leased
+    outcome = work(app, routing, now=due + timedelta(minutes=3))
+
+    assert outcome.status == "booked"
+    assert counts(app) == (1, 1)
+
+
+def test_an_inquiry_whose_request_died_before_booking_is_picked_up_after_the_lease(app, client, slots):
+    # Stored first, then the process died: pending, no decision, leased to the dead request.
+    response = client.post("/v1/inquiries", json=inquiry())
+    inquiry_id = uuid.UUID(response.get_json()["id"])
+    with app.extensions["routing"].db.session() as session, session.begin():
+        session.execute(update(Appointment).values(status="cancelled"))
+        session.execute(
+            update(Inquiry)
+            .where(Inquiry.id == inquiry_id)
+            .values(
+                status="pending_booking",
+                next_attempt_at=datetime.now(UTC),
+                lease_until=datetime.now(UTC) + timedelta(minutes=2),
+            )
+        )
+    routing = routing_with(app, EmbeddedScheduler())
+
+    assert work(app, routing) is None
+    outcome = work(app, routing, now=datetime.now(UTC) + timedelta(minutes=3))
+
+    assert outcome.status == "booked"
+    with app.extensions["routing"].db.session() as session:
+        keys = session.scalars(select(Appointment.booking_key).where(Appointment.inquiry_id == inquiry_id)).all()
+    assert sorted(keys) == sorted([str(inquiry_id), f"{inquiry_id}/2"])  # a new booking, its own key
+
+
+def test_workers_on_several_threads_never_take_the_same_inquiry(app, client, slots, database_url):
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("SKIP LOCKED is proven on PostgreSQL, the production database")
+    ids = {post_while_down(app, client, inquiry(message=f"Back pain after lifting, day {n}.")) for n in range(4)}
+    routing = routing_with(app, EmbeddedScheduler())
+    later = datetime.now(UTC) + timedelta(days=1)
+    taken: list[uuid.UUID] = []
+    barrier = threading.Barrier(4)
+
+    def take():
+        barrier.wait()
+        with app.extensions["routing"].db.session() as session:
+            job = booking_queue.take_next(session, routing, later)
+        taken.append(job.inquiry_id if job else None)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert {str(t) for t in taken} == ids
+
+
+def test_an_imaging_booking_keeps_the_referral_it_is_based_on(app, client, slots):
+    response = client.post("/v1/inquiries", json=inquiry(message=MRI_MESSAGE))
+
+    body = response.get_json()
+    assert body["triage"]["route"] == "imaging", body["triage"]
+    with app.extensions["routing"].db.session() as session:
+        referral = session.scalar(select(Referral))
+        appointment = session.scalar(select(Appointment))
+    assert referral.code == "mri-lumbar-spine"
+    assert referral.display == "MRI of the lumbar spine"
+    assert referral.scheduler == "embedded"
+    assert referral.reasons  # the triage reasons travel with the order
+    assert appointment.referral_id == referral.id
+    assert busy_slots(app) == 1
+
+
+def test_the_worker_command_books_everything_due_and_stops_when_idle(app, client, slots):
+    ids = [post_while_down(app, client, inquiry(message=f"Back pain after lifting, day {n}.")) for n in range(3)]
+    with app.extensions["routing"].db.session() as session, session.begin():
+        session.execute(update(Inquiry).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+    result = app.test_cli_runner().invoke(args=["worker", "--until-idle"])
+
+    assert result.exit_code == 0, result.output
+    assert "3 pending" in result.output
+    assert "after 3 jobs" in result.output
+    assert all(stored(app, inquiry_id).status == "booked" for inquiry_id in ids)
