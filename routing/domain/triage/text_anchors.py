@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - other Python versions
     sre_parse = sre_constants = None
 
 KEY_LENGTH = 3
+WORD_LENGTH = 24  # with ``length=WORD_LENGTH``, ``anchors_of`` spells whole first words out up to this length
 _LIMIT = 4000  # prefixes per pattern; beyond this the pattern is scanned in full
 _GO, _CLOSED, _OPEN = 0, 1, 2  # a prefix that may grow, one whose word has ended, one that continues unknown
 
@@ -60,7 +61,7 @@ def _class_chars(items: list) -> list[str] | None:
     return chars
 
 
-def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None) -> set[tuple[str, int]]:
+def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None, length: int) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
     for text, _ in partials:
         if chars is None:
@@ -75,67 +76,71 @@ def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None) -> set[t
                 out.add((text, _CLOSED))
             else:
                 grown = text + char
-                out.add((grown, _OPEN if len(grown) >= KEY_LENGTH else _GO))
+                out.add((grown, _OPEN if len(grown) >= length else _GO))
     return out
 
 
-def _expand(items: list, partials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _expand(items: list, partials: set[tuple[str, int]], length: int) -> set[tuple[str, int]]:
     for op, av in items:
         growing = {p for p in partials if p[1] == _GO}
         if not growing:
             break
         done = partials - growing
-        partials = done | _step(op, av, growing)
+        partials = done | _step(op, av, growing, length)
         if len(partials) > _LIMIT:
             raise _Unknown
     return partials
 
 
-def _step(op, av, partials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _step(op, av, partials: set[tuple[str, int]], length: int) -> set[tuple[str, int]]:
     c = sre_constants
     if op is c.LITERAL:
-        return _add_chars(partials, [chr(av)])
+        return _add_chars(partials, [chr(av)], length)
     if op is c.IN:
-        return _add_chars(partials, _class_chars(av))
+        return _add_chars(partials, _class_chars(av), length)
     if op is c.AT and av is c.AT_BOUNDARY:
         # After a letter, a word boundary means the word ends here.
         return {(text, _CLOSED) if text else (text, state) for text, state in partials}
     if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
         return partials  # zero width
     if op is c.SUBPATTERN:
-        return _expand(av[-1].data, partials)
+        return _expand(av[-1].data, partials, length)
     if op is c.ATOMIC_GROUP:
-        return _expand(av.data, partials)
+        return _expand(av.data, partials, length)
     if op is c.BRANCH:
         out: set[tuple[str, int]] = set()
         for branch in av[1]:
-            out |= _expand(branch.data, partials)
+            out |= _expand(branch.data, partials, length)
         return out
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
         low, high, item = av
         out = set(partials) if low == 0 else set()
         current = partials
-        for count in range(1, min(high, KEY_LENGTH + 2) + 1):
-            current = _expand(item.data, current)
+        for count in range(1, min(high, length + 2) + 1):
+            current = _expand(item.data, current, length)
             if not any(p[1] == _GO for p in current):
                 out |= current  # complete prefixes: more repetitions cannot change them
                 break
             if count >= low:
                 out |= current
         else:
-            if high > KEY_LENGTH + 2:
+            if high > length + 2:
                 out |= {(text, _OPEN) for text, state in current if state == _GO}
         return out
-    return _add_chars(partials, None)
+    return _add_chars(partials, None, length)
 
 
-def anchors_of(pattern: str, flags: int = 0) -> Anchors | None:
-    """The word beginnings ``pattern`` can start at, or None when it must be scanned in full."""
+def anchors_of(pattern: str, flags: int = 0, length: int = KEY_LENGTH) -> Anchors | None:
+    """The word beginnings ``pattern`` can start at, or None when it must be scanned in full.
+
+    Keys are the first ``length`` letters of the first word (the whole word when shorter and closed);
+    open prefixes are shorter beginnings after which the word may go on in ways not spelled out.
+    """
     if sre_parse is None:
         return None
     try:
         parsed = sre_parse.parse(pattern, flags)
-        partials = _expand(parsed.data, {("", _GO)})
+        partials = _expand(parsed.data, {("", _GO)}, length)
     except (_Unknown, RecursionError, AttributeError, TypeError):
         return None
     keys: set[str] = set()
@@ -143,7 +148,7 @@ def anchors_of(pattern: str, flags: int = 0) -> Anchors | None:
     for text, state in partials:
         if not text:
             return None  # the pattern can match without a word at its start
-        if state == _CLOSED or len(text) >= KEY_LENGTH:
+        if state == _CLOSED or len(text) >= length:
             keys.add(text)
         else:
             open_prefixes.add(text)
