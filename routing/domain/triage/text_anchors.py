@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - other Python versions
 
 KEY_LENGTH = 3
 WORD_LENGTH = 24  # with ``length=WORD_LENGTH``, ``anchors_of`` spells whole first words out up to this length
+_SPELLED_CLASS = 5  # characters of a class spelled out one by one when whole words are spelled out
 _LIMIT = 4000  # prefixes per pattern; beyond this the pattern is scanned in full
 _GO, _CLOSED, _OPEN = 0, 1, 2  # a prefix that may grow, one whose word has ended, one that continues unknown
 
@@ -63,11 +64,19 @@ def _class_chars(items: list) -> list[str] | None:
 
 def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None, length: int) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
+    # Spelling whole words out, a wide class ("[0-9]+") would multiply the prefixes past the limit: the
+    # word is left open there instead, and a word it starts begins with any one of its characters.
+    wide = chars is not None and length > KEY_LENGTH and len(chars) > _SPELLED_CLASS
     for text, _ in partials:
-        if chars is None:
+        if chars is None or (wide and text):
             if not text:
                 raise _Unknown
             out.add((text, _OPEN))
+            continue
+        if wide:
+            if not all(_word_char(char) for char in chars):
+                raise _Unknown  # a match could start at punctuation or space
+            out.update((char, _OPEN) for char in chars)
             continue
         for char in chars:
             if not _word_char(char):

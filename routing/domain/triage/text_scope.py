@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from itertools import accumulate, compress, repeat
 from operator import add
 
-from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of
+from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, Anchors, anchors_of
 
 _WORD = re.compile(r"\w+")
 # ASCII characters that are not ``\w``, all mapped to a space, to split a plain-ASCII message into its words
@@ -212,25 +212,13 @@ def _register(lex: Lexicon) -> int:
     """Give ``lex`` a slot and list its patterns' first words; refuse a pattern that cannot start a word."""
     slot = len(_LEXICONS)
     for index, (_, source) in enumerate(lex.sources):
-        words = anchors_of(source, length=WORD_LENGTH)
-        if words is not None:
-            for word in words.keys:
-                if len(word) >= WORD_LENGTH:  # spelled out only this far: a beginning, not a whole word
-                    _BY_KEY.setdefault(word[:KEY_LENGTH], []).append((word, slot, index))
-                else:
-                    _BY_WORD.setdefault(word, []).append((slot, index))
-            prefixes = words.open_prefixes
-        else:
-            keys = anchors_of(source)
-            if keys is None:
-                raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
-            for key in keys.keys:
-                if len(key) >= KEY_LENGTH:
-                    _BY_KEY.setdefault(key, []).append((key, slot, index))
-                else:  # a closed word shorter than a key is the whole word
-                    _BY_WORD.setdefault(key, []).append((slot, index))
-            prefixes = keys.open_prefixes
-        for prefix in prefixes:
+        length, anchors = _first_words(source)
+        for word in anchors.keys:
+            if len(word) >= length:  # spelled out only this far: a beginning, not a whole word
+                _BY_KEY.setdefault(word[:KEY_LENGTH], []).append((word, slot, index))
+            else:
+                _BY_WORD.setdefault(word, []).append((slot, index))
+        for prefix in anchors.open_prefixes:
             if len(prefix) >= KEY_LENGTH:
                 _BY_KEY.setdefault(prefix[:KEY_LENGTH], []).append((prefix, slot, index))
             else:
@@ -240,6 +228,18 @@ def _register(lex: Lexicon) -> int:
     _LEXICONS.append(lex)
     _PROBES.clear()  # worked out without this lexicon
     return slot
+
+
+def _first_words(source: str) -> tuple[int, Anchors]:
+    """The first words ``source`` can match, spelled out as far as can be (the fewer, the fewer tries)."""
+    for length in (WORD_LENGTH, 10, 6):
+        anchors = anchors_of(source, length=length)
+        if anchors is not None:
+            return length, anchors
+    anchors = anchors_of(source)
+    if anchors is None:
+        raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
+    return KEY_LENGTH, anchors
 
 
 def _probe(word: str) -> _Probe:
