@@ -609,17 +609,19 @@ class Document:
 
     def find(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """Each (kind, match) of ``lex`` between ``start`` and ``end``, leftmost first and not overlapping."""
-        if self._candidates is None:
-            self._index()
-        if lex.gate is not None and not self._gates >> lex._slot & 1:
-            return []
         if start or end is not None:
-            return self.find_ungated(lex, start, end)
+            return self.find_ungated(lex, start, end) if self._gate_open(lex) else []
         # Several readers search the whole message with the same lexicon; find it once per message.
         found = self._found.get(lex._slot)
         if found is None:
-            found = self._found[lex._slot] = self.find_ungated(lex)
+            found = self._found[lex._slot] = self.find_ungated(lex) if self._gate_open(lex) else []
         return list(found)
+
+    def _gate_open(self, lex: Lexicon) -> bool:
+        """Whether the message has a word beginning in the lexicon's gate (or the lexicon has none)."""
+        if self._candidates is None:
+            self._index()
+        return lex.gate is None or self._gates >> lex._slot & 1 == 1
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
