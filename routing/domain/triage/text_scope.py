@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import add
 
-from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, Anchors, anchors_of
+from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of, two_words_of
 
 _WORD = re.compile(r"\w+")
 # ASCII characters that are not ``\w``, all mapped to a space, to split a plain-ASCII message into its words
@@ -22,14 +21,15 @@ _WORD = re.compile(r"\w+")
 _ASCII_SPACES = bytes(code if chr(code).isalnum() or chr(code) == "_" else ord(" ") for code in range(256))
 
 
-def _words(low: str) -> Iterable[tuple[int, str]]:
-    r"""(offset, word) of every run of word characters (``\w+``) of ``low``, in order."""
+def _words(low: str) -> tuple[list[int], list[str]]:
+    r"""The offsets and the words of every run of word characters (``\w+``) of ``low``, in order."""
     if not low.isascii():
-        return ((word.start(), word.group()) for word in _WORD.finditer(low))
+        found = [(word.start(), word.group()) for word in _WORD.finditer(low)]
+        return [start for start, _ in found], [word for _, word in found]
     parts = low.encode("ascii").translate(_ASCII_SPACES).decode("ascii").split(" ")
     # Part i starts after parts 0..i-1 and one space after each; empty parts are runs of spaces.
     offsets = accumulate(map(add, map(len, parts), repeat(1)), initial=0)
-    return zip(compress(offsets, parts), filter(None, parts), strict=True)
+    return list(compress(offsets, parts)), list(filter(None, parts))
 
 
 _FOLD = str.maketrans(
@@ -199,12 +199,14 @@ def _compile_joined(sources: list[str]) -> re.Pattern[str]:
 # "relax\w*"); one that cannot (digits: "[0-9]+") is listed by the first three letters of the word.
 
 _LEXICONS: list[Lexicon] = []
-_BY_WORD: dict[str, list[tuple[int, int]]] = {}  # a whole first word -> (slot, index) of the patterns
-_BY_KEY: dict[str, list[tuple[str, int, int]]] = {}  # a word's first three letters -> (prefix, slot, index)
-_SHORT: list[tuple[str, int, int]] = []  # (prefix shorter than three letters, slot, index)
+# Each listing ends with the words that may come second, or None when any word (or none) may.
+_Seconds = frozenset[str] | None
+_BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word -> (slot, index, seconds)
+_BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
+_SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
-_Probe = tuple[int, tuple[tuple[int, _Steps], ...]]
-_PROBES: dict[str, _Probe] = {}  # word -> (gate mask, (slot, steps) of every lexicon that can match there)
+_Probe = tuple[int, tuple[tuple[int, _Steps, _Seconds], ...]]
+_PROBES: dict[str, _Probe] = {}  # word -> (gate mask, (slot, steps, seconds) of each lexicon that can match)
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
 
@@ -212,17 +214,13 @@ def _register(lex: Lexicon) -> int:
     """Give ``lex`` a slot and list its patterns' first words; refuse a pattern that cannot start a word."""
     slot = len(_LEXICONS)
     for index, (_, source) in enumerate(lex.sources):
-        length, anchors = _first_words(source)
-        for word in anchors.keys:
-            if len(word) >= length:  # spelled out only this far: a beginning, not a whole word
-                _BY_KEY.setdefault(word[:KEY_LENGTH], []).append((word, slot, index))
+        for first, is_prefix, seconds in _first_words(source):
+            if not is_prefix:
+                _BY_WORD.setdefault(first, []).append((slot, index, seconds))
+            elif len(first) >= KEY_LENGTH:
+                _BY_KEY.setdefault(first[:KEY_LENGTH], []).append((first, slot, index, seconds))
             else:
-                _BY_WORD.setdefault(word, []).append((slot, index))
-        for prefix in anchors.open_prefixes:
-            if len(prefix) >= KEY_LENGTH:
-                _BY_KEY.setdefault(prefix[:KEY_LENGTH], []).append((prefix, slot, index))
-            else:
-                _SHORT.append((prefix, slot, index))
+                _SHORT.append((first, slot, index, seconds))
     for key in lex.gate or ():
         _GATES[key] = _GATES.get(key, 0) | 1 << slot
     _LEXICONS.append(lex)
@@ -230,33 +228,60 @@ def _register(lex: Lexicon) -> int:
     return slot
 
 
-def _first_words(source: str) -> tuple[int, Anchors]:
-    """The first words ``source`` can match, spelled out as far as can be (the fewer, the fewer tries)."""
+def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
+    """How a match of ``source`` can begin: (first word, whether only its beginning, words that may follow).
+
+    Spelled out as far as can be, since the more exact the words, the fewer the tries: whole first and
+    second words where the pattern allows, else whole first words, else first three letters.
+    """
     for length in (WORD_LENGTH, 10, 6):
+        pairs = two_words_of(source, length=length)
+        if pairs is not None:
+            seconds: dict[tuple[str, bool], set[str] | None] = {}
+            for pair in pairs:
+                key = (pair.first, pair.first_open)
+                known = seconds.get(key, set())
+                if known is None or pair.second is None or pair.second_open:
+                    seconds[key] = None  # some way of matching leaves the next word open
+                else:
+                    seconds[key] = known | {pair.second}
+            return [
+                (first, is_prefix, None if words is None else frozenset(words))
+                for (first, is_prefix), words in seconds.items()
+            ]
+    for length in (WORD_LENGTH, 10, 6, KEY_LENGTH):
         anchors = anchors_of(source, length=length)
         if anchors is not None:
-            return length, anchors
-    anchors = anchors_of(source)
-    if anchors is None:
-        raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
-    return KEY_LENGTH, anchors
+            return [(key, len(key) >= length, None) for key in anchors.keys] + [
+                (prefix, True, None) for prefix in anchors.open_prefixes
+            ]
+    raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
 
 
 def _probe(word: str) -> _Probe:
     """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try."""
-    found: set[tuple[int, int]] = set(_BY_WORD.get(word, ()))
-    for prefix, slot, index in _BY_KEY.get(word[:KEY_LENGTH], ()):
+    found: dict[tuple[int, int], _Seconds] = {}
+
+    def add(slot: int, index: int, seconds: _Seconds) -> None:
+        known = found.get((slot, index), frozenset())
+        found[(slot, index)] = None if known is None or seconds is None else known | seconds
+
+    for slot, index, seconds in _BY_WORD.get(word, ()):
+        add(slot, index, seconds)
+    for prefix, slot, index, seconds in _BY_KEY.get(word[:KEY_LENGTH], ()):
         if word.startswith(prefix):
-            found.add((slot, index))
-    for prefix, slot, index in _SHORT:
+            add(slot, index, seconds)
+    for prefix, slot, index, seconds in _SHORT:
         if word.startswith(prefix):
-            found.add((slot, index))
-    by_slot: dict[int, list[int]] = {}
-    for slot, index in sorted(found):
-        by_slot.setdefault(slot, []).append(index)
+            add(slot, index, seconds)
+    by_slot: dict[int, tuple[list[int], _Seconds]] = {}
+    for (slot, index), seconds in sorted(found.items()):
+        indices, known = by_slot.get(slot, ([], frozenset()))
+        indices.append(index)
+        by_slot[slot] = (indices, None if known is None or seconds is None else known | seconds)
     probe = (
         _GATES.get(word[:KEY_LENGTH], 0),
-        tuple((slot, _LEXICONS[slot].steps(tuple(indices))) for slot, indices in by_slot.items()),
+        tuple((slot, _LEXICONS[slot].steps(tuple(indices)), seconds) for slot, (indices, seconds) in by_slot.items()),
     )
     if len(_PROBES) >= _PROBES_LIMIT:
         _PROBES.clear()
@@ -653,10 +678,16 @@ class Document:
         probes = _PROBES
         candidates: dict[int, list] = {}
         gates = 0
-        for pos, word in _words(self.low):
+        starts, words = _words(self.low)
+        following = iter(words)
+        next(following, None)
+        # The word after each word, None after the last (and an unused None for a message without words).
+        for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
             probe = probes.get(word) or _probe(word)
             gates |= probe[0]
-            for slot, steps in probe[1]:
+            for slot, steps, seconds in probe[1]:
+                if seconds is not None and second not in seconds:
+                    continue  # every pattern of this lexicon that starts with this word needs another next
                 # (position, steps) pairs, flat and in word order, per lexicon slot
                 flat = candidates.get(slot)
                 if flat is None:
