@@ -142,8 +142,8 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 
 def _read_legs(doc: Document, found: _Found) -> None:
     low = doc.low
-    if not any(hint in low for hint in _LEG_HINTS):
-        if any(hint in low for hint in _STAYS_HINTS):
+    if not any(map(low.__contains__, _LEG_HINTS)):
+        if any(map(low.__contains__, _STAYS_HINTS)):
             hit = doc.first(lex.NOT_RADIATING)
             if hit is not None:
                 found.set("radiating_leg_pain", False, *hit[1].span())
@@ -213,7 +213,7 @@ def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
 
 def _read_conditions(doc: Document, found: _Found) -> None:
     low = doc.low
-    if not any(hint in low for hint in _CONDITION_HINTS):
+    if not any(map(low.__contains__, _CONDITION_HINTS)):
         return
     for kind, match in doc.find(lex.CONDITIONS):
         start, end = match.span()
@@ -230,7 +230,7 @@ _STRONG_DONE = re.compile(r"show|reveal|found|find|confirm|indicat|came|result|r
 
 def _read_imaging(doc: Document, found: _Found) -> None:
     low = doc.low
-    if not any(hint in low for hint in _IMAGING_HINTS):
+    if not any(map(low.__contains__, _IMAGING_HINTS)):
         return
     for _, match in doc.find(lex.IMAGING_DONE):
         start, end = match.span()

@@ -20,8 +20,14 @@ except ImportError:  # pragma: no cover - other Python versions
     sre_parse = sre_constants = None
 
 KEY_LENGTH = 3
+WORD_LENGTH = 24  # with ``length=WORD_LENGTH``, ``anchors_of`` spells whole first words out up to this length
+_SPELLED_CLASS = 5  # characters of a class spelled out one by one when whole words are spelled out
 _LIMIT = 4000  # prefixes per pattern; beyond this the pattern is scanned in full
 _GO, _CLOSED, _OPEN = 0, 1, 2  # a prefix that may grow, one whose word has ended, one that continues unknown
+# Spelling two words: after the first word, between the words; then the second word growing. A two-word
+# text is "first second" (the space stands for any non-word characters; "first " leaves the second open).
+_SEP, _GO2 = 3, 4
+_GROWING = (_GO, _SEP, _GO2)
 
 
 @dataclass(frozen=True)
@@ -60,91 +66,166 @@ def _class_chars(items: list) -> list[str] | None:
     return chars
 
 
-def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None) -> set[tuple[str, int]]:
+def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None, length: int, two: bool) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
-    for text, _ in partials:
-        if chars is None:
+    # Spelling whole words out, a wide class ("[0-9]+") would multiply the prefixes past the limit: the
+    # word is left open there instead, and a word it starts begins with any one of its characters.
+    wide = chars is not None and length > KEY_LENGTH and len(chars) > _SPELLED_CLASS
+    for text, state in partials:
+        if state != _GO:
+            out |= _add_second(text, state, None if wide else chars, length)
+            continue
+        if chars is None or (wide and text):
             if not text:
                 raise _Unknown
             out.add((text, _OPEN))
+            continue
+        if wide:
+            if not all(_word_char(char) for char in chars):
+                raise _Unknown  # a match could start at punctuation or space
+            out.update((char, _OPEN) for char in chars)
             continue
         for char in chars:
             if not _word_char(char):
                 if not text:
                     raise _Unknown  # a match could start at punctuation or space
-                out.add((text, _CLOSED))
+                out.add((text + " ", _SEP) if two else (text, _CLOSED))
             else:
                 grown = text + char
-                out.add((grown, _OPEN if len(grown) >= KEY_LENGTH else _GO))
+                out.add((grown, _OPEN if len(grown) >= length else _GO))
     return out
 
 
-def _expand(items: list, partials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _add_second(text: str, state: int, chars: list[str] | None, length: int) -> set[tuple[str, int]]:
+    """A two-word text after its first word (``_SEP`` or ``_GO2``) taking one character of ``chars``."""
+    if chars is None:
+        return {(text, _OPEN)}  # the second word (or what is left of it) is not spelled out
+    out: set[tuple[str, int]] = set()
+    for char in chars:
+        if not _word_char(char):
+            out.add((text, _SEP if state == _SEP else _CLOSED))
+        else:
+            grown = text + char
+            out.add((grown, _OPEN if len(grown) - grown.index(" ") > length else _GO2))
+    return out
+
+
+def _boundary(text: str, state: int, two: bool) -> tuple[str, int]:
+    """A text where the pattern asserts a word boundary (``\\b``)."""
+    if not text or state == _SEP:
+        return text, state  # before the first word, or between the words: nothing ends here
+    if state == _GO2:
+        return text, _CLOSED
+    return (text + " ", _SEP) if two else (text, _CLOSED)
+
+
+def _expand(items: list, partials: set[tuple[str, int]], length: int, two: bool) -> set[tuple[str, int]]:
     for op, av in items:
-        growing = {p for p in partials if p[1] == _GO}
+        growing = {p for p in partials if p[1] in _GROWING}
         if not growing:
             break
         done = partials - growing
-        partials = done | _step(op, av, growing)
+        partials = done | _step(op, av, growing, length, two)
         if len(partials) > _LIMIT:
             raise _Unknown
     return partials
 
 
-def _step(op, av, partials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _step(op, av, partials: set[tuple[str, int]], length: int, two: bool) -> set[tuple[str, int]]:
     c = sre_constants
     if op is c.LITERAL:
-        return _add_chars(partials, [chr(av)])
+        return _add_chars(partials, [chr(av)], length, two)
     if op is c.IN:
-        return _add_chars(partials, _class_chars(av))
+        return _add_chars(partials, _class_chars(av), length, two)
     if op is c.AT and av is c.AT_BOUNDARY:
         # After a letter, a word boundary means the word ends here.
-        return {(text, _CLOSED) if text else (text, state) for text, state in partials}
+        return {_boundary(text, state, two) for text, state in partials}
     if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
         return partials  # zero width
     if op is c.SUBPATTERN:
-        return _expand(av[-1].data, partials)
+        return _expand(av[-1].data, partials, length, two)
     if op is c.ATOMIC_GROUP:
-        return _expand(av.data, partials)
+        return _expand(av.data, partials, length, two)
     if op is c.BRANCH:
         out: set[tuple[str, int]] = set()
         for branch in av[1]:
-            out |= _expand(branch.data, partials)
+            out |= _expand(branch.data, partials, length, two)
         return out
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
         low, high, item = av
         out = set(partials) if low == 0 else set()
         current = partials
-        for count in range(1, min(high, KEY_LENGTH + 2) + 1):
-            current = _expand(item.data, current)
-            if not any(p[1] == _GO for p in current):
-                out |= current  # complete prefixes: more repetitions cannot change them
+        for count in range(1, min(high, length + 2) + 1):
+            previous, current = current, _expand(item.data, current, length, two)
+            if current == previous or not any(p[1] in _GROWING for p in current):
+                out |= current  # complete prefixes, or a run of spaces: more repetitions change nothing
                 break
             if count >= low:
                 out |= current
         else:
-            if high > KEY_LENGTH + 2:
-                out |= {(text, _OPEN) for text, state in current if state == _GO}
+            if high > length + 2:
+                out |= {(text, _OPEN) for text, state in current if state in _GROWING}
         return out
-    return _add_chars(partials, None)
+    return _add_chars(partials, None, length, two)
 
 
-def anchors_of(pattern: str, flags: int = 0) -> Anchors | None:
-    """The word beginnings ``pattern`` can start at, or None when it must be scanned in full."""
+def _spell(pattern: str, flags: int, length: int, two: bool) -> set[tuple[str, int]] | None:
     if sre_parse is None:
         return None
     try:
-        parsed = sre_parse.parse(pattern, flags)
-        partials = _expand(parsed.data, {("", _GO)})
+        partials = _expand(sre_parse.parse(pattern, flags).data, {("", _GO)}, length, two)
     except (_Unknown, RecursionError, AttributeError, TypeError):
+        return None
+    if any(not text for text, _ in partials):
+        return None  # the pattern can match without a word at its start
+    return partials
+
+
+def anchors_of(pattern: str, flags: int = 0, length: int = KEY_LENGTH) -> Anchors | None:
+    """The word beginnings ``pattern`` can start at, or None when it must be scanned in full.
+
+    Keys are the first ``length`` letters of the first word (the whole word when shorter and closed);
+    open prefixes are shorter beginnings after which the word may go on in ways not spelled out.
+    """
+    partials = _spell(pattern, flags, length, two=False)
+    if partials is None:
         return None
     keys: set[str] = set()
     open_prefixes: set[str] = set()
     for text, state in partials:
-        if not text:
-            return None  # the pattern can match without a word at its start
-        if state == _CLOSED or len(text) >= KEY_LENGTH:
+        if state == _CLOSED or len(text) >= length:
             keys.add(text)
         else:
             open_prefixes.add(text)
     return Anchors(frozenset(keys), tuple(sorted(open_prefixes)))
+
+
+@dataclass(frozen=True)
+class TwoWords:
+    """One way a pattern's match can begin: its first word, and the word after it when that is known.
+
+    A word is whole unless its ``*_open`` flag says it is only a beginning; ``second`` is None when the
+    pattern leaves the next word open (any word, or none, may follow).
+    """
+
+    first: str
+    first_open: bool
+    second: str | None
+    second_open: bool
+
+
+def two_words_of(pattern: str, flags: int = 0, length: int = WORD_LENGTH) -> list[TwoWords] | None:
+    """The first two words ``pattern`` can match, each spelled out up to ``length`` letters, or None."""
+    partials = _spell(pattern, flags, length, two=True)
+    if partials is None:
+        return None
+    found: list[TwoWords] = []
+    for text, state in partials:
+        first, gap, second = text.partition(" ")
+        if not gap:  # the pattern left the first word open or ended inside it
+            found.append(TwoWords(first, True, None, False))
+        elif not second or state == _SEP:
+            found.append(TwoWords(first, False, None, False))
+        else:
+            found.append(TwoWords(first, False, second, state != _CLOSED or len(second) >= length))
+    return found

@@ -313,7 +313,7 @@ def _backward(doc: Document, groups: list[_Group], start: int) -> int | None:
 def read_relaxant_effect(doc: Document) -> RelaxantEffect | None:
     """``helped``, ``no_relief`` or ``not_tried`` for muscle relaxants, when the message says so."""
     low = doc.low
-    if not any(name in low for name in _RELAXANT_HINTS):
+    if not any(map(low.__contains__, _RELAXANT_HINTS)):
         return None
     groups = _subject_groups(doc)
     if not any("relaxant" in group.kinds for group in groups):

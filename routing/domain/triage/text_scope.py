@@ -10,10 +10,27 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from itertools import accumulate, chain, compress, repeat
+from operator import add
 
-from routing.domain.triage.text_anchors import anchors_of
+from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of, two_words_of
 
 _WORD = re.compile(r"\w+")
+# ASCII characters that are not ``\w``, all mapped to a space, to split a plain-ASCII message into its words
+# with ``str.split`` (one C call) rather than one regex match per word.
+_ASCII_SPACES = bytes(code if chr(code).isalnum() or chr(code) == "_" else ord(" ") for code in range(256))
+
+
+def _words(low: str) -> tuple[list[int], list[str]]:
+    r"""The offsets and the words of every run of word characters (``\w+``) of ``low``, in order."""
+    if not low.isascii():
+        found = [(word.start(), word.group()) for word in _WORD.finditer(low)]
+        return [start for start, _ in found], [word for _, word in found]
+    parts = low.encode("ascii").translate(_ASCII_SPACES).decode("ascii").split(" ")
+    # Part i starts after parts 0..i-1 and one space after each; empty parts are runs of spaces.
+    offsets = accumulate(map(add, map(len, parts), repeat(1)), initial=0)
+    return list(compress(offsets, parts)), list(filter(None, parts))
+
 
 _FOLD = str.maketrans(
     {
@@ -107,54 +124,55 @@ class Lexicon:
     beginnings of which every match contains at least one) lets a message without any skip the search.
     """
 
-    __slots__ = ("_entries", "_open", "_steps", "gate", "keys", "open_prefixes", "sources")
+    __slots__ = ("_entries", "_slot", "_steps", "gate", "sources")
 
     def __init__(self, entries: list[tuple[str, str]], gate: frozenset[str] | None = None) -> None:
         self.sources = tuple((kind, _source(source)) for kind, source in entries)  # as written, for the tests
-        self._entries: list[tuple[str, str]] = []
-        by_key: dict[str, list[int]] = {}
-        opened: list[tuple[str, int]] = []
-        for index, (kind, source) in enumerate(entries):
-            anchors = anchors_of(_source(source))
-            if anchors is None:
-                raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
-            self._entries.append((kind, _without_leading_boundaries(_source(source))))
-            for key in anchors.keys:
-                by_key.setdefault(key, []).append(index)
-            opened.extend((prefix, index) for prefix in anchors.open_prefixes)
-        self._open = tuple(opened)
-        self.keys = frozenset(by_key)
-        self.open_prefixes = tuple(sorted({prefix for prefix, _ in opened}))
+        self._entries = tuple((kind, _without_leading_boundaries(source)) for kind, source in self.sources)
         self.gate = gate
-        # Worked out once here rather than per message: finding is the reader's hot loop.
-        self._steps: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
-        for key, indices in by_key.items():
-            indices.extend(index for prefix, index in self._open if key.startswith(prefix))
-            self._steps[key] = self._merge(sorted(set(indices)))
+        self._steps: dict[tuple[int, ...], _Steps] = {}
+        self._slot = _register(self)
 
-    def _merge(self, indices: list[int]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    def steps(self, indices: tuple[int, ...]) -> _Steps:
         """The patterns at ``indices`` as (kind, pattern) steps to try in order, neighbours joined if they can be.
 
-        Consecutive patterns of one kind become one alternation, which the regex engine tries in the same
-        order, so one ``match`` call replaces several and the first listed pattern still wins. A pattern
-        with groups stays on its own: joined, its group numbers would shift and its names could clash.
+        Neighbouring patterns become one alternation, which the regex engine tries in the same order, so
+        one ``match`` call replaces several and the first listed pattern still wins. When the joined
+        patterns are of several kinds, each kind's run is a group and the step's kind is a tuple that
+        ``Match.lastindex`` picks from. A pattern with groups of its own stays alone: joined, its group
+        numbers would shift and its names could clash.
         """
-        steps: list[tuple[str, list[str]]] = []
-        for index in indices:
-            kind, source = self._entries[index]
-            if steps and steps[-1][0] == kind and _groupless(source) and _groupless(steps[-1][1][-1]):
-                steps[-1][1].append(source)
-            else:
-                steps.append((kind, [source]))
-        return tuple((kind, _compile_joined(sources)) for kind, sources in steps)
-
-    def candidates(self, key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """The (kind, pattern) steps, in the lexicon's order, to try at a word beginning with ``key``."""
-        found = self._steps.get(key)
+        found = self._steps.get(indices)
         if found is None:
-            # Only a lexicon with open prefixes ("x" of "x-ray") gets here, for keys it did not list.
-            found = self._steps[key] = self._merge([index for prefix, index in self._open if key.startswith(prefix)])
+            runs: list[list[tuple[str, str]]] = []  # each run: (kind, source) of joinable neighbours
+            for index in indices:
+                kind, source = self._entries[index]
+                if runs and _groupless(source) and _groupless(runs[-1][-1][1]):
+                    runs[-1].append((kind, source))
+                else:
+                    runs.append([(kind, source)])
+            found = self._steps[indices] = tuple(_joined_step(run) for run in runs)
         return found
+
+
+_Steps = tuple[tuple["str | tuple[str, ...]", re.Pattern[str]], ...]
+
+
+def _joined_step(run: list[tuple[str, str]]) -> tuple[str | tuple[str, ...], re.Pattern[str]]:
+    """One (kind, pattern) step trying the (kind, source) pairs of ``run`` in order."""
+    kinds: list[str] = []
+    by_kind: list[list[str]] = []
+    for kind, source in run:
+        if kinds and kinds[-1] == kind:
+            by_kind[-1].append(source)
+        else:
+            kinds.append(kind)
+            by_kind.append([source])
+    if len(kinds) == 1:
+        return kinds[0], _compile_joined(by_kind[0])
+    # Groups numbered 1, 2, ... in kind order: the match's lastindex names the kind that matched.
+    joined = "|".join("(" + "|".join(f"(?:{source})" for source in sources) + ")" for sources in by_kind)
+    return tuple(kinds), _compile_joined([joined])
 
 
 _COMPILED: dict[str, re.Pattern[str]] = {}
@@ -171,6 +189,104 @@ def _compile_joined(sources: list[str]) -> re.Pattern[str]:
     if pattern is None:
         pattern = _COMPILED[joined] = re.compile(joined)
     return pattern
+
+
+# --- which lexicon patterns can start at a word -----------------------------------------------------
+#
+# Every lexicon registers its patterns' possible first words here, so a message's words are looked up
+# once for all lexicons (``_probe``) instead of once per lexicon. A pattern whose first words can be
+# spelled out is listed by whole word (and by the prefixes of words it leaves open, as "relax" of
+# "relax\w*"); one that cannot (digits: "[0-9]+") is listed by the first three letters of the word.
+
+_LEXICONS: list[Lexicon] = []
+# Each listing ends with the words that may come second, or None when any word (or none) may.
+_Seconds = frozenset[str] | None
+_BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word -> (slot, index, seconds)
+_BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
+_SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
+_GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
+_Probe = tuple[int, tuple[tuple[int, _Steps, _Seconds], ...]]
+_PROBES: dict[str, _Probe] = {}  # word -> (gate mask, (slot, steps, seconds) of each lexicon that can match)
+_PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
+
+
+def _register(lex: Lexicon) -> int:
+    """Give ``lex`` a slot and list its patterns' first words; refuse a pattern that cannot start a word."""
+    slot = len(_LEXICONS)
+    for index, (_, source) in enumerate(lex.sources):
+        for first, is_prefix, seconds in _first_words(source):
+            if not is_prefix:
+                _BY_WORD.setdefault(first, []).append((slot, index, seconds))
+            elif len(first) >= KEY_LENGTH:
+                _BY_KEY.setdefault(first[:KEY_LENGTH], []).append((first, slot, index, seconds))
+            else:
+                _SHORT.append((first, slot, index, seconds))
+    for key in lex.gate or ():
+        _GATES[key] = _GATES.get(key, 0) | 1 << slot
+    _LEXICONS.append(lex)
+    _PROBES.clear()  # worked out without this lexicon
+    return slot
+
+
+def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
+    """How a match of ``source`` can begin: (first word, whether only its beginning, words that may follow).
+
+    Spelled out as far as can be, since the more exact the words, the fewer the tries: whole first and
+    second words where the pattern allows, else whole first words, else first three letters.
+    """
+    for length in (WORD_LENGTH, 10, 6):
+        pairs = two_words_of(source, length=length)
+        if pairs is not None:
+            seconds: dict[tuple[str, bool], set[str] | None] = {}
+            for pair in pairs:
+                key = (pair.first, pair.first_open)
+                known = seconds.get(key, set())
+                if known is None or pair.second is None or pair.second_open:
+                    seconds[key] = None  # some way of matching leaves the next word open
+                else:
+                    seconds[key] = known | {pair.second}
+            return [
+                (first, is_prefix, None if words is None else frozenset(words))
+                for (first, is_prefix), words in seconds.items()
+            ]
+    for length in (WORD_LENGTH, 10, 6, KEY_LENGTH):
+        anchors = anchors_of(source, length=length)
+        if anchors is not None:
+            return [(key, len(key) >= length, None) for key in anchors.keys] + [
+                (prefix, True, None) for prefix in anchors.open_prefixes
+            ]
+    raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
+
+
+def _probe(word: str) -> _Probe:
+    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try."""
+    found: dict[tuple[int, int], _Seconds] = {}
+
+    def add(slot: int, index: int, seconds: _Seconds) -> None:
+        known = found.get((slot, index), frozenset())
+        found[(slot, index)] = None if known is None or seconds is None else known | seconds
+
+    for slot, index, seconds in _BY_WORD.get(word, ()):
+        add(slot, index, seconds)
+    for prefix, slot, index, seconds in _BY_KEY.get(word[:KEY_LENGTH], ()):
+        if word.startswith(prefix):
+            add(slot, index, seconds)
+    for prefix, slot, index, seconds in _SHORT:
+        if word.startswith(prefix):
+            add(slot, index, seconds)
+    by_slot: dict[int, tuple[list[int], _Seconds]] = {}
+    for (slot, index), seconds in sorted(found.items()):
+        indices, known = by_slot.get(slot, ([], frozenset()))
+        indices.append(index)
+        by_slot[slot] = (indices, None if known is None or seconds is None else known | seconds)
+    probe = (
+        _GATES.get(word[:KEY_LENGTH], 0),
+        tuple((slot, _LEXICONS[slot].steps(tuple(indices)), seconds) for slot, (indices, seconds) in by_slot.items()),
+    )
+    if len(_PROBES) >= _PROBES_LIMIT:
+        _PROBES.clear()
+    _PROBES[word] = probe
+    return probe
 
 
 def lexicon(
@@ -478,14 +594,13 @@ class Document:
     """A message prepared for reading: the original, its folded copy, and its sentences and clauses."""
 
     __slots__ = (
+        "_candidates",
         "_clause_breaks",
         "_found",
-        "_key_at",
-        "_keys",
+        "_gates",
         "_scoping",
         "_sentence_ends",
         "_sentence_starts",
-        "_words",
         "low",
         "raw",
     )
@@ -510,9 +625,8 @@ class Document:
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
-        self._words: dict[str, list[int]] = {}
-        self._key_at: dict[int, str] = {}
-        self._keys: frozenset[str] | None = None
+        self._candidates: dict[int, list] | None = None
+        self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
         self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
 
@@ -520,66 +634,69 @@ class Document:
 
     def find(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """Each (kind, match) of ``lex`` between ``start`` and ``end``, leftmost first and not overlapping."""
-        doc_keys = self._keys if self._keys is not None else self._index()
-        if lex.gate is not None and lex.gate.isdisjoint(doc_keys):
-            return []
         if start or end is not None:
-            return self.find_ungated(lex, start, end)
+            return self.find_ungated(lex, start, end) if self._gate_open(lex) else []
         # Several readers search the whole message with the same lexicon; find it once per message.
-        found = self._found.get(id(lex))
+        found = self._found.get(lex._slot)
         if found is None:
-            found = self._found[id(lex)] = self.find_ungated(lex)
+            found = self._found[lex._slot] = self.find_ungated(lex) if self._gate_open(lex) else []
         return list(found)
+
+    def _gate_open(self, lex: Lexicon) -> bool:
+        """Whether the message has a word beginning in the lexicon's gate (or the lexicon has none)."""
+        if self._candidates is None:
+            self._index()
+        return lex.gate is None or self._gates >> lex._slot & 1 == 1
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
+        candidates = self._candidates if self._candidates is not None else self._index()
+        flat = candidates.get(lex._slot)
+        if flat is None:
+            return []
         low = self.low
         end = len(low) if end is None else end
-        doc_keys = self._keys if self._keys is not None else self._index()
-        keys = doc_keys & lex.keys
-        if lex.open_prefixes:
-            keys |= {key for key in doc_keys if key.startswith(lex.open_prefixes)}
-        if not keys:
-            return []
-        words_by_key = self._words
-        if len(keys) == 1:
-            positions = words_by_key[next(iter(keys))]  # already in order
-        else:
-            positions = []
-            for key in keys:
-                positions += words_by_key[key]
-            positions.sort()
-        key_at = self._key_at
-        steps_at = lex._steps
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
-        for pos in positions:
+        pairs = iter(flat)
+        for pos, steps in zip(pairs, pairs, strict=True):
             if pos < resume:
                 continue
             if pos >= end:
                 break
-            key = key_at[pos]
-            for kind, pattern in steps_at.get(key) or lex.candidates(key):
+            for kind, pattern in steps:
                 match = pattern.match(low, pos, end)
                 if match is not None:
                     resume = match.end() if match.end() > pos else pos + 1
-                    hits.append((kind, match))
+                    # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
+                    hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
                     break
         return hits
 
-    def _index(self) -> frozenset[str]:
-        """Index the message's words by their first three letters (once)."""
-        words_by_key = self._words
-        key_at = self._key_at
-        for word in _WORD.finditer(self.low):
-            pos, key = word.start(), word.group()[:3]
-            key_at[pos] = key
-            if key in words_by_key:
-                words_by_key[key].append(pos)
-            else:
-                words_by_key[key] = [pos]
-        self._keys = frozenset(words_by_key)
-        return self._keys
+    def _index(self) -> dict[int, list]:
+        """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
+        probes = _PROBES
+        candidates: dict[int, list] = {}
+        gates = 0
+        starts, words = _words(self.low)
+        following = iter(words)
+        next(following, None)
+        # The word after each word, None after the last (and an unused None for a message without words).
+        for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
+            probe = probes.get(word) or _probe(word)
+            gates |= probe[0]
+            for slot, steps, seconds in probe[1]:
+                if seconds is not None and second not in seconds:
+                    continue  # every pattern of this lexicon that starts with this word needs another next
+                # (position, steps) pairs, flat and in word order, per lexicon slot
+                flat = candidates.get(slot)
+                if flat is None:
+                    candidates[slot] = [pos, steps]
+                else:
+                    flat += (pos, steps)
+        self._gates = gates
+        self._candidates = candidates
+        return candidates
 
     def first(self, lex: Lexicon, start: int = 0, end: int | None = None) -> tuple[str, re.Match[str]] | None:
         """The first (kind, match) of ``lex``, or None."""
@@ -588,10 +705,10 @@ class Document:
 
     def _all(self, lex: Lexicon) -> tuple[list[int], list[tuple[str, re.Match[str]]]]:
         """Every match of a scoping lexicon (cues, breaks, relatives), with their starts, found once per message."""
-        cached = self._scoping.get(id(lex))
+        cached = self._scoping.get(lex._slot)
         if cached is None:
             hits = self.find(lex)
-            cached = self._scoping[id(lex)] = ([match.start() for _, match in hits], hits)
+            cached = self._scoping[lex._slot] = ([match.start() for _, match in hits], hits)
         return cached
 
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:

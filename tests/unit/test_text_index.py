@@ -1,0 +1,58 @@
+"""The reader's word index: splitting a message into words, and the first two words a pattern can match."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from routing.domain.triage.text_anchors import two_words_of
+from routing.domain.triage.text_lexicon import FEVER
+from routing.domain.triage.text_scope import Document, _words
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.text(alphabet=st.sampled_from("ab_7 .,'-\n\té"), max_size=60) | st.text(max_size=60))
+def test_words_are_the_runs_of_word_characters_with_their_offsets(text):
+    low = text.lower()
+
+    starts, words = _words(low)
+
+    assert list(zip(starts, words, strict=True)) == [(m.start(), m.group()) for m in re.finditer(r"\w+", low)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"have\s+not\s+been", {("have", False, "not", False)}),
+        (r"can'?t\b", {("can", False, "t", False), ("cant", False, None, False)}),
+        (r"no\s+(?:\w+\s+)?control", {("no", False, None, False), ("no", False, "control", True)}),
+        (r"relax\w*", {("relax", True, None, False)}),
+        (
+            r"x-?rays?\b",
+            {
+                ("x", False, "ray", False),
+                ("x", False, "rays", False),
+                ("xray", False, None, False),
+                ("xrays", False, None, False),
+            },
+        ),
+    ],
+)
+def test_two_words_of_spells_out_what_a_match_can_begin_with(pattern, expected):
+    found = {(w.first, w.first_open, w.second, w.second_open) for w in two_words_of(pattern)}
+
+    assert found == expected
+
+
+def test_a_pattern_that_can_start_at_punctuation_is_not_spelled():
+    assert two_words_of(r"[,;]\s*no\b") is None
+
+
+def test_a_message_without_words_has_no_candidates():
+    doc = Document(" :-) ")
+
+    assert doc.find_ungated(FEVER) == []
