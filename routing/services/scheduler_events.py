@@ -121,12 +121,8 @@ def _take_appointment_back(
     appointment.status = AppointmentStatus.NOSHOW if noshow else AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancel_reason = event.reason or event.event_type
-    scheduler = routing.scheduler
-    if event.event_type == SchedulerEventType.APPOINTMENT_CANCELLED and getattr(
-        scheduler, "books_in_transaction", False
-    ):
-        # The embedded scheduler is our own database: free the slot the clinic cancelled.
-        scheduler.cancel(session, appointment.external_id, appointment.cancel_reason)
+    # The slot itself is left as the scheduling system has it: a clinic that cancels an appointment
+    # has usually lost the time too (a doctor off sick), so it is not offered again from here.
     inquiry = session.get(Inquiry, appointment.inquiry_id, with_for_update=True)
     if noshow:
         inquiry.status = InquiryStatus.NEEDS_REVIEW
