@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     :class:`routing.config.ConfigError` here, at start, not at the first request.
     """
     from routing import cli
-    from routing.http import deps, docs_assets, health, intake, problems, scheduler_events
+    from routing.http import admin, deps, docs_assets, dry_run, health, intake, problems, scheduler_events
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
     from schemas.inquiry import InquiryRequestSchema
@@ -51,6 +51,9 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(intake.bp)
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(dry_run.bp)
+    api.register_blueprint(admin.bp)
     app.register_blueprint(docs_assets.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.

@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...`` and ``worker``."""
+"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from routing.adapters.db import migrations
+from routing.domain.vocabulary import StaffRole
+from routing.services import audit
 from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
+from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, revoke_token
 from routing.wiring import Wiring
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -92,8 +95,53 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
     click.echo(f"worker stopped after {done} jobs")
 
 
+staff_cli = AppGroup("staff", help="Staff API tokens (only their hashes are stored).")
+CLI_ACTOR = "command line"
+
+
+@staff_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+def staff_create(name: str, role: str) -> None:
+    """Create a token for NAME and print it (the only time it is shown)."""
+    with _wiring().db.session() as session, session.begin():
+        row, token = create_token(session, name, role)
+        audit.record(
+            session,
+            None,
+            "token.create",
+            details={"token_id": str(row.id), "name": name, "role": role},
+            actor_name=CLI_ACTOR,
+        )
+    click.echo(f"Token for {name} ({role}), id {row.id}. Store it now; it is not shown again:\n{token}")
+
+
+@staff_cli.command("revoke")
+@click.argument("id_or_name")
+def staff_revoke(id_or_name: str) -> None:
+    """Revoke the token with this id, or every live token of this name."""
+    try:
+        with _wiring().db.session() as session, session.begin():
+            rows = revoke_token(session, id_or_name)
+            for row in rows:
+                audit.record(session, None, "token.revoke", details={"token_id": str(row.id)}, actor_name=CLI_ACTOR)
+    except UnknownStaff:
+        raise click.ClickException(f"No live token with id or name {id_or_name!r}.") from None
+    click.echo(f"Revoked {len(rows)} token(s).")
+
+
+@staff_cli.command("list")
+def staff_list() -> None:
+    """Every token: id, name, role, created, revoked."""
+    with _wiring().db.session() as session:
+        for row in list_tokens(session):
+            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
+            click.echo(f"{row.id}  {row.name:20}  {row.role:6}  created {row.created_at:%Y-%m-%d %H:%M}  {revoked}")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(schedule_cli)
     app.cli.add_command(worker)
+    app.cli.add_command(staff_cli)

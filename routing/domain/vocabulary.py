@@ -41,6 +41,8 @@ class InquiryStatus(StrEnum):
     BOOKED = "booked"
     NEEDS_REVIEW = "needs_review"
     URGENT_REVIEW = "urgent_review"
+    #: An urgent_review inquiry whose call-back is done (booked by phone or sent to the ER).
+    CLOSED = "closed"
 
 
 class AppointmentStatus(StrEnum):

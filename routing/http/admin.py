@@ -1,0 +1,288 @@
+"""``/v1/admin``: the staff API — the queue, an inquiry's whole story, and the actions staff take."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.types import utcnow
+from routing.adapters.scheduling.interface import SchedulingError
+from routing.domain.vocabulary import StaffRole
+from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.deps import request_session, wiring
+from routing.http.problems import PROBLEM_JSON, Problem
+from routing.services import audit, staff_actions, staff_queue, staff_tokens
+from routing.services.booking import PROPOSAL_HORIZON
+from schemas.admin import (
+    AuditPageSchema,
+    AuditQuerySchema,
+    CallbackRequestSchema,
+    CancelRequestSchema,
+    FreeSlotSchema,
+    InquiryDetailSchema,
+    OverrideRequestSchema,
+    QueuePageSchema,
+    QueueQuerySchema,
+    RetriageAppliedSchema,
+    RetriagePreviewSchema,
+    RulebookSchema,
+    SlotQuerySchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
+from schemas.problem import ProblemSchema
+
+bp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Staff: queue, decisions, overrides, audit")
+
+_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
+_CHANGE_ERRORS = {
+    404: "No such inquiry",
+    409: "Not possible in the inquiry's state, or the scheduling system refused; nothing changed",
+    412: "The inquiry changed since your ETag; reload it",
+    422: "Invalid fields",
+    428: "If-Match with the inquiry's ETag is required",
+    503: "The scheduling system is unavailable; nothing changed",
+}
+
+
+def _documented(*statuses: dict[int, str]):
+    def decorate(view):
+        view = bp.doc(security=[BEARER])(view)
+        for errors in (_AUTH_ERRORS, *statuses):
+            for status, description in errors.items():
+                view = bp.alt_response(
+                    status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
+                )(view)
+        return view
+
+    return decorate
+
+
+def _detail(inquiry_id: uuid.UUID):
+    session = request_session()
+    body = staff_queue.detail(session, inquiry_id)
+    session.rollback()
+    if body is None:
+        raise Problem(404, "There is no inquiry with this id.")
+    return body, 200, {"ETag": body["etag"]}
+
+
+def _guarded(action: Callable[[Session, str], Any]) -> Any:
+    """Run a staff action with the request's If-Match, mapping its refusals to problems."""
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise Problem(428, "Send If-Match with the inquiry's ETag (from GET /v1/admin/inquiries/{id}).")
+    try:
+        result = action(request_session(), if_match)
+    except staff_actions.NotFound:
+        raise Problem(404, "There is no inquiry with this id.") from None
+    except staff_actions.StaleVersion as stale:
+        raise Problem(
+            412,
+            "The inquiry changed since you loaded it (someone else acted on it). Reload it and decide again.",
+            headers={"ETag": str(stale)},
+            slug="stale-etag",
+        ) from None
+    except staff_actions.ActionRefused as refused:
+        extra = {"proposed_slot": _slot(refused.proposed)} if refused.proposed else {}
+        raise Problem(refused.status, str(refused), slug="action-refused", **extra) from None
+    return result
+
+
+def _slot(slot) -> dict:
+    tz = wiring().settings.timezone
+    return {
+        "id": slot.id,
+        "slot_type": slot.slot_type,
+        "start": slot.start.astimezone(tz).isoformat(),
+        "end": slot.end.astimezone(tz).isoformat(),
+    }
+
+
+@bp.get("/inquiries")
+@staff_required()
+@bp.arguments(QueueQuerySchema, location="query")
+@bp.response(200, QueuePageSchema)
+@_documented({422: "Invalid filter"})
+def list_inquiries(query):
+    """The queue: emergencies and urgent_review first, then by urgency, oldest first."""
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = staff_queue.queue(request_session(), staff_queue.QueueFilter(**query), page, per_page)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/inquiries/<uuid:inquiry_id>")
+@staff_required()
+@bp.response(200, InquiryDetailSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@_documented({404: "No such inquiry"})
+def show_inquiry(inquiry_id: uuid.UUID):
+    """One inquiry: as received, its facts and their sources, the decision and reasons, bookings, audit."""
+    return _detail(inquiry_id)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/override")
+@staff_required()
+@bp.arguments(OverrideRequestSchema)
+@bp.response(200, InquiryDetailSchema)
+@_documented(_CHANGE_ERRORS)
+def override(change, inquiry_id: uuid.UUID):
+    """Change the route: book the new appointment, then cancel the old one (all or nothing), audited."""
+    routing, staff = wiring().routing, current_staff()
+    _guarded(
+        lambda session, tag: staff_actions.override_route(
+            session, routing, staff, inquiry_id, tag, staff_actions.Override(**change)
+        )
+    )
+    return _detail(inquiry_id)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/cancel")
+@staff_required()
+@bp.arguments(CancelRequestSchema)
+@bp.response(200, InquiryDetailSchema)
+@_documented(_CHANGE_ERRORS)
+def cancel(body, inquiry_id: uuid.UUID):
+    """Cancel the inquiry's appointment with a reason; the inquiry goes back to staff review."""
+    routing, staff = wiring().routing, current_staff()
+    _guarded(
+        lambda session, tag: staff_actions.cancel_appointment(session, routing, staff, inquiry_id, tag, body["reason"])
+    )
+    return _detail(inquiry_id)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/callback")
+@staff_required()
+@bp.arguments(CallbackRequestSchema)
+@bp.response(200, InquiryDetailSchema)
+@_documented(_CHANGE_ERRORS)
+def callback(body, inquiry_id: uuid.UUID):
+    """Record a call-back on an urgent_review inquiry: booked, referred to the ER, or no answer."""
+    staff = current_staff()
+    _guarded(
+        lambda session, tag: staff_actions.record_callback(
+            session, staff, inquiry_id, tag, body["outcome"], body.get("note")
+        )
+    )
+    return _detail(inquiry_id)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/retriage")
+@staff_required()
+@bp.response(200, RetriagePreviewSchema)
+@_documented({404: "No such inquiry"})
+def retriage_preview(inquiry_id: uuid.UUID):
+    """Run the current rulebook on the stored inquiry and show old vs new decision; changes nothing."""
+    session = request_session()
+    try:
+        preview = staff_actions.preview_retriage(session, wiring().routing, inquiry_id)
+    except staff_actions.NotFound:
+        raise Problem(404, "There is no inquiry with this id.") from None
+    finally:
+        session.rollback()
+    return preview
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/retriage/apply")
+@staff_required()
+@bp.response(200, RetriageAppliedSchema)
+@_documented(_CHANGE_ERRORS)
+def retriage_apply(inquiry_id: uuid.UUID):
+    """Put the current rulebook's decision in force (bookings are not changed; override if needed)."""
+    routing, staff = wiring().routing, current_staff()
+    return _guarded(lambda session, tag: staff_actions.apply_retriage(session, routing, staff, inquiry_id, tag))
+
+
+@bp.get("/slots")
+@staff_required()
+@bp.arguments(SlotQuerySchema, location="query")
+@bp.response(200, FreeSlotSchema(many=True))
+@_documented({422: "Invalid query", 503: "The scheduling system is unavailable"})
+def free_slots(query):
+    """The next free slots of a type, to choose one in an override."""
+    w = wiring()
+    now = utcnow()
+    session = request_session()
+    try:
+        slots = w.scheduler.find_free_slots(session, query["slot_type"], now, now + PROPOSAL_HORIZON, query["limit"])
+    except SchedulingError:
+        raise Problem(503, "The scheduling system is unavailable; try again shortly.") from None
+    finally:
+        session.rollback()
+    return [_slot(slot) for slot in slots]
+
+
+@bp.get("/rulebook")
+@staff_required()
+@bp.response(200, RulebookSchema)
+@_documented()
+def rulebook():
+    """The rules in force, in order, with their reasons, modifiers, terms and urgency windows."""
+    source = wiring().rulebook.source
+    keys = ("version", "policy", "urgency_windows_days", "rules", "modifiers", "terms")
+    return {key: source.get(key) for key in keys}
+
+
+@bp.get("/audit")
+@staff_required(StaffRole.ADMIN)
+@bp.arguments(AuditQuerySchema, location="query")
+@bp.response(200, AuditPageSchema)
+@_documented({422: "Invalid filter"})
+def audit_log(query):
+    """The append-only audit log, newest first (admin). Nothing edits or deletes it."""
+    page, per_page = query.pop("page"), query.pop("per_page")
+    rows, total = audit.events(request_session(), page=page, per_page=per_page, **query)
+    return {"items": [audit.as_dict(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/tokens")
+@staff_required(StaffRole.ADMIN)
+@bp.response(200, TokenSchema(many=True))
+@_documented()
+def list_tokens():
+    """Every staff token, revoked ones included (admin). Tokens themselves are never shown again."""
+    return [_token(row) for row in staff_tokens.list_tokens(request_session())]
+
+
+@bp.post("/tokens")
+@staff_required(StaffRole.ADMIN)
+@bp.arguments(TokenRequestSchema)
+@bp.response(201, TokenSchema)
+@_documented({422: "Invalid fields"})
+def create_token(body):
+    """Create a staff token (admin); the answer is the only time the token is shown."""
+    session = request_session()
+    with session.begin():
+        row, token = staff_tokens.create_token(session, body["name"], body["role"])
+        audit.record(session, current_staff(), "token.create", details={"token_id": str(row.id), **body})
+    return {**_token(row), "token": token}
+
+
+@bp.delete("/tokens/<uuid:token_id>")
+@staff_required(StaffRole.ADMIN)
+@bp.response(200, TokenSchema(many=True))
+@_documented({404: "No live token with this id"})
+def revoke_token(token_id: uuid.UUID):
+    """Revoke a staff token (admin); it stops working at once."""
+    session = request_session()
+    try:
+        with session.begin():
+            rows = staff_tokens.revoke_token(session, str(token_id))
+            audit.record(session, current_staff(), "token.revoke", details={"token_id": str(token_id)})
+    except staff_tokens.UnknownStaff:
+        raise Problem(404, "There is no live token with this id.") from None
+    return [_token(row) for row in rows]
+
+
+def _token(row) -> dict:
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "role": row.role,
+        "created_at": row.created_at.isoformat(),
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }

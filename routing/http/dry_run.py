@@ -1,0 +1,64 @@
+"""``POST /v1/triage``: run the rulebook on an intake body without storing or booking (staff only)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from routing.adapters.db.types import utcnow
+from routing.domain.triage import triage
+from routing.http.auth import BEARER, staff_required
+from routing.http.deps import wiring
+from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
+from routing.http.webhook_delivery import parse_body
+from schemas.admin import DryRunSchema
+from schemas.inquiry import InquiryRequestSchema
+from schemas.problem import ProblemSchema
+
+bp = Blueprint("dry_run", __name__, url_prefix="/v1", description="Try the rulebook")
+inquiry_request = InquiryRequestSchema()
+_ERRORS = {
+    400: "Malformed body",
+    401: "No staff token, or a revoked or unknown one",
+    403: "The token's role does not allow this",
+    415: "Unsupported Content-Type",
+    422: "Invalid fields",
+}
+
+
+def _documented(view):
+    view = bp.doc(
+        security=[BEARER],
+        requestBody={"required": True, "content": {"application/json": {"schema": "InquiryRequest"}}},
+    )(view)
+    for status, description in _ERRORS.items():
+        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
+    return view
+
+
+@bp.post("/triage")
+@staff_required()
+@bp.response(200, DryRunSchema)
+@_documented
+def dry_run():
+    """The decision the rulebook makes for this body (same shape as intake); nothing is stored or booked."""
+    payload = parse_body(request, request.get_data(cache=True))
+    try:
+        data = inquiry_request.load(payload)
+    except ValidationError as error:
+        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    w = wiring()
+    today = utcnow().astimezone(w.settings.timezone).date()
+    decision = triage(data.get("symptoms") or {}, data.get("message"), today, w.rulebook)
+    facts = decision.facts
+    evidence = [
+        {
+            "fact": e.fact,
+            "value": sorted(e.value) if isinstance(e.value, frozenset) else e.value,
+            "source": e.source,
+            "phrase": e.phrase,
+        }
+        for e in facts.evidence
+    ]
+    return {"triage": decision.to_dict(), "facts": facts.to_dict(), "evidence": evidence}

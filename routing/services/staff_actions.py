@@ -1,0 +1,399 @@
+"""What staff do to an inquiry: override its route, cancel its appointment, close a call-back, re-run triage.
+
+Each action takes the ETag the staff member last saw and refuses (``StaleVersion``) when the inquiry
+changed since, so two people cannot overwrite each other. Each runs in one transaction with the inquiry
+row locked, and leaves exactly one audit event naming who did it and why. An override books the new
+appointment before cancelling the old one: if anything fails, the old appointment stands.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
+from routing.adapters.db.types import utcnow
+from routing.adapters.scheduling.interface import SchedulingError, SlotTime
+from routing.domain import patient_messages
+from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
+from routing.domain.triage import Decision, triage
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route
+from routing.services import audit
+from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
+from routing.services.route_inquiry import Routing
+from routing.services.staff_queue import appointment_dict, decision_dict, etag
+from routing.services.staff_tokens import Staff
+from schemas.inquiry import InquiryRequestSchema
+
+log = logging.getLogger(__name__)
+_request_schema = InquiryRequestSchema()
+
+CALLBACK_OUTCOMES = ("booked", "referred_to_er", "no_answer")
+
+
+class NotFound(LookupError):
+    """No inquiry with that id."""
+
+
+class StaleVersion(Exception):
+    """The inquiry changed since the ETag the caller sent (or none was sent)."""
+
+
+class ActionRefused(Exception):
+    """The action cannot be done in the inquiry's current state; the message says why (no patient data)."""
+
+    def __init__(self, message: str, *, status: int = 409, proposed: SlotTime | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.proposed = proposed
+
+
+@dataclass(frozen=True)
+class Override:
+    """A staff member's new route for an inquiry, with a required reason."""
+
+    route: str
+    reason: str
+    slot_id: str | None = None
+    urgency: str | None = None
+
+
+def override_route(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    if_match: str | None,
+    change: Override,
+    now: datetime | None = None,
+) -> None:
+    """Move the inquiry to ``change.route``: book the new appointment, then cancel the old one.
+
+    Raises ActionRefused (nothing changed) when no suitable slot is free, the chosen slot was taken, or
+    the scheduling system refuses or is unreachable.
+    """
+    now = now or utcnow()
+    scheduler = routing.scheduler
+    with session.begin():
+        inquiry = _locked(session, inquiry_id, if_match)
+        decision = _current_decision(session, inquiry_id)
+        old = _live_appointment(session, inquiry_id)
+        urgency = change.urgency or (decision.urgency if decision else "routine")
+        before = {"route": decision.route if decision else None, "appointment": _brief(old), "status": inquiry.status}
+        new_view = None
+        try:
+            if change.route == Route.URGENT_REVIEW:
+                if old is not None:
+                    scheduler.cancel(session, old.external_id, change.reason)
+                status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
+                message = patient_messages.urgent_review(urgency)
+            else:
+                new_view, message = _book_new(session, routing, inquiry, decision, change, urgency, now)
+                if old is not None:
+                    _cancel_or_undo(session, routing, old, new_view, change.reason)
+                status, detail = InquiryStatus.BOOKED, f"route set by {staff.name}"
+        except SchedulingError as error:
+            raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
+        if old is not None:
+            _mark_cancelled(old, f"override by {staff.name}: {change.reason}", now)
+        _set_status(inquiry, status, detail, message, now)
+        after = {"route": change.route, "urgency": urgency, "appointment": new_view, "status": status}
+        audit.record(
+            session,
+            staff,
+            "override",
+            inquiry_id=inquiry_id,
+            details={"from": before, "to": after},
+            reason=change.reason,
+            now=now,
+        )
+
+
+def cancel_appointment(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    if_match: str | None,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """Cancel the inquiry's appointment in the scheduling system; the inquiry goes back to staff review."""
+    now = now or utcnow()
+    with session.begin():
+        inquiry = _locked(session, inquiry_id, if_match)
+        old = _live_appointment(session, inquiry_id)
+        if old is None:
+            raise ActionRefused("This inquiry has no booked appointment to cancel.")
+        try:
+            routing.scheduler.cancel(session, old.external_id, reason)
+        except SchedulingError as error:
+            raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
+        _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
+        message = patient_messages.held_for_staff(old.slot_type, None, routing.tz)
+        _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
+        audit.record(
+            session,
+            staff,
+            "cancel",
+            inquiry_id=inquiry_id,
+            details={"appointment": _brief(old)},
+            reason=reason,
+            now=now,
+        )
+
+
+def record_callback(
+    session: Session,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    if_match: str | None,
+    outcome: str,
+    note: str | None,
+    now: datetime | None = None,
+) -> None:
+    """Record a clinician's call-back on an ``urgent_review`` inquiry; no answer keeps it open."""
+    now = now or utcnow()
+    with session.begin():
+        inquiry = _locked(session, inquiry_id, if_match)
+        if inquiry.status != InquiryStatus.URGENT_REVIEW:
+            raise ActionRefused(f"Call-backs are recorded on urgent_review inquiries; this one is {inquiry.status}.")
+        if outcome == "no_answer":
+            status, detail = InquiryStatus.URGENT_REVIEW, f"call-back by {staff.name}: no answer; call again"
+        else:
+            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {outcome.replace('_', ' ')}"
+        _set_status(inquiry, status, detail, inquiry.patient_message, now)
+        audit.record(
+            session,
+            staff,
+            "callback",
+            inquiry_id=inquiry_id,
+            details={"outcome": outcome, "status": status},
+            reason=note,
+            now=now,
+        )
+
+
+def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) -> dict[str, Any]:
+    """The decision in force and the one the current rulebook would make now, without changing anything."""
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound(inquiry_id)
+    current = _current_decision(session, inquiry_id)
+    proposed = _triage_again(routing, inquiry)
+    return {
+        "current": decision_dict(current) if current else None,
+        "proposed": {**proposed.to_dict(), "rulebook_version": proposed.rulebook_version},
+        "changed": current is None or _differs(current, proposed),
+        "etag": etag(inquiry),
+    }
+
+
+def apply_retriage(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    if_match: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Put the current rulebook's decision in force (the old one is kept, superseded). Bookings stay as
+    they are: when the route changed, staff override it deliberately."""
+    now = now or utcnow()
+    with session.begin():
+        inquiry = _locked(session, inquiry_id, if_match)
+        current = _current_decision(session, inquiry_id)
+        proposed = _triage_again(routing, inquiry)
+        if current is not None:
+            current.superseded_at = now
+        session.add(
+            TriageDecision(
+                inquiry_id=inquiry_id,
+                urgency=proposed.urgency,
+                likely_cause=proposed.likely_cause,
+                route=proposed.route,
+                rule_id=proposed.rule_id,
+                needs_review=proposed.needs_review,
+                reasons=[reason.to_dict() for reason in proposed.reasons],
+                facts=proposed.facts.to_dict(),
+                rulebook_version=proposed.rulebook_version,
+                created_at=now,
+            )
+        )
+        inquiry.updated_at = now
+        summary = {
+            "from": _decision_brief(current) if current else None,
+            "to": {"route": proposed.route, "urgency": proposed.urgency, "rule": proposed.rule_id},
+            "rulebook_version": proposed.rulebook_version,
+        }
+        audit.record(session, staff, "retriage", inquiry_id=inquiry_id, details=summary, now=now)
+    route_changed = current is None or current.route != proposed.route
+    return {**summary, "route_changed": route_changed}
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _locked(session: Session, inquiry_id: uuid.UUID, if_match: str | None) -> Inquiry:
+    # FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers): a concurrent
+    # action waits here, then sees the new version and is refused.
+    inquiry = session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
+    if inquiry is None:
+        raise NotFound(inquiry_id)
+    if not if_match or _normalise(if_match) != etag(inquiry):
+        raise StaleVersion(etag(inquiry))
+    return inquiry
+
+
+def _normalise(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def _current_decision(session: Session, inquiry_id: uuid.UUID) -> TriageDecision | None:
+    return session.scalar(
+        select(TriageDecision)
+        .where(TriageDecision.inquiry_id == inquiry_id, TriageDecision.superseded_at.is_(None))
+        .order_by(TriageDecision.created_at.desc())
+        .limit(1)
+    )
+
+
+def _live_appointment(session: Session, inquiry_id: uuid.UUID) -> Appointment | None:
+    return session.scalar(
+        select(Appointment)
+        .where(Appointment.inquiry_id == inquiry_id, Appointment.status == AppointmentStatus.BOOKED)
+        .with_for_update()
+    )
+
+
+def _book_new(
+    session: Session,
+    routing: Routing,
+    inquiry: Inquiry,
+    decision: TriageDecision | None,
+    change: Override,
+    urgency: str,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    slot_type = SLOT_TYPE_FOR_ROUTE[Route(change.route)].value
+    reasons = [f"Staff override: {change.reason}"] + [r.get("text", "") for r in (decision.reasons if decision else [])]
+    request = booking_request(
+        session,
+        inquiry_id=inquiry.id,
+        slot_type=slot_type,
+        route=change.route,
+        urgency=urgency,
+        reasons=reasons,
+        patient=(inquiry.payload or {}).get("patient"),
+    )
+    scheduler = routing.scheduler
+    if change.slot_id:
+        booking = scheduler.book(session, SlotTime(change.slot_id, slot_type, now, now), request)
+        if booking.slot.slot_type != slot_type:
+            raise ActionRefused(f"The chosen slot is a {booking.slot.slot_type} slot, not {slot_type}.")
+    else:
+        days = routing.rulebook.urgency_windows_days.get(urgency) or 0
+        plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON)
+        outcome = book_earliest(session, scheduler, plan, request)
+        if outcome.booking is None:
+            when = f"; the earliest is {outcome.proposed.start.isoformat()}" if outcome.proposed else ""
+            raise ActionRefused(
+                f"No free {slot_type} slot within the {urgency} window{when}. Choose a slot_id or another urgency; "
+                "the current appointment stands.",
+                proposed=outcome.proposed,
+            )
+        booking = outcome.booking
+    appointment = record_booking(session, scheduler, request, booking, now)
+    view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
+    return view, patient_messages.booked(slot_type, appointment.start, routing.tz)
+
+
+def _cancel_or_undo(
+    session: Session, routing: Routing, old: Appointment, new_view: dict[str, Any], reason: str
+) -> None:
+    """Cancel the old appointment; if that fails, cancel the new one again so the old one stands alone."""
+    try:
+        routing.scheduler.cancel(session, old.external_id, reason)
+    except SchedulingError:
+        new = session.get(Appointment, uuid.UUID(new_view["id"]))
+        try:
+            routing.scheduler.cancel(session, new.external_id, "override could not cancel the old appointment")
+        except SchedulingError:
+            # The database rolls back; the scheduling system may now hold both. Staff must see it.
+            log.error("override left appointment %s in the scheduling system; cancel it by hand", new.external_id)
+        raise
+
+
+def _mark_cancelled(appointment: Appointment, reason: str, now: datetime) -> None:
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancel_reason = reason[:1000]
+
+
+def _set_status(inquiry: Inquiry, status: str, detail: str, message: str | None, now: datetime) -> None:
+    inquiry.status = status
+    inquiry.status_detail = detail[:500]
+    inquiry.patient_message = message
+    inquiry.next_attempt_at = None
+    inquiry.lease_until = None
+    inquiry.updated_at = now
+
+
+def _brief(appointment: Appointment | None) -> dict[str, Any] | None:
+    if appointment is None:
+        return None
+    view = appointment_dict(appointment)
+    return {key: view[key] for key in ("id", "slot_type", "start", "status")}
+
+
+def _decision_brief(decision: TriageDecision) -> dict[str, Any]:
+    return {"route": decision.route, "urgency": decision.urgency, "rule": decision.rule_id}
+
+
+def _triage_again(routing: Routing, inquiry: Inquiry) -> Decision:
+    data = _request_schema.load(inquiry.payload or {})
+    received_on = inquiry.received_at.astimezone(routing.tz).date()
+    return triage(data.get("symptoms") or {}, data.get("message"), received_on, routing.rulebook)
+
+
+def _differs(current: TriageDecision, proposed: Decision) -> bool:
+    return (current.route, current.urgency, current.rule_id, current.likely_cause) != (
+        proposed.route,
+        proposed.urgency,
+        proposed.rule_id,
+        proposed.likely_cause,
+    )
+
+
+def _scheduling_problem(error: SchedulingError) -> str:
+    kind = type(error).__name__
+    if kind == "SlotTaken":
+        return "That slot is no longer free; pick another. The current appointment stands."
+    if kind == "SchedulerUnavailable":
+        return "The scheduling system is unavailable; try again shortly. The current appointment stands."
+    return f"The scheduling system refused the change ({kind}); the current appointment stands."
+
+
+def _status_for(error: SchedulingError) -> int:
+    return 503 if type(error).__name__ == "SchedulerUnavailable" else 409
+
+
+__all__ = [
+    "CALLBACK_OUTCOMES",
+    "ActionRefused",
+    "NotFound",
+    "Override",
+    "StaleVersion",
+    "apply_retriage",
+    "cancel_appointment",
+    "override_route",
+    "preview_retriage",
+    "record_callback",
+]

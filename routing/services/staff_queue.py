@@ -1,0 +1,190 @@
+"""What staff read: the queue of inquiries, most pressing first, and one inquiry's whole story."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.models import Appointment, Inquiry, Referral, TriageDecision
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Urgency
+from routing.services import audit
+
+_URGENCY_RANK = case(
+    {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 3},
+    value=TriageDecision.urgency,
+    else_=4,
+)
+# Emergencies first, then every other urgent_review, then by urgency; oldest first within each.
+_ATTENTION_RANK = case(
+    (TriageDecision.urgency == Urgency.EMERGENCY, 0),
+    (Inquiry.status == InquiryStatus.URGENT_REVIEW, 1),
+    else_=2,
+)
+_current_decision = and_(TriageDecision.inquiry_id == Inquiry.id, TriageDecision.superseded_at.is_(None))
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows; every field optional."""
+
+    status: str | None = None
+    urgency: str | None = None
+    route: str | None = None
+    needs_review: bool | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+
+
+def etag(inquiry: Inquiry) -> str:
+    """The inquiry's version as an HTTP entity tag; every change to an inquiry moves ``updated_at``."""
+    digest = hashlib.sha256(f"{inquiry.id}:{inquiry.updated_at.isoformat()}".encode()).hexdigest()
+    return f'"{digest[:20]}"'
+
+
+def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int = 25) -> tuple[list[dict], int]:
+    """One page of the queue, most pressing first, and the number of inquiries matching in all."""
+    query = select(Inquiry, TriageDecision).outerjoin(TriageDecision, _current_decision)
+    if filters.status:
+        query = query.where(Inquiry.status == filters.status)
+    if filters.urgency:
+        query = query.where(TriageDecision.urgency == filters.urgency)
+    if filters.route:
+        query = query.where(TriageDecision.route == filters.route)
+    if filters.needs_review is not None:
+        query = query.where(TriageDecision.needs_review.is_(filters.needs_review))
+    if filters.received_after:
+        query = query.where(Inquiry.received_at >= filters.received_after)
+    if filters.received_before:
+        query = query.where(Inquiry.received_at < filters.received_before)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(_ATTENTION_RANK, _URGENCY_RANK, Inquiry.received_at, Inquiry.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    appointments = _live_appointments(session, [inquiry.id for inquiry, _ in rows])
+    return [_summary(inquiry, decision, appointments.get(inquiry.id)) for inquiry, decision in rows], total
+
+
+def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
+    """Everything about one inquiry: as received, facts and their sources, decision, bookings, audit trail."""
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        return None
+    decisions = session.scalars(
+        select(TriageDecision).where(TriageDecision.inquiry_id == inquiry_id).order_by(TriageDecision.created_at)
+    ).all()
+    current = next((d for d in reversed(decisions) if d.superseded_at is None), None)
+    appointments = session.scalars(
+        select(Appointment).where(Appointment.inquiry_id == inquiry_id).order_by(Appointment.created_at)
+    ).all()
+    referrals = session.scalars(
+        select(Referral).where(Referral.inquiry_id == inquiry_id).order_by(Referral.created_at)
+    ).all()
+    payload = inquiry.payload or {}
+    facts = inquiry.facts or {}
+    return {
+        "id": str(inquiry.id),
+        "etag": etag(inquiry),
+        "status": inquiry.status,
+        "status_detail": inquiry.status_detail,
+        "received_at": inquiry.received_at.isoformat(),
+        "updated_at": inquiry.updated_at.isoformat(),
+        "patient": payload.get("patient") or {},
+        "message": payload.get("message"),
+        "symptoms": payload.get("symptoms") or {},
+        "preferred_times": payload.get("preferred_times") or [],
+        "patient_message": inquiry.patient_message,
+        "facts": facts.get("values") or {},
+        "evidence": facts.get("evidence") or [],
+        "decision": decision_dict(current) if current else None,
+        "earlier_decisions": [decision_dict(d) for d in decisions if d is not current],
+        "appointments": [appointment_dict(a) for a in appointments],
+        "referrals": [referral_dict(r) for r in referrals],
+        "proposed_slot": inquiry.proposed_slot,
+        "booking": {
+            "attempts": inquiry.booking_attempts,
+            "next_attempt_at": inquiry.next_attempt_at.isoformat() if inquiry.next_attempt_at else None,
+        },
+        "audit": [audit.as_dict(event) for event in audit.trail(session, inquiry_id)],
+    }
+
+
+def decision_dict(decision: TriageDecision) -> dict[str, Any]:
+    """A stored decision as the admin API shows it."""
+    return {
+        "id": str(decision.id),
+        "urgency": decision.urgency,
+        "likely_cause": decision.likely_cause,
+        "route": decision.route,
+        "rule": decision.rule_id,
+        "needs_review": decision.needs_review,
+        "reasons": decision.reasons,
+        "rulebook_version": decision.rulebook_version,
+        "created_at": decision.created_at.isoformat(),
+        "superseded_at": decision.superseded_at.isoformat() if decision.superseded_at else None,
+    }
+
+
+def appointment_dict(appointment: Appointment) -> dict[str, Any]:
+    """An appointment as the admin API shows it."""
+    return {
+        "id": str(appointment.id),
+        "slot_type": appointment.slot_type,
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "status": appointment.status,
+        "scheduler": appointment.scheduler,
+        "external_id": appointment.external_id,
+        "slot_id": appointment.external_slot_id,
+        "cancelled_at": appointment.cancelled_at.isoformat() if appointment.cancelled_at else None,
+        "cancel_reason": appointment.cancel_reason,
+    }
+
+
+def referral_dict(referral: Referral) -> dict[str, Any]:
+    """A referral (imaging or injection order) as the admin API shows it."""
+    return {
+        "id": str(referral.id),
+        "route": referral.route,
+        "code": {"system": referral.code_system, "code": referral.code, "display": referral.display},
+        "priority": referral.priority,
+        "reasons": referral.reasons,
+        "status": referral.status,
+        "scheduler": referral.scheduler,
+        "external_id": referral.external_id,
+    }
+
+
+def _live_appointments(session: Session, inquiry_ids: list[uuid.UUID]) -> dict[uuid.UUID, Appointment]:
+    if not inquiry_ids:
+        return {}
+    rows = session.scalars(
+        select(Appointment).where(
+            Appointment.inquiry_id.in_(inquiry_ids), Appointment.status == AppointmentStatus.BOOKED
+        )
+    )
+    return {row.inquiry_id: row for row in rows}
+
+
+def _summary(inquiry: Inquiry, decision: TriageDecision | None, appointment: Appointment | None) -> dict[str, Any]:
+    patient = (inquiry.payload or {}).get("patient") or {}
+    return {
+        "id": str(inquiry.id),
+        "received_at": inquiry.received_at.isoformat(),
+        "status": inquiry.status,
+        "status_detail": inquiry.status_detail,
+        "patient_name": " ".join(str(patient.get(k) or "") for k in ("first_name", "last_name")).strip(),
+        "urgency": decision.urgency if decision else None,
+        "route": decision.route if decision else None,
+        "likely_cause": decision.likely_cause if decision else None,
+        "needs_review": decision.needs_review if decision else None,
+        "rule": decision.rule_id if decision else None,
+        "appointment": appointment_dict(appointment) if appointment else None,
+    }

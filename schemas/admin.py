@@ -1,0 +1,252 @@
+"""The staff admin API's request and response shapes."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from routing.domain.vocabulary import InquiryStatus, Route, StaffRole, Urgency
+
+_STATUSES = [s.value for s in InquiryStatus]
+_URGENCIES = [u.value for u in Urgency]
+_ROUTES = [r.value for r in Route]
+_OUTCOMES = ["booked", "referred_to_er", "no_answer"]
+
+
+def _one_of(values) -> validate.OneOf:
+    return validate.OneOf(values, error="Must be one of: {choices}.")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PageQuerySchema(_Strict):
+    """Page-based pagination."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
+
+
+class QueueQuerySchema(PageQuerySchema):
+    """Queue filters; all optional."""
+
+    status = fields.String(validate=_one_of(_STATUSES))
+    urgency = fields.String(validate=_one_of(_URGENCIES))
+    route = fields.String(validate=_one_of(_ROUTES))
+    needs_review = fields.Boolean()
+    received_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, inclusive"})
+    received_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, exclusive"})
+
+
+class AuditQuerySchema(PageQuerySchema):
+    """Audit log filters."""
+
+    inquiry_id = fields.UUID()
+    actor = fields.String(validate=validate.Length(max=120))
+    action = fields.String(validate=validate.Length(max=64))
+
+
+class SlotQuerySchema(_Strict):
+    """Which free slots to list."""
+
+    slot_type = fields.String(required=True, validate=_one_of(["consult", "imaging", "injection"]))
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+
+class _Reason(fields.String):
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=True,
+            validate=validate.Length(3, 1000, error="Give a reason of 3 to 1000 characters."),
+            metadata={"description": "Why; kept in the audit trail."},
+            **kwargs,
+        )
+
+
+class OverrideRequestSchema(_Strict):
+    """A new route, with a required reason; optionally a specific slot or another urgency."""
+
+    route = fields.String(required=True, validate=_one_of(_ROUTES))
+    reason = _Reason()
+    slot_id = fields.String(validate=validate.Length(1, 255), metadata={"description": "A free slot's id"})
+    urgency = fields.String(validate=_one_of([u for u in _URGENCIES if u != "emergency"]))
+
+
+class CancelRequestSchema(_Strict):
+    """Cancel the current appointment."""
+
+    reason = _Reason()
+
+
+class CallbackRequestSchema(_Strict):
+    """The outcome of a clinician's call-back on an urgent_review inquiry."""
+
+    outcome = fields.String(required=True, validate=_one_of(_OUTCOMES))
+    note = fields.String(validate=validate.Length(max=1000))
+
+
+class TokenRequestSchema(_Strict):
+    """A new staff token."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    role = fields.String(required=True, validate=_one_of([r.value for r in StaffRole]))
+
+
+class AppointmentSchema(Schema):
+    """An appointment held for an inquiry."""
+
+    id = fields.String()
+    slot_type = fields.String()
+    start = fields.String()
+    end = fields.String()
+    status = fields.String()
+    scheduler = fields.String()
+    external_id = fields.String(allow_none=True)
+    slot_id = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class QueueItemSchema(Schema):
+    """One inquiry in the queue."""
+
+    id = fields.String()
+    received_at = fields.String()
+    status = fields.String()
+    status_detail = fields.String(allow_none=True)
+    patient_name = fields.String()
+    urgency = fields.String(allow_none=True)
+    route = fields.String(allow_none=True)
+    likely_cause = fields.String(allow_none=True)
+    needs_review = fields.Boolean(allow_none=True)
+    rule = fields.String(allow_none=True)
+    appointment = fields.Nested(AppointmentSchema, allow_none=True)
+
+
+class QueuePageSchema(Schema):
+    """A page of the queue."""
+
+    items = fields.List(fields.Nested(QueueItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class DecisionSchema(Schema):
+    """A triage decision as stored."""
+
+    id = fields.String()
+    urgency = fields.String()
+    likely_cause = fields.String()
+    route = fields.String()
+    rule = fields.String()
+    needs_review = fields.Boolean()
+    reasons = fields.List(fields.Dict())
+    rulebook_version = fields.String()
+    created_at = fields.String()
+    superseded_at = fields.String(allow_none=True)
+
+
+class AuditEventSchema(Schema):
+    """One audit event."""
+
+    id = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    actor_id = fields.String(allow_none=True)
+    action = fields.String()
+    inquiry_id = fields.String(allow_none=True)
+    details = fields.Dict()
+    reason = fields.String(allow_none=True)
+
+
+class InquiryDetailSchema(Schema):
+    """Everything about one inquiry."""
+
+    id = fields.String()
+    etag = fields.String(metadata={"description": "Send it back in If-Match to change the inquiry"})
+    status = fields.String()
+    status_detail = fields.String(allow_none=True)
+    received_at = fields.String()
+    updated_at = fields.String()
+    patient = fields.Dict()
+    message = fields.String(allow_none=True)
+    symptoms = fields.Dict()
+    preferred_times = fields.List(fields.String())
+    patient_message = fields.String(allow_none=True)
+    facts = fields.Dict()
+    evidence = fields.List(fields.Dict(), metadata={"description": "Each fact, its value, and where it came from"})
+    decision = fields.Nested(DecisionSchema, allow_none=True)
+    earlier_decisions = fields.List(fields.Nested(DecisionSchema))
+    appointments = fields.List(fields.Nested(AppointmentSchema))
+    referrals = fields.List(fields.Dict())
+    proposed_slot = fields.Dict(allow_none=True)
+    booking = fields.Dict()
+    audit = fields.List(fields.Nested(AuditEventSchema))
+
+
+class RetriagePreviewSchema(Schema):
+    """The decision in force and what the current rulebook decides now."""
+
+    current = fields.Nested(DecisionSchema, allow_none=True)
+    proposed = fields.Dict()
+    changed = fields.Boolean()
+    etag = fields.String()
+
+
+class RetriageAppliedSchema(Schema):
+    """The decision put in force."""
+
+    to = fields.Dict()
+    from_ = fields.Dict(attribute="from", data_key="from", allow_none=True)
+    rulebook_version = fields.String()
+    route_changed = fields.Boolean()
+
+
+class AuditPageSchema(Schema):
+    """A page of the audit log, newest first."""
+
+    items = fields.List(fields.Nested(AuditEventSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class TokenSchema(Schema):
+    """A staff token (never the token itself, except once, at creation)."""
+
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    token = fields.String(metadata={"description": "Only in the answer to creation; store it now"})
+
+
+class FreeSlotSchema(Schema):
+    """A free slot staff can choose in an override."""
+
+    id = fields.String()
+    slot_type = fields.String()
+    start = fields.String()
+    end = fields.String()
+
+
+class RulebookSchema(Schema):
+    """The rulebook in force."""
+
+    version = fields.String()
+    policy = fields.String(allow_none=True)
+    urgency_windows_days = fields.Raw(metadata={"description": "days per urgency (null: no booking)"})
+    rules = fields.Raw(metadata={"description": "the ordered rules, as in the rulebook file"})
+    modifiers = fields.Raw(metadata={"description": "the urgency modifiers, in order"})
+    terms = fields.Raw(metadata={"description": "named conditions the rules use"})
+
+
+class DryRunSchema(Schema):
+    """What triage decides for a body, without storing or booking anything."""
+
+    triage = fields.Dict()
+    facts = fields.Dict()
+    evidence = fields.List(fields.Dict())
