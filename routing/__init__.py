@@ -24,7 +24,17 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     :class:`routing.config.ConfigError` here, at start, not at the first request.
     """
     from routing import cli
-    from routing.http import admin, deps, docs_assets, dry_run, health, intake, observability, problems, scheduler_events
+    from routing.http import (
+        admin,
+        deps,
+        docs_assets,
+        dry_run,
+        health,
+        intake,
+        observability,
+        problems,
+        scheduler_events,
+    )
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
     from schemas.inquiry import InquiryRequestSchema
