@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from routing.config import Settings, configure_logging, load_settings
 
@@ -33,7 +34,9 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         intake,
         observability,
         problems,
+        rate_limits,
         scheduler_events,
+        security,
     )
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
@@ -72,6 +75,11 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     app.register_error_handler(OperationalError, problems.handle_database_unavailable)
     app.register_error_handler(Exception, problems.handle_unexpected_error)
 
+    rate_limits.init_app(app, settings)
+    security.init_app(app, settings)
+    if settings.trusted_proxies:
+        # Behind the clinic's load balancer: the client address comes from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     observability.init_app(app)
     cli.register(app)
     return app

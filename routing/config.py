@@ -7,7 +7,6 @@ with a message naming the variable, instead of failing at the first request.
 from __future__ import annotations
 
 import base64
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +69,14 @@ class Settings:
     booking_max_attempts: int = 5
     booking_lease_seconds: float = 120.0
     booking_retry_seconds: float = 30.0
+    rate_limit_intake: str = "300/minute"
+    rate_limit_dry_run: str = "60/minute"
+    rate_limit_storage: str = "memory://"
+    rate_limits_enabled: bool = True
+    #: Origins (scheme://host[:port]) whose web pages may post to the intake webhook from a browser.
+    cors_origins: tuple[str, ...] = ()
+    #: Reverse proxies in front of the service whose X-Forwarded-For is trusted (for client addresses).
+    trusted_proxies: int = 0
 
     @property
     def signatures_required(self) -> bool:
@@ -124,6 +131,12 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
         booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 120.0, 0.01),
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
+        rate_limit_intake=_rate_limit("ROUTING_RATE_LIMIT_INTAKE", text("ROUTING_RATE_LIMIT_INTAKE", "300/minute")),
+        rate_limit_dry_run=_rate_limit("ROUTING_RATE_LIMIT_DRY_RUN", text("ROUTING_RATE_LIMIT_DRY_RUN", "60/minute")),
+        rate_limit_storage=text("ROUTING_RATE_LIMIT_STORAGE", "memory://"),
+        rate_limits_enabled=text("ROUTING_RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
+        cors_origins=_origins(text("ROUTING_CORS_ORIGINS", "")),
+        trusted_proxies=number("ROUTING_TRUSTED_PROXIES", 0, 0, int),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
@@ -153,6 +166,29 @@ def _database_url(raw: str) -> URL:
         # psycopg 3 is the driver we ship; plain "postgresql://" would make SQLAlchemy look for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def _rate_limit(name: str, raw: str) -> str:
+    from limits import parse_many  # the notation flask-limiter reads
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit; use e.g. '300/minute' or '20/second;300/minute'."
+        ) from None
+    return raw
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(raw.split())
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+            raise ConfigError(
+                f"ROUTING_CORS_ORIGINS: {origin!r} is not an origin; list scheme://host[:port] values, "
+                "space-separated, e.g. https://www.example-clinic.org."
+            )
+    return origins
 
 
 def _fhir_base_url(raw: str) -> str:
@@ -207,8 +243,13 @@ def _timezone(raw: str) -> ZoneInfo:
 
 
 def configure_logging(level: str) -> None:
-    """Send our logs to stderr at ``level``, unless the host process already set up handlers."""
-    # basicConfig is a no-op when the root logger has handlers (pytest, an embedding app);
-    # without it, gunicorn would drop everything below WARNING.
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("routing").setLevel(level)
+    """Send our logs to stderr as JSON lines at ``level``, unless the host process already set up handlers.
+
+    The JSON formatter keeps patient data out of the log (see :mod:`routing.observability.json_logs`);
+    libraries that would log SQL parameters or URLs are held at WARNING whatever ``level`` is.
+    """
+    # Imported here: config is read by code (migrations, CLI) that needs no logging set-up.
+    from routing.observability import json_logs
+
+    # Without a root handler, gunicorn would drop everything below WARNING.
+    json_logs.install(level)

@@ -22,3 +22,33 @@ def test_triage_benchmark_prints_both_throughput_figures():
     assert "structured-only" in result.stdout
     assert "free text" in result.stdout
     assert "decisions/s" in result.stdout
+
+
+def test_intake_benchmark_runs_all_three_targets_and_checks_nothing_was_lost(database_url):
+    import shutil
+
+    import pytest
+
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("the intake benchmark runs on PostgreSQL, the production database")
+    if not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (bench/run_intake_bench.sh installs it from Debian's packages)")
+    env = {
+        "BENCH_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "bench/intake_bench.py", "--seconds", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    for target in ("bare /healthz", "minimal commit", "intake"):
+        assert target in result.stdout
+    assert "p95" in result.stdout
+    assert ": OK" in result.stdout

@@ -1,0 +1,57 @@
+"""Rate limits on the public write endpoints (flask-limiter), per client address.
+
+Storage is in memory by default, which is per process: with several gunicorn workers or instances,
+set ``ROUTING_RATE_LIMIT_STORAGE`` to a shared store (e.g. ``redis://redis:6379/0``, which needs the
+``redis`` package) so every process counts the same requests. A limited request answers 429
+problem+json with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from routing.config import Settings
+from routing.http.problems import Problem, problem_response
+
+#: Endpoint -> the setting holding its limit.
+LIMITED_ENDPOINTS = {"intake.receive": "rate_limit_intake", "dry_run.dry_run": "rate_limit_dry_run"}
+
+
+def _too_many() -> str:
+    return (
+        "Too many requests from this address. Wait for the seconds in Retry-After, then send again; "
+        "resending with the same Idempotency-Key or webhook-id is safe."
+    )
+
+
+def init_app(app: Flask, settings: Settings) -> Limiter:
+    """Limit the intake webhook and the dry run per client address; other routes are not limited."""
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=settings.rate_limit_storage,
+        # Its headers would also rewrite the Retry-After of a 503; a 429 gets its own below.
+        headers_enabled=False,
+        # A storage outage must not take intake down: count in memory until it is back.
+        in_memory_fallback_enabled=True,
+        enabled=settings.rate_limits_enabled,
+    )
+    for endpoint, setting in LIMITED_ENDPOINTS.items():
+        # The decorator's wrapper does the check, so it must be the view Flask calls.
+        limit = limiter.limit(getattr(settings, setting), error_message=_too_many)
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+
+    def too_many_requests(error: RateLimitExceeded) -> Response:
+        current = limiter.current_limit
+        wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+        return problem_response(
+            Problem(429, error.description, slug="rate-limited", headers={"Retry-After": str(wait)})
+        )
+
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
+    return limiter

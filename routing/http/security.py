@@ -1,0 +1,54 @@
+"""Security headers on every response, and CORS for the clinic's own web-form origins only."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_cors import CORS
+
+from routing.config import Settings
+
+# The API serves JSON only: nothing may be framed, run or loaded from it.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# HTML pages (API docs) load their own scripts and styles; Swagger UI starts from an inline script.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # Browsers honour it only over HTTPS, where the service runs behind the clinic's proxy.
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
+# Responses carry health data: no shared cache may keep them.
+NO_STORE = "no-store"
+#: What a web form may send cross-origin to the intake webhook.
+CORS_HEADERS = ["Content-Type", "Idempotency-Key", "webhook-id", "webhook-timestamp", "webhook-signature"]
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Add the headers to every response; allow CORS on intake for ``ROUTING_CORS_ORIGINS`` only."""
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={r"/v1/inquiries": {"origins": list(settings.cors_origins)}},
+            methods=["POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["Location", "X-Request-ID", "Retry-After"],
+            max_age=3600,
+        )
+    app.after_request(_secure)
+
+
+def _secure(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    page = response.mimetype == "text/html"
+    response.headers.setdefault("Content-Security-Policy", PAGE_POLICY if page else API_POLICY)
+    if not (request.path.startswith("/docs/assets/") or "Cache-Control" in response.headers):
+        response.headers["Cache-Control"] = NO_STORE
+    return response
