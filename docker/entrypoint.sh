@@ -16,11 +16,11 @@ workers=${GUNICORN_WORKERS:-$((2 * cores + 1))}
 
 # --worker-tmp-dir: heartbeat files on tmpfs, not the (possibly slow) overlay filesystem.
 # --no-control-socket: gunicorn >= 25 would try to create ~/.gunicorn, and the routing
-# user has no writable home.
+# user has no writable home. No --access-logfile: gunicorn's access line carries the raw query string
+# and referer (patient data can ride in them); the app logs one JSON line per request instead.
 exec gunicorn \
     --bind 0.0.0.0:8000 \
     --workers "$workers" \
     --worker-tmp-dir /dev/shm \
-    --access-logfile - \
     --no-control-socket \
     wsgi:app

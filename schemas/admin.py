@@ -24,7 +24,8 @@ class _Strict(Schema):
 class PageQuerySchema(_Strict):
     """Page-based pagination."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so the row offset always fits the database's 64-bit integers (unbounded, a huge page was a 500).
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
 
 

@@ -32,4 +32,5 @@ echo
 
 # --no-control-socket: gunicorn >= 25 otherwise puts a control socket in ~/.gunicorn,
 # shared by every instance run by the same user.
-exec gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - --no-control-socket wsgi:app
+# No gunicorn access log: the app writes one JSON line per request, without query strings.
+exec gunicorn --bind "$HOST:$PORT" --workers 2 --no-control-socket wsgi:app

@@ -12,11 +12,17 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import core as hypothesis_core
+from hypothesis.vendor import pretty
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from routing import create_app
 from routing.adapters.db import migrations
+
+# schemathesis's pytest plugin swaps Hypothesis's printer for one that prints falsifying examples blank;
+# put the real one back so a failing property test shows its input.
+hypothesis_core.RepresentationPrinter = pretty.RepresentationPrinter
 
 BACKENDS = ("sqlite", "postgresql")
 

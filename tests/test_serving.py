@@ -43,7 +43,7 @@ def served(tmp_path):
             try:
                 requests.get(f"{base}/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still starting
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)

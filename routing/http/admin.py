@@ -40,6 +40,8 @@ from schemas.problem import ProblemSchema
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Staff: queue, decisions, overrides, audit")
 
 _AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
+#: Routes with a JSON body: a body that is not JSON is refused before its fields are read.
+_BODY_ERRORS = {400: "Malformed body: not valid JSON"}
 _CHANGE_ERRORS = {
     404: "No such inquiry",
     409: "Not possible in the inquiry's state, or the scheduling system refused; nothing changed",
@@ -50,9 +52,19 @@ _CHANGE_ERRORS = {
 }
 
 
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The inquiry's ETag, as GET /v1/admin/inquiries/{id} returned it",
+    "schema": {"type": "string"},
+}
+
+
 def _documented(*statuses: dict[int, str]):
     def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
+        changes = any(428 in errors for errors in statuses)
+        view = bp.doc(security=[BEARER], **({"parameters": [_IF_MATCH]} if changes else {}))(view)
         for errors in (_AUTH_ERRORS, *statuses):
             for status, description in errors.items():
                 view = bp.alt_response(
@@ -129,7 +141,7 @@ def show_inquiry(inquiry_id: uuid.UUID):
 @staff_required()
 @bp.arguments(OverrideRequestSchema)
 @bp.response(200, InquiryDetailSchema)
-@_documented(_CHANGE_ERRORS)
+@_documented(_CHANGE_ERRORS, _BODY_ERRORS)
 def override(change, inquiry_id: uuid.UUID):
     """Change the route: book the new appointment, then cancel the old one (all or nothing), audited."""
     routing, staff = wiring().routing, current_staff()
@@ -145,7 +157,7 @@ def override(change, inquiry_id: uuid.UUID):
 @staff_required()
 @bp.arguments(CancelRequestSchema)
 @bp.response(200, InquiryDetailSchema)
-@_documented(_CHANGE_ERRORS)
+@_documented(_CHANGE_ERRORS, _BODY_ERRORS)
 def cancel(body, inquiry_id: uuid.UUID):
     """Cancel the inquiry's appointment with a reason; the inquiry goes back to staff review."""
     routing, staff = wiring().routing, current_staff()
@@ -159,7 +171,7 @@ def cancel(body, inquiry_id: uuid.UUID):
 @staff_required()
 @bp.arguments(CallbackRequestSchema)
 @bp.response(200, InquiryDetailSchema)
-@_documented(_CHANGE_ERRORS)
+@_documented(_CHANGE_ERRORS, _BODY_ERRORS)
 def callback(body, inquiry_id: uuid.UUID):
     """Record a call-back on an urgent_review inquiry: booked, referred to the ER, or no answer."""
     staff = current_staff()
@@ -252,7 +264,7 @@ def list_tokens():
 @staff_required(StaffRole.ADMIN)
 @bp.arguments(TokenRequestSchema)
 @bp.response(201, TokenSchema)
-@_documented({422: "Invalid fields"})
+@_documented({422: "Invalid fields"}, _BODY_ERRORS)
 def create_token(body):
     """Create a staff token (admin); the answer is the only time the token is shown."""
     session = request_session()

@@ -24,6 +24,7 @@ _ERRORS = {
     403: "The token's role does not allow this",
     415: "Unsupported Content-Type",
     422: "Invalid fields",
+    429: "Too many dry runs from this address; wait for Retry-After",
 }
 
 

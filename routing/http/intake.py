@@ -37,6 +37,7 @@ _ERRORS = {
     413: "Body over 64 KiB",
     415: "Unsupported Content-Type",
     422: "Invalid fields; 'errors' lists them by field path",
+    429: "Too many deliveries from this address; wait for Retry-After (resending the same key is safe)",
 }
 
 

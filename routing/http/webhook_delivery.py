@@ -67,17 +67,17 @@ def delivery_key(request: Request, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+#: A web form is a few levels deep; anything much deeper is not a form (and deep values cost recursion).
+MAX_DEPTH = 16
+
+
 def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
     """The body as a nested dict (unknown fields kept), from JSON or from form fields."""
     media_type = (request.mimetype or "").lower()
     if media_type == JSON or media_type.endswith("+json"):
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-            raise Problem(400, f"The body is not valid JSON{where}.", slug="malformed-body") from None
-        if not isinstance(body, dict):
-            raise Problem(400, "The JSON body must be an object with a 'patient' field.", slug="malformed-body")
+        body = _json_object(raw)
+        if nesting_depth(body) > MAX_DEPTH:
+            raise Problem(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.", slug="malformed-body")
         return body
     if media_type in FORM_TYPES:
         return form_to_nested(request.form)
@@ -89,6 +89,43 @@ def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
     )
 
 
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        # NaN and Infinity are not JSON (and the database refuses them): refuse them as JSON parsers should.
+        body = json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise Problem(400, f"The body is not valid JSON{where}.", slug="malformed-body") from None
+    except RecursionError:
+        raise Problem(
+            400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.", slug="malformed-body"
+        ) from None
+    except ValueError as error:  # NaN/Infinity, 1e999, or an integer of thousands of digits
+        raise Problem(400, f"The body is not valid JSON: {error}.", slug="malformed-body") from None
+    if not isinstance(body, dict):
+        raise Problem(400, "The JSON body must be an object with a 'patient' field.", slug="malformed-body")
+    return body
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def nesting_depth(value: Any, level: int = 0) -> int:
+    """How deeply containers nest in ``value``, counting no further than just past MAX_DEPTH."""
+    if level > MAX_DEPTH or not isinstance(value, dict | list):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((nesting_depth(child, level + 1) for child in children), default=level + 1)
+
+
 def form_to_nested(form: MultiDict) -> dict[str, Any]:
     """Form fields (``patient.first_name`` or plain ``first_name``) to the JSON body's nested shape.
 
@@ -96,6 +133,8 @@ def form_to_nested(form: MultiDict) -> dict[str, Any]:
     """
     body: dict[str, Any] = {}
     for name in form:
+        if not name or name.count(".") >= MAX_DEPTH:
+            continue  # a nameless multipart part, or a name no form of ours has: ignored like unknown fields
         path = _canonical(name)
         values = [value for value in form.getlist(name) if value.strip() != ""]
         if not values:

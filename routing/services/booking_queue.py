@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Inquiry
 from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import InquiryStatus
+from routing.observability import events
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -89,6 +90,7 @@ def work_one(session: Session, routing: Routing, now: datetime | None = None) ->
         # One bad job must not stop the worker; count it like an unavailable scheduler.
         session.rollback()
         log.error("booking job for inquiry %s failed: %s", job.inquiry_id, type(error).__name__)
+        events.booking_attempt_failed(routing.scheduler.name, "error", job.inquiry_id)
         why = f"booking failed ({type(error).__name__})"
         return booking_failed(session, routing, job.inquiry_id, job.attempts + 1, why, now)
 
@@ -116,6 +118,7 @@ def run_worker(
         with sessions() as session:
             outcome = work_one(session, routing, clock())
         if outcome is not None:
+            events.worker_job(outcome.id, outcome.status)
             done += 1
             continue
         if until_idle:

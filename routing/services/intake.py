@@ -18,6 +18,7 @@ from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SlotTime
 from routing.domain import patient_messages
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
+from routing.observability import events
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, n
     inquiry_id = _store_first(session, delivery, now, routing.policy.lease)
     if isinstance(inquiry_id, Outcome):
         return inquiry_id
+    events.inquiry_stored(inquiry_id)
     try:
         return route_inquiry(
             session, routing, inquiry_id=inquiry_id, data=delivery.data, received_at=now, now=now, first_booking=True
@@ -63,6 +65,7 @@ def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, n
         # Acknowledged and stored: a failure from here on must not lose it or answer 500.
         session.rollback()
         log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
+        events.booking_attempt_failed(routing.scheduler.name, "error", inquiry_id)
         return booking_failed(
             session, routing, inquiry_id, 1, f"triage or booking failed ({type(error).__name__})", now
         )

@@ -25,6 +25,7 @@ from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.triage import Decision, Rulebook, triage
 from routing.domain.vocabulary import InquiryStatus
+from routing.observability import events
 from routing.services.booking import book_earliest, booking_request, record_booking
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def route_inquiry(
             message = patient_messages.urgent_review(decision.urgency)
             detail = "a clinician must call the patient"
             _settle(session, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
+        events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict())
 
     scheduler = routing.scheduler
@@ -149,6 +151,7 @@ def route_inquiry(
     try:
         booking = book_earliest(session, scheduler, plan, request)
     except SchedulerUnavailable:
+        events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         return booking_failed(session, routing, inquiry_id, attempts + 1, "scheduling system unavailable", now)
     with session.begin():
         return _apply(session, routing, inquiry_id, decision, plan, request, booking, now)
@@ -179,6 +182,7 @@ def booking_failed(
         session.connection().execute(_SETTLE, params)
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
+    events.booking_failed(inquiry_id, attempts, status)
     return Outcome(inquiry_id, status, message, completed=False)
 
 
@@ -215,6 +219,7 @@ def _apply(
         )
     proposed = booking.proposed
     _settle(session, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts)
+    events.inquiry_routed(inquiry_id, status, decision, scheduler=routing.scheduler.name, booked=bool(booking.booking))
     return Outcome(inquiry_id, status, message, decision.to_dict(), appointment=appointment, proposed_slot=proposed)
 
 

@@ -21,6 +21,7 @@ from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Schedul
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import UnknownAppointment
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, SchedulerEventType
+from routing.observability import events
 from routing.services.route_inquiry import Routing, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -97,6 +98,7 @@ def handle_event(
         session.execute(update(SchedulerEvent).where(SchedulerEvent.id == row.id).values(result=result))
         if acted:
             _audit(session, inquiry_id, f"scheduler.{result['action']}", result, event.reason, now)
+    events.scheduler_event(event.event_type, result["action"], inquiry_id)
     return result, False
 
 

@@ -24,6 +24,7 @@ from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route
+from routing.observability import events
 from routing.services import audit
 from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
 from routing.services.route_inquiry import Routing
@@ -113,6 +114,7 @@ def override_route(
             reason=change.reason,
             now=now,
         )
+    events.staff_action("override", inquiry_id, staff.id)
 
 
 def cancel_appointment(
@@ -147,6 +149,7 @@ def cancel_appointment(
             reason=reason,
             now=now,
         )
+    events.staff_action("cancel", inquiry_id, staff.id)
 
 
 def record_callback(
@@ -178,6 +181,7 @@ def record_callback(
             reason=note,
             now=now,
         )
+    events.staff_action("callback", inquiry_id, staff.id)
 
 
 def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) -> dict[str, Any]:
@@ -233,6 +237,7 @@ def apply_retriage(
             "rulebook_version": proposed.rulebook_version,
         }
         audit.record(session, staff, "retriage", inquiry_id=inquiry_id, details=summary, now=now)
+    events.staff_action("retriage", inquiry_id, staff.id)
     route_changed = current is None or current.route != proposed.route
     return {**summary, "route_changed": route_changed}
 

@@ -1,0 +1,66 @@
+"""Domain events: one JSON log line (ids, states and labels only) and the matching metric, in one call.
+
+Services call these with one line each, so what is logged and counted lives here, not spread over the
+use cases. Nothing here takes patient data: ids, statuses, routes, urgencies and scheduler names only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from routing.observability import metrics
+
+log = logging.getLogger("routing.events")
+
+
+def inquiry_stored(inquiry_id: uuid.UUID) -> None:
+    """An inquiry was committed (before triage and booking)."""
+    _emit(logging.INFO, "inquiry.stored", inquiry_id=inquiry_id)
+
+
+def inquiry_routed(
+    inquiry_id: uuid.UUID, status: str, decision: Any, *, scheduler: str | None = None, booked: bool | None = None
+) -> None:
+    """An inquiry reached an outcome under ``decision`` (its ``route`` and ``urgency`` are read).
+
+    ``booked`` (given when a booking was tried on ``scheduler``) counts the booking attempt too.
+    """
+    route, urgency = decision.route, decision.urgency
+    metrics.count_inquiry(status, route, urgency)
+    if scheduler is not None and booked is not None:
+        metrics.count_booking_attempt(scheduler, "booked" if booked else "no_slot")
+    _emit(logging.INFO, "inquiry.routed", inquiry_id=inquiry_id, status=status, route=route, urgency=urgency)
+
+
+def booking_attempt_failed(scheduler: str, result: str, inquiry_id: uuid.UUID | None = None) -> None:
+    """A booking attempt ended in ``unavailable`` (scheduler unreachable) or ``error`` (anything else)."""
+    metrics.count_booking_attempt(scheduler, result)
+    _emit(logging.INFO, "booking.attempt", inquiry_id=inquiry_id, scheduler=scheduler, result=result)
+
+
+def booking_failed(inquiry_id: uuid.UUID, attempts: int, status: str) -> None:
+    """An attempt was counted against the inquiry: it waits for a retry, or went to staff after the last."""
+    if status != "pending_booking":
+        metrics.count_inquiry(status, None, None)
+    _emit(logging.WARNING, "booking.failed", inquiry_id=inquiry_id, attempts=attempts, status=status)
+
+
+def worker_job(inquiry_id: uuid.UUID, status: str) -> None:
+    """A booking worker finished one job."""
+    _emit(logging.INFO, "worker.job", inquiry_id=inquiry_id, status=status)
+
+
+def scheduler_event(event_type: str, action: str, inquiry_id: uuid.UUID) -> None:
+    """The scheduling system reported a change and we acted on it (``action``: rebooked, queued...)."""
+    _emit(logging.INFO, "scheduler.event", event_type=event_type, action=action, inquiry_id=inquiry_id)
+
+
+def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> None:
+    """A staff member changed an inquiry (override, cancel, callback, retriage)."""
+    _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
+
+
+def _emit(level: int, event: str, **fields: Any) -> None:
+    log.log(level, event, extra={"event": event, **{key: value for key, value in fields.items() if value is not None}})

@@ -1,0 +1,129 @@
+"""Prometheus metrics of the service, exposed at ``GET /metrics`` (text exposition format).
+
+Metrics:
+
+* ``routing_http_requests_total{method,route,status}`` and ``routing_http_request_duration_seconds{method,route}``:
+  ``route`` is the URL rule template (``/v1/admin/inquiries/<uuid:inquiry_id>``), never the raw path,
+  so ids and query strings neither leak nor explode the label set; unmatched URLs are ``<unmatched>``.
+* ``routing_inquiries_total{status,route,urgency}``: an inquiry routed to its outcome (booked,
+  needs_review, urgent_review; ``route``/``urgency`` are ``unknown`` when the booking queue gave up).
+* ``routing_booking_attempts_total{scheduler,result}``: result ``booked``, ``no_slot``,
+  ``unavailable`` (scheduling system unreachable) or ``error`` (anything else failed).
+* ``routing_circuit_breaker_state{scheduler}``: 0 closed, 1 half-open, 2 open; the FHIR client's breaker.
+* ``routing_booking_queue_depth``: inquiries in ``pending_booking`` (one ``COUNT`` per scrape).
+
+The two gauges are read when ``/metrics`` is scraped.
+
+**Several processes (gunicorn workers, booking workers).** Each process has its own registry, so by
+default a scrape sees only the worker that answered it. For one view of all of them, point
+``PROMETHEUS_MULTIPROC_DIR`` at an empty directory writable by every process of the service on that host,
+**set before the processes start** (prometheus-client picks its storage at import) and wiped at each
+deploy: each process then writes its metrics to files there and ``/metrics`` adds them all up, booking
+workers' attempts included. Give gunicorn a ``child_exit`` hook calling
+``prometheus_client.multiprocess.mark_process_dead(worker.pid)`` so the gauges of dead workers drop out.
+In that mode the breaker gauge is the worst state among live workers (each worker has its own breaker,
+read after each of its requests and at scrape time), and the queue depth is the latest one read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: The classic text format every Prometheus version reads (our names need none of 1.0.0's UTF-8 escaping).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+UNMATCHED_ROUTE = "<unmatched>"
+BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+BOOKING_RESULTS = ("booked", "no_slot", "unavailable", "error")
+
+# The *_created series (one creation timestamp per label set) double what Prometheus stores for nothing
+# our dashboards use; rate() works without them.
+disable_created_metrics()
+
+HTTP_REQUESTS = Counter("routing_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+HTTP_DURATION = Histogram(
+    "routing_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    # Up to a minute: an intake request waits for FHIR calls with retries (about 45 s worst case).
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+INQUIRIES = Counter("routing_inquiries_total", "Inquiries routed to an outcome.", ["status", "route", "urgency"])
+BOOKING_ATTEMPTS = Counter(
+    "routing_booking_attempts_total", "Attempts to book with the scheduling system.", ["scheduler", "result"]
+)
+BREAKER_STATE = Gauge(
+    "routing_circuit_breaker_state",
+    "Circuit breaker of the scheduling system's client: 0 closed, 1 half-open, 2 open.",
+    ["scheduler"],
+    multiprocess_mode="livemax",
+)
+QUEUE_DEPTH = Gauge(
+    "routing_booking_queue_depth",
+    "Inquiries waiting in the booking queue (pending_booking).",
+    multiprocess_mode="livemostrecent",
+)
+
+
+def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
+    """Count one answered HTTP request and its duration."""
+    route = route or UNMATCHED_ROUTE
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_DURATION.labels(method, route).observe(seconds)
+
+
+def count_inquiry(status: str, route: str | None, urgency: str | None) -> None:
+    """Count an inquiry that reached an outcome."""
+    INQUIRIES.labels(str(status), str(route or "unknown"), str(urgency or "unknown")).inc()
+
+
+def count_booking_attempt(scheduler: str, result: str) -> None:
+    """Count one booking attempt; ``result`` is one of :data:`BOOKING_RESULTS`."""
+    BOOKING_ATTEMPTS.labels(scheduler, result if result in BOOKING_RESULTS else "error").inc()
+
+
+def set_breaker_state(scheduler: object) -> None:
+    """Copy the scheduler's circuit breaker state into the gauge (no-op for schedulers without one)."""
+    state = breaker_state(scheduler)
+    if state is not None:
+        BREAKER_STATE.labels(getattr(scheduler, "name", "unknown")).set(BREAKER_VALUES.get(state, 2))
+
+
+def breaker_state(scheduler: object) -> str | None:
+    """The breaker state of the scheduler's HTTP client (``closed``, ``half-open``, ``open``), if it has one."""
+    for attribute in ("_http", "http"):
+        client = getattr(scheduler, attribute, None)
+        state = getattr(client, "breaker_state", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def set_queue_depth(depth: float) -> None:
+    """Record the booking queue depth read at scrape time."""
+    QUEUE_DEPTH.set(depth)
+
+
+def exposition(refresh: Callable[[], None] | None = None) -> tuple[bytes, str]:
+    """The metrics in Prometheus text format and their content type; ``refresh`` updates gauges first."""
+    if refresh is not None:
+        refresh()
+    if os.environ.get(MULTIPROC_ENV):
+        # A fresh registry per scrape that reads every process's files (prometheus-client's recipe).
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE
+    return generate_latest(REGISTRY), CONTENT_TYPE

@@ -1,0 +1,1 @@
+"""Fuzz suites: schemathesis against /openapi.json and hypothesis-generated hostile intake bodies."""

@@ -1,0 +1,159 @@
+"""Prometheus /metrics: request counters by route template, inquiries, booking attempts, queue depth, breaker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from routing import create_app
+from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from tests.conftest import settings_for
+from tests.http.admin_helpers import bearer, make_token
+from tests.http.intake_helpers import add_slots, inquiry
+from tests.http.test_booking_queue import DownScheduler
+from tests.scheduling.fault_server import refused_url
+
+REPO = Path(__file__).resolve().parents[2]
+DETAIL_ROUTE = "/v1/admin/inquiries/<uuid:inquiry_id>"
+
+
+def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, keyed by (sample name, sorted labels)."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples, name: str, **labels: str) -> float:
+    """A sample's value, 0 when absent (counters start at nothing)."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_requests_inquiries_and_bookings_are_counted_by_route_template(app, client):
+    add_slots(app, "consult", [26, 27])
+    token = make_token(app, "Sam Staff", "staff")
+    before = scrape(client)
+
+    intake = client.post("/v1/inquiries?utm_source=mail", json=inquiry())
+    assert intake.status_code == 201, intake.get_json()
+    inquiry_id, triage = intake.get_json()["id"], intake.get_json()["triage"]
+    detail = client.get(f"/v1/admin/inquiries/{inquiry_id}", headers=bearer(token))
+    assert detail.status_code == 200
+    after = scrape(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("routing_http_requests_total", method="POST", route="/v1/inquiries", status="201") == 1
+    assert delta("routing_http_requests_total", method="GET", route=DETAIL_ROUTE, status="200") == 1
+    assert delta("routing_http_request_duration_seconds_count", method="GET", route=DETAIL_ROUTE) == 1
+    assert delta("routing_http_request_duration_seconds_bucket", method="GET", route=DETAIL_ROUTE, le="+Inf") == 1
+    assert delta("routing_http_request_duration_seconds_sum", method="GET", route=DETAIL_ROUTE) > 0
+    labels = {"status": "booked", "route": triage["route"], "urgency": triage["urgency"]}
+    assert delta("routing_inquiries_total", **labels) == 1
+    assert delta("routing_booking_attempts_total", scheduler="embedded", result="booked") == 1
+    # Labels name route templates only: no ids, no query strings.
+    text = client.get("/metrics").get_data(as_text=True)
+    assert inquiry_id not in text
+    assert "utm_source" not in text
+
+
+def test_a_pending_inquiry_shows_in_the_queue_depth_and_as_an_unavailable_attempt(app, client):
+    before = scrape(client)
+    assert value(before, "routing_booking_queue_depth") == 0
+
+    app.extensions["routing"].scheduler = DownScheduler()
+    try:
+        response = client.post("/v1/inquiries", json=inquiry())
+    finally:
+        app.extensions["routing"].scheduler = EmbeddedScheduler()
+    assert response.status_code == 202
+    after = scrape(client)
+
+    assert value(after, "routing_booking_queue_depth") == 1
+    unavailable = {"scheduler": "fhir", "result": "unavailable"}
+    attempts = value(after, "routing_booking_attempts_total", **unavailable)
+    assert attempts - value(before, "routing_booking_attempts_total", **unavailable) == 1
+
+
+def test_unmatched_urls_share_one_route_label(client):
+    before = scrape(client)
+    assert client.get("/v1/no-such-thing/12345").status_code == 404
+    after = scrape(client)
+
+    labels = {"method": "GET", "route": "<unmatched>", "status": "404"}
+    counted = value(after, "routing_http_requests_total", **labels)
+    assert counted - value(before, "routing_http_requests_total", **labels) == 1
+
+
+def test_metrics_is_plain_text_and_not_in_the_public_api_document(client):
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert "/metrics" not in client.get("/openapi.json").get_json()["paths"]
+
+
+@pytest.fixture
+def fhir_app(migrated_url):
+    # Nothing listens there: every call is refused at once; one failure opens the breaker.
+    settings = settings_for(
+        migrated_url,
+        ROUTING_SCHEDULER="fhir",
+        FHIR_BASE_URL=refused_url(),
+        FHIR_RETRIES=0,
+        FHIR_CONNECT_TIMEOUT=0.5,
+        FHIR_BREAKER_FAILURES=1,
+        FHIR_BREAKER_RESET_SECONDS=300,
+    )
+    application = create_app(settings)
+    yield application
+    application.extensions["routing"].db.dispose()
+
+
+def test_the_breaker_gauge_follows_the_fhir_client(fhir_app):
+    client = fhir_app.test_client()
+    assert value(scrape(client), "routing_circuit_breaker_state", scheduler="fhir") == 0
+
+    assert client.post("/v1/inquiries", json=inquiry()).status_code == 202
+
+    samples = scrape(client)
+    assert value(samples, "routing_circuit_breaker_state", scheduler="fhir") == 2
+    assert value(samples, "routing_booking_queue_depth") == 1
+
+
+def test_multiprocess_mode_adds_up_every_process(tmp_path):
+    # prometheus-client picks its storage at import, so each "worker" is a fresh interpreter.
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    worker = textwrap.dedent(
+        """
+        from routing.observability import metrics
+        metrics.observe_request("GET", "/healthz", 200, 0.01)
+        metrics.count_booking_attempt("embedded", "booked")
+        """
+    )
+    scraper = "from routing.observability import metrics; print(metrics.exposition()[0].decode())"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", worker], env=env, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", scraper], env=env, check=True, timeout=60, capture_output=True, text=True
+    )
+
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(result.stdout)
+        for sample in family.samples
+    }
+    assert value(samples, "routing_http_requests_total", method="GET", route="/healthz", status="200") == 2
+    assert value(samples, "routing_booking_attempts_total", scheduler="embedded", result="booked") == 2
