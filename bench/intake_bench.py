@@ -24,13 +24,17 @@ import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, create_engine, func, select
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from routing.adapters.db import migrations  # noqa: E402
 from routing.adapters.db.models import Inquiry  # noqa: E402
+
+raw_bodies_metadata = MetaData()
+# The minimal-commit baseline's table (bench/minimal_commit_app.py declares the same).
+Table("bench_raw_bodies", raw_bodies_metadata, Column("id", Integer, primary_key=True), Column("body", LargeBinary))
 
 
 def _free_port() -> int:
@@ -100,6 +104,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     url = os.environ["BENCH_DATABASE_URL"]
     migrations.upgrade(create_engine(url).url)
+    raw_bodies_metadata.create_all(create_engine(url))
     # One load generator is one client address: lift the per-address limit (its cost is still paid).
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "ROUTING_RATE_LIMIT_INTAKE": "100000000/minute"}
     subprocess.run(
