@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing import cli
     from routing.http import (
         admin,
+        console,
         deps,
         docs_assets,
         dry_run,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     if settings.trusted_proxies:
         # Behind the clinic's load balancer: the client address comes from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    console.init_app(app, settings)
     observability.init_app(app)
     cli.register(app)
     return app

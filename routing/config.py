@@ -77,6 +77,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     #: Reverse proxies in front of the service whose X-Forwarded-For is trusted (for client addresses).
     trusted_proxies: int = 0
+    #: Signs the staff console's session cookie; without it a random key is made per process.
+    secret_key: str | None = None
+    #: Send the console cookie over HTTPS only (turn off only for a plain-HTTP development machine).
+    cookie_secure: bool = True
 
     @property
     def signatures_required(self) -> bool:
@@ -137,6 +141,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         rate_limits_enabled=text("ROUTING_RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
         cors_origins=_origins(text("ROUTING_CORS_ORIGINS", "")),
         trusted_proxies=number("ROUTING_TRUSTED_PROXIES", 0, 0, int),
+        secret_key=_secret_key(text("ROUTING_SECRET_KEY", "")),
+        cookie_secure=text("ROUTING_COOKIE_SECURE", "on").lower() not in ("off", "0", "false", "no"),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
@@ -166,6 +172,15 @@ def _database_url(raw: str) -> URL:
         # psycopg 3 is the driver we ship; plain "postgresql://" would make SQLAlchemy look for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def _secret_key(raw: str) -> str | None:
+    if raw and len(raw) < 32:
+        raise ConfigError(
+            "ROUTING_SECRET_KEY must be at least 32 characters of random text, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+        )
+    return raw or None
 
 
 def _rate_limit(name: str, raw: str) -> str:

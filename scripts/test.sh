@@ -9,6 +9,8 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 source scripts/_common.sh
 # shellcheck source=scripts/_fhir_server.sh
 source scripts/_fhir_server.sh
+# shellcheck source=scripts/_browser.sh
+source scripts/_browser.sh
 
 ensure_venv dev
 export PATH="$VENV/bin:$PATH"   # so tests that spawn `flask`/`python` get the venv's
@@ -40,6 +42,8 @@ export ROUTING_REQUIRE_POSTGRES=1
 
 # The FHIR scheduler tests run a real FHIR server (Node.js); pytest starts and stops it.
 ensure_fhir_server_deps
+# The staff console's end-to-end tests drive Debian's chromium (Playwright, no browser download).
+ensure_chromium
 
 # ---------------------------------------------------------------- pytest
 log "pytest $*"
