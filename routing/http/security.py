@@ -44,11 +44,16 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.after_request(_secure)
 
 
+_FIXED = list(HEADERS.items())
+
+
 def _secure(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    page = response.mimetype == "text/html"
-    response.headers.setdefault("Content-Security-Policy", PAGE_POLICY if page else API_POLICY)
-    if not (request.path.startswith("/docs/assets/") or "Cache-Control" in response.headers):
-        response.headers["Cache-Control"] = NO_STORE
+    # Runs on every answer, so it does as little as it can: one extend, two lookups.
+    headers = response.headers
+    headers.extend(_FIXED)
+    if "Content-Security-Policy" not in headers:  # the console sets a stricter one of its own
+        page = (response.content_type or "").startswith("text/html")
+        headers["Content-Security-Policy"] = PAGE_POLICY if page else API_POLICY
+    if "Cache-Control" not in headers and not request.path.startswith("/docs/assets/"):
+        headers["Cache-Control"] = NO_STORE
     return response
