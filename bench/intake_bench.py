@@ -58,7 +58,7 @@ def _serve(app: str, env: dict) -> tuple[subprocess.Popen, str]:
         try:
             requests.get(base + "/", timeout=1)
             return server, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
                 raise SystemExit(f"{app} did not start") from None

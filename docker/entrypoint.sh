@@ -10,6 +10,14 @@ if [ "$#" -gt 0 ]; then
     exec "$@"
 fi
 
+# Every worker must sign the console's cookie with the same key: set ROUTING_SECRET_KEY (from the
+# orchestrator's secret store). Without it, one is made for this container, and sessions end with it.
+if [ -z "${ROUTING_SECRET_KEY:-}" ]; then
+    echo "warning: ROUTING_SECRET_KEY is not set; console sessions will not survive a restart" >&2
+    ROUTING_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')
+    export ROUTING_SECRET_KEY
+fi
+
 # gunicorn's usual default of 2 x cores + 1, counting the CPUs this container may use.
 cores=$(nproc 2>/dev/null || echo 1)
 workers=${GUNICORN_WORKERS:-$((2 * cores + 1))}

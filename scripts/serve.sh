@@ -14,6 +14,16 @@ export PATH="$VENV/bin:$PATH"
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 
+# The console's session cookie must be signed with one key by both workers; on this machine a key made
+# for this run will do (sessions end when it stops). Plain HTTP on loopback: no Secure-only cookie.
+if [[ -z ${ROUTING_SECRET_KEY:-} ]]; then
+  ROUTING_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')
+  export ROUTING_SECRET_KEY
+fi
+case $HOST in
+  127.* | localhost | '[::1]') export ROUTING_COOKIE_SECURE=${ROUTING_COOKIE_SECURE:-off} ;;
+esac
+
 mkdir -p instance
 log "applying database migrations"
 flask --app wsgi db upgrade
@@ -27,6 +37,7 @@ case $HOST in
 esac
 echo
 echo "routing is running at http://$url_host:$PORT (API docs: http://$url_host:$PORT/docs)"
+echo "staff console: http://$url_host:$PORT/console (token: .venv/bin/flask --app wsgi staff create \"Your Name\")"
 echo "press Ctrl-C to stop"
 echo
 
