@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SchedulingError
 from routing.domain.vocabulary import StaffRole
+from routing.http.api import documents_problems
 from routing.http.auth import BEARER, current_staff, staff_required
 from routing.http.deps import request_session, wiring
-from routing.http.problems import PROBLEM_JSON, Problem
+from routing.http.problems import Problem
 from routing.services import audit, staff_actions, staff_queue, staff_tokens
 from routing.services.booking import PROPOSAL_HORIZON
 from schemas.admin import (
@@ -35,7 +36,6 @@ from schemas.admin import (
     TokenRequestSchema,
     TokenSchema,
 )
-from schemas.problem import ProblemSchema
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Staff: queue, decisions, overrides, audit")
 
@@ -66,10 +66,7 @@ def _documented(*statuses: dict[int, str]):
         changes = any(428 in errors for errors in statuses)
         view = bp.doc(security=[BEARER], **({"parameters": [_IF_MATCH]} if changes else {}))(view)
         for errors in (_AUTH_ERRORS, *statuses):
-            for status, description in errors.items():
-                view = bp.alt_response(
-                    status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
-                )(view)
+            view = documents_problems(bp, errors)(view)
         return view
 
     return decorate

@@ -53,3 +53,17 @@ def openapi_settings(api_version: str) -> dict:
             },
         },
     }
+
+
+def documents_problems(bp, errors: dict[int, str]):
+    """A view decorator documenting each ``status: description`` in ``errors`` as a problem+json answer."""
+
+    def decorate(view):
+        for status, description in errors.items():
+            document = bp.alt_response(
+                status, schema=ProblemSchema, content_type=problems.PROBLEM_JSON, description=description
+            )
+            view = document(view)
+        return view
+
+    return decorate

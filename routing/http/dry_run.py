@@ -8,13 +8,13 @@ from marshmallow import ValidationError
 
 from routing.adapters.db.types import utcnow
 from routing.domain.triage import triage
+from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_required
 from routing.http.deps import wiring
-from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
+from routing.http.problems import Problem, flatten_errors
 from routing.http.webhook_delivery import parse_body
 from schemas.admin import DryRunSchema
 from schemas.inquiry import InquiryRequestSchema
-from schemas.problem import ProblemSchema
 
 bp = Blueprint("dry_run", __name__, url_prefix="/v1", description="Try the rulebook")
 inquiry_request = InquiryRequestSchema()
@@ -33,9 +33,7 @@ def _documented(view):
         security=[BEARER],
         requestBody={"required": True, "content": {"application/json": {"schema": "InquiryRequest"}}},
     )(view)
-    for status, description in _ERRORS.items():
-        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
-    return view
+    return documents_problems(bp, _ERRORS)(view)
 
 
 @bp.post("/triage")

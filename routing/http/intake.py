@@ -9,6 +9,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
 from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
 from routing.http.webhook_delivery import delivery_key, parse_body, verify_signature
@@ -41,10 +42,7 @@ _ERRORS = {
 }
 
 
-def _documented_errors(view):
-    for status, description in _ERRORS.items():
-        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
-    return view
+_documented_errors = documents_problems(bp, _ERRORS)
 
 
 @bp.post("/inquiries")

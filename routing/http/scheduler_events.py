@@ -7,11 +7,11 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from routing.adapters.scheduling.interface import UnknownAppointment
+from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
-from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
+from routing.http.problems import Problem, flatten_errors
 from routing.http.webhook_delivery import delivery_key, verify_signature
 from routing.services.scheduler_events import EventConflict, SchedulerEventInput, handle_event
-from schemas.problem import ProblemSchema
 from schemas.scheduler_event import SchedulerEventResultSchema, SchedulerEventSchema
 
 bp = Blueprint("scheduler_events", __name__, url_prefix="/v1/scheduling", description="Scheduling system events")
@@ -27,10 +27,7 @@ _ERRORS = {
 }
 
 
-def _documented_errors(view):
-    for status, description in _ERRORS.items():
-        view = bp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
-    return view
+_documented_errors = documents_problems(bp, _ERRORS)
 
 
 @bp.post("/events")
