@@ -9,7 +9,7 @@ from routing.domain.triage.facts import SET_FACTS, TEXT, Facts
 from routing.domain.triage.rulebook import Rulebook, days
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Reason:
     """One line of a decision's explanation.
 
@@ -21,6 +21,10 @@ class Reason:
     text: str
     fact: str | None = None
     phrase: str | None = None
+
+    def __init__(self, rule: str, text: str, fact: str | None = None, phrase: str | None = None) -> None:
+        # Cheaper than the generated frozen __init__ (see ``facts.Evidence``); several per decision.
+        self.__dict__.update(rule=rule, text=text, fact=fact, phrase=phrase)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; ``fact``/``phrase`` only when present."""

@@ -51,7 +51,13 @@ FORM = "form"
 TEXT = "text"
 
 
-@dataclass(frozen=True)
+# The hot dataclasses below write their fields into the instance dict in their own ``__init__``: the
+# generated frozen ``__init__`` calls ``object.__setattr__`` once per field, which costs about three times
+# as much, and several of these are built for every decision. Equality, hashing, ``repr``, ``replace`` and
+# immutability are still the dataclass's own.
+
+
+@dataclass(frozen=True, init=False)
 class Evidence:
     """Why a fact has its value: from the form, or from a phrase of the message."""
 
@@ -59,6 +65,9 @@ class Evidence:
     value: Any
     source: str
     phrase: str | None = None
+
+    def __init__(self, fact: str, value: Any, source: str, phrase: str | None = None) -> None:
+        self.__dict__.update(fact=fact, value=value, source=source, phrase=phrase)
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class TextReading:
     evidence: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Facts:
     """The normalised inputs of one triage decision."""
 
@@ -85,6 +94,36 @@ class Facts:
     prior_imaging: bool | None = None
     red_flags: frozenset[str] = frozenset()
     evidence: tuple[Evidence, ...] = field(default=(), compare=False)
+
+    def __init__(
+        self,
+        onset: str = UNKNOWN,
+        duration_days: int | None = None,
+        episodes: str = UNKNOWN,
+        trigger: str = UNKNOWN,
+        location: str = UNKNOWN,
+        pain_score: int | None = None,
+        muscle_relaxants: str = UNKNOWN,
+        radiating_leg_pain: bool | None = None,
+        diagnosed_conditions: frozenset[str] = frozenset(),
+        prior_imaging: bool | None = None,
+        red_flags: frozenset[str] = frozenset(),
+        evidence: tuple[Evidence, ...] = (),
+    ) -> None:
+        self.__dict__.update(
+            onset=onset,
+            duration_days=duration_days,
+            episodes=episodes,
+            trigger=trigger,
+            location=location,
+            pain_score=pain_score,
+            muscle_relaxants=muscle_relaxants,
+            radiating_leg_pain=radiating_leg_pain,
+            diagnosed_conditions=diagnosed_conditions,
+            prior_imaging=prior_imaging,
+            red_flags=red_flags,
+            evidence=evidence,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (sets as sorted lists), without evidence."""

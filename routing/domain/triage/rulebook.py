@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +96,24 @@ class Rulebook:
     labels: Mapping[str, Any]
     urgency_windows_days: Mapping[str, int | None]
     source: Mapping[str, Any]
+    # describe() answers, remembered: every decision describes each fact it read from the message.
+    _described: dict[tuple[str, type, Any], str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def describe(self, fact: str, value: Any) -> str:
         """A fact value in plain words, e.g. ``pain for 90 days`` or ``muscle relaxants helped``."""
+        key = (fact, type(value), value)  # the type too: True and 1 are equal keys but read differently
+        try:
+            return self._described[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: describe it afresh
+            return self._describe(fact, value)
+        if len(self._described) >= _DESCRIBED_LIMIT:
+            self._described.clear()
+        text = self._described[key] = self._describe(fact, value)
+        return text
+
+    def _describe(self, fact: str, value: Any) -> str:
         labels = self.labels.get(fact)
         if fact == "duration_days":
             value = days(value)
@@ -108,6 +123,9 @@ class Rulebook:
             key = str(value).lower() if isinstance(value, bool) else str(value)
             return labels.get(key, str(value).replace("_", " "))
         return f"{fact.replace('_', ' ')}: {value}"
+
+
+_DESCRIBED_LIMIT = 4096  # descriptions remembered per rulebook; beyond this the memo starts over
 
 
 def days(count: int | None) -> str:

@@ -655,11 +655,24 @@ class Document:
         if flat is None:
             return []
         low = self.low
-        end = len(low) if end is None else end
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
         pairs = iter(flat)
-        for pos, steps in zip(pairs, pairs, strict=True):
+        # Candidate positions are word starts, strictly increasing, so after a match (even an empty one)
+        # the next candidate to try is simply the first at or after its end.
+        if end is None:  # the whole message (most searches): no end to check, matching to the last character
+            for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
+                if pos < resume:
+                    continue
+                for kind, pattern in steps:
+                    match = pattern.match(low, pos)
+                    if match is not None:
+                        resume = match.end()
+                        # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
+                        hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
+                        break
+            return hits
+        for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
             if pos < resume:
                 continue
             if pos >= end:
@@ -667,8 +680,7 @@ class Document:
             for kind, pattern in steps:
                 match = pattern.match(low, pos, end)
                 if match is not None:
-                    resume = match.end() if match.end() > pos else pos + 1
-                    # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
+                    resume = match.end()
                     hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
                     break
         return hits
