@@ -64,6 +64,8 @@ def _finish(response: Response) -> Response:
     metrics.observe_request(request.method, route, response.status_code, elapsed)
     # After each request: the breaker may have changed during it (multiprocess mode keeps the worst).
     metrics.set_breaker_state(current_app.extensions["routing"].scheduler)
+    if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL above INFO: skip building the line
+        return response
     log.info(
         "%s %s %s",
         request.method,
