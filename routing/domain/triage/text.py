@@ -299,7 +299,7 @@ _TRIGGER_PRIORITY = ("lifting", "twisting", "exercise", "other_exertion", "none"
 def _aggravates(doc: Document, match: re.Match[str]) -> bool:
     """Whether an activity is said to worsen the pain ("hurts when I lift") rather than to have caused it."""
     sentence_start = doc.sentence(match.start())[0]
-    if lex.AGGRAVATOR_BEFORE.search(doc.low, max(sentence_start, match.start() - 60), match.start()):
+    if doc.first(lex.AGGRAVATOR_BEFORE, max(sentence_start, match.start() - 60), match.start()) is not None:
         return True
     return lex.AGGRAVATOR_AFTER.match(doc.low, match.end()) is not None
 

@@ -35,3 +35,18 @@ def test_on_every_example_message_the_words_before_each_position_are_those_of_th
         low = message.lower()
         for start in range(len(low) + 1):
             assert _site_words_before(low, start) == _forward(low, start), (message, start)
+
+
+def test_an_aggravator_before_a_phrase_is_found_in_a_window_as_the_search_of_its_patterns_would():
+    from routing.domain.triage.text_lexicon import AGGRAVATOR_BEFORE
+    from routing.domain.triage.text_scope import Document
+
+    search = re.compile("|".join(f"(?:{source})" for _, source in AGGRAVATOR_BEFORE.sources))
+    messages = [*_example_messages(), "It hurts when I lift, and it is worse when i try to bend. Painful to sit"]
+    for message in messages:
+        doc = Document(message)
+        for end in range(len(doc.low) + 1):
+            for start in (max(0, end - 60), max(0, end - 7)):
+                expected = search.search(doc.low, start, end)
+                found = doc.first(AGGRAVATOR_BEFORE, start, end)
+                assert (found[1].span() if found else None) == (expected.span() if expected else None), (message, end)
