@@ -187,12 +187,26 @@ _CONDITION_HINTS = (
     "degenerat",
 )
 _SITE_AFTER = re.compile(r"\s*(?:\w+\s+){0,2}?(?:in|of|on|at|affecting)\s+((?:[\w,]+\s*){1,6})")
-_SITE_BEFORE = re.compile(r"(?:(\w+)\s+)?(\w+)\s+$")
+# The last two words before a phrase, read backwards: ``_SITE_BEFORE.search(low, start - 25, start)`` for
+# r"(?:(\w+)\s+)?(\w+)\s+$" gives the same words, but tries every character of the window, several times.
+_SITE_BEFORE_REVERSED = re.compile(r"\s+(\w+)(?:\s+(\w+))?")
+
+
+def _site_words_before(low: str, start: int) -> tuple[str | None, str] | None:
+    """The word (and the one before it, if only spaces part them) that end, with spaces, at ``start``.
+
+    Only the 25 characters before ``start`` are read (a word cut there is read from the cut).
+    """
+    found = _SITE_BEFORE_REVERSED.match(low[max(0, start - 25) : start][::-1])
+    if found is None:
+        return None
+    last, previous = found.groups()
+    return (previous[::-1] if previous is not None else None), last[::-1]
 
 
 def _other_site_before(doc: Document, start: int) -> bool:
-    before = _SITE_BEFORE.search(doc.low, max(0, start - 25), start)
-    return before is not None and any(word and lex.OTHER_SITE.fullmatch(word) for word in before.groups())
+    before = _site_words_before(doc.low, start)
+    return before is not None and any(word and lex.OTHER_SITE.fullmatch(word) for word in before)
 
 
 def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
@@ -285,7 +299,7 @@ _TRIGGER_PRIORITY = ("lifting", "twisting", "exercise", "other_exertion", "none"
 def _aggravates(doc: Document, match: re.Match[str]) -> bool:
     """Whether an activity is said to worsen the pain ("hurts when I lift") rather than to have caused it."""
     sentence_start = doc.sentence(match.start())[0]
-    if lex.AGGRAVATOR_BEFORE.search(doc.low, max(sentence_start, match.start() - 60), match.start()):
+    if doc.first(lex.AGGRAVATOR_BEFORE, max(sentence_start, match.start() - 60), match.start()) is not None:
         return True
     return lex.AGGRAVATOR_AFTER.match(doc.low, match.end()) is not None
 

@@ -826,7 +826,8 @@ TRIGGERS = lexicon(
     r"|\bstarted\s+(?:on\s+its\s+own|by\s+itself)\b|\bspontaneous\w*",
 )
 # "It hurts when I lift", "coughing makes it worse": an activity that aggravates is not a trigger.
-AGGRAVATOR_BEFORE = rx(
+# A lexicon, so it is tried only at the words it can start with (``Document.first`` in a window).
+AGGRAVATOR_BEFORE = lexicon(
     r"\b(?:hurts|hurting|painful|pain|worse|sore|aches|difficult|hard|can't|cannot|unable|trouble|struggle"
     r"|struggling|impossible|bad|agony|kills|killing)\b[^,.;]{0,30}?\b(?:when(?:ever)?|if|while|to)\s+(?:i\s+|i'm\s+)?"
     r"(?:try\s+to\s+|am\s+)?$",
