@@ -20,6 +20,7 @@ from routing.domain import patient_messages
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
 from routing.observability import events
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
+from routing.services.staff_queue import decision_dict
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bo
         id=inquiry.id,
         status=inquiry.status,
         patient_message=inquiry.patient_message or patient_messages.pending(),
-        triage=_decision_dict(decision) if decision else None,
+        triage=decision_dict(decision) if decision else None,
         appointment=SlotTime(str(appointment.id), appointment.slot_type, appointment.start, appointment.end)
         if appointment and inquiry.status == InquiryStatus.BOOKED
         else None,
@@ -139,18 +140,6 @@ def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bo
 def _slot_from_record(record: dict[str, str]) -> SlotTime:
     start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
     return SlotTime(record["id"], record["slot_type"], start, end)
-
-
-def _decision_dict(decision: TriageDecision) -> dict[str, Any]:
-    return {
-        "urgency": decision.urgency,
-        "likely_cause": decision.likely_cause,
-        "route": decision.route,
-        "rule": decision.rule_id,
-        "needs_review": decision.needs_review,
-        "reasons": decision.reasons,
-        "rulebook_version": decision.rulebook_version,
-    }
 
 
 __all__ = ["Delivery", "IdempotencyConflict", "Outcome", "SlotTime", "get_outcome", "receive_inquiry"]
