@@ -125,13 +125,18 @@ class QueueItemSchema(Schema):
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
 
 
-class QueuePageSchema(Schema):
-    """A page of the queue."""
+class _PageSchema(Schema):
+    """Where a page sits: its number, its size, and how many items match in all."""
 
-    items = fields.List(fields.Nested(QueueItemSchema))
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class QueuePageSchema(_PageSchema):
+    """A page of the queue."""
+
+    items = fields.List(fields.Nested(QueueItemSchema))
 
 
 class DecisionSchema(Schema):
@@ -205,13 +210,10 @@ class RetriageAppliedSchema(Schema):
     route_changed = fields.Boolean()
 
 
-class AuditPageSchema(Schema):
+class AuditPageSchema(_PageSchema):
     """A page of the audit log, newest first."""
 
     items = fields.List(fields.Nested(AuditEventSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class TokenSchema(Schema):

@@ -8,9 +8,9 @@ the embedded scheduler books inside the caller's transaction; the FHIR adapter i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -94,7 +94,6 @@ class Booking:
     status: str = "booked"
     #: The FHIR ServiceRequest (or embedded referral) the appointment is based on, if any.
     referral_external_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Scheduler(Protocol):
