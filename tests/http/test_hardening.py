@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from routing import create_app
 from routing.config import ConfigError, load_settings
+from routing.http.rate_limits import InProcessStorage
 from tests.conftest import settings_for
 from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import inquiry
@@ -85,6 +89,29 @@ def test_behind_a_trusted_proxy_the_forwarded_client_address_is_limited(migrated
 
     assert (first.status_code, other_patient.status_code, same_patient.status_code) == (201, 201, 429)
     app.extensions["routing"].db.dispose()
+
+
+def test_counting_limited_requests_starts_no_threads(limited, monkeypatch):
+    # limits' plain MemoryStorage starts a timer thread after nearly every hit: a real cost under load.
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: started.append(thread))
+    client = limited.test_client()
+
+    codes = [post(client, f"t{n}", address=f"198.51.100.{n}").status_code for n in range(5)]
+
+    assert codes == [201] * 5
+    assert started == []
+
+
+def test_in_process_limit_counters_are_forgotten_once_their_window_ends():
+    storage = InProcessStorage()
+    storage.incr("client-a", expiry=60)
+    storage.incr("client-b", expiry=1)
+
+    storage.sweep(time.time() + 2)
+
+    assert set(storage.storage) == {"client-a"}
+    assert storage.get("client-a") == 1
 
 
 def test_every_answer_carries_the_security_headers_and_is_not_cached(client):
