@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
@@ -80,8 +80,8 @@ def _store_first(session: Session, delivery: Delivery, now: datetime, lease: tim
     # Insert first and let the unique key catch redeliveries: the common case costs no extra query.
     inquiry_id = uuid.uuid4()
     try:
-        session.connection().execute(
-            _INSERT_INQUIRY,
+        _insert_reconnecting(
+            session,
             {
                 "id": inquiry_id,
                 "idempotency_key": delivery.key,
@@ -99,7 +99,6 @@ def _store_first(session: Session, delivery: Delivery, now: datetime, lease: tim
                 "lease_until": now + lease,
             },
         )
-        session.commit()
     except IntegrityError:
         # The key is taken: a redelivery, possibly concurrent with the first delivery still running.
         session.rollback()
@@ -110,6 +109,21 @@ def _store_first(session: Session, delivery: Delivery, now: datetime, lease: tim
             raise IdempotencyConflict(existing.id) from None
         return _outcome(session, existing, created=False)
     return inquiry_id
+
+
+def _insert_reconnecting(session: Session, values: dict[str, Any]) -> None:
+    # The request's first statement: when its pooled connection turns out dead (the database restarted
+    # since it was last used; see adapters.db.database), run it once more on a new connection. Should
+    # the first try have committed unseen, the retry meets the unique key and answers as a redelivery.
+    try:
+        session.connection().execute(_INSERT_INQUIRY, values)
+        session.commit()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        session.rollback()
+        session.connection().execute(_INSERT_INQUIRY, values)
+        session.commit()
 
 
 def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bool = True) -> Outcome:

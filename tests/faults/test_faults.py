@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
 from routing import create_app
+from routing.adapters.db import database
 from routing.adapters.db.models import Inquiry
 from tests.conftest import settings_for
 from tests.faults.tcp_proxy import TcpProxy
@@ -49,4 +52,35 @@ def test_a_database_outage_answers_503_and_the_service_recovers_without_restart(
     with app.extensions["routing"].db.session() as session:
         keys = session.scalars(select(Inquiry.idempotency_key)).all()
     assert sorted(keys) == ["fault-1", "fault-3"]  # the 503 stored nothing; the client retries it
+    app.extensions["routing"].db.dispose()
+
+
+def test_a_connection_dropped_between_requests_costs_no_request(database_behind_a_proxy):
+    url, proxy = database_behind_a_proxy
+    app = create_app(settings_for(url))
+    add_slots(app, "consult", [26, 27])
+    client = app.test_client()
+    assert post(client, 1).status_code == 201
+
+    proxy.cut()  # the database restarts between two requests: the pooled connection is dead
+    proxy.restore()
+    response = post(client, 2)
+
+    assert response.status_code == 201
+    assert response.get_json()["status"] == "booked"
+    app.extensions["routing"].db.dispose()
+
+
+def test_a_connection_idle_in_the_pool_is_checked_before_use(database_behind_a_proxy, monkeypatch):
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.05)
+    url, proxy = database_behind_a_proxy
+    app = create_app(settings_for(url))
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200
+
+    proxy.cut()
+    proxy.restore()
+    time.sleep(0.1)
+
+    assert client.get("/readyz").status_code == 200
     app.extensions["routing"].db.dispose()

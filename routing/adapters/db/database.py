@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,9 @@ class Database:
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite_connection)
             event.listen(self.engine, "begin", _begin_immediate)
+        else:
+            event.listen(self.engine.pool, "checkin", _note_checkin)
+            event.listen(self.engine.pool, "checkout", _ping_if_idle)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self, *, pinned: bool = False) -> Session:
@@ -75,8 +79,38 @@ def _engine_options(url: URL) -> dict:
     if url.get_backend_name() == "sqlite":
         # Flask serves requests on several threads; each borrows its own connection from the pool.
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    # pre_ping turns a connection dropped by a database restart into a reconnect, not a failed request.
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
+    # Not pool_pre_ping: it costs a round trip on every checkout, i.e. every request (see _ping_if_idle).
+    return {"pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Turn a connection dropped while it sat in the pool (a database restart) into a reconnect.
+
+    Only connections idle for a while are pinged: under load a connection comes back within
+    milliseconds and a ping per checkout was one of the intake's ten round trips. A connection that
+    breaks while in use is invalidated by SQLAlchemy with the rest of the pool, and the intake retries
+    its first statement once (``services.intake``), so a restart under load costs no acknowledged request.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as error:
+        # The pool discards this connection and checks out a new one (up to three times).
+        raise exc.DisconnectionError("pooled connection is gone") from error
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:
