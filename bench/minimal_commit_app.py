@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, create_eng
 
 metadata = MetaData()
 raw_bodies = Table("bench_raw_bodies", metadata, Column("id", Integer, primary_key=True), Column("body", LargeBinary))
-engine = create_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
+engine = create_engine(os.environ["BENCH_DATABASE_URL"])
 # The table is created by bench/intake_bench.py before the server starts: two gunicorn workers creating
 # it at once race, and the loser's failed boot stops the whole server.
 
