@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from routing.adapters.db.database import autocommit
 from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SlotTime
@@ -116,14 +117,13 @@ def _insert_reconnecting(session: Session, values: dict[str, Any]) -> None:
     # since it was last used; see adapters.db.database), run it once more on a new connection. Should
     # the first try have committed unseen, the retry meets the unique key and answers as a redelivery.
     try:
-        session.connection().execute(_INSERT_INQUIRY, values)
-        session.commit()
+        with autocommit(session) as connection:
+            connection.execute(_INSERT_INQUIRY, values)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        session.rollback()
-        session.connection().execute(_INSERT_INQUIRY, values)
-        session.commit()
+        with autocommit(session) as connection:
+            connection.execute(_INSERT_INQUIRY, values)
 
 
 def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bool = True) -> Outcome:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -67,6 +69,31 @@ class _PinnedSession(Session):
             if self._pinned is not None:
                 self._pinned.close()
                 self._pinned = None
+
+
+@contextmanager
+def autocommit(session: Session) -> Iterator[Connection]:
+    """The session's connection for one statement that is a transaction by itself: one round trip.
+
+    On PostgreSQL the statement runs in autocommit mode, without the BEGIN and COMMIT round trips
+    around it; the connection is back in its usual isolation level afterwards, so the session's next
+    transaction is a real one. SQLite runs in the process, where BEGIN and COMMIT cost no round trip:
+    it gets an ordinary transaction. The session must have no transaction open.
+    """
+    connection = session.get_bind()
+    if not isinstance(connection, Connection) or connection.dialect.name == "sqlite":
+        with session.begin():
+            yield session.connection()
+        return
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield connection
+        connection.commit()  # ends SQLAlchemy's bookkeeping; the database committed the statement
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.execution_options(isolation_level=connection.default_isolation_level)
 
 
 def _ensure_sqlite_directory(url: URL) -> None:
