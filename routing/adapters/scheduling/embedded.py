@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, exists, false, func, select, true, update
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Slot
@@ -101,6 +101,20 @@ _READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("
 #: How far past the urgency window to look for a slot to propose when none fits inside it.
 PROPOSAL_HORIZON = timedelta(days=366)
 
+# PostgreSQL only (SQLite has no UPDATE inside WITH): claim the earliest slot in the window and, when
+# there is none, find the slot to propose instead, in one statement. Rows: (booked, slot columns).
+_CLAIMED = _CLAIM_EARLIEST.cte("claimed")
+_LATER = (
+    select(*_SLOT_COLUMNS)
+    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
+    .where(_slots.c.start > bindparam("window_end"), _slots.c.start <= bindparam("horizon"))
+    .where(~exists(select(_CLAIMED.c.id)))
+    .order_by(_slots.c.start)
+    .limit(1)
+    .subquery("later")
+)
+_CLAIM_OR_PROPOSE = select(true().label("booked"), *_CLAIMED.c).union_all(select(false().label("booked"), *_LATER.c))
+
 
 def free_slots(session: Session, slot_type: str, after: datetime, until: datetime, limit: int = 10) -> list[SlotTime]:
     """Free slots of ``slot_type`` starting after ``after`` and at or before ``until``, earliest first."""
@@ -156,10 +170,23 @@ class EmbeddedScheduler:
 
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
         """Book the earliest free slot the plan allows in one statement; else propose the earliest later one."""
-        slot = claim_earliest_slot(session, plan)
-        if slot is None:
-            later = free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
-            return BookingOutcome(None, proposed=later[0] if later else None)
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":  # one round trip instead of two when nothing fits
+            params = {
+                "want_type": plan.slot_type,
+                "window_start": plan.earliest,
+                "window_end": plan.latest,
+                "horizon": plan.latest + PROPOSAL_HORIZON,
+            }
+            row = connection.execute(_CLAIM_OR_PROPOSE, params).first()
+            slot, booked = _slot_time(row), row is not None and row.booked
+        else:
+            slot, booked = claim_earliest_slot(session, plan), True
+            if slot is None:
+                later = free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
+                slot, booked = (later[0] if later else None), False
+        if not booked:
+            return BookingOutcome(None, proposed=slot)
         return BookingOutcome(slot, booking=Booking(external_id=slot.id, slot=slot))
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
