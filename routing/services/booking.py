@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Referral
+from routing.adapters.db.write_batch import RowWrite, WriteBatch
 from routing.adapters.scheduling.interface import (
     Booking,
     BookingOutcome,
@@ -43,8 +44,8 @@ PROPOSAL_HORIZON = timedelta(days=366)
 _PAGE = 10
 _PAGES = 3
 
-_INSERT_APPOINTMENT = insert(Appointment.__table__)
-_INSERT_REFERRAL = insert(Referral.__table__)
+_RECORD_APPOINTMENT = RowWrite.insert(Appointment.__table__)
+_RECORD_REFERRAL = RowWrite.insert(Referral.__table__)
 
 
 def booking_request(
@@ -103,15 +104,14 @@ def book_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan, req
 
 
 def record_booking(
-    session: Session, scheduler: Scheduler, request: BookingRequest, booking: Booking, now: datetime
+    writes: WriteBatch, scheduler: Scheduler, request: BookingRequest, booking: Booking, now: datetime
 ) -> SlotTime:
-    """Write our appointment (and referral) rows for a booking; the appointment as shown to people."""
-    connection = session.connection()
+    """Add our appointment (and referral) rows for a booking to ``writes``; the appointment as shown to people."""
     referral_id = None
     if request.referral is not None:
         referral_id = uuid.uuid4()
-        connection.execute(
-            _INSERT_REFERRAL,
+        writes.add(
+            _RECORD_REFERRAL,
             {
                 "id": referral_id,
                 "inquiry_id": request.inquiry_id,
@@ -129,8 +129,8 @@ def record_booking(
         )
     appointment_id = uuid.uuid4()
     slot = booking.slot
-    connection.execute(
-        _INSERT_APPOINTMENT,
+    writes.add(
+        _RECORD_APPOINTMENT,
         {
             "id": appointment_id,
             "inquiry_id": request.inquiry_id,

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Inquiry, TriageDecision
+from routing.adapters.db.write_batch import RowWrite, WriteBatch
 from routing.adapters.scheduling.interface import (
     BookingOutcome,
     BookingRequest,
@@ -71,19 +72,26 @@ class Routing:
     policy: QueuePolicy = QueuePolicy()
 
 
-# Built once at import: on a local database, building a statement costs more than running it.
-_INSERT_DECISION = insert(TriageDecision.__table__)
 _decisions = TriageDecision.__table__
-_SUPERSEDE = (
-    update(_decisions)
-    .where(_decisions.c.inquiry_id == bindparam("for_inquiry"), _decisions.c.superseded_at.is_(None))
-    .values(superseded_at=bindparam("now"))
-)
 _inquiries = Inquiry.__table__
+_RECORD_DECISION = RowWrite.insert(_decisions)
+_SUPERSEDE = RowWrite(
+    "supersede_decisions",
+    lambda _, bind: (
+        update(_decisions)
+        .where(_decisions.c.inquiry_id == bind("for_inquiry"), _decisions.c.superseded_at.is_(None))
+        .values(superseded_at=bind("now"))
+    ),
+)
 # Every change after storing is guarded by "still pending", so a late duplicate of a job (intake and a
 # worker, or two workers after a lease ran out) cannot settle one inquiry twice.
-_SETTLE = update(_inquiries).where(
-    _inquiries.c.id == bindparam("inquiry_id"), _inquiries.c.status == InquiryStatus.PENDING_BOOKING
+_SETTLE = RowWrite(
+    "settle_inquiry",
+    lambda keys, bind: (
+        update(_inquiries)
+        .where(_inquiries.c.id == bind("inquiry_id"), _inquiries.c.status == InquiryStatus.PENDING_BOOKING)
+        .values({key: bind(key) for key in keys if key != "inquiry_id"})
+    ),
 )
 
 
@@ -115,10 +123,12 @@ def route_inquiry(
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
     if plan is None:
         with session.begin():
-            facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
+            writes = WriteBatch(session.connection())
+            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
             message = patient_messages.urgent_review(decision.urgency)
             detail = "a clinician must call the patient"
-            _settle(session, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
+            _settle(writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
+            writes.flush()
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict())
 
@@ -140,21 +150,31 @@ def route_inquiry(
         with session.begin():
             request = request_for_booking()
             booking = book_earliest(session, scheduler, plan, request)
-            facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
-            return _apply(session, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
+            writes = WriteBatch(session.connection())
+            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
+            outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
+            writes.flush()
+        _announce(routing, outcome, decision)
+        return outcome
 
     # An external scheduling system: never hold a database transaction open across network calls.
     with session.begin():
         request = request_for_booking()
-        facts = _record_decision(session, inquiry_id, decision, now, retry=not first_booking)
-        session.connection().execute(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
+        writes = WriteBatch(session.connection())
+        facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
+        writes.add(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
+        writes.flush()
     try:
         booking = book_earliest(session, scheduler, plan, request)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         return booking_failed(session, routing, inquiry_id, attempts + 1, "scheduling system unavailable", now)
     with session.begin():
-        return _apply(session, routing, inquiry_id, decision, plan, request, booking, now)
+        writes = WriteBatch(session.connection())
+        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
+        writes.flush()
+    _announce(routing, outcome, decision)
+    return outcome
 
 
 def booking_failed(
@@ -179,7 +199,9 @@ def booking_failed(
             "updated_at": now,
             **values,
         }
-        session.connection().execute(_SETTLE, params)
+        writes = WriteBatch(session.connection())
+        writes.add(_SETTLE, params)
+        writes.flush()
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)
@@ -195,7 +217,7 @@ def _plan(decision: Decision, rulebook: Rulebook, window_from: datetime, now: da
 
 
 def _apply(
-    session: Session,
+    writes: WriteBatch,
     routing: Routing,
     inquiry_id: uuid.UUID,
     decision: Decision,
@@ -208,7 +230,7 @@ def _apply(
     tz = routing.tz
     appointment = None
     if booking.booking is not None:
-        appointment = record_booking(session, routing.scheduler, request, booking.booking, now)
+        appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
         message = patient_messages.booked(plan.slot_type, appointment.start, tz)
     else:
@@ -218,13 +240,17 @@ def _apply(
             plan.slot_type, booking.proposed.start if booking.proposed else None, tz
         )
     proposed = booking.proposed
-    _settle(session, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts)
-    events.inquiry_routed(inquiry_id, status, decision, scheduler=routing.scheduler.name, booked=bool(booking.booking))
+    _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts)
     return Outcome(inquiry_id, status, message, decision.to_dict(), appointment=appointment, proposed_slot=proposed)
 
 
+def _announce(routing: Routing, outcome: Outcome, decision: Decision) -> None:
+    booked = outcome.appointment is not None
+    events.inquiry_routed(outcome.id, outcome.status, decision, scheduler=routing.scheduler.name, booked=booked)
+
+
 def _settle(
-    session: Session,
+    writes: WriteBatch,
     inquiry_id: uuid.UUID,
     status: str,
     detail: str | None,
@@ -245,7 +271,7 @@ def _settle(
     }
     if facts is not None:
         params["facts"] = facts
-    session.connection().execute(_SETTLE, params)
+    writes.add(_SETTLE, params)
 
 
 def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
@@ -265,7 +291,7 @@ def _lease(inquiry_id: uuid.UUID, until: datetime, now: datetime) -> dict[str, A
 
 
 def _record_decision(
-    session: Session, inquiry_id: uuid.UUID, decision: Decision, now: datetime, *, retry: bool = False
+    writes: WriteBatch, inquiry_id: uuid.UUID, decision: Decision, now: datetime, *, retry: bool = False
 ) -> dict[str, Any]:
     """Insert the decision; return the facts record the caller writes onto the inquiry with its status.
 
@@ -273,9 +299,9 @@ def _record_decision(
     """
     facts = decision.facts
     if retry:
-        session.connection().execute(_SUPERSEDE, {"for_inquiry": inquiry_id, "now": now})
-    session.connection().execute(
-        _INSERT_DECISION,
+        writes.add(_SUPERSEDE, {"for_inquiry": inquiry_id, "now": now})
+    writes.add(
+        _RECORD_DECISION,
         {
             "id": uuid.uuid4(),
             "inquiry_id": inquiry_id,

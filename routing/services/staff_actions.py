@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
+from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import SchedulingError, SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
@@ -315,7 +316,9 @@ def _book_new(
                 proposed=outcome.proposed,
             )
         booking = outcome.booking
-    appointment = record_booking(session, scheduler, request, booking, now)
+    writes = WriteBatch(session.connection())
+    appointment = record_booking(writes, scheduler, request, booking, now)
+    writes.flush()
     view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
     return view, patient_messages.booked(slot_type, appointment.start, routing.tz)
 

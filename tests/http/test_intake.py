@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from routing import create_app
@@ -263,3 +263,25 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500():
     assert response.content_type == PROBLEM
     assert response.headers["Retry-After"] == "5"
     assert "secret" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("message", "status"),
+    [
+        (STRAIN, "booked"),
+        ("I was diagnosed with facet joint arthritis last year. The relaxants no longer work.", "needs_review"),
+    ],
+)
+def test_on_postgresql_an_inquiry_is_stored_and_booked_in_three_statements(client, slots, message, status):
+    # Each statement is a round trip; under load the intake's throughput follows their number.
+    database = slots.extensions["routing"].db
+    if database.url.get_backend_name() != "postgresql":
+        pytest.skip("SQLite runs in the process: a statement costs no round trip")
+    sent: list[str] = []
+    record = lambda *args: sent.append(args[2].split()[0])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(database.engine, "before_cursor_execute", record)
+
+    response = client.post("/v1/inquiries", json=inquiry(message))
+
+    assert response.get_json()["status"] == status
+    assert sent == ["INSERT", "WITH", "WITH"]  # store first; claim or propose; the records of the outcome
