@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from flask import request as flask_request
 from sqlalchemy import select
 
 from routing import create_app
@@ -129,3 +130,12 @@ def test_highlight_merges_overlapping_phrases_and_ignores_case():
 
     assert pieces == [("Lifted a COUCH yesterday", True)]
     assert highlight("no match here", ["absent"]) == [("no match here", False)]
+
+
+def test_only_console_requests_open_a_cookie_session(app):
+    # Opening a signed cookie session costs every request a serializer; the API never uses one.
+    interface = app.session_interface
+    with app.test_request_context("/v1/inquiries", method="POST"):
+        assert interface.open_session(app, flask_request) is None
+    with app.test_request_context("/console/queue"):
+        assert interface.open_session(app, flask_request) is not None
