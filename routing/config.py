@@ -184,7 +184,7 @@ def _secret_key(raw: str) -> str | None:
 
 
 def _rate_limit(name: str, raw: str) -> str:
-    from limits import parse_many  # the notation flask-limiter reads
+    from limits import parse_many  # the notation the rate limits read
 
     try:
         parse_many(raw)

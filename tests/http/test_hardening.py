@@ -169,3 +169,36 @@ def test_without_configured_origins_there_is_no_cors(client):
 def test_bad_protection_settings_stop_the_start_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings({name: value}, environ={})
+
+
+class _BrokenStore(InProcessStorage):
+    """A shared store that is down: every count fails as a network store's would."""
+
+    STORAGE_SCHEME = ["broken-test-store"]
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ConnectionError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        raise ConnectionError("store is down")
+
+
+def test_while_the_shared_store_is_down_requests_are_counted_in_the_process(migrated_url, caplog):
+    app = create_app(
+        settings_for(
+            migrated_url, ROUTING_RATE_LIMIT_INTAKE="1/minute", ROUTING_RATE_LIMIT_STORAGE="broken-test-store://"
+        )
+    )
+    client = app.test_client()
+
+    first, second = post(client, "s0"), post(client, "s1")
+
+    assert (first.status_code, second.status_code) == (201, 429)
+    assert "rate-limit store unavailable" in caplog.text
+    app.extensions["routing"].db.dispose()
+
+
+def test_a_rate_limit_store_that_cannot_be_used_is_refused_at_start(migrated_url):
+    with pytest.raises(ConfigError, match="ROUTING_RATE_LIMIT_STORAGE"):
+        create_app(settings_for(migrated_url, ROUTING_RATE_LIMIT_STORAGE="nowhere://"))
