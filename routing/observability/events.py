@@ -63,4 +63,6 @@ def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> Non
 
 
 def _emit(level: int, event: str, **fields: Any) -> None:
+    if not log.isEnabledFor(level):  # the metric is counted either way; skip building a line nobody keeps
+        return
     log.log(level, event, extra={"event": event, **{key: value for key, value in fields.items() if value is not None}})
