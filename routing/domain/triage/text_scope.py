@@ -205,8 +205,12 @@ _BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word 
 _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
-_Probe = tuple[int, tuple[tuple[int, _Steps, _Seconds], ...]]
-_PROBES: dict[str, _Probe] = {}  # word -> (gate mask, (slot, steps, seconds) of each lexicon that can match)
+# What a word can start, per lexicon slot: the steps to try whatever word comes next, and, for a lexicon with
+# patterns that need a particular next word, the steps for each such next word (the others' steps otherwise).
+_Always = tuple[tuple[int, "_Steps"], ...]  # (slot, steps)
+_ByNext = tuple[tuple[int, dict[str, "_Steps"], "_Steps | None"], ...]  # (slot, next word -> steps, otherwise)
+_Probe = tuple[int, _Always, _ByNext]  # (gate mask, always, by next word)
+_PROBES: dict[str, _Probe] = {}  # word -> what it can start
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
 
@@ -259,7 +263,11 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
 
 
 def _probe(word: str) -> _Probe:
-    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try."""
+    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try.
+
+    A pattern that needs a particular next word is left out of the steps for any other next word, so a
+    word after which most of a lexicon's patterns cannot match tries only the others.
+    """
     found: dict[tuple[int, int], _Seconds] = {}
 
     def add(slot: int, index: int, seconds: _Seconds) -> None:
@@ -274,15 +282,24 @@ def _probe(word: str) -> _Probe:
     for prefix, slot, index, seconds in _SHORT:
         if word.startswith(prefix):
             add(slot, index, seconds)
-    by_slot: dict[int, tuple[list[int], _Seconds]] = {}
+    by_slot: dict[int, list[tuple[int, _Seconds]]] = {}
     for (slot, index), seconds in sorted(found.items()):
-        indices, known = by_slot.get(slot, ([], frozenset()))
-        indices.append(index)
-        by_slot[slot] = (indices, None if known is None or seconds is None else known | seconds)
-    probe = (
-        _GATES.get(word[:KEY_LENGTH], 0),
-        tuple((slot, _LEXICONS[slot].steps(tuple(indices)), seconds) for slot, (indices, seconds) in by_slot.items()),
-    )
+        by_slot.setdefault(slot, []).append((index, seconds))
+    always: list[tuple[int, _Steps]] = []
+    by_next: list[tuple[int, dict[str, _Steps], _Steps | None]] = []
+    for slot, patterns in by_slot.items():
+        lex = _LEXICONS[slot]
+        if all(seconds is None for _, seconds in patterns):
+            always.append((slot, lex.steps(tuple(index for index, _ in patterns))))
+            continue
+        nexts = set().union(*(seconds for _, seconds in patterns if seconds is not None))
+        table = {
+            following: lex.steps(tuple(index for index, seconds in patterns if seconds is None or following in seconds))
+            for following in nexts
+        }
+        otherwise = tuple(index for index, seconds in patterns if seconds is None)
+        by_next.append((slot, table, lex.steps(otherwise) if otherwise else None))
+    probe = (_GATES.get(word[:KEY_LENGTH], 0), tuple(always), tuple(by_next))
     if len(_PROBES) >= _PROBES_LIMIT:
         _PROBES.clear()
     _PROBES[word] = probe
@@ -625,7 +642,7 @@ class Document:
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
-        self._candidates: dict[int, list] | None = None
+        self._candidates: dict[int, list[tuple[int, _Steps]]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
         self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
@@ -650,18 +667,17 @@ class Document:
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
-        candidates = self._candidates if self._candidates is not None else self._index()
-        flat = candidates.get(lex._slot)
-        if flat is None:
+        index = self._candidates if self._candidates is not None else self._index()
+        candidates = index.get(lex._slot)
+        if candidates is None:
             return []
         low = self.low
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
-        pairs = iter(flat)
         # Candidate positions are word starts, strictly increasing, so after a match (even an empty one)
         # the next candidate to try is simply the first at or after its end.
         if end is None:  # the whole message (most searches): no end to check, matching to the last character
-            for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
+            for pos, steps in candidates:
                 if pos < resume:
                     continue
                 for kind, pattern in steps:
@@ -672,7 +688,7 @@ class Document:
                         hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
                         break
             return hits
-        for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
+        for pos, steps in candidates:
             if pos < resume:
                 continue
             if pos >= end:
@@ -685,27 +701,34 @@ class Document:
                     break
         return hits
 
-    def _index(self) -> dict[int, list]:
+    def _index(self) -> dict[int, list[tuple[int, _Steps]]]:
         """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
         probes = _PROBES
-        candidates: dict[int, list] = {}
+        candidates: dict[int, list[tuple[int, _Steps]]] = {}
         gates = 0
         starts, words = _words(self.low)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
         for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
-            probe = probes.get(word) or _probe(word)
-            gates |= probe[0]
-            for slot, steps, seconds in probe[1]:
-                if seconds is not None and second not in seconds:
-                    continue  # every pattern of this lexicon that starts with this word needs another next
-                # (position, steps) pairs, flat and in word order, per lexicon slot
-                flat = candidates.get(slot)
-                if flat is None:
-                    candidates[slot] = [pos, steps]
+            gate, always, by_next = probes.get(word) or _probe(word)
+            gates |= gate
+            # (position, steps) in word order, per lexicon slot
+            for slot, steps in always:
+                found = candidates.get(slot)
+                if found is None:
+                    candidates[slot] = [(pos, steps)]
                 else:
-                    flat += (pos, steps)
+                    found.append((pos, steps))
+            for slot, table, otherwise in by_next:
+                steps = table.get(second, otherwise)  # type: ignore[arg-type]
+                if steps is None:
+                    continue  # every pattern of this lexicon that starts with this word needs another next
+                found = candidates.get(slot)
+                if found is None:
+                    candidates[slot] = [(pos, steps)]
+                else:
+                    found.append((pos, steps))
         self._gates = gates
         self._candidates = candidates
         return candidates
