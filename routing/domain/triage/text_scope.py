@@ -326,8 +326,16 @@ def words(*items: str) -> str:
     return r"\b(?:" + "|".join(item.replace(" ", r"\s+") for item in items) + r")\b"
 
 
-# Sentence ends: runs of these characters, kept when they really end a sentence (see Document).
-_PUNCTUATION = re.compile(r"[.!?;\n\r\u2022|-]+")
+# Sentence ends: whole runs of sentence punctuation (a run is never split), kept only when they really end a
+# sentence. One regex does the choosing, so a message costs one C call per end rather than a Python test
+# per run: a run ending in ";", "|", a bullet or a line break always ends one; a run ending in "-" only as
+# a dash ("--", or "-" between spaces, not a hyphen); a run ending in ".", "!" or "?" only before a space, a
+# closing quote or bracket, or the end of the message (not "101.5" or "e.g.x").
+_SENTENCE_END = re.compile(
+    # The first character, not preceded by another (a class first lets the engine skip to candidates fast).
+    r"[.!?;\n\r\u2022|-](?<![.!?;\n\r\u2022|-]{2})(?>[.!?;\n\r\u2022|-]*)"
+    r"(?:(?<=[;\n\r\u2022|])|(?<=[.!?;\n\r\u2022|-]-)|(?<= -)(?= )|(?<=[.!?])(?=[\s\"')\]]|\Z))"
+)
 _CLAUSE_PUNCTUATION = re.compile(r"[,:()]")
 _CLAUSE_WORDS = lexicon(
     words("but", "however", "although", "though", "whereas", "while", "except", "because", "so"),
@@ -625,24 +633,13 @@ class Document:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.low = low = fold(raw)
-        starts, ends = [0], []
-        for match in _PUNCTUATION.finditer(low):
-            run, start, end = match.group(), match.start(), match.end()
-            if (
-                run[0] == "-"
-                and len(run) == 1
-                and not (start > 0 and end < len(low) and low[start - 1] == " " == low[end])
-            ):
-                continue  # a hyphen, not a dash
-            if run[-1] in ".!?" and end < len(low) and not (low[end].isspace() or low[end] in "\"')]"):
-                continue  # "101.5", "e.g.x"
-            ends.append(start)
-            starts.append(end)
-        ends.append(len(low))
+        found = list(_SENTENCE_END.finditer(low))
+        starts = [0, *map(re.Match.end, found)]
+        ends = [*map(re.Match.start, found), len(low)]
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
-        self._candidates: dict[int, list[tuple[int, _Steps]]] | None = None
+        self._candidates: list[list[tuple[int, _Steps]]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
         self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
@@ -668,9 +665,9 @@ class Document:
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
         index = self._candidates if self._candidates is not None else self._index()
-        candidates = index.get(lex._slot)
-        if candidates is None:
-            return []
+        if lex._slot >= len(index):
+            return []  # a lexicon made after this message was indexed (none is, outside tests)
+        candidates = index[lex._slot]
         low = self.low
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
@@ -701,10 +698,11 @@ class Document:
                     break
         return hits
 
-    def _index(self) -> dict[int, list[tuple[int, _Steps]]]:
+    def _index(self) -> list[list[tuple[int, _Steps]]]:
         """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
         probes = _PROBES
-        candidates: dict[int, list[tuple[int, _Steps]]] = {}
+        # (position, steps) in word order, per lexicon slot: a list per slot, so adding costs no lookup
+        candidates: list[list[tuple[int, _Steps]]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
         following = iter(words)
@@ -713,22 +711,12 @@ class Document:
         for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
             gate, always, by_next = probes.get(word) or _probe(word)
             gates |= gate
-            # (position, steps) in word order, per lexicon slot
             for slot, steps in always:
-                found = candidates.get(slot)
-                if found is None:
-                    candidates[slot] = [(pos, steps)]
-                else:
-                    found.append((pos, steps))
+                candidates[slot].append((pos, steps))
             for slot, table, otherwise in by_next:
                 steps = table.get(second, otherwise)  # type: ignore[arg-type]
-                if steps is None:
-                    continue  # every pattern of this lexicon that starts with this word needs another next
-                found = candidates.get(slot)
-                if found is None:
-                    candidates[slot] = [(pos, steps)]
-                else:
-                    found.append((pos, steps))
+                if steps is not None:  # else every pattern of this lexicon starting here needs another next word
+                    candidates[slot].append((pos, steps))
         self._gates = gates
         self._candidates = candidates
         return candidates
