@@ -205,11 +205,11 @@ _BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word 
 _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
-# What a word can start, per lexicon slot: the steps to try whatever word comes next, and, for a lexicon with
-# patterns that need a particular next word, the steps for each such next word (the others' steps otherwise).
-_Always = tuple[tuple[int, "_Steps"], ...]  # (slot, steps)
-_ByNext = tuple[tuple[int, dict[str, "_Steps"], "_Steps | None"], ...]  # (slot, next word -> steps, otherwise)
-_Probe = tuple[int, _Always, _ByNext]  # (gate mask, always, by next word)
+# What a word can start: for each lexicon slot with a pattern that can start there, the steps to try. They may
+# depend on the next word (a pattern that needs another next word is left out), so a probe lists them for
+# each next word that changes them, and for any other next word.
+_Starts = tuple[tuple[int, "_Steps"], ...]  # (slot, steps) of each lexicon to try
+_Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (gate mask, next word -> starts, starts otherwise)
 _PROBES: dict[str, _Probe] = {}  # word -> what it can start
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
@@ -285,21 +285,22 @@ def _probe(word: str) -> _Probe:
     by_slot: dict[int, list[tuple[int, _Seconds]]] = {}
     for (slot, index), seconds in sorted(found.items()):
         by_slot.setdefault(slot, []).append((index, seconds))
-    always: list[tuple[int, _Steps]] = []
-    by_next: list[tuple[int, dict[str, _Steps], _Steps | None]] = []
+    # Per slot: the pattern indices to try after a next word it lists, and after any other next word.
+    chosen: list[tuple[int, dict[str, tuple[int, ...]], tuple[int, ...]]] = []
     for slot, patterns in by_slot.items():
-        lex = _LEXICONS[slot]
-        if all(seconds is None for _, seconds in patterns):
-            always.append((slot, lex.steps(tuple(index for index, _ in patterns))))
-            continue
         nexts = set().union(*(seconds for _, seconds in patterns if seconds is not None))
         table = {
-            following: lex.steps(tuple(index for index, seconds in patterns if seconds is None or following in seconds))
+            following: tuple(index for index, seconds in patterns if seconds is None or following in seconds)
             for following in nexts
         }
-        otherwise = tuple(index for index, seconds in patterns if seconds is None)
-        by_next.append((slot, table, lex.steps(otherwise) if otherwise else None))
-    probe = (_GATES.get(word[:KEY_LENGTH], 0), tuple(always), tuple(by_next))
+        chosen.append((slot, table, tuple(index for index, seconds in patterns if seconds is None)))
+
+    def starts(following: str | None) -> _Starts:
+        indices = ((slot, table.get(following, otherwise)) for slot, table, otherwise in chosen)  # type: ignore[arg-type]
+        return tuple((slot, _LEXICONS[slot].steps(found)) for slot, found in indices if found)
+
+    listed = set().union(*(table for _, table, _ in chosen))
+    probe = (_GATES.get(word[:KEY_LENGTH], 0), {following: starts(following) for following in listed}, starts(None))
     if len(_PROBES) >= _PROBES_LIMIT:
         _PROBES.clear()
     _PROBES[word] = probe
@@ -709,14 +710,10 @@ class Document:
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
         for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
-            gate, always, by_next = probes.get(word) or _probe(word)
+            gate, by_next, otherwise = probes.get(word) or _probe(word)
             gates |= gate
-            for slot, steps in always:
+            for slot, steps in by_next.get(second, otherwise):
                 candidates[slot].append((pos, steps))
-            for slot, table, otherwise in by_next:
-                steps = table.get(second, otherwise)  # type: ignore[arg-type]
-                if steps is not None:  # else every pattern of this lexicon starting here needs another next word
-                    candidates[slot].append((pos, steps))
         self._gates = gates
         self._candidates = candidates
         return candidates
