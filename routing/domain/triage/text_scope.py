@@ -701,16 +701,16 @@ class Document:
 
     def _index(self) -> list[list[tuple[int, _Steps]]]:
         """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
-        probes = _PROBES
         # (position, steps) in word order, per lexicon slot: a list per slot, so adding costs no lookup
         candidates: list[list[tuple[int, _Steps]]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
+        known = map(_PROBES.get, words)  # the probes of words seen before (looked up as the loop goes)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
-        for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
-            gate, by_next, otherwise = probes.get(word) or _probe(word)
+        for pos, probe, word, second in zip(starts, known, words, chain(following, (None,)), strict=False):
+            gate, by_next, otherwise = probe or _probe(word)
             gates |= gate
             for slot, steps in by_next.get(second, otherwise):
                 candidates[slot].append((pos, steps))
@@ -733,7 +733,8 @@ class Document:
 
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:
         """The last (kind, match) of ``lex`` lying wholly between ``start`` and ``end``, ignoring kind ``skip``."""
-        starts, hits = self._all(lex)
+        cached = self._scoping.get(lex._slot)
+        starts, hits = cached if cached is not None else self._all(lex)
         index = bisect_left(starts, end) - 1
         while index >= 0 and starts[index] >= start:
             if hits[index][1].end() <= end and hits[index][0] != skip:
@@ -749,7 +750,9 @@ class Document:
 
     def sentence(self, pos: int) -> tuple[int, int]:
         """The span of the sentence holding offset ``pos``."""
-        index = max(bisect_right(self._sentence_starts, pos) - 1, 0)
+        index = bisect_right(self._sentence_starts, pos) - 1
+        if index < 0:
+            index = 0  # a negative offset reads as the first sentence
         return self._sentence_starts[index], self._sentence_ends[index]
 
     def clause(self, pos: int) -> tuple[int, int]:
