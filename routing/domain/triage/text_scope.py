@@ -205,12 +205,14 @@ _BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word 
 _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
-# What a word can start: for each lexicon slot with a pattern that can start there, the steps to try. They may
-# depend on the next word (a pattern that needs another next word is left out), so a probe lists them for
-# each next word that changes them, and for any other next word.
-_Starts = tuple[tuple[int, "_Steps"], ...]  # (slot, steps) of each lexicon to try
+# What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
+# (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
+# word is left out), so a probe lists them for each next word that changes them, and for any other next word.
+_Step = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
+_Starts = tuple[_Step, ...]
 _Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (gate mask, next word -> starts, starts otherwise)
 _PROBES: dict[str, _Probe] = {}  # word -> what it can start
+_Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
 
@@ -297,7 +299,9 @@ def _probe(word: str) -> _Probe:
 
     def starts(following: str | None) -> _Starts:
         indices = ((slot, table.get(following, otherwise)) for slot, table, otherwise in chosen)  # type: ignore[arg-type]
-        return tuple((slot, _LEXICONS[slot].steps(found)) for slot, found in indices if found)
+        return tuple(
+            (slot, kind, pattern) for slot, found in indices if found for kind, pattern in _LEXICONS[slot].steps(found)
+        )
 
     listed = set().union(*(table for _, table, _ in chosen))
     probe = (_GATES.get(word[:KEY_LENGTH], 0), {following: starts(following) for following in listed}, starts(None))
@@ -640,7 +644,7 @@ class Document:
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
-        self._candidates: list[list[tuple[int, _Steps]]] | None = None
+        self._candidates: list[list[_Candidate]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
         self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
@@ -672,37 +676,38 @@ class Document:
         low = self.low
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
-        # Candidate positions are word starts, strictly increasing, so after a match (even an empty one)
-        # the next candidate to try is simply the first at or after its end.
+        # Candidates are the steps to try at each word start, in word order and, at a word, in step order.
+        # After a match the next step to try is the first at or after its end, and after an empty match
+        # the first at a later word: the other steps at its word are not tried, as the first match wins.
         if end is None:  # the whole message (most searches): no end to check, matching to the last character
-            for pos, steps in candidates:
+            for pos, kind, pattern in candidates:
                 if pos < resume:
                     continue
-                for kind, pattern in steps:
-                    match = pattern.match(low, pos)
-                    if match is not None:
-                        resume = match.end()
-                        # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
-                        hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
-                        break
+                match = pattern.match(low, pos)
+                if match is not None:
+                    resume = match.end()
+                    if resume == pos:
+                        resume += 1
+                    # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
+                    hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
             return hits
-        for pos, steps in candidates:
+        for pos, kind, pattern in candidates:
             if pos < resume:
                 continue
             if pos >= end:
                 break
-            for kind, pattern in steps:
-                match = pattern.match(low, pos, end)
-                if match is not None:
-                    resume = match.end()
-                    hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
-                    break
+            match = pattern.match(low, pos, end)
+            if match is not None:
+                resume = match.end()
+                if resume == pos:
+                    resume += 1
+                hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
         return hits
 
-    def _index(self) -> list[list[tuple[int, _Steps]]]:
+    def _index(self) -> list[list[_Candidate]]:
         """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
-        # (position, steps) in word order, per lexicon slot: a list per slot, so adding costs no lookup
-        candidates: list[list[tuple[int, _Steps]]] = [[] for _ in _LEXICONS]
+        # (position, kind, pattern) in word order, per lexicon slot: a list per slot, so adding costs no lookup
+        candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
         known = map(_PROBES.get, words)  # the probes of words seen before (looked up as the loop goes)
@@ -712,8 +717,8 @@ class Document:
         for pos, probe, word, second in zip(starts, known, words, chain(following, (None,)), strict=False):
             gate, by_next, otherwise = probe or _probe(word)
             gates |= gate
-            for slot, steps in by_next.get(second, otherwise):
-                candidates[slot].append((pos, steps))
+            for slot, kind, pattern in by_next.get(second, otherwise):
+                candidates[slot].append((pos, kind, pattern))
         self._gates = gates
         self._candidates = candidates
         return candidates
