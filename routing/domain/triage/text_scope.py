@@ -670,9 +670,10 @@ class Document:
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
         index = self._candidates if self._candidates is not None else self._index()
-        if lex._slot >= len(index):
+        try:
+            candidates = index[lex._slot]
+        except IndexError:
             return []  # a lexicon made after this message was indexed (none is, outside tests)
-        candidates = index[lex._slot]
         low = self.low
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
