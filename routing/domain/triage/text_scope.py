@@ -208,8 +208,8 @@ _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexico
 # What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
 # (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
 # word is left out), so a probe lists them for each next word that changes them, and for any other next word.
-_Step = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
-_Starts = tuple[_Step, ...]
+_SlotStep = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
+_Starts = tuple[_SlotStep, ...]
 _Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (gate mask, next word -> starts, starts otherwise)
 _PROBES: dict[str, _Probe] = {}  # word -> what it can start
 _Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
