@@ -1,4 +1,5 @@
-"""The reader's word index: splitting a message into words, and the first two words a pattern can match."""
+"""The reader's word index: splitting a message into sentences and words, and the first two words a pattern can
+match."""
 
 from __future__ import annotations
 
@@ -22,6 +23,29 @@ def test_words_are_the_runs_of_word_characters_with_their_offsets(text):
     starts, words = _words(low)
 
     assert list(zip(starts, words, strict=True)) == [(m.start(), m.group()) for m in re.finditer(r"\w+", low)]
+
+
+def _sentences_by_runs(low: str) -> tuple[list[int], list[int]]:
+    """The sentence starts and ends as first written: each run of punctuation, tested one by one."""
+    starts, ends = [0], []
+    for match in re.finditer(r"[.!?;\n\r\u2022|-]+", low):
+        run, start, end = match.group(), match.start(), match.end()
+        if run[0] == "-" and len(run) == 1 and not (start > 0 and end < len(low) and low[start - 1] == " " == low[end]):
+            continue  # a hyphen, not a dash
+        if run[-1] in ".!?" and end < len(low) and not (low[end].isspace() or low[end] in "\"')]"):
+            continue  # "101.5", "e.g.x"
+        ends.append(start)
+        starts.append(end)
+    ends.append(len(low))
+    return starts, ends
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(st.text(alphabet=st.sampled_from("ab7 .!?;|-\n\r\u2022\t\"')],"), max_size=40) | st.text(max_size=40))
+def test_sentences_end_where_the_runs_of_punctuation_tested_one_by_one_end_them(text):
+    doc = Document(text)
+
+    assert (doc._sentence_starts, doc._sentence_ends) == _sentences_by_runs(doc.low)
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,9 @@ def combine(form: Mapping[str, Any], reading: TextReading) -> Facts:
         elif value is not None and value != UNKNOWN:
             values[name] = value
             evidence.append(Evidence(name, value, FORM))
+    read: dict[str, list[Evidence]] = {}  # the message's evidence by fact, in order (one pass, not one per fact)
+    for item in reading.evidence:
+        read.setdefault(item.fact, []).append(item)
     for name, raw in reading.values.items():
         value = check_value(name, raw)
         if name in SET_FACTS:
@@ -194,8 +197,8 @@ def combine(form: Mapping[str, Any], reading: TextReading) -> Facts:
             added = value - given
             if added:
                 values[name] = given | added
-                evidence.extend(e for e in reading.evidence if e.fact == name and e.value in added)
+                evidence.extend(e for e in read.get(name, ()) if e.value in added)
         elif name not in values and value is not None and value != UNKNOWN:
             values[name] = value
-            evidence.extend(e for e in reading.evidence if e.fact == name)
+            evidence.extend(read.get(name, ()))
     return Facts(**values, evidence=tuple(evidence))

@@ -156,7 +156,7 @@ class Duration:
 
 def _number(text: str) -> float | None:
     tokens = [word for word in text.replace("-", " ").split() if word != "of"]
-    if len(tokens) == 1:
+    if len(tokens) == 1 and tokens[0] not in _WORD_VALUES:  # no number word reads as a float: skip the raise
         try:
             return float(tokens[0])
         except ValueError:

@@ -205,8 +205,14 @@ _BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word 
 _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
-_Probe = tuple[int, tuple[tuple[int, _Steps, _Seconds], ...]]
-_PROBES: dict[str, _Probe] = {}  # word -> (gate mask, (slot, steps, seconds) of each lexicon that can match)
+# What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
+# (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
+# word is left out), so a probe lists them for each next word that changes them, and for any other next word.
+_SlotStep = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
+_Starts = tuple[_SlotStep, ...]
+_Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (gate mask, next word -> starts, starts otherwise)
+_PROBES: dict[str, _Probe] = {}  # word -> what it can start
+_Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
 
@@ -259,7 +265,11 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
 
 
 def _probe(word: str) -> _Probe:
-    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try."""
+    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try.
+
+    A pattern that needs a particular next word is left out of the steps for any other next word, so a
+    word after which most of a lexicon's patterns cannot match tries only the others.
+    """
     found: dict[tuple[int, int], _Seconds] = {}
 
     def add(slot: int, index: int, seconds: _Seconds) -> None:
@@ -274,15 +284,27 @@ def _probe(word: str) -> _Probe:
     for prefix, slot, index, seconds in _SHORT:
         if word.startswith(prefix):
             add(slot, index, seconds)
-    by_slot: dict[int, tuple[list[int], _Seconds]] = {}
+    by_slot: dict[int, list[tuple[int, _Seconds]]] = {}
     for (slot, index), seconds in sorted(found.items()):
-        indices, known = by_slot.get(slot, ([], frozenset()))
-        indices.append(index)
-        by_slot[slot] = (indices, None if known is None or seconds is None else known | seconds)
-    probe = (
-        _GATES.get(word[:KEY_LENGTH], 0),
-        tuple((slot, _LEXICONS[slot].steps(tuple(indices)), seconds) for slot, (indices, seconds) in by_slot.items()),
-    )
+        by_slot.setdefault(slot, []).append((index, seconds))
+    # Per slot: the pattern indices to try after a next word it lists, and after any other next word.
+    chosen: list[tuple[int, dict[str, tuple[int, ...]], tuple[int, ...]]] = []
+    for slot, patterns in by_slot.items():
+        nexts = set().union(*(seconds for _, seconds in patterns if seconds is not None))
+        table = {
+            following: tuple(index for index, seconds in patterns if seconds is None or following in seconds)
+            for following in nexts
+        }
+        chosen.append((slot, table, tuple(index for index, seconds in patterns if seconds is None)))
+
+    def starts(following: str | None) -> _Starts:
+        indices = ((slot, table.get(following, otherwise)) for slot, table, otherwise in chosen)  # type: ignore[arg-type]
+        return tuple(
+            (slot, kind, pattern) for slot, found in indices if found for kind, pattern in _LEXICONS[slot].steps(found)
+        )
+
+    listed = set().union(*(table for _, table, _ in chosen))
+    probe = (_GATES.get(word[:KEY_LENGTH], 0), {following: starts(following) for following in listed}, starts(None))
     if len(_PROBES) >= _PROBES_LIMIT:
         _PROBES.clear()
     _PROBES[word] = probe
@@ -309,8 +331,16 @@ def words(*items: str) -> str:
     return r"\b(?:" + "|".join(item.replace(" ", r"\s+") for item in items) + r")\b"
 
 
-# Sentence ends: runs of these characters, kept when they really end a sentence (see Document).
-_PUNCTUATION = re.compile(r"[.!?;\n\r\u2022|-]+")
+# Sentence ends: whole runs of sentence punctuation (a run is never split), kept only when they really end a
+# sentence. One regex does the choosing, so a message costs one C call per end rather than a Python test
+# per run: a run ending in ";", "|", a bullet or a line break always ends one; a run ending in "-" only as
+# a dash ("--", or "-" between spaces, not a hyphen); a run ending in ".", "!" or "?" only before a space, a
+# closing quote or bracket, or the end of the message (not "101.5" or "e.g.x").
+_SENTENCE_END = re.compile(
+    # The first character, not preceded by another (a class first lets the engine skip to candidates fast).
+    r"[.!?;\n\r\u2022|-](?<![.!?;\n\r\u2022|-]{2})(?>[.!?;\n\r\u2022|-]*)"
+    r"(?:(?<=[;\n\r\u2022|])|(?<=[.!?;\n\r\u2022|-]-)|(?<= -)(?= )|(?<=[.!?])(?=[\s\"')\]]|\Z))"
+)
 _CLAUSE_PUNCTUATION = re.compile(r"[,:()]")
 _CLAUSE_WORDS = lexicon(
     words("but", "however", "although", "though", "whereas", "while", "except", "because", "so"),
@@ -608,24 +638,13 @@ class Document:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.low = low = fold(raw)
-        starts, ends = [0], []
-        for match in _PUNCTUATION.finditer(low):
-            run, start, end = match.group(), match.start(), match.end()
-            if (
-                run[0] == "-"
-                and len(run) == 1
-                and not (start > 0 and end < len(low) and low[start - 1] == " " == low[end])
-            ):
-                continue  # a hyphen, not a dash
-            if run[-1] in ".!?" and end < len(low) and not (low[end].isspace() or low[end] in "\"')]"):
-                continue  # "101.5", "e.g.x"
-            ends.append(start)
-            starts.append(end)
-        ends.append(len(low))
+        found = list(_SENTENCE_END.finditer(low))
+        starts = [0, *map(re.Match.end, found)]
+        ends = [*map(re.Match.start, found), len(low)]
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
-        self._candidates: dict[int, list] | None = None
+        self._candidates: list[list[_Candidate]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
         self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
@@ -650,62 +669,57 @@ class Document:
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
-        candidates = self._candidates if self._candidates is not None else self._index()
-        flat = candidates.get(lex._slot)
-        if flat is None:
-            return []
+        index = self._candidates if self._candidates is not None else self._index()
+        try:
+            candidates = index[lex._slot]
+        except IndexError:
+            return []  # a lexicon made after this message was indexed (none is, outside tests)
         low = self.low
         hits: list[tuple[str, re.Match[str]]] = []
         resume = start
-        pairs = iter(flat)
-        # Candidate positions are word starts, strictly increasing, so after a match (even an empty one)
-        # the next candidate to try is simply the first at or after its end.
+        # Candidates are the steps to try at each word start, in word order and, at a word, in step order.
+        # After a match the next step to try is the first at or after its end, and after an empty match
+        # the first at a later word: the other steps at its word are not tried, as the first match wins.
         if end is None:  # the whole message (most searches): no end to check, matching to the last character
-            for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
+            for pos, kind, pattern in candidates:
                 if pos < resume:
                     continue
-                for kind, pattern in steps:
-                    match = pattern.match(low, pos)
-                    if match is not None:
-                        resume = match.end()
-                        # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
-                        hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
-                        break
+                match = pattern.match(low, pos)
+                if match is not None:
+                    resume = match.end()
+                    if resume == pos:
+                        resume += 1
+                    # A step joining several kinds has a group per kind (see ``Lexicon.steps``).
+                    hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
             return hits
-        for pos, steps in zip(pairs, pairs, strict=False):  # pairs: always even
+        for pos, kind, pattern in candidates:
             if pos < resume:
                 continue
             if pos >= end:
                 break
-            for kind, pattern in steps:
-                match = pattern.match(low, pos, end)
-                if match is not None:
-                    resume = match.end()
-                    hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
-                    break
+            match = pattern.match(low, pos, end)
+            if match is not None:
+                resume = match.end()
+                if resume == pos:
+                    resume += 1
+                hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
         return hits
 
-    def _index(self) -> dict[int, list]:
+    def _index(self) -> list[list[_Candidate]]:
         """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
-        probes = _PROBES
-        candidates: dict[int, list] = {}
+        # (position, kind, pattern) in word order, per lexicon slot: a list per slot, so adding costs no lookup
+        candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
+        known = map(_PROBES.get, words)  # the probes of words seen before (looked up as the loop goes)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
-        for pos, word, second in zip(starts, words, chain(following, (None,)), strict=False):
-            probe = probes.get(word) or _probe(word)
-            gates |= probe[0]
-            for slot, steps, seconds in probe[1]:
-                if seconds is not None and second not in seconds:
-                    continue  # every pattern of this lexicon that starts with this word needs another next
-                # (position, steps) pairs, flat and in word order, per lexicon slot
-                flat = candidates.get(slot)
-                if flat is None:
-                    candidates[slot] = [pos, steps]
-                else:
-                    flat += (pos, steps)
+        for pos, probe, word, second in zip(starts, known, words, chain(following, (None,)), strict=False):
+            gate, by_next, otherwise = probe or _probe(word)
+            gates |= gate
+            for slot, kind, pattern in by_next.get(second, otherwise):
+                candidates[slot].append((pos, kind, pattern))
         self._gates = gates
         self._candidates = candidates
         return candidates
@@ -725,7 +739,8 @@ class Document:
 
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:
         """The last (kind, match) of ``lex`` lying wholly between ``start`` and ``end``, ignoring kind ``skip``."""
-        starts, hits = self._all(lex)
+        cached = self._scoping.get(lex._slot)
+        starts, hits = cached if cached is not None else self._all(lex)
         index = bisect_left(starts, end) - 1
         while index >= 0 and starts[index] >= start:
             if hits[index][1].end() <= end and hits[index][0] != skip:
@@ -741,7 +756,9 @@ class Document:
 
     def sentence(self, pos: int) -> tuple[int, int]:
         """The span of the sentence holding offset ``pos``."""
-        index = max(bisect_right(self._sentence_starts, pos) - 1, 0)
+        index = bisect_right(self._sentence_starts, pos) - 1
+        if index < 0:
+            index = 0  # a negative offset reads as the first sentence
         return self._sentence_starts[index], self._sentence_ends[index]
 
     def clause(self, pos: int) -> tuple[int, int]:
