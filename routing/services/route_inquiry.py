@@ -122,13 +122,11 @@ def route_inquiry(
     )
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
     if plan is None:
-        with session.begin():
-            writes = WriteBatch(session.connection())
+        with session.begin(), WriteBatch(session.connection()) as writes:
             facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
             message = patient_messages.urgent_review(decision.urgency)
             detail = "a clinician must call the patient"
             _settle(writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
-            writes.flush()
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict())
 
@@ -147,32 +145,26 @@ def route_inquiry(
         )
 
     if getattr(scheduler, "books_in_transaction", False):
-        with session.begin():
+        with session.begin(), WriteBatch(session.connection()) as writes:
             request = request_for_booking()
             booking = book_earliest(session, scheduler, plan, request)
-            writes = WriteBatch(session.connection())
             facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
             outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
-            writes.flush()
         _announce(routing, outcome, decision)
         return outcome
 
     # An external scheduling system: never hold a database transaction open across network calls.
-    with session.begin():
+    with session.begin(), WriteBatch(session.connection()) as writes:
         request = request_for_booking()
-        writes = WriteBatch(session.connection())
         facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
         writes.add(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
-        writes.flush()
     try:
         booking = book_earliest(session, scheduler, plan, request)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         return booking_failed(session, routing, inquiry_id, attempts + 1, "scheduling system unavailable", now)
-    with session.begin():
-        writes = WriteBatch(session.connection())
+    with session.begin(), WriteBatch(session.connection()) as writes:
         outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
-        writes.flush()
     _announce(routing, outcome, decision)
     return outcome
 
@@ -182,7 +174,7 @@ def booking_failed(
 ) -> Outcome:
     """Count a failed booking attempt: retry later with backoff, or hand to staff after the last attempt."""
     policy = routing.policy
-    with session.begin():
+    with session.begin(), WriteBatch(session.connection()) as writes:
         if attempts >= policy.max_attempts:
             detail = f"{why}; gave up after {attempts} attempts, staff to book by phone"
             values = {"status": InquiryStatus.NEEDS_REVIEW, "next_attempt_at": None}
@@ -199,9 +191,7 @@ def booking_failed(
             "updated_at": now,
             **values,
         }
-        writes = WriteBatch(session.connection())
         writes.add(_SETTLE, params)
-        writes.flush()
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)

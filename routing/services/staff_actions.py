@@ -316,9 +316,8 @@ def _book_new(
                 proposed=outcome.proposed,
             )
         booking = outcome.booking
-    writes = WriteBatch(session.connection())
-    appointment = record_booking(writes, scheduler, request, booking, now)
-    writes.flush()
+    with WriteBatch(session.connection()) as writes:
+        appointment = record_booking(writes, scheduler, request, booking, now)
     view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
     return view, patient_messages.booked(slot_type, appointment.start, routing.tz)
 

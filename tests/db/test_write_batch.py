@@ -136,3 +136,19 @@ def test_an_update_missing_a_computed_onupdate_value_is_refused(db, inquiry_id):
 
         with pytest.raises(ValueError, match="onupdate"):
             writes.flush()
+
+
+def test_a_batch_block_sends_its_writes_at_its_end_and_none_when_it_fails(db, inquiry_id):
+    with db.session() as session, session.begin(), WriteBatch(session.connection()) as writes:
+        writes.add(RENAME, {"inquiry_id": inquiry_id, "status_detail": "sent", "updated_at": NOW})
+
+    def fail_midway() -> None:
+        with db.session() as session, session.begin(), WriteBatch(session.connection()) as writes:
+            writes.add(RENAME, {"inquiry_id": inquiry_id, "status_detail": "not sent", "updated_at": NOW})
+            raise RuntimeError("the booking failed before the end of the block")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
+
+    with db.session() as session:
+        assert session.get(Inquiry, inquiry_id).status_detail == "sent"

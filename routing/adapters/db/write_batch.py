@@ -43,11 +43,21 @@ _COMBINED: dict[tuple[tuple[RowWrite, frozenset[str]], ...], ValuesBase] = {}
 
 
 class WriteBatch:
-    """Writes added during a transaction and sent by :meth:`flush`, which the transaction must call."""
+    """Writes added during a transaction and sent by :meth:`flush`, before the transaction commits.
+
+    As a context manager (inside the transaction's block) it flushes when the block ends without error.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._pending: list[tuple[RowWrite, dict[str, Any]]] = []
+
+    def __enter__(self) -> WriteBatch:
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if error_type is None:
+            self.flush()
 
     def add(self, write: RowWrite, values: dict[str, Any]) -> None:
         """Queue ``write`` with its values (column names, and the names its WHERE clause binds)."""
