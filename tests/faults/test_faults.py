@@ -84,3 +84,18 @@ def test_a_connection_idle_in_the_pool_is_checked_before_use(database_behind_a_p
 
     assert client.get("/readyz").status_code == 200
     app.extensions["routing"].db.dispose()
+
+
+def test_an_inquiry_on_a_connection_pinged_after_idling_is_stored_and_booked(database_behind_a_proxy, monkeypatch):
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.05)
+    url, _proxy = database_behind_a_proxy
+    app = create_app(settings_for(url))
+    add_slots(app, "consult", [26, 27])
+    client = app.test_client()
+    assert post(client, 1).status_code == 201
+
+    time.sleep(0.1)  # the pooled connection is pinged at its next checkout
+    response = post(client, 2)
+
+    assert response.status_code == 201
+    app.extensions["routing"].db.dispose()

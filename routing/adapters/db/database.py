@@ -135,6 +135,8 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
             cursor.execute("SELECT 1")
         finally:
             cursor.close()
+        # The driver opened a transaction for the ping; hand the connection out idle, as the pool would.
+        dbapi_connection.rollback()
     except Exception as error:
         # The pool discards this connection and checks out a new one (up to three times).
         raise exc.DisconnectionError("pooled connection is gone") from error
