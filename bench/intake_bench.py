@@ -216,9 +216,13 @@ def main() -> None:
         stored = connection.scalar(select(func.count()).select_from(Inquiry))
         distinct = connection.scalar(select(func.count(func.distinct(Inquiry.idempotency_key))))
     acknowledged = sum(run["requests"] - run["failed"] for run in runs["intake"])
+    refused = sum(run["failed"] for run in runs["intake"])  # any non-2xx answer to a valid inquiry is a bug
     # wrk counts only completed responses; a request cut off at the end may still have been stored.
-    verdict = "OK" if stored == distinct and stored >= acknowledged else "MISMATCH"
-    print(f"stored inquiries {stored} (distinct keys {distinct}), acknowledged {acknowledged}: {verdict}")
+    verdict = "OK" if stored == distinct and stored >= acknowledged and not refused else "MISMATCH"
+    print(
+        f"stored inquiries {stored} (distinct keys {distinct}), acknowledged {acknowledged}, "
+        f"non-2xx {refused}: {verdict}"
+    )
 
 
 if __name__ == "__main__":
