@@ -654,6 +654,43 @@ _SPECULATION_BREAK = lexicon(
 )
 
 
+class _Scan:
+    """A scoping lexicon's matches in the whole message, found from the left only as far as asked.
+
+    ``Document.last`` asks for the matches that start before a phrase; most phrases that need scoping come
+    early or not at all, so the rest of the message is often never tried. The matches are those of
+    ``Document.find``: the same candidates, tried by the same rules (see ``find_ungated``).
+    """
+
+    __slots__ = ("_candidates", "_next", "_resume", "hits", "starts", "upto")
+
+    def __init__(self, candidates: list[_Candidate]) -> None:
+        self._candidates = candidates
+        self._next = 0  # the first candidate not yet tried or skipped
+        self._resume = 0  # where the last match ended
+        self.starts: list[int] = []
+        self.hits: list[tuple[str, re.Match[str]]] = []
+        self.upto = 0  # every match starting before this offset is found
+
+    def advance(self, low: str, end: int) -> None:
+        """Find the matches that start before ``end``."""
+        candidates, index, resume = self._candidates, self._next, self._resume
+        while index < len(candidates) and candidates[index][0] < end:
+            pos, kind, pattern = candidates[index]
+            index += 1
+            if pos < resume:
+                continue
+            match = pattern.match(low, pos)
+            if match is not None:
+                resume = match.end()
+                if resume == pos:
+                    resume += 1
+                self.starts.append(pos)
+                self.hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
+        self._next, self._resume = index, resume
+        self.upto = max(self.upto, end)
+
+
 class Document:
     """A message prepared for reading: the original, its folded copy, and its sentences and clauses."""
 
@@ -681,7 +718,7 @@ class Document:
         self._candidates: list[list[_Candidate]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
-        self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
+        self._scoping: dict[int, _Scan] = {}
 
     # --- finding phrases ----------------------------------------------------------------------------
 
@@ -769,24 +806,28 @@ class Document:
         hits = self.find(lex, start, end)
         return hits[0] if hits else None
 
-    def _all(self, lex: Lexicon) -> tuple[list[int], list[tuple[str, re.Match[str]]]]:
-        """Every match of a scoping lexicon (cues, breaks, relatives), with their starts, found once per message."""
-        cached = self._scoping.get(lex._slot)
-        if cached is None:
-            hits = self.find(lex)
-            cached = self._scoping[lex._slot] = ([match.start() for _, match in hits], hits)
-        return cached
-
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:
         """The last (kind, match) of ``lex`` lying wholly between ``start`` and ``end``, ignoring kind ``skip``."""
-        cached = self._scoping.get(lex._slot)
-        starts, hits = cached if cached is not None else self._all(lex)
+        scan = self._scoping.get(lex._slot)
+        if scan is None or scan.upto < end:
+            scan = self._scan(lex, end)
+        starts, hits = scan.starts, scan.hits
         index = bisect_left(starts, end) - 1
         while index >= 0 and starts[index] >= start:
             if hits[index][1].end() <= end and hits[index][0] != skip:
                 return hits[index]
             index -= 1
         return None
+
+    def _scan(self, lex: Lexicon, end: int) -> _Scan:
+        """The scan of a scoping lexicon (cues, breaks, relatives, topics), carried on to ``end``."""
+        scan = self._scoping.get(lex._slot)
+        if scan is None:
+            index = self._candidates if self._candidates is not None else self._index()
+            usable = self._gate_open(lex) and lex._slot < len(index)  # (not a lexicon made after indexing)
+            scan = self._scoping[lex._slot] = _Scan(index[lex._slot] if usable else [])
+        scan.advance(self.low, end)
+        return scan
 
     def between(self, lex: Lexicon, start: int, end: int) -> bool:
         """Whether ``lex`` matches wholly between ``start`` and ``end``."""
