@@ -9,7 +9,7 @@ import pytest
 
 from routing.domain.triage.text_anchors import two_words_of
 from routing.domain.triage.text_lexicon import FEVER
-from routing.domain.triage.text_scope import Document, _words
+from routing.domain.triage.text_scope import Document, Hints, _words
 
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
@@ -23,6 +23,18 @@ def test_words_are_the_runs_of_word_characters_with_their_offsets(text):
     starts, words = _words(low)
 
     assert list(zip(starts, words, strict=True)) == [(m.start(), m.group()) for m in re.finditer(r"\w+", low)]
+
+
+_HINTED = ("leg", "ab", "é", "x-ray", "both sides", "a_7")  # within a word, not ASCII, and across words
+_SOME_HINTS = Hints(*_HINTED)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.text(alphabet=st.sampled_from("abelgx_7 -yr\nétoshid"), max_size=60) | st.text(max_size=60))
+def test_a_message_mentions_hints_exactly_where_they_are_substrings(text):
+    doc = Document(text)
+
+    assert doc.mentions(_SOME_HINTS) == any(hint in doc.low for hint in _HINTED)
 
 
 def _sentences_by_runs(low: str) -> tuple[list[int], list[int]]:

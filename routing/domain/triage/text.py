@@ -18,7 +18,7 @@ from routing.domain.triage import text_lexicon as lex
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
 from routing.domain.triage.text_durations import read_duration
 from routing.domain.triage.text_relaxants import read_relaxant_effect
-from routing.domain.triage.text_scope import Document, Lexicon
+from routing.domain.triage.text_scope import Document, Hints, Lexicon
 
 
 class _Found:
@@ -111,7 +111,7 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
 
 # --- legs: radiating pain (one leg) and bilateral symptoms (both legs) ---------------------------------
 
-_LEG_HINTS = (
+_LEG_HINTS = Hints(
     "leg",
     "thigh",
     "calf",
@@ -133,7 +133,7 @@ _LEG_HINTS = (
     "both sides",
 )
 
-_STAYS_HINTS = ("stay", "only", "just", "confined", "locali")
+_STAYS_HINTS = Hints("stay", "only", "just", "confined", "locali")
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -141,9 +141,8 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 
 
 def _read_legs(doc: Document, found: _Found) -> None:
-    low = doc.low
-    if not any(map(low.__contains__, _LEG_HINTS)):
-        if any(map(low.__contains__, _STAYS_HINTS)):
+    if not doc.mentions(_LEG_HINTS):
+        if doc.mentions(_STAYS_HINTS):
             hit = doc.first(lex.NOT_RADIATING)
             if hit is not None:
                 found.set("radiating_leg_pain", False, *hit[1].span())
@@ -174,7 +173,7 @@ def _read_legs(doc: Document, found: _Found) -> None:
 
 # --- conditions and imaging ----------------------------------------------------------------------------
 
-_CONDITION_HINTS = (
+_CONDITION_HINTS = Hints(
     "arthr",
     "facet",
     "dis",
@@ -226,8 +225,7 @@ def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
 
 
 def _read_conditions(doc: Document, found: _Found) -> None:
-    low = doc.low
-    if not any(map(low.__contains__, _CONDITION_HINTS)):
+    if not doc.mentions(_CONDITION_HINTS):
         return
     for kind, match in doc.find(lex.CONDITIONS):
         start, end = match.span()
@@ -238,14 +236,14 @@ def _read_conditions(doc: Document, found: _Found) -> None:
         found.add("diagnosed_conditions", kind, start, end)
 
 
-_IMAGING_HINTS = ("mri", "m.r.i", "x-ray", "xray", "x ray", "ct", "scan", "imaging", "radiograph", "myelogram")
+_IMAGING_HINTS = Hints("mri", "m.r.i", "x-ray", "xray", "x ray", "ct", "scan", "imaging", "radiograph", "myelogram")
 _STRONG_DONE = re.compile(r"show|reveal|found|find|confirm|indicat|came|result|report|ago|normal|clear|done|taken")
 
 
 def _read_imaging(doc: Document, found: _Found) -> None:
-    low = doc.low
-    if not any(map(low.__contains__, _IMAGING_HINTS)):
+    if not doc.mentions(_IMAGING_HINTS):
         return
+    low = doc.low
     for _, match in doc.find(lex.IMAGING_DONE):
         start, end = match.span()
         if doc.negation(start, end) is not None or not _in_spine_or_unstated(doc, start, end):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from routing.domain.triage.text_lexicon import RELAXANT, RELAXANT_NAMES
-from routing.domain.triage.text_scope import Document, lexicon, rx, words
+from routing.domain.triage.text_scope import Document, Hints, lexicon, rx, words
 
 _OTHER_TREATMENTS = (
     "painkiller",
@@ -225,7 +225,7 @@ _NOT_TRIED = lexicon(
     r"|taking|start|starting|get|getting|use|using)\s+(?:\w+\s+){0,2}?(?:" + RELAXANT + ")",
 )
 _NOT_TRIED_EXCEPT = re.compile(r"\b(?:but|except|other\s+than|besides|apart\s+from|only|aside\s+from)\b")
-_RELAXANT_HINTS = ("relax", *RELAXANT_NAMES)  # every relaxant mention contains one of these
+_RELAXANT_HINTS = Hints("relax", *RELAXANT_NAMES)  # every relaxant mention contains one of these
 _FILLER = frozenset(
     (
         "it", "they", "these", "those", "that", "this", "which", "but", "and", "unfortunately", "sadly", "however",
@@ -312,9 +312,9 @@ def _backward(doc: Document, groups: list[_Group], start: int) -> int | None:
 
 def read_relaxant_effect(doc: Document) -> RelaxantEffect | None:
     """``helped``, ``no_relief`` or ``not_tried`` for muscle relaxants, when the message says so."""
-    low = doc.low
-    if not any(map(low.__contains__, _RELAXANT_HINTS)):
+    if not doc.mentions(_RELAXANT_HINTS):
         return None
+    low = doc.low
     groups = _subject_groups(doc)
     if not any("relaxant" in group.kinds for group in groups):
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, count, repeat
 from operator import add
 
 from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of, two_words_of
@@ -66,7 +66,11 @@ def fold(text: str) -> str:
 
 # A filler word inside a phrase ("numbness [down] in both legs") is never a negation or a "but", so a
 # phrase cannot swallow the cue that negates it ("pain, denies numbness in both legs").
-_FILLER_WORD = r"(?:(?!(?:no|not|never|without|denies|deny|denied|nor|neither|none|nothing|free|negative|but)\b)\w+\s+)"
+# The word is possessive (``\w++``): giving back its last letters could never let the spaces after it match,
+# and a failed try then costs one step per word instead of one per letter.
+_FILLER_WORD = (
+    r"(?:(?!(?:no|not|never|without|denies|deny|denied|nor|neither|none|nothing|free|negative|but)\b)\w++\s+)"
+)
 
 
 def _source(alternative: str) -> str:
@@ -124,13 +128,14 @@ class Lexicon:
     beginnings of which every match contains at least one) lets a message without any skip the search.
     """
 
-    __slots__ = ("_entries", "_slot", "_steps", "gate", "sources")
+    __slots__ = ("_bit", "_entries", "_slot", "_steps", "gate", "sources")
 
     def __init__(self, entries: list[tuple[str, str]], gate: frozenset[str] | None = None) -> None:
         self.sources = tuple((kind, _source(source)) for kind, source in entries)  # as written, for the tests
         self._entries = tuple((kind, _without_leading_boundaries(source)) for kind, source in self.sources)
         self.gate = gate
         self._steps: dict[tuple[int, ...], _Steps] = {}
+        self._bit = next(_BITS)  # the gate's bit in a probe's mask
         self._slot = _register(self)
 
     def steps(self, indices: tuple[int, ...]) -> _Steps:
@@ -204,13 +209,15 @@ _Seconds = frozenset[str] | None
 _BY_WORD: dict[str, list[tuple[int, int, _Seconds]]] = {}  # a whole first word -> (slot, index, seconds)
 _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three letters -> (prefix, slot, ...)
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
-_GATES: dict[str, int] = {}  # a gate key -> bit mask of the slots of the lexicons it opens
+_BITS = count()  # the bits of a probe's mask: one per lexicon gate and one per set of hints
+_GATES: dict[str, int] = {}  # a gate key -> mask of the bits of the lexicons it opens
+_HINT_BITS: list[tuple[int, tuple[str, ...]]] = []  # (bit, hints within a word) for each set of hints
 # What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
 # (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
 # word is left out), so a probe lists them for each next word that changes them, and for any other next word.
 _SlotStep = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
 _Starts = tuple[_SlotStep, ...]
-_Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (gate mask, next word -> starts, starts otherwise)
+_Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (mask, next word -> starts, starts otherwise)
 _PROBES: dict[str, _Probe] = {}  # word -> what it can start
 _Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
@@ -228,7 +235,7 @@ def _register(lex: Lexicon) -> int:
             else:
                 _SHORT.append((first, slot, index, seconds))
     for key in lex.gate or ():
-        _GATES[key] = _GATES.get(key, 0) | 1 << slot
+        _GATES[key] = _GATES.get(key, 0) | 1 << lex._bit
     _LEXICONS.append(lex)
     _PROBES.clear()  # worked out without this lexicon
     return slot
@@ -265,7 +272,7 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
 
 
 def _probe(word: str) -> _Probe:
-    """The gates a word opens and, for each lexicon with a pattern that can start there, the steps to try.
+    """The gates a word opens and the hints it holds (a mask), and the steps to try at it for each lexicon.
 
     A pattern that needs a particular next word is left out of the steps for any other next word, so a
     word after which most of a lexicon's patterns cannot match tries only the others.
@@ -304,7 +311,11 @@ def _probe(word: str) -> _Probe:
         )
 
     listed = set().union(*(table for _, table, _ in chosen))
-    probe = (_GATES.get(word[:KEY_LENGTH], 0), {following: starts(following) for following in listed}, starts(None))
+    mask = _GATES.get(word[:KEY_LENGTH], 0)
+    for bit, hints in _HINT_BITS:
+        if any(hint in word for hint in hints):
+            mask |= 1 << bit
+    probe = (mask, {following: starts(following) for following in listed}, starts(None))
     if len(_PROBES) >= _PROBES_LIMIT:
         _PROBES.clear()
     _PROBES[word] = probe
@@ -319,6 +330,29 @@ def lexicon(
     for kind, sources in kinds.items():
         entries.extend((kind, source) for source in ((sources,) if isinstance(sources, str) else sources))
     return Lexicon(entries, frozenset(gate) if gate is not None else None)
+
+
+class Hints:
+    """Substrings of which a reader needs at least one somewhere in the message (``Document.mentions``).
+
+    A hint made only of word characters lies inside one word of any message that holds it, so it is
+    looked for once per word seen (in ``_probe``, as a bit of the word's mask) rather than in every
+    message; a hint with other characters ("x-ray", "both sides") is looked for in the message itself.
+    """
+
+    __slots__ = ("_bit", "spanning")
+
+    def __init__(self, *hints: str) -> None:
+        within = tuple(hint for hint in hints if _within_a_word(hint))
+        self.spanning = tuple(hint for hint in hints if hint not in within)
+        self._bit = next(_BITS)
+        _HINT_BITS.append((self._bit, within))
+        _PROBES.clear()  # worked out without these hints
+
+
+def _within_a_word(text: str) -> bool:
+    """Whether ``text`` is a run of word characters (as ``_words`` splits them) in any message."""
+    return text != "" and text.isascii() and all(char.isalnum() or char == "_" for char in text)
 
 
 def starts(*items: str) -> tuple[str, ...]:
@@ -620,6 +654,43 @@ _SPECULATION_BREAK = lexicon(
 )
 
 
+class _Scan:
+    """A scoping lexicon's matches in the whole message, found from the left only as far as asked.
+
+    ``Document.last`` asks for the matches that start before a phrase; most phrases that need scoping come
+    early or not at all, so the rest of the message is often never tried. The matches are those of
+    ``Document.find``: the same candidates, tried by the same rules (see ``find_ungated``).
+    """
+
+    __slots__ = ("_candidates", "_next", "_resume", "hits", "starts", "upto")
+
+    def __init__(self, candidates: list[_Candidate]) -> None:
+        self._candidates = candidates
+        self._next = 0  # the first candidate not yet tried or skipped
+        self._resume = 0  # where the last match ended
+        self.starts: list[int] = []
+        self.hits: list[tuple[str, re.Match[str]]] = []
+        self.upto = 0  # every match starting before this offset is found
+
+    def advance(self, low: str, end: int) -> None:
+        """Find the matches that start before ``end``."""
+        candidates, index, resume = self._candidates, self._next, self._resume
+        while index < len(candidates) and candidates[index][0] < end:
+            pos, kind, pattern = candidates[index]
+            index += 1
+            if pos < resume:
+                continue
+            match = pattern.match(low, pos)
+            if match is not None:
+                resume = match.end()
+                if resume == pos:
+                    resume += 1
+                self.starts.append(pos)
+                self.hits.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
+        self._next, self._resume = index, resume
+        self.upto = max(self.upto, end)
+
+
 class Document:
     """A message prepared for reading: the original, its folded copy, and its sentences and clauses."""
 
@@ -647,7 +718,7 @@ class Document:
         self._candidates: list[list[_Candidate]] | None = None
         self._gates = 0
         self._found: dict[int, list[tuple[str, re.Match[str]]]] = {}
-        self._scoping: dict[int, tuple[list[int], list[tuple[str, re.Match[str]]]]] = {}
+        self._scoping: dict[int, _Scan] = {}
 
     # --- finding phrases ----------------------------------------------------------------------------
 
@@ -665,7 +736,13 @@ class Document:
         """Whether the message has a word beginning in the lexicon's gate (or the lexicon has none)."""
         if self._candidates is None:
             self._index()
-        return lex.gate is None or self._gates >> lex._slot & 1 == 1
+        return lex.gate is None or self._gates >> lex._bit & 1 == 1
+
+    def mentions(self, hints: Hints) -> bool:
+        """Whether the message holds any of ``hints`` anywhere, even inside a word ("leg" in "college")."""
+        if self._candidates is None:
+            self._index()
+        return self._gates >> hints._bit & 1 == 1 or any(map(self.low.__contains__, hints.spanning))
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
@@ -706,7 +783,7 @@ class Document:
         return hits
 
     def _index(self) -> list[list[_Candidate]]:
-        """Look every word up once (``_probe``): the words each lexicon can match at, and the gates opened."""
+        """Look every word up once (``_probe``): the words each lexicon can match at, the gates and hints."""
         # (position, kind, pattern) in word order, per lexicon slot: a list per slot, so adding costs no lookup
         candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
         gates = 0
@@ -729,24 +806,28 @@ class Document:
         hits = self.find(lex, start, end)
         return hits[0] if hits else None
 
-    def _all(self, lex: Lexicon) -> tuple[list[int], list[tuple[str, re.Match[str]]]]:
-        """Every match of a scoping lexicon (cues, breaks, relatives), with their starts, found once per message."""
-        cached = self._scoping.get(lex._slot)
-        if cached is None:
-            hits = self.find(lex)
-            cached = self._scoping[lex._slot] = ([match.start() for _, match in hits], hits)
-        return cached
-
     def last(self, lex: Lexicon, start: int, end: int, skip: str | None = None) -> tuple[str, re.Match[str]] | None:
         """The last (kind, match) of ``lex`` lying wholly between ``start`` and ``end``, ignoring kind ``skip``."""
-        cached = self._scoping.get(lex._slot)
-        starts, hits = cached if cached is not None else self._all(lex)
+        scan = self._scoping.get(lex._slot)
+        if scan is None or scan.upto < end:
+            scan = self._scan(lex, end)
+        starts, hits = scan.starts, scan.hits
         index = bisect_left(starts, end) - 1
         while index >= 0 and starts[index] >= start:
             if hits[index][1].end() <= end and hits[index][0] != skip:
                 return hits[index]
             index -= 1
         return None
+
+    def _scan(self, lex: Lexicon, end: int) -> _Scan:
+        """The scan of a scoping lexicon (cues, breaks, relatives, topics), carried on to ``end``."""
+        scan = self._scoping.get(lex._slot)
+        if scan is None:
+            index = self._candidates if self._candidates is not None else self._index()
+            usable = self._gate_open(lex) and lex._slot < len(index)  # (not a lexicon made after indexing)
+            scan = self._scoping[lex._slot] = _Scan(index[lex._slot] if usable else [])
+        scan.advance(self.low, end)
+        return scan
 
     def between(self, lex: Lexicon, start: int, end: int) -> bool:
         """Whether ``lex`` matches wholly between ``start`` and ``end``."""
