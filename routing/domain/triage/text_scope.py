@@ -218,7 +218,18 @@ _HINT_BITS: list[tuple[int, tuple[str, ...]]] = []  # (bit, hints within a word)
 _SlotStep = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
 _Starts = tuple[_SlotStep, ...]
 _Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (mask, next word -> starts, starts otherwise)
-_PROBES: dict[str, _Probe] = {}  # word -> what it can start
+
+
+class _Probes(dict[str, _Probe]):
+    """Word -> what it can start: a word not seen before is probed (``_probe``) when it is looked up."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> _Probe:
+        return _probe(word)
+
+
+_PROBES = _Probes()  # word -> what it can start
 _Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
@@ -727,9 +738,27 @@ class Document:
         if start or end is not None:
             return self.find_ungated(lex, start, end) if self._gate_open(lex) else []
         # Several readers search the whole message with the same lexicon; find it once per message.
-        found = self._found.get(lex._slot)
-        if found is None:
-            found = self._found[lex._slot] = self.find_ungated(lex) if self._gate_open(lex) else []
+        slot = lex._slot
+        found = self._found.get(slot)
+        if found is not None:
+            return list(found)
+        # The search of ``find_ungated`` over the whole message, written out here: most of a message's
+        # ~25 searches are first searches of a lexicon, and the calls and checks around the loop
+        # (``_gate_open``, ``find_ungated``) cost as much as the loop itself for a lexicon with few candidates.
+        index = self._candidates if self._candidates is not None else self._index()
+        found = self._found[slot] = []
+        if (lex.gate is None or self._gates >> lex._bit & 1 == 1) and slot < len(index):
+            low = self.low
+            resume = 0
+            for pos, kind, pattern in index[slot]:
+                if pos < resume:
+                    continue
+                match = pattern.match(low, pos)
+                if match is not None:
+                    resume = match.end()
+                    if resume == pos:
+                        resume += 1
+                    found.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
         return list(found)
 
     def _gate_open(self, lex: Lexicon) -> bool:
@@ -788,12 +817,12 @@ class Document:
         candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
-        known = map(_PROBES.get, words)  # the probes of words seen before (looked up as the loop goes)
+        # Each word's probe, remembered or worked out (``_Probes.__missing__``) as the loop goes.
+        probes = map(_PROBES.__getitem__, words)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
-        for pos, probe, word, second in zip(starts, known, words, chain(following, (None,)), strict=False):
-            gate, by_next, otherwise = probe or _probe(word)
+        for pos, (gate, by_next, otherwise), second in zip(starts, probes, chain(following, (None,)), strict=False):
             gates |= gate
             for slot, kind, pattern in by_next.get(second, otherwise):
                 candidates[slot].append((pos, kind, pattern))
