@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, count, repeat
 from operator import add
 
-from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of, two_words_of
+from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, TwoWords, anchors_of, two_words_of
 
 _WORD = re.compile(r"\w+")
 # ASCII characters that are not ``\w``, all mapped to a space, to split a plain-ASCII message into its words
@@ -261,18 +261,20 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
     for length in (WORD_LENGTH, 10, 6):
         pairs = two_words_of(source, length=length)
         if pairs is not None:
-            seconds: dict[tuple[str, bool], set[str] | None] = {}
-            for pair in pairs:
-                key = (pair.first, pair.first_open)
-                known = seconds.get(key, set())
-                if known is None or pair.second is None or pair.second_open:
-                    seconds[key] = None  # some way of matching leaves the next word open
-                else:
-                    seconds[key] = known | {pair.second}
-            return [
-                (first, is_prefix, None if words is None else frozenset(words))
-                for (first, is_prefix), words in seconds.items()
-            ]
+            seconds = _seconds_of(pairs)
+            # With a second word's digits spelled out, "since" or "the" lists the years that may follow
+            # ("since 2019") instead of leaving every next word open. Kept only where it narrows the next
+            # words of the same first words: spelling more can also overflow and leave them open.
+            open_next = None in seconds.values()
+            with_digits = two_words_of(source, length=length, digits=True) if open_next else None
+            if with_digits is not None:
+                narrower = _seconds_of(with_digits)
+                if narrower.keys() == seconds.keys() and all(
+                    seconds[key] is None or (words is not None and words <= seconds[key])  # type: ignore[operator]
+                    for key, words in narrower.items()
+                ):
+                    seconds = narrower
+            return [(first, is_prefix, words) for (first, is_prefix), words in seconds.items()]
     for length in (WORD_LENGTH, 10, 6, KEY_LENGTH):
         anchors = anchors_of(source, length=length)
         if anchors is not None:
@@ -280,6 +282,19 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
                 (prefix, True, None) for prefix in anchors.open_prefixes
             ]
     raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
+
+
+def _seconds_of(pairs: list[TwoWords]) -> dict[tuple[str, bool], _Seconds]:
+    """For each (first word, whether only its beginning): the words that may follow, or None for any."""
+    seconds: dict[tuple[str, bool], set[str] | None] = {}
+    for pair in pairs:
+        key = (pair.first, pair.first_open)
+        known = seconds.get(key, set())
+        if known is None or pair.second is None or pair.second_open:
+            seconds[key] = None  # some way of matching leaves the next word open
+        else:
+            seconds[key] = known | {pair.second}
+    return {key: None if words is None else frozenset(words) for key, words in seconds.items()}
 
 
 def _probe(word: str) -> _Probe:
