@@ -10,7 +10,7 @@ import pytest
 from routing.domain.triage.text_anchors import two_words_of
 from routing.domain.triage.text_durations import _NAMED
 from routing.domain.triage.text_lexicon import FEVER
-from routing.domain.triage.text_scope import Document, Hints, _words
+from routing.domain.triage.text_scope import _FOLD, Document, Hints, _words, fold
 
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
@@ -116,3 +116,13 @@ def test_a_message_without_words_has_no_candidates():
     doc = Document(" :-) ")
 
     assert doc.find_ungated(FEVER) == []
+
+
+@pytest.mark.parametrize("text", ["It`s\tfine", "Don\u2019t\u00a0Stop \u2014 NOW", "İstanbul `x`\t", "plain ascii", ""])
+def test_folding_lowers_and_unifies_apostrophes_dashes_and_spaces_in_place(text):
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+    assert fold(text) == low.translate(_FOLD)
+    assert len(fold(text)) == len(text)

@@ -32,7 +32,7 @@ def _words(low: str) -> tuple[list[int], list[str]]:
     return list(compress(offsets, parts)), list(filter(None, parts))
 
 
-_FOLD = str.maketrans(
+_FOLD = str.maketrans(  # only "`" and the tab are ASCII keys (see ``fold``)
     {
         "\u2019": "'",
         "\u2018": "'",
@@ -61,6 +61,9 @@ def fold(text: str) -> str:
     if len(low) != len(text):
         # A few characters lower-case to two (e.g. "İ"); keep those as they are so offsets still line up.
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    if low.isascii():
+        # The only ASCII characters ``_FOLD`` changes; two scans cost far less than ``translate`` by a dict.
+        return low.replace("`", "'").replace("\t", " ")
     return low.translate(_FOLD)
 
 
