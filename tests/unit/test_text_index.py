@@ -8,8 +8,9 @@ import re
 import pytest
 
 from routing.domain.triage.text_anchors import two_words_of
+from routing.domain.triage.text_durations import _NAMED
 from routing.domain.triage.text_lexicon import FEVER
-from routing.domain.triage.text_scope import Document, Hints, _words
+from routing.domain.triage.text_scope import _FOLD, Document, Hints, _words, fold
 
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
@@ -84,6 +85,29 @@ def test_two_words_of_spells_out_what_a_match_can_begin_with(pattern, expected):
     assert found == expected
 
 
+def test_a_second_word_of_digits_is_spelled_only_when_asked():
+    pattern = r"since\s+(?:(?:19|20)[0-9]{2}|march)\b"
+
+    plain = {(w.first, w.second, w.second_open) for w in two_words_of(pattern)}
+    spelled = {(w.first, w.second, w.second_open) for w in two_words_of(pattern, digits=True)}
+
+    assert plain == {("since", "march", False), ("since", "19", True), ("since", "20", True)}
+    assert spelled == {("since", "march", False)} | {("since", str(year), False) for year in range(1900, 2100)}
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["since 2019 my back hurts", "the 2019 fall", "on 20190 days", "since then, 2019", "the 19th", "mid 2020 and"],
+)
+def test_a_lexicon_with_years_after_its_first_word_finds_what_finditer_finds(message):
+    doc = Document(message)
+    expected = [
+        (m.start(), m.end()) for m in re.compile("|".join(f"(?:{s})" for _, s in _NAMED.sources)).finditer(doc.low)
+    ]
+
+    assert [m.span() for _, m in doc.find_ungated(_NAMED)] == expected
+
+
 def test_a_pattern_that_can_start_at_punctuation_is_not_spelled():
     assert two_words_of(r"[,;]\s*no\b") is None
 
@@ -92,3 +116,13 @@ def test_a_message_without_words_has_no_candidates():
     doc = Document(" :-) ")
 
     assert doc.find_ungated(FEVER) == []
+
+
+@pytest.mark.parametrize("text", ["It`s\tfine", "Don\u2019t\u00a0Stop \u2014 NOW", "İstanbul `x`\t", "plain ascii", ""])
+def test_folding_lowers_and_unifies_apostrophes_dashes_and_spaces_in_place(text):
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+    assert fold(text) == low.translate(_FOLD)
+    assert len(fold(text)) == len(text)

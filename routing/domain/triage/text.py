@@ -189,6 +189,7 @@ _SITE_AFTER = re.compile(r"\s*(?:\w+\s+){0,2}?(?:in|of|on|at|affecting)\s+((?:[\
 # The last two words before a phrase, read backwards: ``_SITE_BEFORE.search(low, start - 25, start)`` for
 # r"(?:(\w+)\s+)?(\w+)\s+$" gives the same words, but tries every character of the window, several times.
 _SITE_BEFORE_REVERSED = re.compile(r"\s+(\w+)(?:\s+(\w+))?")
+_NEXT_WORD = re.compile(r"\s+(\w+)")
 
 
 def _site_words_before(low: str, start: int) -> tuple[str | None, str] | None:
@@ -220,7 +221,7 @@ def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
             return False
     if _other_site_before(doc, start):
         return False
-    following = re.match(r"\s+(\w+)", doc.low[end : end + 20])
+    following = _NEXT_WORD.match(doc.low[end : end + 20])
     return not (following and lex.OTHER_SITE.fullmatch(following.group(1)))
 
 

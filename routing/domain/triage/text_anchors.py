@@ -28,6 +28,10 @@ _GO, _CLOSED, _OPEN = 0, 1, 2  # a prefix that may grow, one whose word has ende
 # text is "first second" (the space stands for any non-word characters; "first " leaves the second open).
 _SEP, _GO2 = 3, 4
 _GROWING = (_GO, _SEP, _GO2)
+# What is spelled (the ``two`` of the helpers below): one word; two words; two words, with a wide class of
+# digits in the second word spelled out too ("since 2019": "since" then the years, not "since" then any word).
+_ONE, _TWO, _TWO_DIGITS = 0, 1, 2
+_DIGITS = frozenset("0123456789")
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,15 @@ def _class_chars(items: list) -> list[str] | None:
     return chars
 
 
-def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None, length: int, two: bool) -> set[tuple[str, int]]:
+def _add_chars(partials: set[tuple[str, int]], chars: list[str] | None, length: int, two: int) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
     # Spelling whole words out, a wide class ("[0-9]+") would multiply the prefixes past the limit: the
     # word is left open there instead, and a word it starts begins with any one of its characters.
     wide = chars is not None and length > KEY_LENGTH and len(chars) > _SPELLED_CLASS
+    spell_second = not wide or (two == _TWO_DIGITS and _DIGITS.issuperset(chars))  # type: ignore[arg-type]
     for text, state in partials:
         if state != _GO:
-            out |= _add_second(text, state, None if wide else chars, length)
+            out |= _add_second(text, state, chars if spell_second else None, length)
             continue
         if chars is None or (wide and text):
             if not text:
@@ -110,7 +115,7 @@ def _add_second(text: str, state: int, chars: list[str] | None, length: int) -> 
     return out
 
 
-def _boundary(text: str, state: int, two: bool) -> tuple[str, int]:
+def _boundary(text: str, state: int, two: int) -> tuple[str, int]:
     """A text where the pattern asserts a word boundary (``\\b``)."""
     if not text or state == _SEP:
         return text, state  # before the first word, or between the words: nothing ends here
@@ -119,7 +124,7 @@ def _boundary(text: str, state: int, two: bool) -> tuple[str, int]:
     return (text + " ", _SEP) if two else (text, _CLOSED)
 
 
-def _expand(items: list, partials: set[tuple[str, int]], length: int, two: bool) -> set[tuple[str, int]]:
+def _expand(items: list, partials: set[tuple[str, int]], length: int, two: int) -> set[tuple[str, int]]:
     for op, av in items:
         growing = {p for p in partials if p[1] in _GROWING}
         if not growing:
@@ -131,7 +136,7 @@ def _expand(items: list, partials: set[tuple[str, int]], length: int, two: bool)
     return partials
 
 
-def _step(op, av, partials: set[tuple[str, int]], length: int, two: bool) -> set[tuple[str, int]]:
+def _step(op, av, partials: set[tuple[str, int]], length: int, two: int) -> set[tuple[str, int]]:
     c = sre_constants
     if op is c.LITERAL:
         return _add_chars(partials, [chr(av)], length, two)
@@ -169,7 +174,7 @@ def _step(op, av, partials: set[tuple[str, int]], length: int, two: bool) -> set
     return _add_chars(partials, None, length, two)
 
 
-def _spell(pattern: str, flags: int, length: int, two: bool) -> set[tuple[str, int]] | None:
+def _spell(pattern: str, flags: int, length: int, two: int) -> set[tuple[str, int]] | None:
     if sre_parse is None:
         return None
     try:
@@ -187,7 +192,7 @@ def anchors_of(pattern: str, flags: int = 0, length: int = KEY_LENGTH) -> Anchor
     Keys are the first ``length`` letters of the first word (the whole word when shorter and closed);
     open prefixes are shorter beginnings after which the word may go on in ways not spelled out.
     """
-    partials = _spell(pattern, flags, length, two=False)
+    partials = _spell(pattern, flags, length, two=_ONE)
     if partials is None:
         return None
     keys: set[str] = set()
@@ -214,9 +219,15 @@ class TwoWords:
     second_open: bool
 
 
-def two_words_of(pattern: str, flags: int = 0, length: int = WORD_LENGTH) -> list[TwoWords] | None:
-    """The first two words ``pattern`` can match, each spelled out up to ``length`` letters, or None."""
-    partials = _spell(pattern, flags, length, two=True)
+def two_words_of(
+    pattern: str, flags: int = 0, length: int = WORD_LENGTH, digits: bool = False
+) -> list[TwoWords] | None:
+    """The first two words ``pattern`` can match, each spelled out up to ``length`` letters, or None.
+
+    With ``digits``, digits the second word must start with ("[0-9]+") are spelled out as well; that can
+    give many more beginnings (and None past the limit), so it is asked for only where it may pay.
+    """
+    partials = _spell(pattern, flags, length, two=_TWO_DIGITS if digits else _TWO)
     if partials is None:
         return None
     found: list[TwoWords] = []

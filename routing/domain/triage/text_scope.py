@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain, compress, count, repeat
 from operator import add
 
-from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, anchors_of, two_words_of
+from routing.domain.triage.text_anchors import KEY_LENGTH, WORD_LENGTH, TwoWords, anchors_of, two_words_of
 
 _WORD = re.compile(r"\w+")
 # ASCII characters that are not ``\w``, all mapped to a space, to split a plain-ASCII message into its words
@@ -32,7 +32,7 @@ def _words(low: str) -> tuple[list[int], list[str]]:
     return list(compress(offsets, parts)), list(filter(None, parts))
 
 
-_FOLD = str.maketrans(
+_FOLD = str.maketrans(  # only "`" and the tab are ASCII keys (see ``fold``)
     {
         "\u2019": "'",
         "\u2018": "'",
@@ -61,6 +61,9 @@ def fold(text: str) -> str:
     if len(low) != len(text):
         # A few characters lower-case to two (e.g. "İ"); keep those as they are so offsets still line up.
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    if low.isascii():
+        # The only ASCII characters ``_FOLD`` changes; two scans cost far less than ``translate`` by a dict.
+        return low.replace("`", "'").replace("\t", " ")
     return low.translate(_FOLD)
 
 
@@ -218,7 +221,18 @@ _HINT_BITS: list[tuple[int, tuple[str, ...]]] = []  # (bit, hints within a word)
 _SlotStep = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (slot, kind, pattern)
 _Starts = tuple[_SlotStep, ...]
 _Probe = tuple[int, dict[str | None, _Starts], _Starts]  # (mask, next word -> starts, starts otherwise)
-_PROBES: dict[str, _Probe] = {}  # word -> what it can start
+
+
+class _Probes(dict[str, _Probe]):
+    """Word -> what it can start: a word not seen before is probed (``_probe``) when it is looked up."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> _Probe:
+        return _probe(word)
+
+
+_PROBES = _Probes()  # word -> what it can start
 _Candidate = tuple[int, "str | tuple[str, ...]", re.Pattern[str]]  # (position, kind, pattern): a step to try
 _PROBES_LIMIT = 50_000  # words remembered; beyond this the memo starts over (it is only a shortcut)
 
@@ -250,18 +264,20 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
     for length in (WORD_LENGTH, 10, 6):
         pairs = two_words_of(source, length=length)
         if pairs is not None:
-            seconds: dict[tuple[str, bool], set[str] | None] = {}
-            for pair in pairs:
-                key = (pair.first, pair.first_open)
-                known = seconds.get(key, set())
-                if known is None or pair.second is None or pair.second_open:
-                    seconds[key] = None  # some way of matching leaves the next word open
-                else:
-                    seconds[key] = known | {pair.second}
-            return [
-                (first, is_prefix, None if words is None else frozenset(words))
-                for (first, is_prefix), words in seconds.items()
-            ]
+            seconds = _seconds_of(pairs)
+            # With a second word's digits spelled out, "since" or "the" lists the years that may follow
+            # ("since 2019") instead of leaving every next word open. Kept only where it narrows the next
+            # words of the same first words: spelling more can also overflow and leave them open.
+            open_next = None in seconds.values()
+            with_digits = two_words_of(source, length=length, digits=True) if open_next else None
+            if with_digits is not None:
+                narrower = _seconds_of(with_digits)
+                if narrower.keys() == seconds.keys() and all(
+                    seconds[key] is None or (words is not None and words <= seconds[key])  # type: ignore[operator]
+                    for key, words in narrower.items()
+                ):
+                    seconds = narrower
+            return [(first, is_prefix, words) for (first, is_prefix), words in seconds.items()]
     for length in (WORD_LENGTH, 10, 6, KEY_LENGTH):
         anchors = anchors_of(source, length=length)
         if anchors is not None:
@@ -269,6 +285,19 @@ def _first_words(source: str) -> list[tuple[str, bool, _Seconds]]:
                 (prefix, True, None) for prefix in anchors.open_prefixes
             ]
     raise ValueError(f"a lexicon pattern must start with a word: {source[:60]!r}")
+
+
+def _seconds_of(pairs: list[TwoWords]) -> dict[tuple[str, bool], _Seconds]:
+    """For each (first word, whether only its beginning): the words that may follow, or None for any."""
+    seconds: dict[tuple[str, bool], set[str] | None] = {}
+    for pair in pairs:
+        key = (pair.first, pair.first_open)
+        known = seconds.get(key, set())
+        if known is None or pair.second is None or pair.second_open:
+            seconds[key] = None  # some way of matching leaves the next word open
+        else:
+            seconds[key] = known | {pair.second}
+    return {key: None if words is None else frozenset(words) for key, words in seconds.items()}
 
 
 def _probe(word: str) -> _Probe:
@@ -727,9 +756,27 @@ class Document:
         if start or end is not None:
             return self.find_ungated(lex, start, end) if self._gate_open(lex) else []
         # Several readers search the whole message with the same lexicon; find it once per message.
-        found = self._found.get(lex._slot)
-        if found is None:
-            found = self._found[lex._slot] = self.find_ungated(lex) if self._gate_open(lex) else []
+        slot = lex._slot
+        found = self._found.get(slot)
+        if found is not None:
+            return list(found)
+        # The search of ``find_ungated`` over the whole message, written out here: most of a message's
+        # ~25 searches are first searches of a lexicon, and the calls and checks around the loop
+        # (``_gate_open``, ``find_ungated``) cost as much as the loop itself for a lexicon with few candidates.
+        index = self._candidates if self._candidates is not None else self._index()
+        found = self._found[slot] = []
+        if (lex.gate is None or self._gates >> lex._bit & 1 == 1) and slot < len(index):
+            low = self.low
+            resume = 0
+            for pos, kind, pattern in index[slot]:
+                if pos < resume:
+                    continue
+                match = pattern.match(low, pos)
+                if match is not None:
+                    resume = match.end()
+                    if resume == pos:
+                        resume += 1
+                    found.append((kind if kind.__class__ is str else kind[match.lastindex - 1], match))
         return list(found)
 
     def _gate_open(self, lex: Lexicon) -> bool:
@@ -788,12 +835,12 @@ class Document:
         candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
         gates = 0
         starts, words = _words(self.low)
-        known = map(_PROBES.get, words)  # the probes of words seen before (looked up as the loop goes)
+        # Each word's probe, remembered or worked out (``_Probes.__missing__``) as the loop goes.
+        probes = map(_PROBES.__getitem__, words)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
-        for pos, probe, word, second in zip(starts, known, words, chain(following, (None,)), strict=False):
-            gate, by_next, otherwise = probe or _probe(word)
+        for pos, (gate, by_next, otherwise), second in zip(starts, probes, chain(following, (None,)), strict=False):
             gates |= gate
             for slot, kind, pattern in by_next.get(second, otherwise):
                 candidates[slot].append((pos, kind, pattern))
