@@ -104,15 +104,7 @@ PROPOSAL_HORIZON = timedelta(days=366)
 # PostgreSQL only (SQLite has no UPDATE inside WITH): claim the earliest slot in the window and, when
 # there is none, find the slot to propose instead, in one statement. Rows: (booked, slot columns).
 _CLAIMED = _CLAIM_EARLIEST.cte("claimed")
-_LATER = (
-    select(*_SLOT_COLUMNS)
-    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
-    .where(_slots.c.start > bindparam("window_end"), _slots.c.start <= bindparam("horizon"))
-    .where(~exists(select(_CLAIMED.c.id)))
-    .order_by(_slots.c.start)
-    .limit(1)
-    .subquery("later")
-)
+_LATER = _FREE_IN_RANGE.where(~exists(select(_CLAIMED.c.id))).subquery("later")
 _CLAIM_OR_PROPOSE = select(true().label("booked"), *_CLAIMED.c).union_all(select(false().label("booked"), *_LATER.c))
 
 
@@ -176,7 +168,9 @@ class EmbeddedScheduler:
                 "want_type": plan.slot_type,
                 "window_start": plan.earliest,
                 "window_end": plan.latest,
-                "horizon": plan.latest + PROPOSAL_HORIZON,
+                "after": plan.latest,
+                "until": plan.latest + PROPOSAL_HORIZON,
+                "max_rows": 1,
             }
             row = connection.execute(_CLAIM_OR_PROPOSE, params).first()
             slot, booked = _slot_time(row), row is not None and row.booked
