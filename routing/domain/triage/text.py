@@ -18,7 +18,7 @@ from routing.domain.triage import text_lexicon as lex
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
 from routing.domain.triage.text_durations import read_duration
 from routing.domain.triage.text_relaxants import read_relaxant_effect
-from routing.domain.triage.text_scope import Document, Hints, Lexicon
+from routing.domain.triage.text_scope import PHRASE_TRIM, Document, Hints, Lexicon
 
 
 class _Found:
@@ -39,20 +39,25 @@ class _Found:
     def reading(self) -> TextReading:
         values: dict[str, Any] = {}
         evidence: list[Evidence] = []
-        for fact in FACT_KINDS:
-            if fact in SET_FACTS:
+        found, raw = self.values, self.doc.raw
+        for fact, is_set in _FACT_ORDER:
+            if is_set:
                 items = self.items.get(fact)
                 if items:
                     values[fact] = frozenset(items)
                     evidence.extend(Evidence(fact, item, TEXT, self._phrase(*items[item])) for item in sorted(items))
-            elif fact in self.values:
-                value, start, end = self.values[fact]
+            elif fact in found:
+                value, start, end = found[fact]
                 values[fact] = value
-                evidence.append(Evidence(fact, value, TEXT, self._phrase(start, end)))
-        return TextReading(values=values, evidence=tuple(evidence))
+                # ``_phrase`` written out: a reading has a phrase for most facts.
+                evidence.append(Evidence(fact, value, TEXT, raw[start:end].strip(PHRASE_TRIM) or raw[start:end]))
+        return TextReading(values, tuple(evidence))
 
     def _phrase(self, start: int, end: int) -> str:
         return self.doc.phrase(start, end) or self.doc.raw[start:end]
+
+
+_FACT_ORDER = tuple((fact, fact in SET_FACTS) for fact in FACT_KINDS)  # the order of a reading's facts
 
 
 # --- red flags ---------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ class Lexicon:
     beginnings of which every match contains at least one) lets a message without any skip the search.
     """
 
-    __slots__ = ("_bit", "_entries", "_slot", "_steps", "gate", "sources")
+    __slots__ = ("_bit", "_entries", "_mask", "_slot", "_steps", "gate", "sources")
 
     def __init__(self, entries: list[tuple[str, str]], gate: frozenset[str] | None = None) -> None:
         self.sources = tuple((kind, _source(source)) for kind, source in entries)  # as written, for the tests
@@ -139,6 +139,7 @@ class Lexicon:
         self.gate = gate
         self._steps: dict[tuple[int, ...], _Steps] = {}
         self._bit = next(_BITS)  # the gate's bit in a probe's mask
+        self._mask = 1 << self._bit
         self._slot = _register(self)
 
     def steps(self, indices: tuple[int, ...]) -> _Steps:
@@ -214,6 +215,8 @@ _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three let
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _BITS = count()  # the bits of a probe's mask: one per lexicon gate and one per set of hints
 _GATES: dict[str, int] = {}  # a gate key -> mask of the bits of the lexicons it opens
+# The bits of the lexicons without a gate, set in every message's gates: "is the gate open" is then one test.
+_UNGATED = 0
 _HINT_BITS: list[tuple[int, tuple[str, ...]]] = []  # (bit, hints within a word) for each set of hints
 # What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
 # (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
@@ -249,7 +252,10 @@ def _register(lex: Lexicon) -> int:
             else:
                 _SHORT.append((first, slot, index, seconds))
     for key in lex.gate or ():
-        _GATES[key] = _GATES.get(key, 0) | 1 << lex._bit
+        _GATES[key] = _GATES.get(key, 0) | lex._mask
+    global _UNGATED
+    if lex.gate is None:
+        _UNGATED |= lex._mask
     _LEXICONS.append(lex)
     _PROBES.clear()  # worked out without this lexicon
     return slot
@@ -369,12 +375,13 @@ class Hints:
     message; a hint with other characters ("x-ray", "both sides") is looked for in the message itself.
     """
 
-    __slots__ = ("_bit", "spanning")
+    __slots__ = ("_bit", "_mask", "spanning")
 
     def __init__(self, *hints: str) -> None:
         within = tuple(hint for hint in hints if _within_a_word(hint))
         self.spanning = tuple(hint for hint in hints if hint not in within)
         self._bit = next(_BITS)
+        self._mask = 1 << self._bit
         _HINT_BITS.append((self._bit, within))
         _PROBES.clear()  # worked out without these hints
 
@@ -683,6 +690,9 @@ _SPECULATION_BREAK = lexicon(
 )
 
 
+PHRASE_TRIM = " \t\r\n,.;:!?-()\"'"  # what ``Document.phrase`` trims from either end of a phrase
+
+
 class _Scan:
     """A scoping lexicon's matches in the whole message, found from the left only as far as asked.
 
@@ -765,10 +775,14 @@ class Document:
         # (``_gate_open``, ``find_ungated``) cost as much as the loop itself for a lexicon with few candidates.
         index = self._candidates if self._candidates is not None else self._index()
         found = self._found[slot] = []
-        if (lex.gate is None or self._gates >> lex._bit & 1 == 1) and slot < len(index):
+        if self._gates & lex._mask:  # (a lexicon without a gate has its bit set in every message)
+            try:
+                candidates = index[slot]
+            except IndexError:
+                candidates = []  # a lexicon made after this message was indexed (none is, outside tests)
             low = self.low
             resume = 0
-            for pos, kind, pattern in index[slot]:
+            for pos, kind, pattern in candidates:
                 if pos < resume:
                     continue
                 match = pattern.match(low, pos)
@@ -783,13 +797,13 @@ class Document:
         """Whether the message has a word beginning in the lexicon's gate (or the lexicon has none)."""
         if self._candidates is None:
             self._index()
-        return lex.gate is None or self._gates >> lex._bit & 1 == 1
+        return self._gates & lex._mask != 0
 
     def mentions(self, hints: Hints) -> bool:
         """Whether the message holds any of ``hints`` anywhere, even inside a word ("leg" in "college")."""
         if self._candidates is None:
             self._index()
-        return self._gates >> hints._bit & 1 == 1 or any(map(self.low.__contains__, hints.spanning))
+        return self._gates & hints._mask != 0 or any(map(self.low.__contains__, hints.spanning))
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
@@ -833,7 +847,7 @@ class Document:
         """Look every word up once (``_probe``): the words each lexicon can match at, the gates and hints."""
         # (position, kind, pattern) in word order, per lexicon slot: a list per slot, so adding costs no lookup
         candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
-        gates = 0
+        gates = _UNGATED
         starts, words = _words(self.low)
         # Each word's probe, remembered or worked out (``_Probes.__missing__``) as the loop goes.
         probes = map(_PROBES.__getitem__, words)
@@ -906,7 +920,7 @@ class Document:
 
     def phrase(self, start: int, end: int) -> str:
         """The original words between two offsets, trimmed of spaces and punctuation at either end."""
-        return self.raw[start:end].strip(" \t\r\n,.;:!?-()\"'")
+        return self.raw[start:end].strip(PHRASE_TRIM)
 
     # --- negation, other people, hedging --------------------------------------------------------------
 
