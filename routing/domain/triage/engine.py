@@ -119,16 +119,22 @@ def decide(facts: Facts, rulebook: Rulebook) -> Decision:
 
 
 def _fill(template: str, facts: Facts, rulebook: Rulebook) -> str:
-    return template.format_map(_Placeholders(facts, rulebook))
+    if "{" not in template and "}" not in template:
+        return template  # nothing to fill (several reasons have no placeholder)
+    placeholders = _Placeholders()
+    placeholders.facts = facts
+    placeholders.rulebook = rulebook
+    return template.format_map(placeholders)
 
 
 class _Placeholders(dict):
     """Fact values in plain words, computed only for the placeholders a template uses."""
 
-    def __init__(self, facts: Facts, rulebook: Rulebook) -> None:
-        super().__init__()
-        self.facts = facts
-        self.rulebook = rulebook
+    # Slots set by ``_fill`` rather than an ``__init__``: a Python ``__init__`` calling ``dict.__init__``
+    # costs more than filling the template.
+    __slots__ = ("facts", "rulebook")
+    facts: Facts
+    rulebook: Rulebook
 
     def __missing__(self, name: str) -> Any:
         value = getattr(self.facts, name)
