@@ -854,9 +854,12 @@ class Document:
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
+        # Most words open no gate and have the same steps whatever the next word: the tests skip an
+        # ``|`` that would make a new (many-bit) int and a ``get`` that would find nothing.
         for pos, (gate, by_next, otherwise), second in zip(starts, probes, chain(following, (None,)), strict=False):
-            gates |= gate
-            for slot, kind, pattern in by_next.get(second, otherwise):
+            if gate:
+                gates |= gate
+            for slot, kind, pattern in by_next.get(second, otherwise) if by_next else otherwise:
                 candidates[slot].append((pos, kind, pattern))
         self._gates = gates
         self._candidates = candidates
