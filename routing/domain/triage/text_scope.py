@@ -412,6 +412,71 @@ _SENTENCE_END = re.compile(
     r"(?:(?<=[;\n\r\u2022|])|(?<=[.!?;\n\r\u2022|-]-)|(?<= -)(?= )|(?<=[.!?])(?=[\s\"')\]]|\Z))"
 )
 _CLAUSE_PUNCTUATION = re.compile(r"[,:()]")
+
+# A regex search reads tens of instructions a character even when its pattern starts with a character class,
+# so the two searches of a whole message (sentence ends and clause punctuation) would cost as much as its
+# word index. In a plain-ASCII message the characters they start at are found by ``bytes.translate`` and
+# ``split`` instead (C loops of a few instructions a character); see ``_ascii_marks``.
+_SENTENCE_MARKS = ".!?;\n\r|-"  # the characters of ``_SENTENCE_END``'s runs that are ASCII
+_CLAUSE_MARKS = ",:()"  # ``_CLAUSE_PUNCTUATION``
+
+
+def _marks_table(marks: str) -> bytes:
+    return bytes(ord(",") if chr(code) in marks else ord("a") for code in range(256))
+
+
+_SENTENCE_TABLE = _marks_table(_SENTENCE_MARKS)
+_CLAUSE_TABLE = _marks_table(_CLAUSE_MARKS)
+
+
+def _ascii_marks(low: str, table: bytes) -> list[int]:
+    """The offsets, in order, of the characters of the plain-ASCII ``low`` that ``table`` maps to ","."""
+    marks = []
+    mark = -1
+    # Each part but the last is followed by one mark. (A loop: a message has a few marks, and for a few
+    # the iterator chain of ``accumulate`` costs more.)
+    for part in low.encode("ascii").translate(table).split(b","):
+        mark += len(part) + 1
+        marks.append(mark)
+    marks.pop()
+    return marks
+
+
+def _sentence_bounds(low: str) -> tuple[list[int], list[int]]:
+    """Where the sentences of ``low`` start and end: around the matches of ``_SENTENCE_END``."""
+    if not low.isascii():
+        found = list(_SENTENCE_END.finditer(low))
+        return [0, *map(re.Match.end, found)], [*map(re.Match.start, found), len(low)]
+    # The matches are the runs of sentence marks that ``_run_ends_sentence``: a match starts only at the
+    # first mark of a run (its lookbehind), takes the whole run (its atomic group) and then only looks.
+    starts, ends = [0], []
+    run_start = previous = -2
+    for mark in _ascii_marks(low, _SENTENCE_TABLE):
+        if mark != previous + 1:  # a new run: the previous one, if any, has ended
+            if previous >= 0 and _run_ends_sentence(low, run_start, previous + 1):
+                ends.append(run_start)
+                starts.append(previous + 1)
+            run_start = mark
+        previous = mark
+    if previous >= 0 and _run_ends_sentence(low, run_start, previous + 1):
+        ends.append(run_start)
+        starts.append(previous + 1)
+    ends.append(len(low))
+    return starts, ends
+
+
+def _run_ends_sentence(low: str, start: int, end: int) -> bool:
+    """``_SENTENCE_END``'s choice for the whole run of ASCII sentence marks ``low[start:end]``."""
+    last = low[end - 1]
+    if last in ";\n\r|":
+        return True
+    after = low[end : end + 1]
+    if last == "-":  # a dash ("--", "?-" or " - "), not a hyphen
+        return end - start > 1 or (low[start - 1 : start] == " " and after == " ")
+    # ".", "!" or "?": before a space (``\s`` is ``str.isspace``), a closing quote or bracket, or the end
+    return not after or after.isspace() or after in "\"')]"
+
+
 _CLAUSE_WORDS = lexicon(
     words("but", "however", "although", "though", "whereas", "while", "except", "because", "so"),
     r"\band\s+(?=(?:i|i'm|i've|my|it|it's|now|then|since|he|she|they|we|there|this|that|also|still|suddenly"
@@ -748,9 +813,7 @@ class Document:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.low = low = fold(raw)
-        found = list(_SENTENCE_END.finditer(low))
-        starts = [0, *map(re.Match.end, found)]
-        ends = [*map(re.Match.start, found), len(low)]
+        starts, ends = _sentence_bounds(low)
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
@@ -910,7 +973,11 @@ class Document:
         """The span of the clause holding offset ``pos``: its sentence cut at commas and conjunctions."""
         breaks = self._clause_breaks
         if breaks is None:
-            found = [(m.start(), m.end()) for m in _CLAUSE_PUNCTUATION.finditer(self.low)]
+            low = self.low
+            if low.isascii():
+                found = [(mark, mark + 1) for mark in _ascii_marks(low, _CLAUSE_TABLE)]
+            else:
+                found = [(m.start(), m.end()) for m in _CLAUSE_PUNCTUATION.finditer(low)]
             found += [m.span() for _, m in self.find(_CLAUSE_WORDS)]
             breaks = self._clause_breaks = sorted(found)
         start, end = self.sentence(pos)
