@@ -211,7 +211,7 @@ def _site_words_before(low: str, start: int) -> tuple[str | None, str] | None:
 
 def _other_site_before(doc: Document, start: int) -> bool:
     before = _site_words_before(doc.low, start)
-    return before is not None and any(word and lex.OTHER_SITE.fullmatch(word) for word in before)
+    return before is not None and not lex.OTHER_SITE_WORDS.isdisjoint(before)
 
 
 def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
@@ -227,7 +227,7 @@ def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
     if _other_site_before(doc, start):
         return False
     following = _NEXT_WORD.match(doc.low[end : end + 20])
-    return not (following and lex.OTHER_SITE.fullmatch(following.group(1)))
+    return not (following and following.group(1) in lex.OTHER_SITE_WORDS)
 
 
 def _read_conditions(doc: Document, found: _Found) -> None:
