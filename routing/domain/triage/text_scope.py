@@ -617,6 +617,18 @@ _POST_NEGATION = rx(
     r"\s*[:=?-]\s*(?:no|nope|none|negative|denied|nil|absent)\b", r"\s*-?\s*(?:negative|denied|absent)\b"
 )
 
+# The characters a match of ``_POST_NEGATION`` can begin with after its leading spaces.
+_POST_NEGATION_FIRST = frozenset(":=?-nda")
+
+
+def _may_negate_after(low: str, end: int) -> bool:
+    """False where ``_POST_NEGATION`` cannot match at ``end`` (most phrases): a test that costs less than a try."""
+    after = low[end : end + 1]
+    if after == " ":  # one space (the usual case): the character after it decides, unless it is a space too
+        after = low[end + 1 : end + 2]
+    return after in _POST_NEGATION_FIRST or after.isspace()
+
+
 _RELATIVE_WORDS = (
     "mother",
     "mom",
@@ -1002,7 +1014,7 @@ class Document:
         With ``end``, a trailing "X: no" or "X negative" also negates.
         """
         low = self.low
-        if end is not None and _POST_NEGATION.match(low, end):
+        if end is not None and _may_negate_after(low, end) and _POST_NEGATION.match(low, end):
             return start
         sentence_start, sentence_end = self.sentence(start)
         found = self.last(_CUES, max(sentence_start, start - 120), start, skip=None if broad else "broad_cue")
