@@ -278,17 +278,19 @@ def _first_affirmed(doc: Document, phrases: Lexicon) -> tuple[str, re.Match[str]
 
 def _read_onset(doc: Document, found: _Found) -> None:
     hits = [(kind, m) for kind, m in doc.find(lex.ONSET) if doc.negation(m.start(), broad=True) is None]
+    if not hits:
+        return
     # Sudden outranks gradual when both are said ("crept up, then suddenly worse"): it is the safer reading.
-    chosen = next((hit for hit in hits if hit[0] == "sudden"), hits[0] if hits else None)
-    if chosen is not None:
-        found.set("onset", chosen[0], *chosen[1].span())
+    chosen = next((hit for hit in hits if hit[0] == "sudden"), hits[0])
+    found.set("onset", chosen[0], *chosen[1].span())
 
 
 def _read_episodes(doc: Document, found: _Found) -> None:
-    hits = list(doc.find(lex.EPISODES))
-    chosen = next((hit for hit in hits if hit[0] == "first"), hits[0] if hits else None)
-    if chosen is not None:
-        found.set("episodes", chosen[0], *chosen[1].span())
+    hits = doc.find(lex.EPISODES)
+    if not hits:
+        return
+    chosen = next((hit for hit in hits if hit[0] == "first"), hits[0])
+    found.set("episodes", chosen[0], *chosen[1].span())
 
 
 def _read_location(doc: Document, found: _Found) -> None:
