@@ -24,7 +24,12 @@ class Reason:
 
     def __init__(self, rule: str, text: str, fact: str | None = None, phrase: str | None = None) -> None:
         # Cheaper than the generated frozen __init__ (see ``facts.Evidence``); several per decision.
-        self.__dict__.update(rule=rule, text=text, fact=fact, phrase=phrase)
+        # Item by item: ``__dict__.update(rule=rule, ...)`` first builds a dict of keywords to copy.
+        fields = self.__dict__
+        fields["rule"] = rule
+        fields["text"] = text
+        fields["fact"] = fact
+        fields["phrase"] = phrase
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; ``fact``/``phrase`` only when present."""
@@ -35,7 +40,7 @@ class Reason:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
     """The outcome of triage, with everything needed to explain and store it."""
 
@@ -47,6 +52,28 @@ class Decision:
     reasons: tuple[Reason, ...]
     rulebook_version: str
     facts: Facts
+
+    def __init__(
+        self,
+        route: str,
+        urgency: str,
+        likely_cause: str,
+        rule_id: str,
+        needs_review: bool,
+        reasons: tuple[Reason, ...],
+        rulebook_version: str,
+        facts: Facts,
+    ) -> None:
+        # One per decision; the generated frozen __init__ would call object.__setattr__ eight times.
+        fields = self.__dict__
+        fields["route"] = route
+        fields["urgency"] = urgency
+        fields["likely_cause"] = likely_cause
+        fields["rule_id"] = rule_id
+        fields["needs_review"] = needs_review
+        fields["reasons"] = reasons
+        fields["rulebook_version"] = rulebook_version
+        fields["facts"] = facts
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``triage`` object (plus ``rule``)."""
@@ -92,16 +119,22 @@ def decide(facts: Facts, rulebook: Rulebook) -> Decision:
 
 
 def _fill(template: str, facts: Facts, rulebook: Rulebook) -> str:
-    return template.format_map(_Placeholders(facts, rulebook))
+    if "{" not in template and "}" not in template:
+        return template  # nothing to fill (several reasons have no placeholder)
+    placeholders = _Placeholders()
+    placeholders.facts = facts
+    placeholders.rulebook = rulebook
+    return template.format_map(placeholders)
 
 
 class _Placeholders(dict):
     """Fact values in plain words, computed only for the placeholders a template uses."""
 
-    def __init__(self, facts: Facts, rulebook: Rulebook) -> None:
-        super().__init__()
-        self.facts = facts
-        self.rulebook = rulebook
+    # Slots set by ``_fill`` rather than an ``__init__``: a Python ``__init__`` calling ``dict.__init__``
+    # costs more than filling the template.
+    __slots__ = ("facts", "rulebook")
+    facts: Facts
+    rulebook: Rulebook
 
     def __missing__(self, name: str) -> Any:
         value = getattr(self.facts, name)
@@ -116,13 +149,17 @@ class _Placeholders(dict):
 
 def _text_reasons(facts: Facts, rulebook: Rulebook) -> list[Reason]:
     # Staff must see which facts were inferred from wording rather than ticked on the form.
-    return [
-        Reason(
-            "TEXT",
-            f"From the message: {rulebook.describe(item.fact, item.value)} (“{item.phrase}”).",
-            fact=item.fact,
-            phrase=item.phrase,
-        )
-        for item in facts.evidence
-        if item.source == TEXT
-    ]
+    # (Arguments by position: keywords cost a dict per Reason, and a decision has several.)
+    # ``describe``'s memo is read here first: the call costs more than the lookup, and every fact read
+    # from a message is described once per decision.
+    described = rulebook._described
+    reasons = []
+    for item in facts.evidence:
+        if item.source == TEXT:
+            fact, value, phrase = item.fact, item.value, item.phrase
+            try:
+                label = described[(fact, type(value), value)]  # the key of ``Rulebook.describe``
+            except (KeyError, TypeError):
+                label = rulebook.describe(fact, value)
+            reasons.append(Reason("TEXT", f"From the message: {label} (“{phrase}”).", fact, phrase))
+    return reasons

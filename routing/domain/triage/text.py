@@ -18,7 +18,7 @@ from routing.domain.triage import text_lexicon as lex
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
 from routing.domain.triage.text_durations import read_duration
 from routing.domain.triage.text_relaxants import read_relaxant_effect
-from routing.domain.triage.text_scope import Document, Hints, Lexicon
+from routing.domain.triage.text_scope import PHRASE_TRIM, Document, Hints, Lexicon
 
 
 class _Found:
@@ -39,20 +39,25 @@ class _Found:
     def reading(self) -> TextReading:
         values: dict[str, Any] = {}
         evidence: list[Evidence] = []
-        for fact in FACT_KINDS:
-            if fact in SET_FACTS:
+        found, raw = self.values, self.doc.raw
+        for fact, is_set in _FACT_ORDER:
+            if is_set:
                 items = self.items.get(fact)
                 if items:
                     values[fact] = frozenset(items)
                     evidence.extend(Evidence(fact, item, TEXT, self._phrase(*items[item])) for item in sorted(items))
-            elif fact in self.values:
-                value, start, end = self.values[fact]
+            elif fact in found:
+                value, start, end = found[fact]
                 values[fact] = value
-                evidence.append(Evidence(fact, value, TEXT, self._phrase(start, end)))
-        return TextReading(values=values, evidence=tuple(evidence))
+                # ``_phrase`` written out: a reading has a phrase for most facts.
+                evidence.append(Evidence(fact, value, TEXT, raw[start:end].strip(PHRASE_TRIM) or raw[start:end]))
+        return TextReading(values, tuple(evidence))
 
     def _phrase(self, start: int, end: int) -> str:
         return self.doc.phrase(start, end) or self.doc.raw[start:end]
+
+
+_FACT_ORDER = tuple((fact, fact in SET_FACTS) for fact in FACT_KINDS)  # the order of a reading's facts
 
 
 # --- red flags ---------------------------------------------------------------------------------------
@@ -206,7 +211,7 @@ def _site_words_before(low: str, start: int) -> tuple[str | None, str] | None:
 
 def _other_site_before(doc: Document, start: int) -> bool:
     before = _site_words_before(doc.low, start)
-    return before is not None and any(word and lex.OTHER_SITE.fullmatch(word) for word in before)
+    return before is not None and not lex.OTHER_SITE_WORDS.isdisjoint(before)
 
 
 def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
@@ -222,7 +227,7 @@ def _in_spine_or_unstated(doc: Document, start: int, end: int) -> bool:
     if _other_site_before(doc, start):
         return False
     following = _NEXT_WORD.match(doc.low[end : end + 20])
-    return not (following and lex.OTHER_SITE.fullmatch(following.group(1)))
+    return not (following and following.group(1) in lex.OTHER_SITE_WORDS)
 
 
 def _read_conditions(doc: Document, found: _Found) -> None:
@@ -273,17 +278,19 @@ def _first_affirmed(doc: Document, phrases: Lexicon) -> tuple[str, re.Match[str]
 
 def _read_onset(doc: Document, found: _Found) -> None:
     hits = [(kind, m) for kind, m in doc.find(lex.ONSET) if doc.negation(m.start(), broad=True) is None]
+    if not hits:
+        return
     # Sudden outranks gradual when both are said ("crept up, then suddenly worse"): it is the safer reading.
-    chosen = next((hit for hit in hits if hit[0] == "sudden"), hits[0] if hits else None)
-    if chosen is not None:
-        found.set("onset", chosen[0], *chosen[1].span())
+    chosen = next((hit for hit in hits if hit[0] == "sudden"), hits[0])
+    found.set("onset", chosen[0], *chosen[1].span())
 
 
 def _read_episodes(doc: Document, found: _Found) -> None:
-    hits = list(doc.find(lex.EPISODES))
-    chosen = next((hit for hit in hits if hit[0] == "first"), hits[0] if hits else None)
-    if chosen is not None:
-        found.set("episodes", chosen[0], *chosen[1].span())
+    hits = doc.find(lex.EPISODES)
+    if not hits:
+        return
+    chosen = next((hit for hit in hits if hit[0] == "first"), hits[0])
+    found.set("episodes", chosen[0], *chosen[1].span())
 
 
 def _read_location(doc: Document, found: _Found) -> None:

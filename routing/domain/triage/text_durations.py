@@ -69,6 +69,8 @@ _FREQUENCY_AFTER = re.compile(
     r"|\s+(?:pregnant|postpartum|post-?op)\b"
 )
 _RANGE_GAP = re.compile(r"\s*(?:-|to|or|and)\s*")
+_SINCE_LEADS = frozenset(("for", "since", "over", "past", "last"))  # lead words that belong to the duration
+_NOT_SINCE_LEADS = frozenset(("every", "each", "per", "next", "another", "after", "within", "these"))  # not the past
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_ALIASES = {"tues": 1, "weds": 2, "thurs": 3}
@@ -145,13 +147,20 @@ _TOPIC = lexicon(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Duration:
     """A duration of the pain, in whole days, and the span of the message that said it."""
 
     days: int
     start: int
     end: int
+
+    def __init__(self, days: int, start: int, end: int) -> None:
+        # Cheaper than the generated frozen __init__ (see ``facts.Evidence``).
+        fields = self.__dict__
+        fields["days"] = days
+        fields["start"] = start
+        fields["end"] = end
 
 
 def _number(text: str) -> float | None:
@@ -192,10 +201,10 @@ def _counted(doc: Document) -> list[tuple[int, int, int]]:
         lead = lead_match.group().split() if lead_match else []
         quantity_start = match.start("between") if match["between"] else match.start("q1")
         start = match.start()
-        if lead_match and any(w in lead for w in ("for", "since", "over", "past", "last")):
+        if lead_match and not _SINCE_LEADS.isdisjoint(lead):
             start = lead_match.start()
         if (
-            any(word in lead for word in ("every", "each", "per", "next", "another", "after", "within", "these"))
+            not _NOT_SINCE_LEADS.isdisjoint(lead)
             or ("in" in lead and not {"past", "last"} & set(lead))
             or ("this" in lead and not {"past", "last"} & set(lead))
             or (match["tail"] and match["tail"].split()[0] in ("later", "from", "more"))
@@ -203,11 +212,12 @@ def _counted(doc: Document) -> list[tuple[int, int, int]]:
         ):
             previous_end = match.end()
             continue
-        if _FREQUENCY_BEFORE.search(low, max(0, quantity_start - 12), quantity_start) and match["q1"] in ("a", "an"):
+        # (The cheap tests first: each regex try costs more than the rest of the loop.)
+        if match["q1"] in ("a", "an") and _FREQUENCY_BEFORE.search(low, max(0, quantity_start - 12), quantity_start):
             continue
         if _FREQUENCY_AFTER.match(low, match.end("unit")):
             continue
-        if _RANGE_GAP.fullmatch(low, previous_end, quantity_start) and previous_end >= 0:
+        if previous_end >= 0 and _RANGE_GAP.fullmatch(low, previous_end, quantity_start):
             # The upper end of a range such as "3 months to a year": the lower bound already counted.
             previous_end = match.end()
             continue

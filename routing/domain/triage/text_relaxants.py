@@ -234,15 +234,25 @@ _FILLER = frozenset(
     )
 )  # fmt: skip
 _PRONOUNS = frozenset(("they", "them", "it", "these", "those", "which", "both"))
+# The kinds of ``_EFFECT`` that look forward to their subject, and those that only echo an earlier effect.
+_FORWARD = frozenset(kind for kind, _ in _EFFECT.sources if kind.startswith("forward"))
+_ELLIPSIS = frozenset(kind for kind, _ in _EFFECT.sources if kind.startswith("ellipsis"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RelaxantEffect:
     """The relaxant effect read from the message and the span that says it."""
 
     value: str
     start: int
     end: int
+
+    def __init__(self, value: str, start: int, end: int) -> None:
+        # Cheaper than the generated frozen __init__ (see ``facts.Evidence``).
+        fields = self.__dict__
+        fields["value"] = value
+        fields["start"] = start
+        fields["end"] = end
 
 
 @dataclass
@@ -316,15 +326,18 @@ def read_relaxant_effect(doc: Document) -> RelaxantEffect | None:
         return None
     low = doc.low
     groups = _subject_groups(doc)
-    if not any("relaxant" in group.kinds for group in groups):
-        return None
+    for group in groups:
+        if "relaxant" in group.kinds:
+            break
+    else:
+        return None  # no relaxant among the treatments
     result: RelaxantEffect | None = None
     last_polarity: dict[int, str] = {}
     for kind, match in doc.find(_EFFECT):
         sentence_start = doc.sentence(match.start())[0]
-        if kind.startswith("ellipsis") and sentence_start not in last_polarity:
+        if kind in _ELLIPSIS and sentence_start not in last_polarity:
             continue
-        if kind.startswith("forward"):
+        if kind in _FORWARD:
             target = next(
                 (i for i, g in enumerate(groups) if match.end() <= g.start <= match.end() + 40),
                 None,
@@ -343,7 +356,7 @@ def read_relaxant_effect(doc: Document) -> RelaxantEffect | None:
             continue
         if (
             polarity == "helped"
-            and not kind.startswith("forward")
+            and kind not in _FORWARD
             and _DENIED_SUBJECT.search(low, max(0, group.start - 30), group.start)
         ):
             polarity = "no_relief"  # "no relaxants have helped", "not even the relaxants helped"

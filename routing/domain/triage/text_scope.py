@@ -131,7 +131,7 @@ class Lexicon:
     beginnings of which every match contains at least one) lets a message without any skip the search.
     """
 
-    __slots__ = ("_bit", "_entries", "_slot", "_steps", "gate", "sources")
+    __slots__ = ("_bit", "_entries", "_mask", "_slot", "_steps", "gate", "sources")
 
     def __init__(self, entries: list[tuple[str, str]], gate: frozenset[str] | None = None) -> None:
         self.sources = tuple((kind, _source(source)) for kind, source in entries)  # as written, for the tests
@@ -139,6 +139,7 @@ class Lexicon:
         self.gate = gate
         self._steps: dict[tuple[int, ...], _Steps] = {}
         self._bit = next(_BITS)  # the gate's bit in a probe's mask
+        self._mask = 1 << self._bit
         self._slot = _register(self)
 
     def steps(self, indices: tuple[int, ...]) -> _Steps:
@@ -214,6 +215,8 @@ _BY_KEY: dict[str, list[tuple[str, int, int, _Seconds]]] = {}  # first three let
 _SHORT: list[tuple[str, int, int, _Seconds]] = []  # (prefix shorter than three letters, slot, index, seconds)
 _BITS = count()  # the bits of a probe's mask: one per lexicon gate and one per set of hints
 _GATES: dict[str, int] = {}  # a gate key -> mask of the bits of the lexicons it opens
+# The bits of the lexicons without a gate, set in every message's gates: "is the gate open" is then one test.
+_UNGATED = 0
 _HINT_BITS: list[tuple[int, tuple[str, ...]]] = []  # (bit, hints within a word) for each set of hints
 # What a word can start: for each lexicon slot with a pattern that can start there, the steps to try, in order
 # (one (slot, kind, pattern) per step). They may depend on the next word (a pattern that needs another next
@@ -249,7 +252,10 @@ def _register(lex: Lexicon) -> int:
             else:
                 _SHORT.append((first, slot, index, seconds))
     for key in lex.gate or ():
-        _GATES[key] = _GATES.get(key, 0) | 1 << lex._bit
+        _GATES[key] = _GATES.get(key, 0) | lex._mask
+    global _UNGATED
+    if lex.gate is None:
+        _UNGATED |= lex._mask
     _LEXICONS.append(lex)
     _PROBES.clear()  # worked out without this lexicon
     return slot
@@ -369,12 +375,13 @@ class Hints:
     message; a hint with other characters ("x-ray", "both sides") is looked for in the message itself.
     """
 
-    __slots__ = ("_bit", "spanning")
+    __slots__ = ("_bit", "_mask", "spanning")
 
     def __init__(self, *hints: str) -> None:
         within = tuple(hint for hint in hints if _within_a_word(hint))
         self.spanning = tuple(hint for hint in hints if hint not in within)
         self._bit = next(_BITS)
+        self._mask = 1 << self._bit
         _HINT_BITS.append((self._bit, within))
         _PROBES.clear()  # worked out without these hints
 
@@ -405,6 +412,71 @@ _SENTENCE_END = re.compile(
     r"(?:(?<=[;\n\r\u2022|])|(?<=[.!?;\n\r\u2022|-]-)|(?<= -)(?= )|(?<=[.!?])(?=[\s\"')\]]|\Z))"
 )
 _CLAUSE_PUNCTUATION = re.compile(r"[,:()]")
+
+# A regex search reads tens of instructions a character even when its pattern starts with a character class,
+# so the two searches of a whole message (sentence ends and clause punctuation) would cost as much as its
+# word index. In a plain-ASCII message the characters they start at are found by ``bytes.translate`` and
+# ``split`` instead (C loops of a few instructions a character); see ``_ascii_marks``.
+_SENTENCE_MARKS = ".!?;\n\r|-"  # the characters of ``_SENTENCE_END``'s runs that are ASCII
+_CLAUSE_MARKS = ",:()"  # ``_CLAUSE_PUNCTUATION``
+
+
+def _marks_table(marks: str) -> bytes:
+    return bytes(ord(",") if chr(code) in marks else ord("a") for code in range(256))
+
+
+_SENTENCE_TABLE = _marks_table(_SENTENCE_MARKS)
+_CLAUSE_TABLE = _marks_table(_CLAUSE_MARKS)
+
+
+def _ascii_marks(low: str, table: bytes) -> list[int]:
+    """The offsets, in order, of the characters of the plain-ASCII ``low`` that ``table`` maps to ","."""
+    marks = []
+    mark = -1
+    # Each part but the last is followed by one mark. (A loop: a message has a few marks, and for a few
+    # the iterator chain of ``accumulate`` costs more.)
+    for part in low.encode("ascii").translate(table).split(b","):
+        mark += len(part) + 1
+        marks.append(mark)
+    marks.pop()
+    return marks
+
+
+def _sentence_bounds(low: str) -> tuple[list[int], list[int]]:
+    """Where the sentences of ``low`` start and end: around the matches of ``_SENTENCE_END``."""
+    if not low.isascii():
+        found = list(_SENTENCE_END.finditer(low))
+        return [0, *map(re.Match.end, found)], [*map(re.Match.start, found), len(low)]
+    # The matches are the runs of sentence marks that ``_run_ends_sentence``: a match starts only at the
+    # first mark of a run (its lookbehind), takes the whole run (its atomic group) and then only looks.
+    starts, ends = [0], []
+    run_start = previous = -2
+    for mark in _ascii_marks(low, _SENTENCE_TABLE):
+        if mark != previous + 1:  # a new run: the previous one, if any, has ended
+            if previous >= 0 and _run_ends_sentence(low, run_start, previous + 1):
+                ends.append(run_start)
+                starts.append(previous + 1)
+            run_start = mark
+        previous = mark
+    if previous >= 0 and _run_ends_sentence(low, run_start, previous + 1):
+        ends.append(run_start)
+        starts.append(previous + 1)
+    ends.append(len(low))
+    return starts, ends
+
+
+def _run_ends_sentence(low: str, start: int, end: int) -> bool:
+    """``_SENTENCE_END``'s choice for the whole run of ASCII sentence marks ``low[start:end]``."""
+    last = low[end - 1]
+    if last in ";\n\r|":
+        return True
+    after = low[end : end + 1]
+    if last == "-":  # a dash ("--", "?-" or " - "), not a hyphen
+        return end - start > 1 or (low[start - 1 : start] == " " and after == " ")
+    # ".", "!" or "?": before a space (``\s`` is ``str.isspace``), a closing quote or bracket, or the end
+    return not after or after.isspace() or after in "\"')]"
+
+
 _CLAUSE_WORDS = lexicon(
     words("but", "however", "although", "though", "whereas", "while", "except", "because", "so"),
     r"\band\s+(?=(?:i|i'm|i've|my|it|it's|now|then|since|he|she|they|we|there|this|that|also|still|suddenly"
@@ -545,6 +617,18 @@ _POST_NEGATION = rx(
     r"\s*[:=?-]\s*(?:no|nope|none|negative|denied|nil|absent)\b", r"\s*-?\s*(?:negative|denied|absent)\b"
 )
 
+# The characters a match of ``_POST_NEGATION`` can begin with after its leading spaces.
+_POST_NEGATION_FIRST = frozenset(":=?-nda")
+
+
+def _may_negate_after(low: str, end: int) -> bool:
+    """False where ``_POST_NEGATION`` cannot match at ``end`` (most phrases): a test that costs less than a try."""
+    after = low[end : end + 1]
+    if after == " ":  # one space (the usual case): the character after it decides, unless it is a space too
+        after = low[end + 1 : end + 2]
+    return after in _POST_NEGATION_FIRST or after.isspace()
+
+
 _RELATIVE_WORDS = (
     "mother",
     "mom",
@@ -683,6 +767,9 @@ _SPECULATION_BREAK = lexicon(
 )
 
 
+PHRASE_TRIM = " \t\r\n,.;:!?-()\"'"  # what ``Document.phrase`` trims from either end of a phrase
+
+
 class _Scan:
     """A scoping lexicon's matches in the whole message, found from the left only as far as asked.
 
@@ -738,9 +825,7 @@ class Document:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.low = low = fold(raw)
-        found = list(_SENTENCE_END.finditer(low))
-        starts = [0, *map(re.Match.end, found)]
-        ends = [*map(re.Match.start, found), len(low)]
+        starts, ends = _sentence_bounds(low)
         self._sentence_starts = starts
         self._sentence_ends = ends
         self._clause_breaks: list[tuple[int, int]] | None = None
@@ -765,10 +850,14 @@ class Document:
         # (``_gate_open``, ``find_ungated``) cost as much as the loop itself for a lexicon with few candidates.
         index = self._candidates if self._candidates is not None else self._index()
         found = self._found[slot] = []
-        if (lex.gate is None or self._gates >> lex._bit & 1 == 1) and slot < len(index):
+        if self._gates & lex._mask:  # (a lexicon without a gate has its bit set in every message)
+            try:
+                candidates = index[slot]
+            except IndexError:
+                candidates = []  # a lexicon made after this message was indexed (none is, outside tests)
             low = self.low
             resume = 0
-            for pos, kind, pattern in index[slot]:
+            for pos, kind, pattern in candidates:
                 if pos < resume:
                     continue
                 match = pattern.match(low, pos)
@@ -783,13 +872,13 @@ class Document:
         """Whether the message has a word beginning in the lexicon's gate (or the lexicon has none)."""
         if self._candidates is None:
             self._index()
-        return lex.gate is None or self._gates >> lex._bit & 1 == 1
+        return self._gates & lex._mask != 0
 
     def mentions(self, hints: Hints) -> bool:
         """Whether the message holds any of ``hints`` anywhere, even inside a word ("leg" in "college")."""
         if self._candidates is None:
             self._index()
-        return self._gates >> hints._bit & 1 == 1 or any(map(self.low.__contains__, hints.spanning))
+        return self._gates & hints._mask != 0 or any(map(self.low.__contains__, hints.spanning))
 
     def find_ungated(self, lex: Lexicon, start: int = 0, end: int | None = None) -> list[tuple[str, re.Match[str]]]:
         """``find`` without the lexicon's gate (the tests use it to check that gates lose nothing)."""
@@ -833,16 +922,19 @@ class Document:
         """Look every word up once (``_probe``): the words each lexicon can match at, the gates and hints."""
         # (position, kind, pattern) in word order, per lexicon slot: a list per slot, so adding costs no lookup
         candidates: list[list[_Candidate]] = [[] for _ in _LEXICONS]
-        gates = 0
+        gates = _UNGATED
         starts, words = _words(self.low)
         # Each word's probe, remembered or worked out (``_Probes.__missing__``) as the loop goes.
         probes = map(_PROBES.__getitem__, words)
         following = iter(words)
         next(following, None)
         # The word after each word, None after the last (and an unused None for a message without words).
+        # Most words open no gate and have the same steps whatever the next word: the tests skip an
+        # ``|`` that would make a new (many-bit) int and a ``get`` that would find nothing.
         for pos, (gate, by_next, otherwise), second in zip(starts, probes, chain(following, (None,)), strict=False):
-            gates |= gate
-            for slot, kind, pattern in by_next.get(second, otherwise):
+            if gate:
+                gates |= gate
+            for slot, kind, pattern in by_next.get(second, otherwise) if by_next else otherwise:
                 candidates[slot].append((pos, kind, pattern))
         self._gates = gates
         self._candidates = candidates
@@ -893,7 +985,11 @@ class Document:
         """The span of the clause holding offset ``pos``: its sentence cut at commas and conjunctions."""
         breaks = self._clause_breaks
         if breaks is None:
-            found = [(m.start(), m.end()) for m in _CLAUSE_PUNCTUATION.finditer(self.low)]
+            low = self.low
+            if low.isascii():
+                found = [(mark, mark + 1) for mark in _ascii_marks(low, _CLAUSE_TABLE)]
+            else:
+                found = [(m.start(), m.end()) for m in _CLAUSE_PUNCTUATION.finditer(low)]
             found += [m.span() for _, m in self.find(_CLAUSE_WORDS)]
             breaks = self._clause_breaks = sorted(found)
         start, end = self.sentence(pos)
@@ -906,7 +1002,7 @@ class Document:
 
     def phrase(self, start: int, end: int) -> str:
         """The original words between two offsets, trimmed of spaces and punctuation at either end."""
-        return self.raw[start:end].strip(" \t\r\n,.;:!?-()\"'")
+        return self.raw[start:end].strip(PHRASE_TRIM)
 
     # --- negation, other people, hedging --------------------------------------------------------------
 
@@ -918,7 +1014,7 @@ class Document:
         With ``end``, a trailing "X: no" or "X negative" also negates.
         """
         low = self.low
-        if end is not None and _POST_NEGATION.match(low, end):
+        if end is not None and _may_negate_after(low, end) and _POST_NEGATION.match(low, end):
             return start
         sentence_start, sentence_end = self.sentence(start)
         found = self.last(_CUES, max(sentence_start, start - 120), start, skip=None if broad else "broad_cue")
