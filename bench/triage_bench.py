@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 import time
@@ -32,18 +33,8 @@ STRUCTURED = [
 ]
 
 # About 500 characters each, the way patients write: history, trigger, medication, negations.
-MESSAGES = [
-    "I have had back spasms on and off for about 3 months now, mostly in my lower back on the left side. "
-    "It started after I helped my brother move furniture into his new apartment and lifted a heavy couch. "
-    "My doctor prescribed cyclobenzaprine but the muscle relaxants didn't help at all, and ibuprofen only "
-    "takes the edge off. Some days the pain is 7/10 and I can barely stand up straight in the morning. "
-    "No fever, no numbness, and I do not have any bladder trouble. I have never had an MRI or X-ray of my back.",
-    "Two weeks ago I was shovelling snow and felt something pull in my mid back. Since then it has been stiff "
-    "and it spasms whenever I twist to the right. I tried heat, stretching and naproxen, and I haven't tried "
-    "any muscle relaxants yet. The pain shoots down my right leg sometimes, maybe a 6 out of 10. I was told "
-    "years ago that I have a bulging disc but I never had a scan to confirm it. I'm worried because I work in "
-    "a warehouse and need to lift boxes all day. No weakness in my legs and no weight loss. Thanks for helping.",
-]
+# Kept in triage_messages.json so that bench/medspacy_baseline.py reads the same messages.
+MESSAGES = json.loads(Path(__file__).with_name("triage_messages.json").read_text(encoding="utf-8"))
 
 
 def _rate(call, seconds: float) -> float:

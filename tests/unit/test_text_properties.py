@@ -4,14 +4,12 @@ of the message, and a negated red flag added to any message never adds that red 
 from __future__ import annotations
 
 import datetime
-import re
 
 import pytest
 
-from routing.domain.triage import text_durations, text_lexicon, text_relaxants, text_scope
 from routing.domain.triage.facts import check_value
-from routing.domain.triage.text import read_message
-from routing.domain.triage.text_scope import Document, Lexicon
+from routing.domain.triage.matching import Document
+from routing.domain.triage.reader import default_reader, read_message
 
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
@@ -69,78 +67,53 @@ def test_appending_a_negated_red_flag_never_adds_it(message, negated):
     assert flag in before or flag not in after
 
 
-def _lexicons():
-    found = {}
-    for module in (text_scope, text_lexicon, text_durations, text_relaxants):
-        for name, value in vars(module).items():
-            if isinstance(value, Lexicon):
-                found[f"{module.__name__.rsplit('.', 1)[-1]}.{name}"] = value
+def _reference_hits(message: str) -> set[tuple[str, int, int]]:
+    """Every phrase tried at every word start, without the index: what the index must find too."""
+    doc = Document(message, default_reader().index)
+    found = set()
+    for start in doc.word_starts:
+        for lexicon in default_reader().lexicons:
+            for phrase in lexicon.phrases:
+                match = phrase.pattern.match(doc.low, start)
+                if match is not None:
+                    found.add((phrase.concept, start, match.end()))
     return found
 
 
-LEXICONS = _lexicons()
-
-
-def _reference_find(low, sources):
-    """What the lexicon's patterns joined into one alternation would find, with ``finditer`` semantics."""
-    patterns = [(kind, re.compile(source)) for kind, source in sources]
-    found, pos = [], 0
-    while pos <= len(low):
-        for kind, pattern in patterns:
-            match = pattern.match(low, pos)
-            if match is not None and match.end() > pos:
-                found.append((kind, match.span()))
-                pos = match.end()
-                break
-        else:
-            pos += 1
-    return found
+def _index_hits(message: str) -> set[tuple[str, int, int]]:
+    doc = Document(message, default_reader().index)
+    return {(hit.concept, hit.start, hit.end) for hits in doc.hits.values() for hit in hits}
 
 
 @settings(max_examples=150, deadline=None)
 @given(messages)
-def test_a_lexicon_finds_what_its_patterns_joined_would_and_gates_lose_nothing(message):
-    doc = Document(message)
-    for name, lexicon in LEXICONS.items():
-        expected = _reference_find(doc.low, lexicon.sources)
+def test_the_derived_index_loses_no_phrase_match(message):
+    reference = _reference_hits(message)
 
-        assert [(kind, m.span()) for kind, m in doc.find_ungated(lexicon)] == expected, name
-        if expected:
-            assert [(kind, m.span()) for kind, m in doc.find(lexicon)] == expected, f"{name}: its gate lost a match"
+    # The document keeps the longest of nested hits of one concept; each kept hit is a reference hit,
+    # and every reference hit lies inside a kept hit of its concept.
+    kept = _index_hits(message)
+    assert kept <= reference
+    for concept, start, end in reference:
+        assert any(c == concept and s <= start and end <= e for c, s, e in kept), (concept, message[start:end])
 
 
-def _example_messages():
-    """Every message used in the reader's table tests, so each lexicon is checked on realistic text."""
+def test_on_every_example_message_the_index_loses_no_phrase_match():
     from tests.unit import test_text_reader
 
-    found = set()
-    for value in vars(test_text_reader).values():
-        for mark in getattr(value, "pytestmark", ()):
-            if mark.name == "parametrize":
-                for case in mark.args[1]:
-                    found.update(
-                        item for item in (case if isinstance(case, tuple) else (case,)) if isinstance(item, str)
-                    )
-    return sorted(found)
-
-
-def test_on_every_example_message_lexicons_match_their_reference_and_gates_lose_nothing():
-    for message in _example_messages():
-        doc = Document(message)
-        for name, lexicon in LEXICONS.items():
-            expected = _reference_find(doc.low, lexicon.sources)
-
-            assert [(kind, m.span()) for kind, m in doc.find(lexicon)] == expected, (name, message)
-
-
-def test_a_whole_message_search_is_found_once_and_callers_get_their_own_list():
-    doc = Document("No fever, no chills. My legs are numb and I can't control my bladder.")
-    lexicon = text_lexicon.BLADDER_BOWEL
-
-    first = doc.find(lexicon)
-    first.clear()  # a caller changing its list must not change what the next caller gets
-
-    assert [(kind, m.span()) for kind, m in doc.find(lexicon)] == [
-        (kind, m.span()) for kind, m in doc.find_ungated(lexicon)
+    examples = [
+        value
+        for name in dir(test_text_reader)
+        for mark in getattr(getattr(test_text_reader, name), "pytestmark", [])
+        if mark.name == "parametrize"
+        for row in mark.args[1]
+        for value in (row if isinstance(row, tuple) else (row,))
+        if isinstance(value, str) and value.strip()
     ]
-    assert doc.find(lexicon)
+    assert len(examples) > 200
+    for message in examples:
+        reference = _reference_hits(message)
+        kept = _index_hits(message)
+        assert kept <= reference, message
+        for concept, start, end in reference:
+            assert any(c == concept and s <= start and end <= e for c, s, e in kept), (message, concept)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from routing.domain.triage.text import read_message
+from routing.domain.triage.reader import read_message
 
 VIGNETTES = Path(__file__).resolve().parents[3] / "shared" / "vignettes" / "public.json"
 RECEIVED_ON = datetime.date(2026, 11, 25)  # a Wednesday

@@ -11,19 +11,38 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from routing.domain.triage.engine import Decision, Reason, decide
+from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, READ_LANGUAGES, Decision, Reason, decide
 from routing.domain.triage.facts import Evidence, Facts, TextReading, combine
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, Rulebook, RulebookError, load_rulebook
-from routing.domain.triage.text import read_message
+from routing.domain.triage.language import detect_language
+from routing.domain.triage.reader import read_message
 
 
-def triage(form: Mapping[str, Any], message: str | None, received_on: date, rulebook: Rulebook) -> Decision:
-    """Decide route, urgency and likely cause for one inquiry, with reasons."""
-    return decide(combine(form, read_message(message, received_on)), rulebook)
+def triage(
+    form: Mapping[str, Any],
+    message: str | None,
+    received_on: date,
+    rulebook: Rulebook,
+    language: str | None = None,
+) -> Decision:
+    """Decide route, urgency and likely cause for one inquiry, with reasons.
+
+    ``language`` is the one the patient chose on the form (``en`` or ``es``); without it the message's
+    language is detected. A message in another language, or a possible red flag the reader could not
+    place, holds the inquiry for staff (``Decision.hold``).
+    """
+    reading = read_message(message, received_on)
+    language = language or detect_language(message) or "en"
+    facts = combine(form, reading)
+    return decide(facts, rulebook, language=language, possible_red_flags=reading.possible_red_flags)
 
 
 __all__ = [
     "DEFAULT_RULEBOOK_PATH",
+    "HOLD_LANGUAGE",
+    "HOLD_POSSIBLE_RED_FLAG",
+    "READ_LANGUAGES",
+    "detect_language",
     "Decision",
     "Evidence",
     "Facts",

@@ -1,35 +1,42 @@
-"""Evaluate a rulebook over facts: the first matching rule routes, modifiers raise urgency."""
+"""Evaluate a rulebook over facts: the first matching rule routes, modifiers raise urgency, and the
+safety net holds for staff what the reader could not read for certain."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from routing.domain.triage.facts import SET_FACTS, TEXT, Facts
 from routing.domain.triage.rulebook import Rulebook, days
 
+#: The languages the reader reads; a message in any other is held for staff.
+READ_LANGUAGES = ("en", "es")
+#: Why a decision is held for staff before anything is booked.
+HOLD_LANGUAGE = "language"
+HOLD_POSSIBLE_RED_FLAG = "possible_red_flag"
+SAFETY = "SAFETY"  # the rule id of a safety-net reason
 
-@dataclass(frozen=True, init=False)
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "it": "Italian", "de": "German",
+    "tl": "Tagalog", "vi": "Vietnamese", "zh": "Chinese", "ko": "Korean", "ru": "Russian", "ar": "Arabic",
+    "ht": "Haitian Creole", "pl": "Polish", "ja": "Japanese", "hi": "Hindi", "und": "an undetermined language",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Reason:
     """One line of a decision's explanation.
 
-    ``rule`` is a rule id (R0 to R11), a modifier id (M1, M2), ``NR`` for the needs-review note, or
-    ``TEXT`` for a fact read from the message (then ``fact`` and ``phrase`` say which and from where).
+    ``rule`` is a rule id (R0 to R11), a modifier id (M1, M2), ``NR`` for the needs-review note, ``SAFETY``
+    for the safety net, or ``TEXT`` for a fact read from the message (then ``fact`` and ``phrase`` say
+    which and from where).
     """
 
     rule: str
     text: str
     fact: str | None = None
     phrase: str | None = None
-
-    def __init__(self, rule: str, text: str, fact: str | None = None, phrase: str | None = None) -> None:
-        # Cheaper than the generated frozen __init__ (see ``facts.Evidence``); several per decision.
-        # Item by item: ``__dict__.update(rule=rule, ...)`` first builds a dict of keywords to copy.
-        fields = self.__dict__
-        fields["rule"] = rule
-        fields["text"] = text
-        fields["fact"] = fact
-        fields["phrase"] = phrase
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; ``fact``/``phrase`` only when present."""
@@ -40,9 +47,13 @@ class Reason:
         return out
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Decision:
-    """The outcome of triage, with everything needed to explain and store it."""
+    """The outcome of triage, with everything needed to explain and store it.
+
+    ``hold`` says why staff must read the inquiry before anything is booked (``language`` or
+    ``possible_red_flag``), or is None; ``language`` is the inquiry's language.
+    """
 
     route: str
     urgency: str
@@ -52,44 +63,32 @@ class Decision:
     reasons: tuple[Reason, ...]
     rulebook_version: str
     facts: Facts
-
-    def __init__(
-        self,
-        route: str,
-        urgency: str,
-        likely_cause: str,
-        rule_id: str,
-        needs_review: bool,
-        reasons: tuple[Reason, ...],
-        rulebook_version: str,
-        facts: Facts,
-    ) -> None:
-        # One per decision; the generated frozen __init__ would call object.__setattr__ eight times.
-        fields = self.__dict__
-        fields["route"] = route
-        fields["urgency"] = urgency
-        fields["likely_cause"] = likely_cause
-        fields["rule_id"] = rule_id
-        fields["needs_review"] = needs_review
-        fields["reasons"] = reasons
-        fields["rulebook_version"] = rulebook_version
-        fields["facts"] = facts
+    language: str = "en"
+    hold: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's ``triage`` object (plus ``rule``)."""
+        """The contract's ``triage`` object (plus ``rule`` and ``hold``)."""
         return {
             "urgency": self.urgency,
             "likely_cause": self.likely_cause,
             "route": self.route,
             "rule": self.rule_id,
             "needs_review": self.needs_review,
+            "hold": self.hold,
             "reasons": [reason.to_dict() for reason in self.reasons],
             "rulebook_version": self.rulebook_version,
         }
 
 
-def decide(facts: Facts, rulebook: Rulebook) -> Decision:
-    """Apply ``rulebook`` to ``facts``. Pure and deterministic: same facts, same decision."""
+def decide(
+    facts: Facts, rulebook: Rulebook, *, language: str = "en", possible_red_flags: Sequence[Any] = ()
+) -> Decision:
+    """Apply ``rulebook`` to ``facts``. Pure and deterministic: same inputs, same decision.
+
+    ``language`` is the inquiry's language: one the reader does not read holds the inquiry for staff.
+    ``possible_red_flags`` are the safety screen's finds the exact reading did not place (each with
+    ``flag`` and ``words``): they hold the inquiry too, unless a red flag already sends it to a clinician.
+    """
     rule = next(rule for rule in rulebook.rules if rule.matches(facts))
     reasons = [Reason(rule.id, _fill(rule.reason, facts, rulebook))]
     urgency = rule.urgency
@@ -105,6 +104,23 @@ def decide(facts: Facts, rulebook: Rulebook) -> Decision:
     if needs_review:
         shown = ", ".join(name.replace("_", " ") for name in known) or "none"
         reasons.append(Reason("NR", rulebook.review_reason.format(known=shown)))
+    hold = None
+    if language not in READ_LANGUAGES:
+        hold = HOLD_LANGUAGE
+        name = LANGUAGE_NAMES.get(language, language)
+        reasons.append(
+            Reason(SAFETY, f"Language not read ({language}): the message looks written in {name}; staff must read it.")
+        )
+    for possible in possible_red_flags:
+        label = rulebook.describe("red_flags", possible.flag)
+        reasons.append(
+            Reason(SAFETY, f"Possible red flag not placed by the reader: {label} (“{possible.words}”); staff must read it.")
+        )
+        hold = hold or HOLD_POSSIBLE_RED_FLAG
+    if hold is not None:
+        needs_review = True
+        if rule.route in rulebook.unmodified_routes:
+            hold = None  # a red flag already sends it to a clinician, and nothing is booked
     reasons.extend(_text_reasons(facts, rulebook))
     return Decision(
         route=rule.route,
@@ -115,26 +131,24 @@ def decide(facts: Facts, rulebook: Rulebook) -> Decision:
         reasons=tuple(reasons),
         rulebook_version=rulebook.version,
         facts=facts,
+        language=language,
+        hold=hold,
     )
 
 
 def _fill(template: str, facts: Facts, rulebook: Rulebook) -> str:
-    if "{" not in template and "}" not in template:
-        return template  # nothing to fill (several reasons have no placeholder)
-    placeholders = _Placeholders()
-    placeholders.facts = facts
-    placeholders.rulebook = rulebook
-    return template.format_map(placeholders)
+    if "{" not in template:
+        return template
+    return template.format_map(_Placeholders(facts, rulebook))
 
 
 class _Placeholders(dict):
     """Fact values in plain words, computed only for the placeholders a template uses."""
 
-    # Slots set by ``_fill`` rather than an ``__init__``: a Python ``__init__`` calling ``dict.__init__``
-    # costs more than filling the template.
-    __slots__ = ("facts", "rulebook")
-    facts: Facts
-    rulebook: Rulebook
+    def __init__(self, facts: Facts, rulebook: Rulebook) -> None:
+        super().__init__()
+        self.facts = facts
+        self.rulebook = rulebook
 
     def __missing__(self, name: str) -> Any:
         value = getattr(self.facts, name)
@@ -149,17 +163,13 @@ class _Placeholders(dict):
 
 def _text_reasons(facts: Facts, rulebook: Rulebook) -> list[Reason]:
     # Staff must see which facts were inferred from wording rather than ticked on the form.
-    # (Arguments by position: keywords cost a dict per Reason, and a decision has several.)
-    # ``describe``'s memo is read here first: the call costs more than the lookup, and every fact read
-    # from a message is described once per decision.
-    described = rulebook._described
-    reasons = []
-    for item in facts.evidence:
-        if item.source == TEXT:
-            fact, value, phrase = item.fact, item.value, item.phrase
-            try:
-                label = described[(fact, type(value), value)]  # the key of ``Rulebook.describe``
-            except (KeyError, TypeError):
-                label = rulebook.describe(fact, value)
-            reasons.append(Reason("TEXT", f"From the message: {label} (“{phrase}”).", fact, phrase))
-    return reasons
+    return [
+        Reason(
+            "TEXT",
+            f"From the message: {rulebook.describe(item.fact, item.value)} (“{item.phrase}”).",
+            item.fact,
+            item.phrase,
+        )
+        for item in facts.evidence
+        if item.source == TEXT
+    ]

@@ -51,14 +51,7 @@ FORM = "form"
 TEXT = "text"
 
 
-# The hot dataclasses below write their fields into the instance dict in their own ``__init__``: the
-# generated frozen ``__init__`` calls ``object.__setattr__`` once per field, which costs about three times
-# as much, and several of these are built for every decision. Item by item, in field order: a
-# ``__dict__.update(name=value, ...)`` first builds a dict of the keywords to copy. Equality, hashing,
-# ``repr``, ``replace`` and immutability are still the dataclass's own.
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Evidence:
     """Why a fact has its value: from the form, or from a phrase of the message."""
 
@@ -67,31 +60,21 @@ class Evidence:
     source: str
     phrase: str | None = None
 
-    def __init__(self, fact: str, value: Any, source: str, phrase: str | None = None) -> None:
-        fields = self.__dict__
-        fields["fact"] = fact
-        fields["value"] = value
-        fields["source"] = source
-        fields["phrase"] = phrase
 
-
-_NEW_DICT: Any = object()  # ``TextReading``'s default values: a new dict for each reading
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class TextReading:
-    """What the free-text reader found: values for the facts it could determine, and the phrases."""
+    """What the free-text reader found: values for the facts it could determine, and the phrases.
+
+    ``possible_red_flags`` are the safety screen's finds that the exact reading did not account for
+    (``reader.PossibleRedFlag``: the flag they may mean and the patient's words).
+    """
 
     values: Mapping[str, Any] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
-
-    def __init__(self, values: Mapping[str, Any] = _NEW_DICT, evidence: tuple[Evidence, ...] = ()) -> None:
-        fields = self.__dict__
-        fields["values"] = {} if values is _NEW_DICT else values
-        fields["evidence"] = evidence
+    possible_red_flags: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Facts:
     """The normalised inputs of one triage decision."""
 
@@ -107,36 +90,6 @@ class Facts:
     prior_imaging: bool | None = None
     red_flags: frozenset[str] = frozenset()
     evidence: tuple[Evidence, ...] = field(default=(), compare=False)
-
-    def __init__(
-        self,
-        onset: str = UNKNOWN,
-        duration_days: int | None = None,
-        episodes: str = UNKNOWN,
-        trigger: str = UNKNOWN,
-        location: str = UNKNOWN,
-        pain_score: int | None = None,
-        muscle_relaxants: str = UNKNOWN,
-        radiating_leg_pain: bool | None = None,
-        diagnosed_conditions: frozenset[str] = frozenset(),
-        prior_imaging: bool | None = None,
-        red_flags: frozenset[str] = frozenset(),
-        evidence: tuple[Evidence, ...] = (),
-    ) -> None:
-        self.__dict__.update(
-            onset=onset,
-            duration_days=duration_days,
-            episodes=episodes,
-            trigger=trigger,
-            location=location,
-            pain_score=pain_score,
-            muscle_relaxants=muscle_relaxants,
-            radiating_leg_pain=radiating_leg_pain,
-            diagnosed_conditions=diagnosed_conditions,
-            prior_imaging=prior_imaging,
-            red_flags=red_flags,
-            evidence=evidence,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (sets as sorted lists), without evidence."""
@@ -214,21 +167,4 @@ def combine(form: Mapping[str, Any], reading: TextReading) -> Facts:
         elif name not in values and value is not None and value != UNKNOWN:
             values[name] = value
             evidence.extend(read.get(name, ()))
-    return _facts(values, tuple(evidence))
-
-
-_FACT_DEFAULTS = {name: Facts.__dataclass_fields__[name].default for name in FACT_KINDS}
-
-
-def _facts(values: dict[str, Any], evidence: tuple[Evidence, ...]) -> Facts:
-    """``Facts(**values, evidence=evidence)`` for values of known facts, at half the cost.
-
-    Binding a dozen keywords to ``Facts.__init__`` costs more than the decision's other objects together;
-    here the fields are copied in as the ``__init__`` would write them (field order, then ``evidence``).
-    """
-    facts = object.__new__(Facts)
-    fields = facts.__dict__
-    fields.update(_FACT_DEFAULTS)
-    fields.update(values)
-    fields["evidence"] = evidence
-    return facts
+    return Facts(**values, evidence=tuple(evidence))

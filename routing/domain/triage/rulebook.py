@@ -155,10 +155,9 @@ def parse_rulebook(data: Any, origin: str = "rulebook") -> Rulebook:
 class _Compiler:
     def __init__(self, origin: str) -> None:
         self.origin = origin
-        self.terms: dict[str, str] = {}  # term name -> its expression (see ``expression``)
+        self.terms: dict[str, Condition] = {}
         self.term_specs: dict[str, Any] = {}
         self.compiling: set[str] = set()
-        self.constants: dict[str, Any] = {}  # the values the generated conditions read, by name
 
     def fail(self, where: str, problem: str) -> RulebookError:
         return RulebookError(f"{self.origin}: {where}: {problem}")
@@ -306,28 +305,8 @@ class _Compiler:
         return tuple(steps), unmodified
 
     # -- conditions ---------------------------------------------------------------------------
-    #
-    # Each rule, modifier and likely-cause case becomes one Python function, generated from its validated
-    # condition: ``facts.pain_score is not None and facts.pain_score >= 8`` rather than a tree of closures,
-    # which cost a Python call per test (a dozen rules are tried per decision, with several tests each).
-    # The generated source holds only fact names (checked against ``FACT_KINDS``), operators and the names
-    # of constants; the values themselves (from the rulebook) are passed in, never written into the source.
 
-    def condition(self, spec: Any, where: str) -> Condition:
-        if spec == "always":
-            return _always
-        return self.function(self.expression(spec, where))
-
-    def function(self, expression: str) -> Condition:
-        source = f"lambda facts: {expression}"
-        return eval(compile(source, f"<rulebook {self.origin}>", "eval"), {**self.constants})  # noqa: S307
-
-    def constant(self, value: Any) -> str:
-        name = f"_c{len(self.constants)}"
-        self.constants[name] = value
-        return name
-
-    def term(self, name: str, where: str) -> str:
+    def term(self, name: str, where: str) -> Condition:
         if name in self.terms:
             return self.terms[name]
         if name not in self.term_specs:
@@ -335,18 +314,14 @@ class _Compiler:
         if name in self.compiling:
             raise self.fail(where, f"term {name!r} is defined in terms of itself")
         self.compiling.add(name)
-        compiled = self.expression(self.term_specs[name], f"terms.{name}")
+        compiled = self.condition(self.term_specs[name], f"terms.{name}")
         self.compiling.discard(name)
         self.terms[name] = compiled
         return compiled
 
-    def expression(self, spec: Any, where: str) -> str:
-        """A condition as a Python expression of ``facts`` that is true exactly when the condition holds.
-
-        ``and``/``or`` stop at the first part that decides, in order, as the rulebook lists them.
-        """
+    def condition(self, spec: Any, where: str) -> Condition:
         if spec == "always":
-            return "True"
+            return _always
         if not isinstance(spec, dict) or not spec:
             raise self.fail(where, 'a condition must be an object such as {"fact": ..., "is": ...}')
         if "all" in spec or "any" in spec:
@@ -355,11 +330,12 @@ class _Compiler:
             parts = spec[key]
             if not isinstance(parts, list) or not parts:
                 raise self.fail(where, f"'{key}' needs a non-empty list of conditions")
-            compiled = [self.expression(part, f"{where}.{key}[{i}]") for i, part in enumerate(parts)]
-            return "(" + (" and " if key == "all" else " or ").join(compiled) + ")"
+            compiled = tuple(self.condition(part, f"{where}.{key}[{i}]") for i, part in enumerate(parts))
+            return _all_of(compiled) if key == "all" else _any_of(compiled)
         if "not" in spec:
             _only_keys(self, where, spec, {"not"})
-            return f"(not {self.expression(spec['not'], f'{where}.not')})"
+            inner = self.condition(spec["not"], f"{where}.not")
+            return lambda facts: not inner(facts)
         if "term" in spec:
             _only_keys(self, where, spec, {"term"})
             return self.term(spec["term"], where)
@@ -367,7 +343,7 @@ class _Compiler:
             return self.fact_test(spec, where)
         raise self.fail(where, f"unknown condition keys {sorted(spec)}; use fact, term, all, any or not")
 
-    def fact_test(self, spec: dict, where: str) -> str:
+    def fact_test(self, spec: dict, where: str) -> Condition:
         name = self.fact_name(spec["fact"], where)
         kind, allowed = FACT_KINDS[name]
         tests = set(spec) - {"fact"}
@@ -383,28 +359,28 @@ class _Compiler:
         }[kind]
         if test not in valid:
             raise self.fail(where, f"{name} ({kind}) supports {', '.join(sorted(valid))}, not {test!r}")
-        fact = f"facts.{name}"  # ``name`` is a fact name: an identifier
         if test == "is" and kind == "choice":
             self.choice(value, allowed, f"{where}.is")
-            return f"({fact} == {self.constant(value)})"
+            return lambda facts: getattr(facts, name) == value
         if test == "in":
             values = frozenset(self.choice(item, allowed, f"{where}.in") for item in _list(self, value, where))
-            return f"({fact} in {self.constant(values)})"
+            return lambda facts: getattr(facts, name) in values
         if test == "is":  # flags: true, false or null (unknown)
             if value not in (True, False, None):
                 raise self.fail(f"{where}.is", f"{name} is true, false or null (unknown), not {value!r}")
-            return f"({fact} is {self.constant(value)})"
+            return lambda facts: getattr(facts, name) is value
         if test in ("at_least", "at_most"):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail(f"{where}.{test}", f"needs a number, not {value!r}")
-            operator = ">=" if test == "at_least" else "<="
-            return f"((_v := {fact}) is not None and _v {operator} {self.constant(value)})"
+            if test == "at_least":
+                return lambda facts: (v := getattr(facts, name)) is not None and v >= value
+            return lambda facts: (v := getattr(facts, name)) is not None and v <= value
         if test == "known":
-            return f"(({fact} is not None) is {self.constant(bool(value))})"
+            return lambda facts: (getattr(facts, name) is not None) is bool(value)
         if test == "any_of":
             items = frozenset(self.choice(item, allowed, f"{where}.any_of") for item in _list(self, value, where))
-            return f"(not {self.constant(items)}.isdisjoint({fact}))"
-        return f"(bool({fact}) is {self.constant(bool(value))})"  # not_empty
+            return lambda facts: not items.isdisjoint(getattr(facts, name))
+        return lambda facts: bool(getattr(facts, name)) is bool(value)  # not_empty
 
     def fact_name(self, name: Any, where: str) -> str:
         if name not in FACT_KINDS:
@@ -428,6 +404,28 @@ class _Compiler:
 
 def _always(_facts: Facts) -> bool:
     return True
+
+
+# Plain loops: these run for every rule of every decision, and all()/any() over a generator
+# costs a frame per call.
+def _all_of(parts: tuple[Condition, ...]) -> Condition:
+    def check(facts: Facts) -> bool:
+        for part in parts:  # noqa: SIM110
+            if not part(facts):
+                return False
+        return True
+
+    return check
+
+
+def _any_of(parts: tuple[Condition, ...]) -> Condition:
+    def check(facts: Facts) -> bool:
+        for part in parts:  # noqa: SIM110
+            if part(facts):
+                return True
+        return False
+
+    return check
 
 
 def _list(compiler: _Compiler, value: Any, where: str) -> list:

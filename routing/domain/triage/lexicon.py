@@ -1,0 +1,436 @@
+"""The reader's word lists: one TOML file per language, validated and compiled at load.
+
+A lexicon file holds, for each concept the reader knows (``red_flag.fever``, ``onset.sudden``, the
+ConText cues ``cue.negated_forward`` ...), a list of phrases, one per line. A phrase is written in a
+small pattern language that reads like the words it matches:
+
+=================  ==========================================================================
+``word``           the word itself; case, accents and apostrophes are folded ("cant" = "can't")
+``stem*``          any word that starts with ``stem`` (at least three letters)
+``a|b|c``          one of these words (each may be a stem or a ``@macro``)
+``[a|b]``          optionally one of these words
+``(a b|c)``        one of these phrases (inside brackets or parentheses with a space, a bar parts phrases)
+``[a b|c d]``      optionally one of these phrases
+``~N``             up to N other words (1-6), none of them a negation or a scope-ending word
+``@name``          any phrase of the macro ``name`` (the file's ``[macros]`` table)
+``<num>``          a number such as ``38.5``; ``<count>`` a number or number word, or a range
+``<score>``        a score out of ten written with a slash ("7/10"); its number is ``<num>``
+``<unit>``         a time unit of the ``[units]`` table; ``<weekday>`` a day of the ``[weekdays]`` table
+=================  ==========================================================================
+
+Everything that makes matching fast is derived here from the phrases: each phrase is compiled to one
+regular expression, and an index from the words a phrase can start with to the phrase, so a message
+only tries the phrases whose first word it contains. Nothing is kept by hand beside the phrases.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LEXICON_DIR = Path(__file__).with_name("lexicons")
+
+#: Every concept a lexicon may define: table -> the keys allowed in it (None: any key, checked elsewhere).
+CONCEPTS: dict[str, tuple[str, ...] | None] = {
+    "red_flag": (
+        "bladder_bowel_dysfunction",
+        "saddle_numbness",
+        "leg_weakness",
+        "fever",
+        "major_trauma",
+        "cancer_history",
+        "unexplained_weight_loss",
+        "immunosuppression",
+        "iv_drug_use",
+    ),
+    # Look-alikes that are explicitly not the red flag ("slipped and fell", "lost weight on a diet").
+    "not_red_flag": (
+        "bladder_bowel_dysfunction",
+        "saddle_numbness",
+        "leg_weakness",
+        "bilateral_leg_symptoms",
+        "fever",
+        "major_trauma",
+        "cancer_history",
+        "unexplained_weight_loss",
+        "immunosuppression",
+        "iv_drug_use",
+    ),
+    "temperature": ("reading",),
+    "legs": ("both", "one", "not_radiating"),
+    "relaxant": ("name", "other_treatment"),
+    "relaxant_effect": ("helped", "no_relief", "not_tried"),
+    "duration": ("counted", "weekday", "since", "age", "not_pain", "back"),
+    "duration_days": None,  # keys are whole numbers of days: "0" = ["today", ...]
+    "onset": ("sudden", "gradual"),
+    "episodes": ("first", "recurrent"),
+    "location": ("lower_back", "mid_back", "upper_back", "neck"),
+    "trigger": ("lifting", "twisting", "exercise", "other_exertion", "none"),
+    "pain_score": ("number", "not_score", "severe", "not_severe"),
+    "condition": ("arthritis", "facet_joint_arthritis", "disc_herniation", "degenerative_disc", "spinal_stenosis"),
+    "site": ("spine", "other"),
+    "imaging": ("done", "never"),
+    "cue": (
+        "negated_forward",
+        "negated_backward",
+        "other_person",
+        "other_person_backward",
+        "hypothetical_forward",
+        "hypothetical_backward",
+        "aggravator",
+        "aggravator_backward",
+        "pseudo",
+        "terminator",
+        "list_word",
+    ),
+    "screen": (
+        "bladder_bowel_dysfunction",
+        "saddle_numbness",
+        "leg_weakness",
+        "bilateral_leg_symptoms",
+        "fever",
+        "major_trauma",
+        "cancer_history",
+        "unexplained_weight_loss",
+        "immunosuppression",
+        "iv_drug_use",
+    ),
+}
+# Tables of values rather than phrases.
+VALUE_TABLES = ("numbers", "units", "weekdays", "macros")
+MAX_GAP = 6
+
+
+class LexiconError(ValueError):
+    """A lexicon file is invalid; the message names the file, the entry and what is wrong."""
+
+
+# --- folding -------------------------------------------------------------------------------------------
+
+_PUNCTUATION = {
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u02bc": "'",
+    "\u00b4": "'",
+    "`": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u00a0": " ",
+    "\t": " ",
+}
+
+
+def _fold_char(char: str) -> str:
+    folded = _PUNCTUATION.get(char)
+    if folded is not None:
+        return folded
+    lower = char.lower()
+    if len(lower) != 1:
+        return char  # e.g. "İ" lower-cases to two characters: keep it, so offsets still line up
+    if lower.isascii():
+        return lower
+    base = unicodedata.normalize("NFD", lower)[0]
+    return base if base.isalpha() else lower
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text``, drop accents ("cáncer" -> "cancer") and unify apostrophes and dashes.
+
+    Every character stays at its offset, so a span found in the folded text is the same span of the
+    patient's own words.
+    """
+    if text.isascii():
+        return text.lower().replace("`", "'").replace("\t", " ")
+    return "".join(map(_fold_char, text))
+
+
+# --- phrases -------------------------------------------------------------------------------------------
+
+_WORD_CHARS = re.compile(r"[\w'-]+")
+# A word, an optional group in brackets, or a group of alternative phrases in parentheses.
+_TOKEN = re.compile(r"\[(?:[^\[\]()]|\([^()]*\))*\]|\([^()]*\)|\S+")
+_SEPARATOR = r"[\s,/+&:-]+"  # between two words of a phrase: spaces, and the odd comma, slash or dash
+_NUMBER = r"\d+(?:[.,]\d+)?"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One compiled phrase of a concept: its text as written, its pattern and the words it may start with."""
+
+    concept: str
+    text: str
+    language: str
+    pattern: re.Pattern[str]
+    starts: frozenset[str]  # exact first words, stems end in "*", "#" for a number
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """One language's phrases by concept, and the values of its number, unit and weekday words."""
+
+    language: str
+    phrases: tuple[Phrase, ...]
+    numbers: Mapping[str, int] = field(default_factory=dict)
+    units: Mapping[str, int] = field(default_factory=dict)
+    weekdays: Mapping[str, int] = field(default_factory=dict)
+    filler_stops: frozenset[str] = frozenset()
+
+    def concept_phrases(self, concept: str) -> list[Phrase]:
+        """The phrases of one concept, in file order."""
+        return [phrase for phrase in self.phrases if phrase.concept == concept]
+
+
+class _Compiler:
+    """Turns the phrases of one lexicon file into regular expressions and their first words."""
+
+    def __init__(self, name: str, data: Mapping[str, Any]) -> None:
+        self.name = name
+        self.numbers = _value_table(name, data, "numbers")
+        self.units = _value_table(name, data, "units")
+        self.weekdays = _value_table(name, data, "weekdays")
+        self.macros: dict[str, list[str]] = {}
+        for macro, phrases in (data.get("macros") or {}).items():
+            self.macros[macro] = _phrase_list(name, f"macros.{macro}", phrases)
+        self._macro_cache: dict[str, tuple[str, frozenset[str]]] = {}
+        self._expanding: list[str] = []
+        cues = data.get("cue") or {}
+        stops = set()
+        for key in ("negated_forward", "negated_backward", "terminator"):
+            for phrase in _phrase_list(name, f"cue.{key}", cues.get(key, [])):
+                words = phrase.split()
+                if len(words) == 1 and re.fullmatch(r"[\w']+", words[0]):
+                    stops.add(fold(words[0]).replace("'", ""))
+        self.filler_stops = frozenset(stops)
+        filler_words = "|".join(sorted(self.filler_stops, key=len, reverse=True))
+        # A gap word is never a negation or a scope end, so a phrase cannot swallow the cue that cancels it.
+        self.filler = rf"(?:{_SEPARATOR}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_SEPARATOR}\w+)"
+
+    def compile(self, concept: str, text: str, language: str) -> Phrase:
+        source, starts = self.phrase(text, where=f"{concept}: {text!r}")
+        try:
+            pattern = re.compile(source)
+        except re.error as error:  # pragma: no cover - the pattern language should never produce this
+            raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
+        return Phrase(concept, text, language, pattern, starts)
+
+    def phrase(self, text: str, where: str) -> tuple[str, frozenset[str]]:
+        tokens = _TOKEN.findall(text)
+        if not tokens:
+            raise LexiconError(f"{self.name}: {where}: an empty phrase")
+        if tokens[0].startswith("~"):
+            raise LexiconError(f"{self.name}: {where}: a phrase cannot start with a gap")
+        if tokens[-1].startswith("~"):
+            raise LexiconError(f"{self.name}: {where}: a phrase cannot end with a gap")
+        parts: list[str] = []
+        starts: set[str] = set()
+        still_first = True
+        groups: set[str] = set()
+        for token in tokens:
+            if token.startswith("~"):
+                if not re.fullmatch(r"~[1-6]", token):
+                    raise LexiconError(f"{self.name}: {where}: a gap is written ~1 to ~{MAX_GAP}, not {token!r}")
+                parts.append(f"{self.filler}{{0,{token[1:]}}}")
+                continue
+            optional = token.startswith("[")
+            if optional != token.endswith("]") or token.startswith("(") != token.endswith(")"):
+                raise LexiconError(f"{self.name}: {where}: unbalanced brackets in {token!r}")
+            if token[0] in "[(":
+                source, first = self.group(token[1:-1], where, groups)
+            else:
+                source, first = self.token(token, where, groups)
+            # Words are parted by a separator; an optional word takes its separator with it.
+            if still_first:  # nothing but optional words before it
+                parts.append(f"(?:{source}{_SEPARATOR})?" if optional else source)
+            else:
+                parts.append(f"(?:{_SEPARATOR}{source})?" if optional else f"{_SEPARATOR}{source}")
+            if still_first:
+                starts |= first
+                still_first = optional
+        if still_first:
+            raise LexiconError(f"{self.name}: {where}: every word is optional")
+        return rf"(?:{''.join(parts)})(?!\w)", frozenset(starts)
+
+    def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
+        """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""
+        if " " not in body.strip():
+            return self.token(body.strip(), where, groups)
+        sources, starts = [], set()
+        for alternative in _split_alternatives(body):
+            source, first = self.phrase(alternative.strip(), where)
+            sources.append(source.removesuffix(r"(?!\w)"))
+            starts |= first
+        return "(?:" + "|".join(sources) + ")", frozenset(starts)
+
+    def token(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
+        alternatives, starts = [], set()
+        for alternative in body.split("|"):
+            source, first = self.alternative(alternative, where, groups)
+            alternatives.append(source)
+            starts |= first
+        return "(?:" + "|".join(alternatives) + ")", frozenset(starts)
+
+    def alternative(self, word: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
+        if word.startswith("@"):
+            return self.macro(word[1:], where)
+        if word.startswith("<"):
+            return self.typed(word, where, groups)
+        stem = word.endswith("*")
+        if stem:
+            word = word[:-1]
+        if not word or not _WORD_CHARS.fullmatch(word):
+            raise LexiconError(f"{self.name}: {where}: {word!r} is not a word")
+        folded = fold(word)
+        letters = re.sub(r"['-]", "", folded)
+        if stem and len(letters) < 3:
+            raise LexiconError(f"{self.name}: {where}: the stem {word + '*'!r} needs at least three letters")
+        # Patients drop apostrophes ("cant") and write "x-ray" as "xray" or "x ray".
+        source = re.escape(folded).replace("'", "'?").replace(r"\-", "[- ]?")
+        pieces = re.split(r"['-]", folded)
+        starts = {letters}
+        if stem:
+            source = r"\b" + source + r"\w*"
+            starts = {letters + "*"}
+        else:
+            source = r"\b" + source + r"\b"
+        if len(pieces) > 1 and pieces[0]:
+            starts.add(pieces[0])
+        return source, frozenset(starts)
+
+    def typed(self, word: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
+        kind = word.strip("<>")
+        if kind in groups:
+            raise LexiconError(f"{self.name}: {where}: {word} may appear once in a phrase")
+        groups.add(kind)
+        if kind == "num":
+            return rf"(?P<num>{_NUMBER})", frozenset({"#"})
+        if kind == "score":
+            if "num" in groups:
+                raise LexiconError(f"{self.name}: {where}: <score> and <num> cannot share a phrase")
+            groups.add("num")
+            return rf"(?P<num>{_NUMBER})\s*/\s*10(?!\d)", frozenset({"#"})
+        if kind == "count":
+            number = "|".join([_NUMBER] + [_word_source(w) for w in _longest_first(self.numbers)])
+            source = rf"(?P<count>\b(?:{number})(?:\s*(?:-|to|or|a|o|y)\s*(?:{number}))?\b)"
+            return source, frozenset({"#"} | {fold(w).split()[0] for w in self.numbers})
+        table = {"unit": self.units, "weekday": self.weekdays}.get(kind)
+        if table is None:
+            raise LexiconError(f"{self.name}: {where}: unknown placeholder {word!r} (num, score, count, unit, weekday)")
+        if not table:
+            raise LexiconError(f"{self.name}: {where}: {word} needs the [{kind}s] table")
+        words = "|".join(_word_source(w) for w in _longest_first(table))
+        return rf"(?P<{kind}>\b(?:{words})\b)", frozenset(fold(w).split()[0] for w in table)
+
+    def macro(self, name: str, where: str) -> tuple[str, frozenset[str]]:
+        if name in self._macro_cache:
+            return self._macro_cache[name]
+        if name not in self.macros:
+            raise LexiconError(f"{self.name}: {where}: no macro @{name} in [macros]")
+        if name in self._expanding:
+            raise LexiconError(f"{self.name}: {where}: macro @{name} refers to itself")
+        self._expanding.append(name)
+        sources, starts = [], set()
+        for text in self.macros[name]:
+            source, first = self.phrase(text, where=f"macros.{name}: {text!r}")
+            sources.append(source)
+            starts |= first
+        self._expanding.pop()
+        compiled = "(?:" + "|".join(sources) + ")", frozenset(starts)
+        self._macro_cache[name] = compiled
+        return compiled
+
+
+def _split_alternatives(body: str) -> list[str]:
+    """Split ``a b|c (d|e)`` at the top-level bars: ["a b", "c (d|e)"]."""
+    parts, depth, current = [], 0, []
+    for char in body:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _longest_first(words: Iterable[str]) -> list[str]:
+    return sorted(words, key=len, reverse=True)
+
+
+def _word_source(words: str) -> str:
+    return r"\s+".join(re.escape(fold(word)) for word in words.split())
+
+
+def _phrase_list(name: str, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LexiconError(f"{name}: {where} must be a list of phrases (strings)")
+    return value
+
+
+def _value_table(name: str, data: Mapping[str, Any], table: str) -> dict[str, int]:
+    values = data.get(table) or {}
+    if not isinstance(values, dict):
+        raise LexiconError(f"{name}: [{table}] must be a table of word = number")
+    for word, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise LexiconError(f"{name}: {table}.{word} must be a whole number of 0 or more, not {value!r}")
+    return {fold(word): value for word, value in values.items()}
+
+
+def compile_lexicon(data: Mapping[str, Any], name: str) -> Lexicon:
+    """Validate one language's lexicon (parsed TOML) and compile its phrases; raise LexiconError if bad."""
+    language = data.get("language")
+    if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2}", language):
+        raise LexiconError(f"{name}: 'language' must be a two-letter code such as \"en\"")
+    unknown = set(data) - set(CONCEPTS) - set(VALUE_TABLES) - {"language"}
+    if unknown:
+        raise LexiconError(f"{name}: unknown table(s) {', '.join(sorted(unknown))}; known: {', '.join(CONCEPTS)}")
+    compiler = _Compiler(name, data)
+    phrases: list[Phrase] = []
+    for table, allowed in CONCEPTS.items():
+        entries = data.get(table) or {}
+        if not isinstance(entries, dict):
+            raise LexiconError(f"{name}: [{table}] must be a table of concept = [phrases]")
+        for key, texts in entries.items():
+            if allowed is not None and key not in allowed:
+                raise LexiconError(f"{name}: unknown concept {table}.{key}; known: {', '.join(allowed)}")
+            if allowed is None and not key.isdigit():
+                raise LexiconError(f"{name}: {table}.{key}: the key must be a whole number of days")
+            for text in _phrase_list(name, f"{table}.{key}", texts):
+                phrases.append(compiler.compile(f"{table}.{key}", text, language))
+    return Lexicon(
+        language=language,
+        phrases=tuple(phrases),
+        numbers=compiler.numbers,
+        units=compiler.units,
+        weekdays=compiler.weekdays,
+        filler_stops=compiler.filler_stops,
+    )
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read, validate and compile one lexicon file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise LexiconError(f"{path.name}: cannot be read: {error}") from None
+    return compile_lexicon(data, path.name)
+
+
+def load_lexicons(directory: Path = LEXICON_DIR) -> tuple[Lexicon, ...]:
+    """Every ``*.toml`` lexicon in ``directory``, English first; raise LexiconError naming a bad entry."""
+    paths = sorted(directory.glob("*.toml"), key=lambda path: (path.stem != "en", path.stem))
+    if not paths:
+        raise LexiconError(f"no lexicon files (*.toml) in {directory}")
+    return tuple(load_lexicon(path) for path in paths)

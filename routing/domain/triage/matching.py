@@ -1,0 +1,245 @@
+"""Find every lexicon phrase in a message, and what each phrase is modified by (the ConText model).
+
+One matching loop: the message is split into words once, and at each word only the phrases that can
+start with it are tried (the index is derived from the lexicons at load). Then each ConText cue
+(negation, another person, a hypothesis, an aggravating activity) gets a scope: forward or backward from
+the cue, a few words long, ended by a clause break, a terminator word ("but", "pero") or the sentence
+end. A hit is negated, hypothetical or about someone else when a cue's scope reaches it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from routing.domain.triage.lexicon import Lexicon, Phrase, fold
+
+_WORD = re.compile(r"\w+")
+# A sentence ends at . ! ? ; or a line break (a decimal point is not a sentence end).
+_SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+(?!\d)|\n+|(?<=\d)\.(?!\d)")
+_CLAUSE_BREAK = re.compile(r",|\(|\)|\s-\s")
+SCOPE_WORDS = 8  # how many words a cue reaches
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One phrase found in a message: its concept, where it is, and the match (for numbers and units)."""
+
+    concept: str
+    start: int
+    end: int
+    match: re.Match[str]
+    language: str
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether this hit shares a character with ``start:end``."""
+        return self.start < end and start < self.end
+
+
+class PhraseIndex:
+    """Which phrases can start at a word: derived from the lexicons' phrases when they are loaded."""
+
+    def __init__(self, lexicons: Iterable[Lexicon]) -> None:
+        self.exact: dict[str, list[Phrase]] = defaultdict(list)
+        self.stems: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)  # by the stem's first 3 letters
+        self.numeric: list[Phrase] = []
+        for lexicon in lexicons:
+            for phrase in lexicon.phrases:
+                for start in phrase.starts:
+                    if start == "#":
+                        self.numeric.append(phrase)
+                    elif start.endswith("*"):
+                        self.stems[start[:3]].append((start[:-1], phrase))
+                    else:
+                        self.exact[start].append(phrase)
+
+    def candidates(self, word: str) -> list[Phrase]:
+        """The phrases that may start at a message word (folded)."""
+        found = list(self.exact.get(word, ()))
+        for stem, phrase in self.stems.get(word[:3], ()):
+            if word.startswith(stem):
+                found.append(phrase)
+        if word[0].isdigit():
+            found.extend(self.numeric)
+        return found
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The stretch of text a cue modifies."""
+
+    category: str
+    start: int
+    end: int
+    cue_start: int
+    cue_end: int
+
+
+class Document:
+    """A message, folded, with every phrase found in it and the scopes of its cues."""
+
+    def __init__(self, raw: str, index: PhraseIndex) -> None:
+        self.raw = raw
+        self.low = fold(raw)
+        words = [(match.start(), match.group()) for match in _WORD.finditer(self.low)]
+        self.word_starts = [start for start, _ in words]
+        self.sentences = _bounds(_SENTENCE_END, self.low)
+        self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
+        self.hits: dict[str, list[Hit]] = defaultdict(list)
+        seen: set[tuple[str, int, int]] = set()
+        for start, word in words:
+            for phrase in index.candidates(word):
+                match = phrase.pattern.match(self.low, start)
+                if match is None or (phrase.concept, start, match.end()) in seen:
+                    continue
+                seen.add((phrase.concept, start, match.end()))
+                self.hits[phrase.concept].append(Hit(phrase.concept, start, match.end(), match, phrase.language))
+        for concept, hits in self.hits.items():
+            self.hits[concept] = _longest(hits)
+        self.scopes = self._scopes()
+
+    # --- where things are -------------------------------------------------------------------------
+
+    def sentence(self, offset: int) -> tuple[int, int]:
+        """The bounds of the sentence holding ``offset``."""
+        return _containing(self.sentences, offset)
+
+    def clause(self, offset: int) -> tuple[int, int]:
+        """The bounds of the clause (sentence part between commas or brackets) holding ``offset``."""
+        return _containing(self.clauses, offset)
+
+    def segment(self, offset: int) -> tuple[int, int]:
+        """The clause holding ``offset``, cut further at terminator words ("ibuprofen helped but ...")."""
+        start, end = self.clause(offset)
+        for hit in self.find("cue.terminator"):
+            if start <= hit.start and hit.end <= offset:
+                start = hit.end
+            elif offset < hit.start < end:
+                end = hit.start
+        return start, end
+
+    def phrase(self, start: int, end: int) -> str:
+        """The patient's own words at ``start:end``, trimmed."""
+        return self.raw[start:end].strip(" \t\n,.;:!?\"'()") or self.raw[start:end]
+
+    def find(self, concept: str) -> list[Hit]:
+        """The hits of one concept, in message order."""
+        return self.hits.get(concept, [])
+
+    def find_in(self, concept: str, start: int, end: int) -> list[Hit]:
+        """The hits of one concept inside ``start:end``."""
+        return [hit for hit in self.find(concept) if start <= hit.start and hit.end <= end]
+
+    def any_in(self, concepts: Iterable[str], start: int, end: int) -> bool:
+        """Whether a hit of any of ``concepts`` lies inside ``start:end``."""
+        return any(self.find_in(concept, start, end) for concept in concepts)
+
+    # --- ConText ----------------------------------------------------------------------------------
+
+    def modified(self, hit: Hit, *categories: str) -> Scope | None:
+        """The first scope of one of ``categories`` that reaches ``hit``, or None."""
+        for scope in self.scopes:
+            if scope.category not in categories:
+                continue
+            if hit.start <= scope.cue_start and scope.cue_end <= hit.end:
+                continue  # the cue is part of the phrase itself ("can't control my bladder")
+            if scope.start <= hit.start < scope.end or (scope.start < hit.end <= scope.end and hit.start < scope.start):
+                return scope
+        return None
+
+    def negated(self, hit: Hit) -> bool:
+        """Whether a negation reaches the hit ("no fever", "fever: none", "sin fiebre")."""
+        return self.modified(hit, "negated") is not None
+
+    def ruled_out(self, hit: Hit) -> Scope | None:
+        """The cue that makes a hit not the patient's present fact: negated, someone else's, or hypothetical."""
+        return self.modified(hit, "negated", "other_person", "hypothetical")
+
+    def _scopes(self) -> list[Scope]:
+        blocked = [(hit.start, hit.end) for hit in self.find("cue.pseudo")]
+        terminators = [(hit.start, hit.end) for hit in self.find("cue.terminator")]
+        list_words = [hit.start for hit in self.find("cue.list_word")]
+        scopes = []
+        for concept, category, forward in (
+            ("cue.negated_forward", "negated", True),
+            ("cue.negated_backward", "negated", False),
+            ("cue.other_person", "other_person", True),
+            ("cue.other_person_backward", "other_person", False),
+            ("cue.hypothetical_forward", "hypothetical", True),
+            ("cue.hypothetical_backward", "hypothetical", False),
+            ("cue.aggravator", "aggravator", True),
+            ("cue.aggravator_backward", "aggravator", False),
+        ):
+            for cue in self.find(concept):
+                if any(start < cue.end and cue.start < end for start, end in blocked):
+                    continue  # "no longer", "not sure", "no puedo": not a negation
+                if forward:
+                    end = self._forward_end(cue, terminators, list_words)
+                    scopes.append(Scope(category, cue.end, end, cue.start, cue.end))
+                else:
+                    start = self._backward_start(cue, terminators)
+                    scopes.append(Scope(category, start, cue.start, cue.start, cue.end))
+        return scopes
+
+    def _forward_end(self, cue: Hit, terminators: list[tuple[int, int]], list_words: list[int]) -> int:
+        sentence_end = self.sentence(cue.start)[1]
+        end = self.clause(cue.start)[1]
+        # "no fever, chills or night sweats": a list ending in "or"/"ni" carries the negation past commas.
+        later = [word for word in list_words if end <= word < sentence_end]
+        if later:
+            end = self.clause(later[0])[1]
+        words_after = [start for start in self.word_starts if start >= cue.end]
+        if len(words_after) > SCOPE_WORDS:
+            end = min(end, words_after[SCOPE_WORDS])
+        for start, _ in terminators:
+            if cue.end <= start < end:
+                end = start
+        return end
+
+    def _backward_start(self, cue: Hit, terminators: list[tuple[int, int]]) -> int:
+        sentence_start = self.sentence(cue.start)[0]
+        start = self.clause(max(cue.start - 1, sentence_start))[0]
+        if self.low[start:cue.start].strip().endswith(":") or start == cue.start:
+            start = sentence_start  # "Bladder problems: none"
+        words_before = [offset for offset in self.word_starts if offset < cue.start]
+        if len(words_before) > SCOPE_WORDS:
+            start = max(start, words_before[-SCOPE_WORDS])
+        for _, end in terminators:
+            if start < end <= cue.start:
+                start = end
+        return start
+
+
+def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    spans = within or [(0, len(text))]
+    bounds = []
+    for span_start, span_end in spans:
+        start = span_start
+        for match in pattern.finditer(text, span_start, span_end):
+            if match.start() > start:
+                bounds.append((start, match.start()))
+            start = match.end()
+        if span_end > start:
+            bounds.append((start, span_end))
+    return bounds or [(0, len(text))]
+
+
+def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
+    for start, end in bounds:
+        if start <= offset < end:
+            return start, end
+    previous = [span for span in bounds if span[1] <= offset]
+    return previous[-1] if previous else bounds[0]
+
+
+def _longest(hits: list[Hit]) -> list[Hit]:
+    """Hits in message order, without a hit that lies inside a longer one of the same concept."""
+    ordered = sorted(hits, key=lambda hit: (hit.start, -hit.end))
+    kept: list[Hit] = []
+    for hit in ordered:
+        if kept and kept[-1].start <= hit.start and hit.end <= kept[-1].end:
+            continue
+        kept.append(hit)
+    return kept

@@ -1,0 +1,481 @@
+"""The free-text reader: the triage policy's facts from a patient's message, in English or Spanish.
+
+``read_message`` follows the policy's "Reading free text", "Languages" and "the safety net". The words
+are data (``lexicons/*.toml``); this module says what a hit of each concept means for the facts. It
+returns only what the message determines, each value with the phrase that justified it, plus the
+possible red flags the broad screen saw that the exact reading did not account for. Pure Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
+from routing.domain.triage.lexicon import Lexicon, load_lexicons
+from routing.domain.triage.matching import Document, Hit, PhraseIndex
+
+# A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
+_FAHRENHEIT_ABOVE = 50
+_FEVER_F, _FEVER_C = 100.4, 38.0
+_MAX_SCORE = 10
+
+
+@dataclass(frozen=True)
+class PossibleRedFlag:
+    """A screen word the exact reading did not account for: the flag it may mean and the patient's words."""
+
+    flag: str
+    words: str
+
+
+@dataclass
+class _Found:
+    doc: Document
+    values: dict[str, tuple[Any, int, int]] = field(default_factory=dict)
+    items: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    # Spans the exact reading accounted for: a red flag set or ruled out, or a fact that places the words.
+    explained: list[tuple[int, int]] = field(default_factory=list)
+
+    def set(self, fact: str, value: Any, start: int, end: int) -> None:
+        if fact not in self.values:
+            self.values[fact] = (value, start, end)
+
+    def add(self, fact: str, item: str, start: int, end: int) -> None:
+        items = self.items.setdefault(fact, {})
+        if item not in items:
+            items[item] = (start, end)
+            return
+        first, last = items[item]
+        if start < last and first < end:  # two overlapping phrases say it: show them as one
+            items[item] = (min(first, start), max(last, end))
+
+    def explain(self, start: int, end: int) -> None:
+        self.explained.append((start, end))
+
+    def reading(self, possible: tuple[PossibleRedFlag, ...]) -> TextReading:
+        values: dict[str, Any] = {}
+        evidence: list[Evidence] = []
+        for fact in FACT_KINDS:
+            if fact in SET_FACTS:
+                items = self.items.get(fact)
+                if items:
+                    values[fact] = frozenset(items)
+                    evidence.extend(Evidence(fact, item, TEXT, self.doc.phrase(*items[item])) for item in sorted(items))
+            elif fact in self.values:
+                value, start, end = self.values[fact]
+                values[fact] = value
+                evidence.append(Evidence(fact, value, TEXT, self.doc.phrase(start, end)))
+        return TextReading(values, tuple(evidence), possible_red_flags=possible)
+
+
+class Reader:
+    """Reads messages with a set of lexicons (one per language)."""
+
+    def __init__(self, lexicons: Iterable[Lexicon]) -> None:
+        self.lexicons = tuple(lexicons)
+        self.index = PhraseIndex(self.lexicons)
+        self.units = _merged(lexicon.units for lexicon in self.lexicons)
+        self.numbers = _merged(lexicon.numbers for lexicon in self.lexicons)
+        self.weekdays = _merged(lexicon.weekdays for lexicon in self.lexicons)
+
+    def read(self, message: str | None, received_on: datetime.date) -> TextReading:
+        """Read the facts a message states; see :func:`read_message`."""
+        if not isinstance(message, str) or not message.strip():
+            return TextReading()
+        doc = Document(message, self.index)
+        found = _Found(doc)
+        _read_red_flags(doc, found)
+        _read_temperature(doc, found)
+        _read_legs(doc, found)
+        _read_conditions(doc, found)
+        _read_imaging(doc, found)
+        self._read_duration(doc, found, received_on)
+        _read_relaxants(doc, found)
+        _read_onset(doc, found)
+        _read_choice(doc, found, "episodes", ("first", "recurrent"))
+        _read_choice(doc, found, "location", ("lower_back", "mid_back", "upper_back", "neck"))
+        _read_trigger(doc, found)
+        self._read_pain_score(doc, found)
+        return found.reading(_screen(doc, found))
+
+    # --- numbers -----------------------------------------------------------------------------------
+
+    def number(self, text: str | None) -> float | None:
+        """A number written in digits or words ("3", "2.5", "three", "dos"); None if it is neither."""
+        if not text:
+            return None
+        text = " ".join(text.split())
+        if text in self.numbers:
+            return float(self.numbers[text])
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            return None
+
+    def count(self, text: str) -> float | None:
+        """The lower bound of a count or a range ("2-3", "two or three", "dos o tres")."""
+        for separator in ("-", " to ", " or ", " a ", " o ", " y "):
+            if separator in text:
+                first = self.number(text.split(separator)[0].strip())
+                if first is not None:
+                    return first
+        return self.number(text.strip())
+
+    def _read_duration(self, doc: Document, found: _Found, received_on: datetime.date) -> None:
+        candidates: list[tuple[int, Hit]] = []
+        ages = doc.find("duration.age")
+        for hit in doc.find("duration.counted"):
+            if any(hit.overlaps(age.start, age.end) for age in ages):
+                continue  # "I'm 45 years old"
+            count = self.count(hit.match.group("count"))
+            unit = self.units.get(" ".join(hit.match.group("unit").split()))
+            if count is not None and unit is not None:
+                candidates.append((int(count * unit), hit))
+        for hit in doc.find("duration.weekday"):
+            weekday = self.weekdays[" ".join(hit.match.group("weekday").split())]
+            days = (received_on.weekday() - weekday) % 7 or 7
+            candidates.append((days, hit))
+        counted = [hit for _, hit in candidates]
+        for concept, hits in doc.hits.items():
+            if concept.startswith("duration_days."):
+                # "2 months of spasms" is 60 days, not the 90 of "months of"
+                fixed = [hit for hit in hits if not any(hit.overlaps(other.start, other.end) for other in counted)]
+                candidates.extend((int(concept.split(".")[1]), hit) for hit in fixed)
+        best: tuple[int, Hit] | None = None
+        for days, hit in candidates:
+            if doc.ruled_out(hit) or not _about_the_pain(doc, hit):
+                continue
+            if best is None or days > best[0]:
+                best = (days, hit)
+        if best is not None:
+            found.set("duration_days", best[0], best[1].start, best[1].end)
+
+    def _read_pain_score(self, doc: Document, found: _Found) -> None:
+        not_scores = doc.find("pain_score.not_score")
+        best: tuple[int, Hit] | None = None
+        for hit in doc.find("pain_score.number"):
+            group = "num" if "num" in hit.match.re.groupindex else "count"
+            value = self.count(hit.match.group(group))
+            number = hit.match.span(group)
+            if value is None or value > 2 * _MAX_SCORE or any(other.overlaps(*number) for other in not_scores):
+                continue
+            score = min(int(value + 0.5), _MAX_SCORE)  # round half up: 7.5 reads as 8; "11/10" is 10
+            if best is None or score > best[0]:
+                best = (score, hit)
+        if best is not None:
+            score, hit = best
+            # "Pain about 6/10": two phrases say the same score; show both as one.
+            same = [other for other in doc.find("pain_score.number") if other.overlaps(hit.start, hit.end)]
+            found.set("pain_score", score, min(o.start for o in same), max(o.end for o in same))
+            return
+        not_severe = doc.find("pain_score.not_severe")
+        for hit in doc.find("pain_score.severe"):
+            if not doc.negated(hit) and not any(hit.overlaps(other.start, other.end) for other in not_severe):
+                found.set("pain_score", 8, hit.start, hit.end)
+                return
+
+
+def _merged(tables: Iterable[dict[str, int] | Any]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for table in tables:
+        merged.update(table)
+    return merged
+
+
+# --- red flags -----------------------------------------------------------------------------------------
+
+_RED_FLAGS_READ = (
+    "bladder_bowel_dysfunction",
+    "saddle_numbness",
+    "leg_weakness",
+    "fever",
+    "major_trauma",
+    "cancer_history",
+    "unexplained_weight_loss",
+    "immunosuppression",
+    "iv_drug_use",
+)
+
+
+def _read_red_flags(doc: Document, found: _Found) -> None:
+    for flag in _RED_FLAGS_READ:
+        look_alikes = doc.find(f"not_red_flag.{flag}")
+        for hit in look_alikes:
+            found.explain(hit.start, hit.end)
+        for hit in doc.find(f"red_flag.{flag}"):
+            found.explain(hit.start, hit.end)  # set or ruled out, the reading accounts for these words
+            if doc.ruled_out(hit):
+                continue
+            if _excluded(doc, hit, look_alikes):
+                continue
+            found.add("red_flags", flag, hit.start, hit.end)
+
+
+def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
+    """Whether a look-alike of the same flag stands in the hit's sentence ("lost 10 lbs on a diet")."""
+    start, end = doc.sentence(hit.start)
+    return any(start <= other.start < end and not doc.negated(other) for other in look_alikes)
+
+
+def _read_temperature(doc: Document, found: _Found) -> None:
+    for hit in doc.find("temperature.reading"):
+        found.explain(hit.start, hit.end)
+        value = float(hit.match.group("num").replace(",", "."))
+        fever = value >= _FEVER_F if value > _FAHRENHEIT_ABOVE else value >= _FEVER_C
+        if fever and not doc.ruled_out(hit):
+            found.add("red_flags", "fever", hit.start, hit.end)
+
+
+# --- legs ----------------------------------------------------------------------------------------------
+
+
+def _read_legs(doc: Document, found: _Found) -> None:
+    saddle = doc.find("red_flag.saddle_numbness")
+    negative: tuple[int, int] | None = None
+    for hit in doc.find("legs.both"):
+        found.explain(hit.start, hit.end)
+        if any(hit.overlaps(other.start, other.end) for other in saddle):
+            continue
+        cue = doc.modified(hit, "negated")
+        if cue is not None:
+            negative = negative or (min(cue.cue_start, hit.start), hit.end)
+        elif not doc.ruled_out(hit) and not _excluded(doc, hit, doc.find("not_red_flag.bilateral_leg_symptoms")):
+            found.add("red_flags", "bilateral_leg_symptoms", hit.start, hit.end)
+    both = doc.find("legs.both")
+    for hit in doc.find("legs.one"):
+        found.explain(hit.start, hit.end)
+        if any(hit.overlaps(other.start, other.end) for other in [*saddle, *both]):
+            continue
+        cue = doc.modified(hit, "negated")
+        if cue is not None:
+            negative = negative or (min(cue.cue_start, hit.start), hit.end)
+        elif not doc.ruled_out(hit):
+            found.set("radiating_leg_pain", True, hit.start, hit.end)
+            return
+    for hit in doc.find("legs.not_radiating"):
+        found.explain(hit.start, hit.end)
+        negative = negative or (hit.start, hit.end)
+    if negative is not None:
+        found.set("radiating_leg_pain", False, *negative)
+
+
+# --- conditions and imaging ----------------------------------------------------------------------------
+
+_CONDITIONS = ("facet_joint_arthritis", "arthritis", "disc_herniation", "degenerative_disc", "spinal_stenosis")
+
+
+def _in_spine_or_unstated(doc: Document, hit: Hit) -> bool:
+    """Whether a condition or scan is of the spine or of no stated site ("arthritis in my knee" is neither)."""
+    start, end = doc.clause(hit.start)
+    if doc.find_in("site.spine", start, end):
+        return True
+    return not doc.find_in("site.other", start, end)
+
+
+def _read_conditions(doc: Document, found: _Found) -> None:
+    facet = doc.find("condition.facet_joint_arthritis")
+    for kind in _CONDITIONS:
+        for hit in doc.find(f"condition.{kind}"):
+            if kind == "arthritis" and any(hit.overlaps(other.start, other.end) for other in facet):
+                continue
+            if doc.ruled_out(hit) or not _in_spine_or_unstated(doc, hit):
+                continue
+            found.add("diagnosed_conditions", kind, hit.start, hit.end)
+
+
+def _read_imaging(doc: Document, found: _Found) -> None:
+    never = [hit for hit in doc.find("imaging.never") if _in_spine_or_unstated(doc, hit)]
+    for hit in doc.find("imaging.done"):
+        if any(hit.overlaps(other.start, other.end) for other in never):
+            continue
+        if not _in_spine_or_unstated(doc, hit) or doc.modified(hit, "hypothetical", "other_person"):
+            continue
+        if not doc.negated(hit):  # a scan done outranks one never had ("never had an MRI, only x-rays")
+            found.set("prior_imaging", True, hit.start, hit.end)
+            return
+        never.append(hit)
+    if never:
+        first = min(never, key=lambda hit: hit.start)
+        found.set("prior_imaging", False, first.start, first.end)
+
+
+# --- durations, relaxants, onset, trigger --------------------------------------------------------------
+
+
+def _about_the_pain(doc: Document, hit: Hit) -> bool:
+    """Whether a duration is the back pain's, not a medicine's, a leg's, a diagnosis's or a scan's.
+
+    A duration belongs to the nearest topic word in its clause: "on prednisone for years" to the medicine,
+    "back pain for 3 weeks" to the pain. "since ..." looks ahead first ("since this morning I can't pee").
+    """
+    start, end = doc.clause(hit.start)
+    topics = [(other, True) for other in doc.find_in("duration.back", start, end)]
+    topics += [(other, False) for other in doc.find_in("duration.not_pain", start, end)]
+    topics = [(other, pain) for other, pain in topics if not other.overlaps(hit.start, hit.end)]
+    if not topics:
+        return True
+    ahead_first = any(cue.end <= hit.start + 1 and hit.start - cue.end < 3 for cue in doc.find("duration.since"))
+    ahead_first = ahead_first or any(cue.start == hit.start for cue in doc.find("duration.since"))
+    before = [(hit.start - other.end, pain) for other, pain in topics if other.end <= hit.start]
+    after = [(other.start - hit.end, pain) for other, pain in topics if other.start >= hit.end]
+    first, second = (after, before) if ahead_first else (before, after)
+    nearest = min(first) if first else min(second)
+    return nearest[1]
+
+
+_EFFECT_PRIORITY = ("no_relief", "helped", "not_tried")
+
+
+def _read_relaxants(doc: Document, found: _Found) -> None:
+    names = doc.find("relaxant.name")
+    if not names:
+        return
+    treatments = sorted([*names, *doc.find("relaxant.other_treatment")], key=lambda hit: hit.start)
+    chosen: tuple[str, Hit] | None = None
+    for effect in _EFFECT_PRIORITY:
+        # The longest phrase first, so staff see "relaxants didn't help" rather than "didn't".
+        for hit in sorted(doc.find(f"relaxant_effect.{effect}"), key=lambda hit: hit.start - hit.end):
+            subject = _subject(doc, hit, treatments)
+            if subject is None or subject.concept != "relaxant.name":
+                continue
+            value = effect
+            if effect == "helped" and doc.negated(hit):
+                value = "no_relief"  # "did not really help", "no me ayudaron"
+            if chosen is None or _EFFECT_PRIORITY.index(value) < _EFFECT_PRIORITY.index(chosen[0]):
+                chosen = (value, hit)
+    if chosen is not None:
+        value, hit = chosen
+        subject = _subject(doc, hit, treatments)
+        said = [hit, subject, *(other for kind in _EFFECT_PRIORITY for other in doc.find(f"relaxant_effect.{kind}") if other.overlaps(hit.start, hit.end))]
+        start, end = min(item.start for item in said), max(item.end for item in said)
+        found.set("muscle_relaxants", value, start, end)
+
+
+def _subject(doc: Document, effect: Hit, treatments: list[Hit]) -> Hit | None:
+    """The treatment an effect phrase is about.
+
+    A treatment named inside the phrase; else a relaxant among the treatments of its clause ("relaxants and
+    ibuprofen haven't helped"), else the nearest one of its clause, its sentence, or the sentence before
+    ("Tried relaxants. Didn't help.").
+    """
+    within = [hit for hit in treatments if hit.start >= effect.start and hit.end <= effect.end]
+    if within:
+        return within[0]
+    others = [hit for hit in treatments if not hit.overlaps(effect.start, effect.end)]
+    clause = doc.segment(effect.start)
+    in_clause = [hit for hit in others if clause[0] <= hit.start < clause[1]]
+    if in_clause:
+        relaxants = [hit for hit in in_clause if hit.concept == "relaxant.name"]
+        return relaxants[0] if relaxants else _nearest(effect, in_clause)
+    sentence = doc.sentence(effect.start)
+    in_sentence = [hit for hit in others if sentence[0] <= hit.start < sentence[1]]
+    if in_sentence:
+        return _nearest(effect, in_sentence)
+    earlier = [hit for hit in others if hit.end <= sentence[0]]
+    if earlier and doc.sentence(earlier[-1].start) == doc.sentence(max(sentence[0] - 1, 0)):
+        return earlier[-1]
+    return None
+
+
+def _nearest(effect: Hit, hits: list[Hit]) -> Hit:
+    before = [hit for hit in hits if hit.end <= effect.start]
+    return before[-1] if before else hits[0]
+
+
+def _read_onset(doc: Document, found: _Found) -> None:
+    for kind in ("sudden", "gradual"):  # sudden outranks gradual: it is the safer reading
+        for hit in doc.find(f"onset.{kind}"):
+            if not doc.negated(hit):
+                found.set("onset", kind, hit.start, hit.end)
+                return
+
+
+def _read_choice(doc: Document, found: _Found, fact: str, kinds: tuple[str, ...]) -> None:
+    hits = [(hit, kind) for kind in kinds for hit in doc.find(f"{fact}.{kind}") if not doc.ruled_out(hit)]
+    if hits:
+        hit, kind = min(hits, key=lambda item: item[0].start)
+        found.set(fact, kind, hit.start, hit.end)
+
+
+_TRIGGERS = ("lifting", "twisting", "exercise", "other_exertion", "none")
+
+
+def _read_trigger(doc: Document, found: _Found) -> None:
+    hits = [
+        (hit, kind)
+        for kind in _TRIGGERS
+        for hit in doc.find(f"trigger.{kind}")
+        if not doc.modified(hit, "aggravator") and (kind == "none" or not doc.ruled_out(hit))
+    ]
+    # "lifting weights" is exercise, though "lifting" alone is lifting: a longer phrase of another kind wins.
+    hits = [
+        (hit, kind)
+        for hit, kind in hits
+        if not any(
+            other_kind != kind and other.start <= hit.start and hit.end <= other.end and other.end - other.start > hit.end - hit.start
+            for other, other_kind in hits
+        )
+    ]
+    for kind in _TRIGGERS:  # a stated activity beats "no injury"
+        for hit, hit_kind in hits:
+            if hit_kind == kind:
+                found.set("trigger", kind, hit.start, hit.end)
+                return
+
+
+# --- the safety net ------------------------------------------------------------------------------------
+
+_PLACING_FACTS = ("legs.one", "legs.not_radiating", "relaxant.other_treatment", "trigger.exercise")
+
+
+def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
+    """Screen words that no exact reading accounts for, unless a red flag was read anyway."""
+    for concept in _PLACING_FACTS:
+        for hit in doc.find(concept):
+            found.explain(hit.start, hit.end)
+    possible: dict[str, list[str]] = {}
+    for concept, hits in doc.hits.items():
+        if not concept.startswith("screen."):
+            continue
+        flag = concept.split(".", 1)[1]
+        for hit in hits:
+            if any(hit.start < end and start < hit.end for start, end in found.explained):
+                continue
+            if doc.ruled_out(hit):
+                continue
+            words = possible.setdefault(flag, [])
+            phrase = doc.phrase(hit.start, hit.end)
+            if phrase not in words:
+                words.append(phrase)
+    return tuple(PossibleRedFlag(flag, ", ".join(words)) for flag, words in sorted(possible.items()))
+
+
+# --- entry point ---------------------------------------------------------------------------------------
+
+_DEFAULT_READER: Reader | None = None
+
+
+def default_reader() -> Reader:
+    """The reader of the lexicons shipped with the service (loaded and validated once)."""
+    global _DEFAULT_READER
+    if _DEFAULT_READER is None:
+        # ROUTING_LEXICONS names another folder of lexicon files (a clinic's own words); see README.
+        folder = os.environ.get("ROUTING_LEXICONS")
+        _DEFAULT_READER = Reader(load_lexicons(Path(folder)) if folder else load_lexicons())
+    return _DEFAULT_READER
+
+
+def read_message(message: str | None, received_on: datetime.date, reader: Reader | None = None) -> TextReading:
+    """Read the triage facts a patient's message states, each with the phrase that says it.
+
+    ``received_on`` is the clinic-local date the inquiry arrived; weekday phrases ("since Monday") count
+    back from it. Facts the message does not mention are absent, and negated red flags or diagnoses are
+    never set. ``possible_red_flags`` lists what the broad screen saw and the exact reading did not
+    account for. Never raises on any string; ``None`` or a blank message gives an empty reading.
+    """
+    return (reader or default_reader()).read(message, received_on)
