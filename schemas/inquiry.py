@@ -66,6 +66,10 @@ class InquiryRequestSchema(Schema):
     message = fields.String(validate=validate.Length(max=10_000))
     preferred_times = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=20))
     consent = fields.Boolean()
+    language = fields.String(
+        validate=_one_of(("en", "es")),
+        metadata={"description": "The language the patient chose on the form; without it, detected from the message."},
+    )
 
     @validates_schema
     def _says_something(self, data, **_kwargs):
@@ -91,6 +95,10 @@ class TriageSchema(Schema):
     route = fields.String(metadata={"example": "consult"})
     rule = fields.String(metadata={"example": "R10"})
     needs_review = fields.Boolean()
+    hold = fields.String(
+        allow_none=True,
+        metadata={"description": "Why staff must read the inquiry before booking: language or possible_red_flag"},
+    )
     reasons = fields.List(fields.Nested(ReasonSchema))
     rulebook_version = fields.String()
 
@@ -109,6 +117,9 @@ class InquiryResponseSchema(Schema):
 
     id = fields.String()
     status = fields.String(metadata={"example": "booked"})
+    language = fields.String(
+        allow_none=True, metadata={"example": "es", "description": "en, es, or the code of an unread language"}
+    )
     triage = fields.Nested(TriageSchema, allow_none=True)
     appointment = fields.Nested(SlotTimeSchema, allow_none=True)
     proposed_slot = fields.Nested(SlotTimeSchema, allow_none=True)

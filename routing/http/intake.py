@@ -91,6 +91,7 @@ def _present(outcome: Outcome, tz: ZoneInfo) -> dict:
     return {
         "id": str(outcome.id),
         "status": outcome.status,
+        "language": outcome.language,
         "triage": outcome.triage,
         "appointment": _slot(outcome.appointment, tz),
         "proposed_slot": _slot(outcome.proposed_slot, tz),

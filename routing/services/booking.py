@@ -103,6 +103,15 @@ def book_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan, req
     return BookingOutcome(None, proposed=later[0] if later else None)
 
 
+def propose_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan) -> SlotTime | None:
+    """The earliest free slot for the plan, inside its window or after it, without booking it.
+
+    Raises SchedulerUnavailable when the scheduling system cannot be reached.
+    """
+    slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest + PROPOSAL_HORIZON, limit=1)
+    return slots[0] if slots else None
+
+
 def record_booking(
     writes: WriteBatch, scheduler: Scheduler, request: BookingRequest, booking: Booking, now: datetime
 ) -> SlotTime:

@@ -92,7 +92,7 @@ def _store_first(session: Session, delivery: Delivery, now: datetime, lease: tim
                 "payload": delivery.payload,
                 "status": InquiryStatus.PENDING_BOOKING,
                 "status_detail": "awaiting triage",
-                "patient_message": patient_messages.pending(),
+                "patient_message": patient_messages.pending(delivery.data.get("language")),
                 "received_at": now,
                 "updated_at": now,
                 # This request books it now; the worker takes it only if the request dies first.
@@ -146,6 +146,7 @@ def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bo
         if appointment and inquiry.status == InquiryStatus.BOOKED
         else None,
         proposed_slot=_slot_from_record(proposed) if proposed else None,
+        language=inquiry.language,
         created=created,
         completed=completed and inquiry.status != InquiryStatus.PENDING_BOOKING,
     )

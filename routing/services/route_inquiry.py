@@ -27,7 +27,7 @@ from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.triage import Decision, Rulebook, triage
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
-from routing.services.booking import book_earliest, booking_request, record_booking
+from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Outcome:
     proposed_slot: SlotTime | None = None
     created: bool = True
     completed: bool = True
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,19 +119,26 @@ def route_inquiry(
     """
     tz = routing.tz
     decision = triage(
-        data.get("symptoms") or {}, data.get("message"), received_at.astimezone(tz).date(), routing.rulebook
+        data.get("symptoms") or {},
+        data.get("message"),
+        received_at.astimezone(tz).date(),
+        routing.rulebook,
+        language=data.get("language"),
     )
+    language = decision.language
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
     if plan is None:
         with session.begin(), WriteBatch(session.connection()) as writes:
             facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-            message = patient_messages.urgent_review(decision.urgency)
+            message = patient_messages.urgent_review(decision.urgency, language)
             detail = "a clinician must call the patient"
-            _settle(writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts)
+            _settle(writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts, language=language)
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
-        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict())
+        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=language)
 
     scheduler = routing.scheduler
+    if decision.hold is not None:
+        return _hold_for_reading(session, routing, inquiry_id, decision, plan, now, retry=not first_booking)
 
     def request_for_booking() -> BookingRequest:
         return booking_request(
@@ -167,6 +175,40 @@ def route_inquiry(
         outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
     _announce(routing, outcome, decision)
     return outcome
+
+
+_HOLD_DETAIL = {
+    "language": "held for staff: the message is in a language the reader does not read",
+    "possible_red_flag": "held for staff: a possible red flag the reader could not place",
+}
+
+
+def _hold_for_reading(
+    session: Session, routing: Routing, inquiry_id: uuid.UUID, decision: Decision, plan: BookingPlan, now: datetime, *, retry: bool
+) -> Outcome:
+    """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
+    scheduler = routing.scheduler
+    language = decision.language
+    detail = _HOLD_DETAIL[decision.hold or "possible_red_flag"]
+    message = patient_messages.held_for_reading(language)
+    if getattr(scheduler, "books_in_transaction", False):
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            proposed = propose_earliest(session, scheduler, plan)
+            facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
+            _settle(writes, inquiry_id, InquiryStatus.NEEDS_REVIEW, detail, message, now, proposed=proposed, facts=facts, language=language)
+    else:
+        # An external scheduler is asked outside any transaction; unreachable, staff book by phone.
+        try:
+            proposed = propose_earliest(session, scheduler, plan)
+        except SchedulerUnavailable:
+            proposed = None
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
+            _settle(writes, inquiry_id, InquiryStatus.NEEDS_REVIEW, detail, message, now, proposed=proposed, facts=facts, language=language)
+    events.inquiry_routed(inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=scheduler.name, booked=False)
+    return Outcome(
+        inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), proposed_slot=proposed, language=language
+    )
 
 
 def booking_failed(
@@ -218,20 +260,23 @@ def _apply(
     facts: dict[str, Any] | None = None,
 ) -> Outcome:
     tz = routing.tz
+    language = decision.language
     appointment = None
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
-        message = patient_messages.booked(plan.slot_type, appointment.start, tz)
+        message = patient_messages.booked(plan.slot_type, appointment.start, tz, language)
     else:
         status = InquiryStatus.NEEDS_REVIEW
         detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
         message = patient_messages.held_for_staff(
-            plan.slot_type, booking.proposed.start if booking.proposed else None, tz
+            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language
         )
     proposed = booking.proposed
-    _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts)
-    return Outcome(inquiry_id, status, message, decision.to_dict(), appointment=appointment, proposed_slot=proposed)
+    _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
+    return Outcome(
+        inquiry_id, status, message, decision.to_dict(), appointment=appointment, proposed_slot=proposed, language=language
+    )
 
 
 def _announce(routing: Routing, outcome: Outcome, decision: Decision) -> None:
@@ -248,6 +293,7 @@ def _settle(
     now: datetime,
     proposed: SlotTime | None = None,
     facts: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> None:
     params = {
         "inquiry_id": inquiry_id,
@@ -261,6 +307,8 @@ def _settle(
     }
     if facts is not None:
         params["facts"] = facts
+    if language is not None:
+        params["language"] = language
     writes.add(_SETTLE, params)
 
 
@@ -300,6 +348,7 @@ def _record_decision(
             "route": decision.route,
             "rule_id": decision.rule_id,
             "needs_review": decision.needs_review,
+            "hold": decision.hold,
             "reasons": [reason.to_dict() for reason in decision.reasons],
             "facts": facts.to_dict(),
             "rulebook_version": decision.rulebook_version,

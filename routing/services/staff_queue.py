@@ -20,11 +20,13 @@ _URGENCY_RANK = case(
     value=TriageDecision.urgency,
     else_=4,
 )
-# Emergencies first, then every other urgent_review, then by urgency; oldest first within each.
+# Emergencies first, then every other urgent_review, then what the reader's safety net held for a person
+# to read (a possible red flag, an unread language), then by urgency; oldest first within each.
 _ATTENTION_RANK = case(
     (TriageDecision.urgency == Urgency.EMERGENCY, 0),
     (Inquiry.status == InquiryStatus.URGENT_REVIEW, 1),
-    else_=2,
+    (and_(Inquiry.status == InquiryStatus.NEEDS_REVIEW, TriageDecision.hold.is_not(None)), 2),
+    else_=3,
 )
 _current_decision = and_(TriageDecision.inquiry_id == Inquiry.id, TriageDecision.superseded_at.is_(None))
 
@@ -125,6 +127,7 @@ def decision_dict(decision: TriageDecision) -> dict[str, Any]:
         "route": decision.route,
         "rule": decision.rule_id,
         "needs_review": decision.needs_review,
+        "hold": decision.hold,
         "reasons": decision.reasons,
         "rulebook_version": decision.rulebook_version,
         "created_at": decision.created_at.isoformat(),
@@ -185,6 +188,8 @@ def _summary(inquiry: Inquiry, decision: TriageDecision | None, appointment: App
         "route": decision.route if decision else None,
         "likely_cause": decision.likely_cause if decision else None,
         "needs_review": decision.needs_review if decision else None,
+        "hold": decision.hold if decision else None,
+        "language": inquiry.language,
         "rule": decision.rule_id if decision else None,
         "appointment": appointment_dict(appointment) if appointment else None,
     }

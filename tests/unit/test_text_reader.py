@@ -715,7 +715,7 @@ def test_prior_imaging_done_counts_and_planned_does_not(message, expected):
         ("Muscle relaxants didn't help at all.", "muscle_relaxants", "no_relief", "Muscle relaxants didn't help"),
         ("no leg pain", "radiating_leg_pain", False, "no leg pain"),
         ("Had an MRI in June", "prior_imaging", True, "Had an MRI"),
-        ("Fell off a ladder two days ago", "duration_days", 2, "two days ago"),
+        ("Hurt my back lifting two days ago", "duration_days", 2, "two days ago"),
         ("I\u2019ve been on prednisone for years", "red_flags", "immunosuppression", "been on prednisone for years"),
         ("Pain about 6/10.", "pain_score", 6, "Pain about 6/10"),
     ],

@@ -63,6 +63,8 @@ class Inquiry(Base):
     status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.PENDING_BOOKING, index=True)
     status_detail: Mapped[str | None] = mapped_column(String(500))
     patient_message: Mapped[str | None] = mapped_column(Text)
+    # The form's language, else the message's as detected ("en", "es", or another the reader cannot read).
+    language: Mapped[str | None] = mapped_column(String(8))
     # The earliest slot offered when none was free inside the urgency window (held for staff, not booked).
     proposed_slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
     # The proposed slot as offered (id, type, start, end), whichever scheduler it came from.
@@ -93,6 +95,8 @@ class TriageDecision(Base):
     route: Mapped[str] = mapped_column(String(20))
     rule_id: Mapped[str] = mapped_column(String(8))
     needs_review: Mapped[bool]
+    # Why staff must read the inquiry before anything is booked: "language" or "possible_red_flag".
+    hold: Mapped[str | None] = mapped_column(String(32))
     reasons: Mapped[list[Any]]
     facts: Mapped[dict[str, Any]]
     rulebook_version: Mapped[str] = mapped_column(String(40))

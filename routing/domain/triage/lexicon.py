@@ -160,8 +160,9 @@ def fold(text: str) -> str:
 _WORD_CHARS = re.compile(r"[\w'-]+")
 # A word, an optional group in brackets, or a group of alternative phrases in parentheses.
 _TOKEN = re.compile(r"\[(?:[^\[\]()]|\([^()]*\))*\]|\([^()]*\)|\S+")
-_SEPARATOR = r"[\s,/+&:-]+"  # between two words of a phrase: spaces, and the odd comma, slash or dash
+_SEPARATOR = r"[\s,/+&:°-]+"  # between two words of a phrase: spaces, and the odd comma, slash or dash
 _NUMBER = r"\d+(?:[.,]\d+)?"
+_NO_LEADING_BOUNDARY = re.compile(r"(?<=\(\?:)\\b|(?<=\|)\\b")
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ class _Compiler:
         parts: list[str] = []
         starts: set[str] = set()
         still_first = True
+        after_number = False
         groups: set[str] = set()
         for token in tokens:
             if token.startswith("~"):
@@ -249,11 +251,17 @@ class _Compiler:
                 source, first = self.group(token[1:-1], where, groups)
             else:
                 source, first = self.token(token, where, groups)
-            # Words are parted by a separator; an optional word takes its separator with it.
+            # Words are parted by a separator; an optional word takes its separator with it. After a number
+            # the separator may be missing ("38.4C", "10lbs").
+            separator = _SEPARATOR
+            if after_number:
+                separator = f"(?:{_SEPARATOR})?"
+                source = _NO_LEADING_BOUNDARY.sub("", source)  # "4c": no word boundary between 4 and c
             if still_first:  # nothing but optional words before it
                 parts.append(f"(?:{source}{_SEPARATOR})?" if optional else source)
             else:
-                parts.append(f"(?:{_SEPARATOR}{source})?" if optional else f"{_SEPARATOR}{source}")
+                parts.append(f"(?:{separator}{source})?" if optional else f"{separator}{source}")
+            after_number = token in ("<num>", "<count>") and not optional
             if still_first:
                 starts |= first
                 still_first = optional

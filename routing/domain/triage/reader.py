@@ -207,19 +207,30 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
         look_alikes = doc.find(f"not_red_flag.{flag}")
         for hit in look_alikes:
             found.explain(hit.start, hit.end)
+        readings = doc.find("temperature.reading") if flag == "fever" else []
         for hit in doc.find(f"red_flag.{flag}"):
             found.explain(hit.start, hit.end)  # set or ruled out, the reading accounts for these words
             if doc.ruled_out(hit):
                 continue
+            if any(hit.overlaps(reading.start, reading.end) for reading in readings):
+                continue  # "a temperature of 100.3": the number decides
             if _excluded(doc, hit, look_alikes):
                 continue
             found.add("red_flags", flag, hit.start, hit.end)
 
 
+_LOOK_ALIKE_REACH = 40  # characters: a look-alike this near, in the same sentence, explains the hit
+
+
 def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
-    """Whether a look-alike of the same flag stands in the hit's sentence ("lost 10 lbs on a diet")."""
+    """Whether a look-alike of the same flag stands beside the hit ("lost 10 lbs on a diet")."""
     start, end = doc.sentence(hit.start)
-    return any(start <= other.start < end and not doc.negated(other) for other in look_alikes)
+    return any(
+        start <= other.start < end
+        and (other.overlaps(hit.start, hit.end) or abs(other.start - hit.end) <= _LOOK_ALIKE_REACH or abs(hit.start - other.end) <= _LOOK_ALIKE_REACH)
+        and not doc.negated(other)
+        for other in look_alikes
+    )
 
 
 def _read_temperature(doc: Document, found: _Found) -> None:
@@ -307,6 +318,21 @@ def _read_imaging(doc: Document, found: _Found) -> None:
 # --- durations, relaxants, onset, trigger --------------------------------------------------------------
 
 
+# What a duration may be about besides the back pain: the concepts of red flags, legs, treatments,
+# conditions and scans, and the lexicon's own extra words (duration.not_pain).
+_OTHER_TOPICS = (
+    "duration.not_pain",
+    "red_flag.",
+    "not_red_flag.",
+    "temperature.",
+    "legs.",
+    "relaxant.",
+    "condition.",
+    "imaging.",
+    "screen.",
+)
+
+
 def _about_the_pain(doc: Document, hit: Hit) -> bool:
     """Whether a duration is the back pain's, not a medicine's, a leg's, a diagnosis's or a scan's.
 
@@ -315,7 +341,12 @@ def _about_the_pain(doc: Document, hit: Hit) -> bool:
     """
     start, end = doc.clause(hit.start)
     topics = [(other, True) for other in doc.find_in("duration.back", start, end)]
-    topics += [(other, False) for other in doc.find_in("duration.not_pain", start, end)]
+    topics += [
+        (other, False)
+        for concept in doc.hits
+        if concept.startswith(_OTHER_TOPICS)
+        for other in doc.find_in(concept, start, end)
+    ]
     topics = [(other, pain) for other, pain in topics if not other.overlaps(hit.start, hit.end)]
     if not topics:
         return True
@@ -443,9 +474,13 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
         if not concept.startswith("screen."):
             continue
         flag = concept.split(".", 1)[1]
+        look_alikes = [other for other in doc.find(f"not_red_flag.{flag}") if not doc.negated(other)]
         for hit in hits:
             if any(hit.start < end and start < hit.end for start, end in found.explained):
                 continue
+            sentence = doc.sentence(hit.start)
+            if any(sentence[0] <= other.start < sentence[1] for other in look_alikes):
+                continue  # "losing weight on purpose with ozempic, about 30 lbs": the look-alike explains it
             if doc.ruled_out(hit):
                 continue
             words = possible.setdefault(flag, [])
