@@ -11,7 +11,7 @@ import pytest
 
 from routing.domain.triage.reader import read_message
 
-VIGNETTES = Path(__file__).resolve().parents[3] / "shared" / "vignettes" / "public.json"
+VIGNETTES = Path(__file__).resolve().parents[1] / "data" / "vignettes.json"
 RECEIVED_ON = datetime.date(2026, 11, 25)  # a Wednesday
 
 # Expected facts per vignette id; red_flags and diagnosed_conditions are compared exactly (absent = empty).
@@ -36,7 +36,18 @@ EXPECTED = {
     "p21": {"duration_days": 10, "trigger": "lifting", "muscle_relaxants": "no_relief"},
     "p22": {"red_flags": {"iv_drug_use"}, "duration_days": 7},
     "p23": {"red_flags": {"bilateral_leg_symptoms"}},
+    "p25": {"duration_days": 60, "muscle_relaxants": "no_relief"},
+    "p26": {"red_flags": {"major_trauma"}},
+    "p27": {"red_flags": {"bladder_bowel_dysfunction"}},
+    "p28": {"trigger": "lifting", "duration_days": 3},
+    "p29": {"duration_days": 90, "muscle_relaxants": "no_relief"},
+    "p30": {},
+    "p32": {"trigger": "lifting", "duration_days": 2, "radiating_leg_pain": False},
+    "p33": {"duration_days": 60, "muscle_relaxants": "no_relief"},
 }
+# p30 is French (held for its language) and p31 is held by the safety screen: what matters there is the
+# decision (test_triage_vignettes), not the facts read.
+NOT_READ = ("p30", "p31")
 # Facts whose absence matters for the expected rule: no duration where one would make the pain persistent
 # (p03, p08) and no relaxant effect, radiating pain or trigger where none was said.
 ABSENT = {
@@ -49,10 +60,12 @@ ABSENT = {
 
 
 def _messages():
-    if not VIGNETTES.exists():
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason="shared/ is not beside the repository"))]
     cases = json.loads(VIGNETTES.read_text())
-    return [pytest.param(case["id"], case["message"], id=case["id"]) for case in cases if case["message"]]
+    return [
+        pytest.param(case["id"], case["message"], id=case["id"])
+        for case in cases
+        if case["message"] and case["id"] not in NOT_READ
+    ]
 
 
 @pytest.mark.parametrize(("case_id", "message"), _messages())
@@ -70,8 +83,6 @@ def test_public_vignette_message_yields_the_facts_its_rule_needs(case_id, messag
 
 
 def test_every_public_message_is_covered():
-    if not VIGNETTES.exists():
-        pytest.skip("shared/ is not beside the repository")
     ids = {case["id"] for case in json.loads(VIGNETTES.read_text()) if case["message"]}
 
-    assert ids == set(EXPECTED)
+    assert ids == set(EXPECTED) | set(NOT_READ)

@@ -228,7 +228,7 @@ def test_facts_from_text_are_listed_with_their_phrase_and_form_facts_are_not():
 
 
 def test_every_decision_carries_the_rulebook_version():
-    assert _decide().rulebook_version == RULEBOOK.version == "2026-11-25.3"
+    assert _decide().rulebook_version == RULEBOOK.version == "2026-12-06.4"
 
 
 def test_decision_serialises_to_the_contract_shape():
@@ -240,8 +240,9 @@ def test_decision_serialises_to_the_contract_shape():
         "route": "consult",
         "rule": "R10",
         "needs_review": True,
+        "hold": None,
         "reasons": body["reasons"],
-        "rulebook_version": "2026-11-25.3",
+        "rulebook_version": "2026-12-06.4",
     }
     assert [reason["rule"] for reason in body["reasons"]] == ["R10", "M1", "NR"]
     assert all(set(reason) == {"rule", "text"} for reason in body["reasons"])
