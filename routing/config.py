@@ -62,6 +62,8 @@ class Settings:
     log_level: str
     timezone: ZoneInfo
     rulebook_path: Path = DEFAULT_RULEBOOK_PATH
+    #: The reader's lexicon folder (one TOML file per language); None: the shipped lexicons.
+    lexicon_dir: Path | None = None
     testing: bool = False
     #: Secrets for POST /v1/scheduling/events; defaults to the intake webhook's.
     scheduler_event_secrets: tuple[bytes, ...] = ()
@@ -92,7 +94,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
-    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, the ``FHIR_*`` and
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``, the ``FHIR_*`` and
     ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
@@ -146,6 +148,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
+        lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),
     )
 

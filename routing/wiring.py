@@ -11,6 +11,8 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
 from routing.domain.triage import Rulebook, RulebookError, load_rulebook
+from routing.domain.triage.lexicon import LexiconError
+from routing.domain.triage.reader import configure_reader
 from routing.services.route_inquiry import QueuePolicy, Routing
 
 
@@ -37,6 +39,10 @@ def wire(settings: Settings) -> Wiring:
         rulebook = load_rulebook(settings.rulebook_path)
     except RulebookError as error:
         raise ConfigError(f"ROUTING_RULEBOOK: {error}") from None
+    try:
+        configure_reader(settings.lexicon_dir)
+    except LexiconError as error:
+        raise ConfigError(f"ROUTING_LEXICONS: {error}") from None
     return Wiring(
         settings=settings,
         db=Database(settings.database_url),

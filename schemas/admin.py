@@ -121,6 +121,10 @@ class QueueItemSchema(Schema):
     route = fields.String(allow_none=True)
     likely_cause = fields.String(allow_none=True)
     needs_review = fields.Boolean(allow_none=True)
+    hold = fields.String(
+        allow_none=True, metadata={"description": "held for staff to read first: language or possible_red_flag"}
+    )
+    language = fields.String(allow_none=True, metadata={"example": "es"})
     rule = fields.String(allow_none=True)
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
 
@@ -148,6 +152,7 @@ class DecisionSchema(Schema):
     route = fields.String()
     rule = fields.String()
     needs_review = fields.Boolean()
+    hold = fields.String(allow_none=True)
     reasons = fields.List(fields.Dict())
     rulebook_version = fields.String()
     created_at = fields.String()
@@ -174,6 +179,7 @@ class InquiryDetailSchema(Schema):
     etag = fields.String(metadata={"description": "Send it back in If-Match to change the inquiry"})
     status = fields.String()
     status_detail = fields.String(allow_none=True)
+    language = fields.String(allow_none=True, metadata={"description": "en, es, or an unread language's code"})
     received_at = fields.String()
     updated_at = fields.String()
     patient = fields.Dict()

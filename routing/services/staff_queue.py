@@ -96,6 +96,7 @@ def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
         "etag": etag(inquiry),
         "status": inquiry.status,
         "status_detail": inquiry.status_detail,
+        "language": inquiry.language,
         "received_at": inquiry.received_at.isoformat(),
         "updated_at": inquiry.updated_at.isoformat(),
         "patient": payload.get("patient") or {},

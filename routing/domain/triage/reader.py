@@ -9,7 +9,6 @@ possible red flags the broad screen saw that the exact reading did not account f
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -496,12 +495,17 @@ _DEFAULT_READER: Reader | None = None
 
 
 def default_reader() -> Reader:
-    """The reader of the lexicons shipped with the service (loaded and validated once)."""
+    """The reader in use: the configured lexicons, else those shipped with the service (loaded once)."""
     global _DEFAULT_READER
     if _DEFAULT_READER is None:
-        # ROUTING_LEXICONS names another folder of lexicon files (a clinic's own words); see README.
-        folder = os.environ.get("ROUTING_LEXICONS")
-        _DEFAULT_READER = Reader(load_lexicons(Path(folder)) if folder else load_lexicons())
+        _DEFAULT_READER = Reader(load_lexicons())
+    return _DEFAULT_READER
+
+
+def configure_reader(folder: Path | None = None) -> Reader:
+    """Load, validate and use the lexicons of ``folder`` (default: the shipped ones); raise LexiconError."""
+    global _DEFAULT_READER
+    _DEFAULT_READER = Reader(load_lexicons(folder) if folder else load_lexicons())
     return _DEFAULT_READER
 
 
