@@ -174,6 +174,9 @@ class Phrase:
     language: str
     pattern: re.Pattern[str]
     starts: frozenset[str]  # exact first words, stems end in "*", "#" for a number
+    #: When the phrase opens with two plain words ("no puedo orinar"), the pairs it can open with: a common
+    #: first word ("no", "my") then only tries the phrases whose second word follows it.
+    pairs: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ class _Compiler:
             pattern = re.compile(source)
         except re.error as error:  # pragma: no cover - the pattern language should never produce this
             raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
-        return Phrase(concept, text, language, pattern, starts)
+        return Phrase(concept, text, language, pattern, starts, self.openings(text))
 
     def phrase(self, text: str, where: str) -> tuple[str, frozenset[str]]:
         tokens = _TOKEN.findall(text)
@@ -268,6 +271,63 @@ class _Compiler:
         if still_first:
             raise LexiconError(f"{self.name}: {where}: every word is optional")
         return rf"(?:{''.join(parts)})(?!\w)", frozenset(starts)
+
+    # --- the first two words ------------------------------------------------------------------
+    # A common first word ("no", "i", a number) opens many phrases, and the second word rules most of them
+    # out; so when a phrase's first two words are fixed, the index keeps the pairs it can open with.
+
+    def openings(self, text: str) -> frozenset[tuple[str, str]]:
+        """Every (first word, second word) the phrase can open with; empty when they are not fixed."""
+        tokens = _TOKEN.findall(text)
+        firsts = self.beginnings(tokens[0])
+        if firsts is None:
+            return frozenset()
+        pairs = set()
+        for words in firsts:
+            if len(words) >= 2:
+                pairs.add((words[0], words[1]))
+                continue
+            seconds = self.beginnings(tokens[1]) if len(tokens) > 1 else None
+            if seconds is None:
+                return frozenset()
+            pairs.update((words[0], following[0]) for following in seconds)
+        return frozenset(pairs)
+
+    def beginnings(self, token: str) -> list[tuple[str, ...]] | None:
+        """The words a token can begin with (its first one or two message words); None if not fixed.
+
+        A number is "#" (a decimal or a range goes on with another number); "can't" begins "can t" or "cant".
+        """
+        if token.startswith(("~", "[", "(")) or token.endswith("*"):
+            return None  # a gap, an optional word, a group or a stem: not fixed
+        beginnings: list[tuple[str, ...]] = []
+        for alternative in token.split("|"):
+            if alternative.endswith("*"):
+                return None
+            if alternative.startswith("@"):
+                for phrase in self.macros.get(alternative[1:], []):
+                    opened = self.openings(phrase)
+                    if not opened:
+                        tokens = _TOKEN.findall(phrase)
+                        if len(tokens) != 1 or (single := self.beginnings(tokens[0])) is None:
+                            return None
+                        beginnings.extend(single)
+                    beginnings.extend(opened)
+            elif alternative in ("<num>", "<score>", "<count>"):
+                beginnings += [("#",), ("#", "#")]
+                if alternative == "<count>":
+                    beginnings += [("#", joiner) for joiner in _RANGE_WORDS]
+                    for number in self.numbers:
+                        words = tuple(number.split())
+                        beginnings += [words[:2]] + [(words[0], joiner) for joiner in _RANGE_WORDS]
+            elif alternative in ("<unit>", "<weekday>"):
+                table = self.units if alternative == "<unit>" else self.weekdays
+                beginnings += [tuple(word.split()[:2]) for word in table]
+            else:
+                folded = fold(alternative)
+                pieces = tuple(piece for piece in re.split(r"['-]", folded) if piece)
+                beginnings += [pieces[:2], (re.sub(r"['-]", "", folded),)]
+        return beginnings
 
     def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
         """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""
@@ -356,6 +416,9 @@ class _Compiler:
         compiled = "(?:" + "|".join(sources) + ")", frozenset(starts)
         self._macro_cache[name] = compiled
         return compiled
+
+
+_RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
 
 
 def _split_alternatives(body: str) -> list[str]:

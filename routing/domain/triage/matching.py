@@ -13,6 +13,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from routing.domain.triage.lexicon import Lexicon, Phrase, fold
 
@@ -23,8 +25,7 @@ _CLAUSE_BREAK = re.compile(r",|\(|\)|\s-\s")
 SCOPE_WORDS = 8  # how many words a cue reaches
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One phrase found in a message: its concept, where it is, and the match (for numbers and units)."""
 
     concept: str
@@ -43,10 +44,15 @@ class PhraseIndex:
 
     def __init__(self, lexicons: Iterable[Lexicon]) -> None:
         self.exact: dict[str, list[Phrase]] = defaultdict(list)
+        self.pairs: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # by the first two words
         self.stems: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)  # by the stem's first 3 letters
         self.numeric: list[Phrase] = []
         for lexicon in lexicons:
             for phrase in lexicon.phrases:
+                for pair in phrase.pairs:
+                    self.pairs[pair].append(phrase)
+                if phrase.pairs:
+                    continue
                 for start in phrase.starts:
                     if start == "#":
                         self.numeric.append(phrase)
@@ -55,15 +61,24 @@ class PhraseIndex:
                     else:
                         self.exact[start].append(phrase)
 
-    def candidates(self, word: str) -> list[Phrase]:
-        """The phrases that may start at a message word (folded)."""
+    @lru_cache(maxsize=65536)  # noqa: B019 - one index per reader, kept for the process's life
+    def candidates(self, word: str, next_word: str) -> tuple[Phrase, ...]:
+        """The phrases that may start at a message word (folded), followed by ``next_word``.
+
+        Remembered: patients use the same few hundred words, so most lookups are answered from memory.
+        """
         found = list(self.exact.get(word, ()))
+        firsts = (word, "#") if word[0].isdigit() else (word,)
+        seconds = (next_word, "#") if next_word[:1].isdigit() else (next_word,)
+        for first in firsts:
+            for second in seconds:
+                found.extend(self.pairs.get((first, second), ()))
         for stem, phrase in self.stems.get(word[:3], ()):
             if word.startswith(stem):
                 found.append(phrase)
         if word[0].isdigit():
             found.extend(self.numeric)
-        return found
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -88,14 +103,13 @@ class Document:
         self.sentences = _bounds(_SENTENCE_END, self.low)
         self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
-        seen: set[tuple[str, int, int]] = set()
-        for start, word in words:
-            for phrase in index.candidates(word):
-                match = phrase.pattern.match(self.low, start)
-                if match is None or (phrase.concept, start, match.end()) in seen:
-                    continue
-                seen.add((phrase.concept, start, match.end()))
-                self.hits[phrase.concept].append(Hit(phrase.concept, start, match.end(), match, phrase.language))
+        low = self.low
+        for position, (start, word) in enumerate(words):
+            next_word = words[position + 1][1] if position + 1 < len(words) else ""
+            for phrase in index.candidates(word, next_word):
+                match = phrase.pattern.match(low, start)
+                if match is not None:
+                    self.hits[phrase.concept].append(Hit(phrase.concept, start, match.end(), match, phrase.language))
         for concept, hits in self.hits.items():
             self.hits[concept] = _longest(hits)
         self.scopes = self._scopes()
