@@ -52,7 +52,10 @@ def detect_language(message: str | None) -> str | None:
     if letters == 0:
         return None
     scores = dict(_identifier().rank(message))
-    english, spanish = scores.get("en", 0.0), scores.get("es", 0.0)
+    # Terse English ("back pain for 2 weeks") often scores as Nigerian Pidgin, an English-based creole:
+    # its weight counts as English, and the English reader (with the safety screen) reads it.
+    scores["en"] = scores.get("en", 0.0) + scores.pop("pcm", 0.0)
+    english, spanish = scores["en"], scores.get("es", 0.0)
     other, other_score = max(((code, p) for code, p in scores.items() if code not in ("en", "es")), key=_score)
     if other == "zxx":  # the model's "not a language"
         other = UNDETERMINED
