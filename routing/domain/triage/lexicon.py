@@ -173,10 +173,14 @@ class Phrase:
     text: str
     language: str
     pattern: re.Pattern[str]
-    starts: frozenset[str]  # exact first words, stems end in "*", "#" for a number
-    #: When the phrase opens with two plain words ("no puedo orinar"), the pairs it can open with: a common
-    #: first word ("no", "my") then only tries the phrases whose second word follows it.
+    #: The index keys: first words that find the phrase alone (exact words, stems ending in "*", "#" for a
+    #: number), and (first word, second word) pairs where both are fixed ("no puedo orinar"), so a common
+    #: first word ("no", "my") only tries the phrases its second word allows.
+    starts: frozenset[str]
     pairs: frozenset[tuple[str, str]] = frozenset()
+    #: How many words of optional lead-in ("[for|about] <count> <unit>") may stand before the first required
+    #: word: the phrase is found at that word and tried from up to this many words before it.
+    lead: int = 0
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,7 @@ class _Compiler:
         self.macros: dict[str, list[str]] = {}
         for macro, phrases in (data.get("macros") or {}).items():
             self.macros[macro] = _phrase_list(name, f"macros.{macro}", phrases)
-        self._macro_cache: dict[str, tuple[str, frozenset[str]]] = {}
+        self._macro_cache: dict[str, tuple[str, frozenset[str], int]] = {}
         self._expanding: list[str] = []
         cues = data.get("cue") or {}
         stops = set()
@@ -221,14 +225,16 @@ class _Compiler:
         self.filler = rf"(?:{_SEPARATOR}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_SEPARATOR}\w+)"
 
     def compile(self, concept: str, text: str, language: str) -> Phrase:
-        source, starts = self.phrase(text, where=f"{concept}: {text!r}")
+        source, starts, lead = self.phrase(text, where=f"{concept}: {text!r}")
         try:
             pattern = re.compile(source)
         except re.error as error:  # pragma: no cover - the pattern language should never produce this
             raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
-        return Phrase(concept, text, language, pattern, starts, self.openings(text))
+        singles, pairs = self.keys(text, starts)
+        return Phrase(concept, text, language, pattern, singles, pairs, lead)
 
-    def phrase(self, text: str, where: str) -> tuple[str, frozenset[str]]:
+    def phrase(self, text: str, where: str) -> tuple[str, frozenset[str], int]:
+        """A phrase's pattern source, the words its first required word can be, and its lead-in length."""
         tokens = _TOKEN.findall(text)
         if not tokens:
             raise LexiconError(f"{self.name}: {where}: an empty phrase")
@@ -237,7 +243,8 @@ class _Compiler:
         if tokens[-1].startswith("~"):
             raise LexiconError(f"{self.name}: {where}: a phrase cannot end with a gap")
         parts: list[str] = []
-        starts: set[str] = set()
+        starts: frozenset[str] = frozenset()
+        lead = 0
         still_first = True
         after_number = False
         groups: set[str] = set()
@@ -251,9 +258,9 @@ class _Compiler:
             if optional != token.endswith("]") or token.startswith("(") != token.endswith(")"):
                 raise LexiconError(f"{self.name}: {where}: unbalanced brackets in {token!r}")
             if token[0] in "[(":
-                source, first = self.group(token[1:-1], where, groups)
+                source, first, token_lead = self.group(token[1:-1], where, groups)
             else:
-                source, first = self.token(token, where, groups)
+                source, first, token_lead = self.token(token, where, groups)
             # Words are parted by a separator; an optional word takes its separator with it. After a number
             # the separator may be missing ("38.4C", "10lbs").
             separator = _SEPARATOR
@@ -266,91 +273,148 @@ class _Compiler:
                 parts.append(f"(?:{separator}{source})?" if optional else f"{separator}{source}")
             after_number = token in ("<num>", "<count>") and not optional
             if still_first:
-                starts |= first
+                if optional:
+                    lead += self.span(token[1:-1])
+                else:
+                    starts, lead = first, lead + token_lead
                 still_first = optional
         if still_first:
             raise LexiconError(f"{self.name}: {where}: every word is optional")
-        return rf"(?:{''.join(parts)})(?!\w)", frozenset(starts)
+        return rf"(?:{''.join(parts)})(?!\w)", starts, lead
+
+    def span(self, text: str) -> int:
+        """At most how many message words ``text`` (a phrase, maybe with alternatives) can cover."""
+        longest = 0
+        for alternative in _split_alternatives(text):
+            words = 0
+            for token in _TOKEN.findall(alternative):
+                inner = token.strip("[]()")
+                if token.startswith("~"):
+                    words += int(token[1:]) if token[1:].isdigit() else 0
+                elif " " in inner or token[0] in "[(":
+                    words += self.span(inner)
+                else:
+                    words += max(self.word_span(part) for part in inner.split("|"))
+            longest = max(longest, words)
+        return longest
+
+    def word_span(self, word: str) -> int:
+        if word.startswith("@"):
+            return max((self.span(phrase) for phrase in self.macros.get(word[1:], [])), default=1)
+        if word.startswith("<"):
+            return 3  # a number, a range ("2 to 3"), a unit or a weekday
+        return max(1, len(re.findall(r"\w+", fold(word))))
 
     # --- the first two words ------------------------------------------------------------------
-    # A common first word ("no", "i", a number) opens many phrases, and the second word rules most of them
-    # out; so when a phrase's first two words are fixed, the index keeps the pairs it can open with.
+    # A common first word ("no", "i", "the", a number) opens many phrases, and the second word rules most
+    # of them out; so where a phrase's first two words are fixed, the index keeps the pairs it opens with,
+    # and only the first word where the second is not fixed.
 
-    def openings(self, text: str) -> frozenset[tuple[str, str]]:
-        """Every (first word, second word) the phrase can open with; empty when they are not fixed."""
+    def keys(self, text: str, starts: frozenset[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """How the index finds a phrase: by its first word alone, and by (first word, second word) pairs."""
         tokens = _TOKEN.findall(text)
+        while tokens and tokens[0].startswith("["):
+            tokens = tokens[1:]  # an optional lead-in: the phrase is found by its first required word
+        heads = self.heads(tokens)
+        if heads is None:
+            return starts, frozenset()  # the first word is a stem or a number: found by it alone
+        singles = {head[0] for head in heads if len(head) == 1 or head[1] is None}
+        pairs = {(head[0], head[1]) for head in heads if len(head) == 2 and head[1] is not None}
+        return frozenset(singles), frozenset(pairs)
+
+    def heads(self, tokens: list[str]) -> list[tuple[str | None, ...]] | None:
+        """How a sequence of tokens can begin: (first, second) when both words are fixed, (first, None)
+        when the second is not, (first,) when the sequence is one word long; None if the first word is
+        not fixed (a stem, a gap, an optional word)."""
+        if not tokens:
+            return None
         firsts = self.beginnings(tokens[0])
         if firsts is None:
-            return frozenset()
-        pairs = set()
-        for words in firsts:
-            if len(words) >= 2:
-                pairs.add((words[0], words[1]))
-                continue
-            seconds = self.beginnings(tokens[1]) if len(tokens) > 1 else None
-            if seconds is None:
-                return frozenset()
-            pairs.update((words[0], following[0]) for following in seconds)
-        return frozenset(pairs)
+            return None
+        heads: list[tuple[str | None, ...]] = []
+        for head in firsts:
+            if len(head) == 2:
+                heads.append(head)
+            elif len(tokens) == 1:
+                heads.append(head)
+            else:
+                following = self.heads(tokens[1:])
+                if following is None:
+                    heads.append((head[0], None))
+                else:
+                    heads.extend((head[0], after[0]) for after in following)
+        return heads
 
-    def beginnings(self, token: str) -> list[tuple[str, ...]] | None:
-        """The words a token can begin with (its first one or two message words); None if not fixed.
+    def beginnings(self, token: str) -> list[tuple[str | None, ...]] | None:
+        """How one token can begin (see ``heads``); None if its first word is not fixed.
 
         A number is "#" (a decimal or a range goes on with another number); "can't" begins "can t" or "cant".
         """
-        if token.startswith(("~", "[", "(")) or token.endswith("*"):
-            return None  # a gap, an optional word, a group or a stem: not fixed
-        beginnings: list[tuple[str, ...]] = []
+        if token.startswith(("~", "[")) or token.endswith("*"):
+            return None
+        if token.startswith("("):
+            alternatives = [_TOKEN.findall(alternative) for alternative in _split_alternatives(token[1:-1])]
+            return self._joined(self.heads(tokens) for tokens in alternatives)
+        found: list[tuple[str | None, ...]] = []
         for alternative in token.split("|"):
             if alternative.endswith("*"):
                 return None
             if alternative.startswith("@"):
-                for phrase in self.macros.get(alternative[1:], []):
-                    opened = self.openings(phrase)
-                    if not opened:
-                        tokens = _TOKEN.findall(phrase)
-                        if len(tokens) != 1 or (single := self.beginnings(tokens[0])) is None:
-                            return None
-                        beginnings.extend(single)
-                    beginnings.extend(opened)
+                macro = [self.heads(_TOKEN.findall(phrase)) for phrase in self.macros.get(alternative[1:], [])]
+                joined = self._joined(macro)
+                if joined is None:
+                    return None
+                found += joined
             elif alternative in ("<num>", "<score>", "<count>"):
-                beginnings += [("#",), ("#", "#")]
+                found += [("#",), ("#", "#")]
                 if alternative == "<count>":
-                    beginnings += [("#", joiner) for joiner in _RANGE_WORDS]
+                    found += [("#", joiner) for joiner in _RANGE_WORDS]
                     for number in self.numbers:
-                        words = tuple(number.split())
-                        beginnings += [words[:2]] + [(words[0], joiner) for joiner in _RANGE_WORDS]
+                        words = number.split()
+                        found += [tuple(words[:2])] + [(words[0], joiner) for joiner in _RANGE_WORDS]
             elif alternative in ("<unit>", "<weekday>"):
                 table = self.units if alternative == "<unit>" else self.weekdays
-                beginnings += [tuple(word.split()[:2]) for word in table]
+                found += [tuple(word.split()[:2]) for word in table]
             else:
                 folded = fold(alternative)
                 pieces = tuple(piece for piece in re.split(r"['-]", folded) if piece)
-                beginnings += [pieces[:2], (re.sub(r"['-]", "", folded),)]
-        return beginnings
+                found += [pieces[:2], (re.sub(r"['-]", "", folded),)]
+        return found
+
+    @staticmethod
+    def _joined(parts) -> list[tuple[str | None, ...]] | None:
+        joined: list[tuple[str | None, ...]] = []
+        for part in parts:
+            if part is None:
+                return None
+            joined += part
+        return joined
 
     def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
         """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""
         if " " not in body.strip():
             return self.token(body.strip(), where, groups)
-        sources, starts = [], set()
+        sources, starts, lead = [], set(), 0
         for alternative in _split_alternatives(body):
-            source, first = self.phrase(alternative.strip(), where)
+            source, first, alternative_lead = self.phrase(alternative.strip(), where)
             sources.append(source.removesuffix(r"(?!\w)"))
             starts |= first
-        return "(?:" + "|".join(sources) + ")", frozenset(starts)
+            lead = max(lead, alternative_lead)
+        return "(?:" + "|".join(sources) + ")", frozenset(starts), lead
 
-    def token(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
-        alternatives, starts = [], set()
+    def token(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str], int]:
+        alternatives, starts, lead = [], set(), 0
         for alternative in body.split("|"):
-            source, first = self.alternative(alternative, where, groups)
+            if alternative.startswith("@"):
+                source, first, macro_lead = self.macro(alternative[1:], where)
+                lead = max(lead, macro_lead)
+            else:
+                source, first = self.alternative(alternative, where, groups)
             alternatives.append(source)
             starts |= first
-        return "(?:" + "|".join(alternatives) + ")", frozenset(starts)
+        return "(?:" + "|".join(alternatives) + ")", frozenset(starts), lead
 
     def alternative(self, word: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
-        if word.startswith("@"):
-            return self.macro(word[1:], where)
         if word.startswith("<"):
             return self.typed(word, where, groups)
         stem = word.endswith("*")
@@ -399,7 +463,7 @@ class _Compiler:
         words = "|".join(_word_source(w) for w in _longest_first(table))
         return rf"(?P<{kind}>\b(?:{words})\b)", frozenset(fold(w).split()[0] for w in table)
 
-    def macro(self, name: str, where: str) -> tuple[str, frozenset[str]]:
+    def macro(self, name: str, where: str) -> tuple[str, frozenset[str], int]:
         if name in self._macro_cache:
             return self._macro_cache[name]
         if name not in self.macros:
@@ -407,13 +471,14 @@ class _Compiler:
         if name in self._expanding:
             raise LexiconError(f"{self.name}: {where}: macro @{name} refers to itself")
         self._expanding.append(name)
-        sources, starts = [], set()
+        sources, starts, lead = [], set(), 0
         for text in self.macros[name]:
-            source, first = self.phrase(text, where=f"macros.{name}: {text!r}")
+            source, first, phrase_lead = self.phrase(text, where=f"macros.{name}: {text!r}")
             sources.append(source)
             starts |= first
+            lead = max(lead, phrase_lead)
         self._expanding.pop()
-        compiled = "(?:" + "|".join(sources) + ")", frozenset(starts)
+        compiled = "(?:" + "|".join(sources) + ")", frozenset(starts), lead
         self._macro_cache[name] = compiled
         return compiled
 

@@ -10,6 +10,7 @@ end. A hit is negated, hypothetical or about someone else when a cue's scope rea
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,8 +52,6 @@ class PhraseIndex:
             for phrase in lexicon.phrases:
                 for pair in phrase.pairs:
                     self.pairs[pair].append(phrase)
-                if phrase.pairs:
-                    continue
                 for start in phrase.starts:
                     if start == "#":
                         self.numeric.append(phrase)
@@ -104,12 +103,17 @@ class Document:
         self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low = self.low
+        starts = self.word_starts
         for position, (start, word) in enumerate(words):
             next_word = words[position + 1][1] if position + 1 < len(words) else ""
             for phrase in index.candidates(word, next_word):
-                match = phrase.pattern.match(low, start)
-                if match is not None:
-                    self.hits[phrase.concept].append(Hit(phrase.concept, start, match.end(), match, phrase.language))
+                # From the earliest word an optional lead-in may start at, so the longest match is found.
+                begins = starts[position - phrase.lead : position + 1] if phrase.lead <= position else starts[: position + 1]
+                for begin in begins:
+                    match = phrase.pattern.match(low, begin)
+                    if match is not None:
+                        self.hits[phrase.concept].append(Hit(phrase.concept, begin, match.end(), match, phrase.language))
+                        break
         for concept, hits in self.hits.items():
             self.hits[concept] = _longest(hits)
         self.scopes = self._scopes()
@@ -204,9 +208,9 @@ class Document:
         later = [word for word in list_words if end <= word < sentence_end]
         if later:
             end = self.clause(later[0])[1]
-        words_after = [start for start in self.word_starts if start >= cue.end]
-        if len(words_after) > SCOPE_WORDS:
-            end = min(end, words_after[SCOPE_WORDS])
+        reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
+        if reach < len(self.word_starts):
+            end = min(end, self.word_starts[reach])
         for start, _ in terminators:
             if cue.end <= start < end:
                 end = start
@@ -217,9 +221,9 @@ class Document:
         start = self.clause(max(cue.start - 1, sentence_start))[0]
         if self.low[start:cue.start].strip().endswith(":") or start == cue.start:
             start = sentence_start  # "Bladder problems: none"
-        words_before = [offset for offset in self.word_starts if offset < cue.start]
-        if len(words_before) > SCOPE_WORDS:
-            start = max(start, words_before[-SCOPE_WORDS])
+        first = bisect_left(self.word_starts, cue.start) - SCOPE_WORDS  # the earliest word within reach
+        if first > 0:
+            start = max(start, self.word_starts[first])
         for _, end in terminators:
             if start < end <= cue.start:
                 start = end
