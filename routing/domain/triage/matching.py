@@ -178,6 +178,8 @@ class Document:
     def _scopes(self) -> list[Scope]:
         blocked = [(hit.start, hit.end) for hit in self.find("cue.pseudo")]
         terminators = [(hit.start, hit.end) for hit in self.find("cue.terminator")]
+        # The patient speaking of themself again ends only talk of someone else.
+        person_ends = sorted(terminators + [(hit.start, hit.end) for hit in self.find("cue.other_person_end")])
         list_words = [hit.start for hit in self.find("cue.list_word")]
         scopes = []
         for concept, category, forward in (
@@ -193,11 +195,12 @@ class Document:
             for cue in self.find(concept):
                 if any(start < cue.end and cue.start < end for start, end in blocked):
                     continue  # "no longer", "not sure", "no puedo": not a negation
+                ends = person_ends if category == "other_person" else terminators
                 if forward:
-                    end = self._forward_end(cue, terminators, list_words)
+                    end = self._forward_end(cue, ends, list_words)
                     scopes.append(Scope(category, cue.end, end, cue.start, cue.end))
                 else:
-                    start = self._backward_start(cue, terminators)
+                    start = self._backward_start(cue, ends)
                     scopes.append(Scope(category, start, cue.start, cue.start, cue.end))
         return scopes
 

@@ -232,8 +232,23 @@ def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
     )
 
 
+def _looks_like_a_temperature(doc: Document, hit: Hit) -> bool:
+    """A bare decimal such as "102.5" or "38.6", with no unit after it that makes it something else."""
+    text = hit.match.group("num").replace(",", ".")
+    if "." not in text or any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
+        return False
+    value = float(text)
+    return 99 <= value <= 107 or 37 <= value <= 43
+
+
 def _read_temperature(doc: Document, found: _Found) -> None:
-    for hit in doc.find("temperature.reading"):
+    readings = doc.find("temperature.reading")
+    bare = [
+        hit
+        for hit in doc.find("temperature.bare")
+        if not any(hit.overlaps(reading.start, reading.end) for reading in readings) and _looks_like_a_temperature(doc, hit)
+    ]
+    for hit in [*readings, *bare]:
         found.explain(hit.start, hit.end)
         value = float(hit.match.group("num").replace(",", "."))
         fever = value >= _FEVER_F if value > _FAHRENHEIT_ABOVE else value >= _FEVER_C
@@ -473,12 +488,11 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
         if not concept.startswith("screen."):
             continue
         flag = concept.split(".", 1)[1]
-        look_alikes = [other for other in doc.find(f"not_red_flag.{flag}") if not doc.negated(other)]
+        look_alikes = doc.find(f"not_red_flag.{flag}")
         for hit in hits:
             if any(hit.start < end and start < hit.end for start, end in found.explained):
                 continue
-            sentence = doc.sentence(hit.start)
-            if any(sentence[0] <= other.start < sentence[1] for other in look_alikes):
+            if _excluded(doc, hit, look_alikes):
                 continue  # "losing weight on purpose with ozempic, about 30 lbs": the look-alike explains it
             if doc.ruled_out(hit):
                 continue
