@@ -94,8 +94,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
-    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``, the ``FHIR_*`` and
-    ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
+    the ``FHIR_*`` and ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})

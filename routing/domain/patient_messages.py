@@ -75,7 +75,9 @@ def booked(slot_type: str, start: datetime, tz: ZoneInfo, language: str | None =
             f"Su {kind} está reservada para el {when}. "
             "Si ese horario no le conviene, llame a la clínica y le buscaremos otro."
         )
-    return f"Your {kind} is booked for {when}. If that time does not suit you, call the clinic and we will find another."
+    return (
+        f"Your {kind} is booked for {when}. If that time does not suit you, call the clinic and we will find another."
+    )
 
 
 def urgent_review(urgency: str, language: str | None = "en") -> str:
@@ -112,7 +114,10 @@ def held_for_staff(slot_type: str, proposed_start: datetime | None, tz: ZoneInfo
     kind = SLOT_TYPE_WORDS[lang].get(slot_type, slot_type)
     if lang == "es":
         if proposed_start is None:
-            text = f"No encontramos una {kind} libre con la prontitud necesaria. Nuestro personal le llamará para programarla."
+            text = (
+                f"No encontramos una {kind} libre con la prontitud necesaria. "
+                "Nuestro personal le llamará para programarla."
+            )
         else:
             text = (
                 f"No encontramos una {kind} libre tan pronto como quisiéramos. Nuestro personal le llamará para "

@@ -132,7 +132,9 @@ def route_inquiry(
             facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
             message = patient_messages.urgent_review(decision.urgency, language)
             detail = "a clinician must call the patient"
-            _settle(writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts, language=language)
+            _settle(
+                writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts, language=language
+            )
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=language)
 
@@ -184,7 +186,14 @@ _HOLD_DETAIL = {
 
 
 def _hold_for_reading(
-    session: Session, routing: Routing, inquiry_id: uuid.UUID, decision: Decision, plan: BookingPlan, now: datetime, *, retry: bool
+    session: Session,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    decision: Decision,
+    plan: BookingPlan,
+    now: datetime,
+    *,
+    retry: bool,
 ) -> Outcome:
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
     scheduler = routing.scheduler
@@ -195,7 +204,17 @@ def _hold_for_reading(
         with session.begin(), WriteBatch(session.connection()) as writes:
             proposed = propose_earliest(session, scheduler, plan)
             facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            _settle(writes, inquiry_id, InquiryStatus.NEEDS_REVIEW, detail, message, now, proposed=proposed, facts=facts, language=language)
+            _settle(
+                writes,
+                inquiry_id,
+                InquiryStatus.NEEDS_REVIEW,
+                detail,
+                message,
+                now,
+                proposed=proposed,
+                facts=facts,
+                language=language,
+            )
     else:
         # An external scheduler is asked outside any transaction; unreachable, staff book by phone.
         try:
@@ -204,7 +223,17 @@ def _hold_for_reading(
             proposed = None
         with session.begin(), WriteBatch(session.connection()) as writes:
             facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            _settle(writes, inquiry_id, InquiryStatus.NEEDS_REVIEW, detail, message, now, proposed=proposed, facts=facts, language=language)
+            _settle(
+                writes,
+                inquiry_id,
+                InquiryStatus.NEEDS_REVIEW,
+                detail,
+                message,
+                now,
+                proposed=proposed,
+                facts=facts,
+                language=language,
+            )
     events.inquiry_routed(inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=scheduler.name, booked=False)
     return Outcome(
         inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), proposed_slot=proposed, language=language
@@ -275,7 +304,13 @@ def _apply(
     proposed = booking.proposed
     _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
     return Outcome(
-        inquiry_id, status, message, decision.to_dict(), appointment=appointment, proposed_slot=proposed, language=language
+        inquiry_id,
+        status,
+        message,
+        decision.to_dict(),
+        appointment=appointment,
+        proposed_slot=proposed,
+        language=language,
     )
 
 

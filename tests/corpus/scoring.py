@@ -64,7 +64,9 @@ class Report:
     @property
     def route_urgency_agreement(self) -> float:
         """Share of cases whose route and urgency are those expected."""
-        hits = sum(o.route == o.case["expected"]["route"] and o.urgency == o.case["expected"]["urgency"] for o in self.outcomes)
+        hits = sum(
+            o.route == o.case["expected"]["route"] and o.urgency == o.case["expected"]["urgency"] for o in self.outcomes
+        )
         return hits / len(self.outcomes)
 
     def flag_outcomes(self) -> list[Outcome]:
@@ -97,7 +99,9 @@ def read_corpus(cases: list[dict[str, Any]]) -> Report:
     for case in cases:
         decision = triage({}, case["message"], date.fromisoformat(case["received_on"]), rulebook)
         facts = decision.facts.to_dict()
-        outcome = Outcome(case, facts, decision.route, decision.urgency, decision.rule_id, decision.hold, decision.language)
+        outcome = Outcome(
+            case, facts, decision.route, decision.urgency, decision.rule_id, decision.hold, decision.language
+        )
         report.outcomes.append(outcome)
         _count(report.counts, case["facts"], facts)
     return report

@@ -52,7 +52,11 @@ def test_every_public_vignette_gets_its_outcome_through_the_webhook(client, slot
             assert triage["hold"] in ("language", "possible_red_flag")
         assert outcome["appointment"] is None
         return
-    assert (triage["route"], triage["urgency"], triage["rule"]) == (expected["route"], expected["urgency"], expected["rule"])
+    assert (triage["route"], triage["urgency"], triage["rule"]) == (
+        expected["route"],
+        expected["urgency"],
+        expected["rule"],
+    )
     if "language" in expected:
         assert outcome["language"] == expected["language"]
     if triage["route"] == "urgent_review":
@@ -94,7 +98,11 @@ def test_a_form_red_flag_still_applies_to_a_message_in_another_language(client, 
 
     outcome = client.post("/v1/inquiries", json=body).get_json()
 
-    assert (outcome["status"], outcome["triage"]["rule"], outcome["triage"]["route"]) == ("urgent_review", "R2", "urgent_review")
+    assert (outcome["status"], outcome["triage"]["rule"], outcome["triage"]["route"]) == (
+        "urgent_review",
+        "R2",
+        "urgent_review",
+    )
     assert any(reason["rule"] == "SAFETY" for reason in outcome["triage"]["reasons"])
 
 
@@ -133,7 +141,9 @@ def test_a_language_other_than_en_or_es_on_the_form_is_a_422_naming_the_field(cl
 def test_held_for_reading_comes_after_urgent_review_and_before_routine_in_the_queue(client, slots):
     routine = client.post("/v1/inquiries", json=inquiry()).get_json()["id"]
     held = client.post("/v1/inquiries", json=inquiry(FRENCH)).get_json()["id"]
-    infection = client.post("/v1/inquiries", json=inquiry("Back pain with a fever of 39 for three days.")).get_json()["id"]
+    infection = client.post("/v1/inquiries", json=inquiry("Back pain with a fever of 39 for three days.")).get_json()[
+        "id"
+    ]
     staff = bearer(make_token(slots, "Sam Staff", "staff"))
 
     items = client.get("/v1/admin/inquiries", headers=staff).get_json()["items"]

@@ -40,7 +40,13 @@ def test_the_shipped_lexicons_load_english_first_then_spanish():
     ("table", "concept", "phrase", "message", "flag"),
     [
         ("red_flag", "fever", "pyrexia", "Back pain with pyrexia since Monday.", "fever"),
-        ("legs", "both", "numbness in both lower limbs", "I have numbness in both lower limbs.", "bilateral_leg_symptoms"),
+        (
+            "legs",
+            "both",
+            "numbness in both lower limbs",
+            "I have numbness in both lower limbs.",
+            "bilateral_leg_symptoms",
+        ),
     ],
 )
 def test_adding_a_phrase_is_one_line_in_one_data_file(tmp_path, table, concept, phrase, message, flag):
@@ -72,8 +78,14 @@ def test_an_added_negation_cue_is_used_everywhere(tmp_path):
         ({"language": "en", "red_flag": {"fevers": ["fever"]}}, "unknown concept red_flag.fevers"),
         ({"language": "en", "red_flags": {"fever": ["fever"]}}, "unknown table(s) red_flags"),
         ({"language": "english"}, "'language' must be a two-letter code"),
-        ({"language": "en", "red_flag": {"fever": ["fe*"]}}, "red_flag.fever: 'fe*': the stem 'fe*' needs at least three letters"),
-        ({"language": "en", "red_flag": {"fever": ["~2 fever"]}}, "red_flag.fever: '~2 fever': a phrase cannot start with a gap"),
+        (
+            {"language": "en", "red_flag": {"fever": ["fe*"]}},
+            "red_flag.fever: 'fe*': the stem 'fe*' needs at least three letters",
+        ),
+        (
+            {"language": "en", "red_flag": {"fever": ["~2 fever"]}},
+            "red_flag.fever: '~2 fever': a phrase cannot start with a gap",
+        ),
         ({"language": "en", "red_flag": {"fever": ["fever ~9 night"]}}, "a gap is written ~1 to ~6, not '~9'"),
         ({"language": "en", "red_flag": {"fever": ["[high fever"]}}, "unbalanced brackets"),
         ({"language": "en", "red_flag": {"fever": ["@hot fever"]}}, "no macro @hot in [macros]"),
@@ -82,7 +94,10 @@ def test_an_added_negation_cue_is_used_everywhere(tmp_path):
         ({"language": "en", "red_flag": {"fever": "fever"}}, "red_flag.fever must be a list of phrases"),
         ({"language": "en", "red_flag": {"fever": ["[high]"]}}, "every word is optional"),
         ({"language": "en", "duration": {"counted": ["<count> <unit>"]}}, "<unit> needs the [units] table"),
-        ({"language": "en", "duration_days": {"week": ["last week"]}}, "duration_days.week: the key must be a whole number"),
+        (
+            {"language": "en", "duration_days": {"week": ["last week"]}},
+            "duration_days.week: the key must be a whole number",
+        ),
         ({"language": "en", "units": {"day": -1}}, "units.day must be a whole number of 0 or more"),
         ({"language": "en", "macros": {"a": ["@a"]}, "red_flag": {"fever": ["@a"]}}, "macro @a refers to itself"),
     ],

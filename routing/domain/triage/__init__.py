@@ -13,9 +13,9 @@ from typing import Any
 
 from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, READ_LANGUAGES, Decision, Reason, decide
 from routing.domain.triage.facts import Evidence, Facts, TextReading, combine
-from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, Rulebook, RulebookError, load_rulebook
 from routing.domain.triage.language import detect_language
 from routing.domain.triage.reader import read_message
+from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, Rulebook, RulebookError, load_rulebook
 
 
 def triage(
@@ -42,7 +42,6 @@ __all__ = [
     "HOLD_LANGUAGE",
     "HOLD_POSSIBLE_RED_FLAG",
     "READ_LANGUAGES",
-    "detect_language",
     "Decision",
     "Evidence",
     "Facts",
@@ -52,6 +51,7 @@ __all__ = [
     "TextReading",
     "combine",
     "decide",
+    "detect_language",
     "load_rulebook",
     "read_message",
     "triage",

@@ -114,7 +114,9 @@ def decide(
     for possible in possible_red_flags:
         label = rulebook.describe("red_flags", possible.flag)
         reasons.append(
-            Reason(SAFETY, f"Possible red flag not placed by the reader: {label} (“{possible.words}”); staff must read it.")
+            Reason(
+                SAFETY, f"Possible red flag not placed by the reader: {label} (“{possible.words}”); staff must read it."
+            )
         )
         hold = hold or HOLD_POSSIBLE_RED_FLAG
     if hold is not None:

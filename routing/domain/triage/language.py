@@ -66,7 +66,11 @@ def detect_language(message: str | None) -> str | None:
     common_total = sum(scores.get(code, 0.0) for code in COMMON) or 1.0
     share = (english + spanish) / common_total
     likeliest_common_other = max(scores.get(code, 0.0) for code in COMMON[2:]) / common_total
-    if share >= MIN_SHARE and share >= MIN_RATIO * likeliest_common_other and english + spanish >= MIN_RATIO_ALL * other_score:
+    if (
+        share >= MIN_SHARE
+        and share >= MIN_RATIO * likeliest_common_other
+        and english + spanish >= MIN_RATIO_ALL * other_score
+    ):
         return "en" if english >= spanish else "es"
     return other
 

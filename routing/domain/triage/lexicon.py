@@ -334,9 +334,7 @@ class _Compiler:
             return None
         heads: list[tuple[str | None, ...]] = []
         for head in firsts:
-            if len(head) == 2:
-                heads.append(head)
-            elif len(tokens) == 1:
+            if len(head) == 2 or len(tokens) == 1:
                 heads.append(head)
             else:
                 following = self.heads(tokens[1:])

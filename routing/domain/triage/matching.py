@@ -104,15 +104,19 @@ class Document:
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low = self.low
         starts = self.word_starts
-        for position, (start, word) in enumerate(words):
+        for position, (_, word) in enumerate(words):
             next_word = words[position + 1][1] if position + 1 < len(words) else ""
             for phrase in index.candidates(word, next_word):
                 # From the earliest word an optional lead-in may start at, so the longest match is found.
-                begins = starts[position - phrase.lead : position + 1] if phrase.lead <= position else starts[: position + 1]
+                begins = (
+                    starts[position - phrase.lead : position + 1] if phrase.lead <= position else starts[: position + 1]
+                )
                 for begin in begins:
                     match = phrase.pattern.match(low, begin)
                     if match is not None:
-                        self.hits[phrase.concept].append(Hit(phrase.concept, begin, match.end(), match, phrase.language))
+                        self.hits[phrase.concept].append(
+                            Hit(phrase.concept, begin, match.end(), match, phrase.language)
+                        )
                         break
         for concept, hits in self.hits.items():
             self.hits[concept] = _longest(hits)
@@ -222,7 +226,7 @@ class Document:
     def _backward_start(self, cue: Hit, terminators: list[tuple[int, int]]) -> int:
         sentence_start = self.sentence(cue.start)[0]
         start = self.clause(max(cue.start - 1, sentence_start))[0]
-        if self.low[start:cue.start].strip().endswith(":") or start == cue.start:
+        if self.low[start : cue.start].strip().endswith(":") or start == cue.start:
             start = sentence_start  # "Bladder problems: none"
         first = bisect_left(self.word_starts, cue.start) - SCOPE_WORDS  # the earliest word within reach
         if first > 0:

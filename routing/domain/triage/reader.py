@@ -226,7 +226,11 @@ def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
     start, end = doc.sentence(hit.start)
     return any(
         start <= other.start < end
-        and (other.overlaps(hit.start, hit.end) or abs(other.start - hit.end) <= _LOOK_ALIKE_REACH or abs(hit.start - other.end) <= _LOOK_ALIKE_REACH)
+        and (
+            other.overlaps(hit.start, hit.end)
+            or abs(other.start - hit.end) <= _LOOK_ALIKE_REACH
+            or abs(hit.start - other.end) <= _LOOK_ALIKE_REACH
+        )
         and not doc.negated(other)
         for other in look_alikes
     )
@@ -246,7 +250,8 @@ def _read_temperature(doc: Document, found: _Found) -> None:
     bare = [
         hit
         for hit in doc.find("temperature.bare")
-        if not any(hit.overlaps(reading.start, reading.end) for reading in readings) and _looks_like_a_temperature(doc, hit)
+        if not any(hit.overlaps(reading.start, reading.end) for reading in readings)
+        and _looks_like_a_temperature(doc, hit)
     ]
     for hit in [*readings, *bare]:
         found.explain(hit.start, hit.end)
@@ -396,7 +401,16 @@ def _read_relaxants(doc: Document, found: _Found) -> None:
     if chosen is not None:
         value, hit = chosen
         subject = _subject(doc, hit, treatments)
-        said = [hit, subject, *(other for kind in _EFFECT_PRIORITY for other in doc.find(f"relaxant_effect.{kind}") if other.overlaps(hit.start, hit.end))]
+        said = [
+            hit,
+            subject,
+            *(
+                other
+                for kind in _EFFECT_PRIORITY
+                for other in doc.find(f"relaxant_effect.{kind}")
+                if other.overlaps(hit.start, hit.end)
+            ),
+        ]
         start, end = min(item.start for item in said), max(item.end for item in said)
         found.set("muscle_relaxants", value, start, end)
 
@@ -462,7 +476,10 @@ def _read_trigger(doc: Document, found: _Found) -> None:
         (hit, kind)
         for hit, kind in hits
         if not any(
-            other_kind != kind and other.start <= hit.start and hit.end <= other.end and other.end - other.start > hit.end - hit.start
+            other_kind != kind
+            and other.start <= hit.start
+            and hit.end <= other.end
+            and other.end - other.start > hit.end - hit.start
             for other, other_kind in hits
         )
     ]
