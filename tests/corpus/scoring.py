@@ -64,10 +64,7 @@ class Report:
     @property
     def route_urgency_agreement(self) -> float:
         """Share of cases whose route and urgency are those expected."""
-        hits = sum(
-            o.route == o.case["expected"]["route"] and o.urgency == o.case["expected"]["urgency"] for o in self.outcomes
-        )
-        return hits / len(self.outcomes)
+        return sum(map(_agrees, self.outcomes)) / len(self.outcomes)
 
     def flag_outcomes(self) -> list[Outcome]:
         """Cases labelled with at least one red flag."""
@@ -90,6 +87,13 @@ class Report:
         """(held by the screen, all) among cases labelled with no red flag."""
         plain = [o for o in self.outcomes if not o.case["facts"].get("red_flags")]
         return sum(o.hold == "possible_red_flag" for o in plain), len(plain)
+
+
+def _agrees(outcome: Outcome) -> bool:
+    expected = outcome.case["expected"]
+    if expected.get("or_red_flag") and outcome.route == "urgent_review":
+        return True  # a vague possible red flag read as a red flag: a clinician calls, as safe as a hold
+    return outcome.route == expected["route"] and outcome.urgency == expected["urgency"]
 
 
 def read_corpus(cases: list[dict[str, Any]]) -> Report:

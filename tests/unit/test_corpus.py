@@ -51,6 +51,13 @@ def test_the_screen_holds_between_1_and_10_percent_of_messages_without_a_red_fla
     assert 0.01 <= held / plain <= 0.10, (held, plain)
 
 
+@pytest.mark.parametrize("case_id", [case["id"] for case in CASES if case["expected"].get("held")])
+def test_a_vague_possible_red_flag_is_held_for_staff_or_read_as_a_red_flag(case_id):
+    outcome = OUTCOMES[case_id]
+
+    assert outcome.hold == "possible_red_flag" or outcome.route == "urgent_review", outcome.case["message"]
+
+
 def test_messages_in_other_languages_are_held_for_staff():
     others = scoring.read_corpus(scoring.load_cases("other_languages.json"))
 

@@ -78,6 +78,7 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
     "cue": (
         "negated_forward",
         "negated_backward",
+        "negated_closing",
         "other_person",
         "other_person_backward",
         "other_person_end",
@@ -161,7 +162,8 @@ def fold(text: str) -> str:
 _WORD_CHARS = re.compile(r"[\w'-]+")
 # A word, an optional group in brackets, or a group of alternative phrases in parentheses.
 _TOKEN = re.compile(r"\[(?:[^\[\]()]|\([^()]*\))*\]|\([^()]*\)|\S+")
-_SEPARATOR = r"[\s,/+&:°-]+"  # between two words of a phrase: spaces, and the odd comma, slash or dash
+_SEPARATOR = r"[\s,/+&:°-]+"
+_GAP = r"[\s/+&°-]+"  # before a gap word: as a separator, but no comma or colon  # between two words of a phrase: spaces, and the odd comma, slash or dash
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _NO_LEADING_BOUNDARY = re.compile(r"(?<=\(\?:)\\b|(?<=\|)\\b")
 
@@ -223,7 +225,8 @@ class _Compiler:
         self.filler_stops = frozenset(stops)
         filler_words = "|".join(sorted(self.filler_stops, key=len, reverse=True))
         # A gap word is never a negation or a scope end, so a phrase cannot swallow the cue that cancels it.
-        self.filler = rf"(?:{_SEPARATOR}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_SEPARATOR}\w+)"
+        # Nor does a gap cross a comma: "las piernas, solo dolor" is two clauses, not one phrase.
+        self.filler = rf"(?:{_GAP}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_GAP}\w+)"
 
     def compile(self, concept: str, text: str, language: str) -> Phrase:
         source, starts, lead = self.phrase(text, where=f"{concept}: {text!r}")

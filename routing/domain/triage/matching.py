@@ -189,6 +189,7 @@ class Document:
         for concept, category, forward in (
             ("cue.negated_forward", "negated", True),
             ("cue.negated_backward", "negated", False),
+            ("cue.negated_closing", "negated", False),
             ("cue.other_person", "other_person", True),
             ("cue.other_person_backward", "other_person", False),
             ("cue.hypothetical_forward", "hypothetical", True),
@@ -199,6 +200,8 @@ class Document:
             for cue in self.find(concept):
                 if any(start < cue.end and cue.start < end for start, end in blocked):
                     continue  # "no longer", "not sure", "no puedo": not a negation
+                if concept == "cue.negated_closing" and not self._closes_its_clause(cue):
+                    continue  # "no ha regresado": a "no" before its verb is read forward
                 ends = person_ends if category == "other_person" else terminators
                 if forward:
                     end = self._forward_end(cue, ends, list_words)
@@ -223,8 +226,16 @@ class Document:
                 end = start
         return end
 
+    def _closes_its_clause(self, cue: Hit) -> bool:
+        return not self.low[cue.end : self.clause(cue.start)[1]].strip(" \t\"'!?.;:")
+
     def _backward_start(self, cue: Hit, terminators: list[tuple[int, int]]) -> int:
         sentence_start = self.sentence(cue.start)[0]
+        if not self.low[sentence_start : cue.start].strip(" \t\"'¿¡") and sentence_start > 0:
+            # "Fever? No." answers the question before it.
+            before = self.low[:sentence_start].rstrip()
+            if before.endswith("?"):
+                return self.sentence(len(before) - 1)[0]
         start = self.clause(max(cue.start - 1, sentence_start))[0]
         if self.low[start : cue.start].strip().endswith(":") or start == cue.start:
             start = sentence_start  # "Bladder problems: none"

@@ -301,7 +301,7 @@ _CONDITIONS = ("facet_joint_arthritis", "arthritis", "disc_herniation", "degener
 
 def _in_spine_or_unstated(doc: Document, hit: Hit) -> bool:
     """Whether a condition or scan is of the spine or of no stated site ("arthritis in my knee" is neither)."""
-    start, end = doc.clause(hit.start)
+    start, end = doc.segment(hit.start)
     if doc.find_in("site.spine", start, end):
         return True
     return not doc.find_in("site.other", start, end)
@@ -342,13 +342,11 @@ def _read_imaging(doc: Document, found: _Found) -> None:
 _OTHER_TOPICS = (
     "duration.not_pain",
     "red_flag.",
-    "not_red_flag.",
     "temperature.",
     "legs.",
     "relaxant.",
     "condition.",
     "imaging.",
-    "screen.",
 )
 
 
@@ -374,7 +372,8 @@ def _about_the_pain(doc: Document, hit: Hit) -> bool:
     before = [(hit.start - other.end, pain) for other, pain in topics if other.end <= hit.start]
     after = [(other.start - hit.end, pain) for other, pain in topics if other.start >= hit.end]
     first, second = (after, before) if ahead_first else (before, after)
-    nearest = min(first) if first else min(second)
+    # The nearest topic; on a tie the pain's (True sorts after False, hence the minus).
+    nearest = min(first or second, key=lambda topic: (topic[0], -topic[1]))
     return nearest[1]
 
 
