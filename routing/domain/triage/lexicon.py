@@ -162,8 +162,8 @@ def fold(text: str) -> str:
 _WORD_CHARS = re.compile(r"[\w'-]+")
 # A word, an optional group in brackets, or a group of alternative phrases in parentheses.
 _TOKEN = re.compile(r"\[(?:[^\[\]()]|\([^()]*\))*\]|\([^()]*\)|\S+")
-_SEPARATOR = r"[\s,/+&:°-]+"
-_GAP = r"[\s/+&°-]+"  # before a gap word: as a separator, but no comma or colon  # between two words of a phrase: spaces, and the odd comma, slash or dash
+_SEPARATOR = r"[\s,/+&:°-]+"  # between two words of a phrase: spaces, and the odd comma, slash, colon or dash
+_GAP = r"[\s/+&°-]+"  # before a gap word: as a separator, but no comma or colon
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _NO_LEADING_BOUNDARY = re.compile(r"(?<=\(\?:)\\b|(?<=\|)\\b")
 

@@ -97,26 +97,22 @@ class Document:
     def __init__(self, raw: str, index: PhraseIndex) -> None:
         self.raw = raw
         self.low = fold(raw)
-        words = [(match.start(), match.group()) for match in _WORD.finditer(self.low)]
-        self.word_starts = [start for start, _ in words]
+        found = list(_WORD.finditer(self.low))
+        self.word_starts = [match.start() for match in found]
         self.sentences = _bounds(_SENTENCE_END, self.low)
         self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
-        low = self.low
-        starts = self.word_starts
-        for position, (_, word) in enumerate(words):
-            next_word = words[position + 1][1] if position + 1 < len(words) else ""
-            for phrase in index.candidates(word, next_word):
+        low, starts = self.low, self.word_starts
+        words = [match.group() for match in found] + [""]  # "": the word after the last
+        for position, start in enumerate(starts):
+            for phrase in index.candidates(words[position], words[position + 1]):
                 # From the earliest word an optional lead-in may start at, so the longest match is found.
-                begins = (
-                    starts[position - phrase.lead : position + 1] if phrase.lead <= position else starts[: position + 1]
-                )
+                begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
                 for begin in begins:
                     match = phrase.pattern.match(low, begin)
                     if match is not None:
-                        self.hits[phrase.concept].append(
-                            Hit(phrase.concept, begin, match.end(), match, phrase.language)
-                        )
+                        hit = Hit(phrase.concept, begin, match.end(), match, phrase.language)
+                        self.hits[phrase.concept].append(hit)
                         break
         for concept, hits in self.hits.items():
             self.hits[concept] = _longest(hits)
