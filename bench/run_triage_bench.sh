@@ -49,14 +49,14 @@ rate() {
   awk -v prefix="$2" -v unit="$3" 'index($0, prefix) == 1 {
     for (i = 1; i < NF; i++) if ($(i + 1) == unit) { gsub(",", "", $i); print $i; exit } }' <<<"$1"
 }
-ours=$(rate "$ours_out" "free text" decisions/s)
+ours=$(rate "$ours_out" "reader" messages/s)
 single=$(rate "$theirs_out" "medspaCy nlp(text)" messages/s)
 piped=$(rate "$theirs_out" "medspaCy nlp.pipe" messages/s)
 [[ -n $ours && -n $single && -n $piped ]] || die "could not read the figures above"
 
 awk -v ours="$ours" -v single="$single" -v piped="$piped" 'BEGIN {
   print ""
-  print "free text, messages/s on one core, same messages (ours: a full triage decision per message)"
+  print "free text, messages/s on one core, same messages (ours: the reader of both languages, every fact)"
   printf "ours                       : %10.1f\n", ours
   printf "medspaCy nlp(text)         : %10.1f   ours/medspaCy = %.1fx\n", single, ours / single
   printf "medspaCy nlp.pipe (batched): %10.1f   ours/medspaCy = %.1fx\n", piped, ours / piped

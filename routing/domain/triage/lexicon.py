@@ -25,6 +25,7 @@ only tries the phrases whose first word it contains. Nothing is kept by hand bes
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 import unicodedata
@@ -181,6 +182,9 @@ class Phrase:
     #: first word ("no", "my") only tries the phrases its second word allows.
     starts: frozenset[str]
     pairs: frozenset[tuple[str, str]] = frozenset()
+    #: Words of which the message must hold at least one for the phrase to match (one of its later required
+    #: words, e.g. the stems' alternative "relaxants|relaxers" of "no @relaxant"); empty: no such word.
+    needs: frozenset[str] = frozenset()
     #: How many words of optional lead-in ("[for|about] <count> <unit>") may stand before the first required
     #: word: the phrase is found at that word and tried from up to this many words before it.
     lead: int = 0
@@ -235,7 +239,7 @@ class _Compiler:
         except re.error as error:  # pragma: no cover - the pattern language should never produce this
             raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
         singles, pairs = self.keys(text, starts)
-        return Phrase(concept, text, language, pattern, singles, pairs, lead)
+        return Phrase(concept, text, language, pattern, singles, pairs, self.needs(text), lead)
 
     def phrase(self, text: str, where: str) -> tuple[str, frozenset[str], int]:
         """A phrase's pattern source, the words its first required word can be, and its lead-in length."""
@@ -392,7 +396,20 @@ class _Compiler:
             joined += part
         return joined
 
-    def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str]]:
+    def needs(self, text: str) -> frozenset[str]:
+        """The words of a later required token made of plain words only (the fewest of them)."""
+        tokens = _TOKEN.findall(text)
+        while tokens and tokens[0].startswith("["):
+            tokens = tokens[1:]
+        choices = [
+            frozenset(fold(word) for word in token.split("|"))
+            for previous, token in itertools.pairwise(tokens)
+            # After a number a word may be glued to it ("38.4c"): not a word of the message on its own.
+            if _PLAIN_TOKEN.fullmatch(token) and previous not in ("<num>", "<count>", "<score>")
+        ]
+        return min(choices, key=len, default=frozenset())
+
+    def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str], int]:
         """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""
         if " " not in body.strip():
             return self.token(body.strip(), where, groups)
@@ -486,6 +503,7 @@ class _Compiler:
 
 
 _RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
+_PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:\|[^\W\d_]+)*")  # "bladder|bowel": words of letters, no stem
 
 
 def _split_alternatives(body: str) -> list[str]:

@@ -20,8 +20,8 @@ from typing import NamedTuple
 from routing.domain.triage.lexicon import Lexicon, Phrase, fold
 
 _WORD = re.compile(r"\w+")
-# A sentence ends at . ! ? ; or a line break (a decimal point is not a sentence end).
-_SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+(?!\d)|\n+|(?<=\d)\.(?!\d)")
+# A sentence ends at . ! ? ; or a line break; a point between two digits is a decimal point ("38.5").
+_SENTENCE_END = re.compile(r"[.!?;\n]+")
 _CLAUSE_BREAK = re.compile(r",|\(|\)|\s-\s")
 SCOPE_WORDS = 8  # how many words a cue reaches
 
@@ -104,8 +104,11 @@ class Document:
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low, starts = self.low, self.word_starts
         words = [match.group() for match in found] + [""]  # "": the word after the last
+        present = frozenset(words)
         for position, start in enumerate(starts):
             for phrase in index.candidates(words[position], words[position + 1]):
+                if phrase.needs and phrase.needs.isdisjoint(present):
+                    continue  # a word the phrase cannot do without is nowhere in the message
                 # From the earliest word an optional lead-in may start at, so the longest match is found.
                 begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
                 for begin in begins:
@@ -244,12 +247,21 @@ class Document:
         return start
 
 
+def _is_decimal_point(text: str, match: re.Match[str]) -> bool:
+    start, end = match.span()
+    if text[start:end] != "." or start == 0 or end == len(text):
+        return False
+    return text[start - 1].isdigit() and text[end].isdigit()
+
+
 def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     spans = within or [(0, len(text))]
     bounds = []
     for span_start, span_end in spans:
         start = span_start
         for match in pattern.finditer(text, span_start, span_end):
+            if _is_decimal_point(text, match):
+                continue
             if match.start() > start:
                 bounds.append((start, match.start()))
             start = match.end()
