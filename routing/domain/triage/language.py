@@ -11,6 +11,7 @@ cannot.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -30,15 +31,12 @@ def _identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
+
+
 def _letters(text: str) -> tuple[int, int]:
     """How many letters, and how many of them are not Latin letters."""
-    letters = non_latin = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            if char > "\u024f" and not "\u1e00" <= char <= "\u1eff":
-                non_latin += 1
-    return letters, non_latin
+    return sum(map(str.isalpha, text)), len(_NON_LATIN_LETTER.findall(text))
 
 
 def detect_language(message: str | None) -> str | None:

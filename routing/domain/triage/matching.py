@@ -9,8 +9,9 @@ end. A hit is negated, hypothetical or about someone else when a cue's scope rea
 
 from __future__ import annotations
 
+import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -271,15 +272,15 @@ def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] |
 
 
 def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
-    for start, end in bounds:
-        if start <= offset < end:
-            return start, end
-    previous = [span for span in bounds if span[1] <= offset]
-    return previous[-1] if previous else bounds[0]
+    """The bound holding ``offset``; between two bounds, the one before it (bounds are in order)."""
+    index = bisect_right(bounds, (offset, math.inf)) - 1  # the last bound starting at or before offset
+    return bounds[max(index, 0)]
 
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Hits in message order, without a hit that lies inside a longer one of the same concept."""
+    if len(hits) < 2:
+        return hits
     ordered = sorted(hits, key=lambda hit: (hit.start, -hit.end))
     kept: list[Hit] = []
     for hit in ordered:
