@@ -200,40 +200,25 @@ def _hold_for_reading(
     language = decision.language
     detail = _HOLD_DETAIL[decision.hold or "possible_red_flag"]
     message = patient_messages.held_for_reading(language)
-    if getattr(scheduler, "books_in_transaction", False):
-        with session.begin(), WriteBatch(session.connection()) as writes:
-            proposed = propose_earliest(session, scheduler, plan)
+
+    def record(proposed: SlotTime | None) -> None:
+        with WriteBatch(session.connection()) as writes:
             facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            _settle(
-                writes,
-                inquiry_id,
-                InquiryStatus.NEEDS_REVIEW,
-                detail,
-                message,
-                now,
-                proposed=proposed,
-                facts=facts,
-                language=language,
-            )
+            status = InquiryStatus.NEEDS_REVIEW
+            _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
+
+    if getattr(scheduler, "books_in_transaction", False):
+        with session.begin():
+            proposed = propose_earliest(session, scheduler, plan)
+            record(proposed)
     else:
         # An external scheduler is asked outside any transaction; unreachable, staff book by phone.
         try:
             proposed = propose_earliest(session, scheduler, plan)
         except SchedulerUnavailable:
             proposed = None
-        with session.begin(), WriteBatch(session.connection()) as writes:
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            _settle(
-                writes,
-                inquiry_id,
-                InquiryStatus.NEEDS_REVIEW,
-                detail,
-                message,
-                now,
-                proposed=proposed,
-                facts=facts,
-                language=language,
-            )
+        with session.begin():
+            record(proposed)
     events.inquiry_routed(inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=scheduler.name, booked=False)
     return Outcome(
         inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), proposed_slot=proposed, language=language

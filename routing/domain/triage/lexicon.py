@@ -34,46 +34,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from routing.domain.triage.facts import (
+    CONDITIONS,
+    EPISODES,
+    LOCATIONS,
+    ONSETS,
+    RED_FLAGS,
+    RELAXANT_EFFECTS,
+    TRIGGERS,
+    UNKNOWN,
+)
+
 LEXICON_DIR = Path(__file__).with_name("lexicons")
+
+
+def _known(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(value for value in values if value != UNKNOWN)
+
 
 #: Every concept a lexicon may define: table -> the keys allowed in it (None: any key, checked elsewhere).
 CONCEPTS: dict[str, tuple[str, ...] | None] = {
-    "red_flag": (
-        "bladder_bowel_dysfunction",
-        "saddle_numbness",
-        "leg_weakness",
-        "fever",
-        "major_trauma",
-        "cancer_history",
-        "unexplained_weight_loss",
-        "immunosuppression",
-        "iv_drug_use",
-    ),
+    # Both legs is read through ``legs.both``: every other red flag has phrases of its own.
+    "red_flag": tuple(flag for flag in RED_FLAGS if flag != "bilateral_leg_symptoms"),
     # Look-alikes that are explicitly not the red flag ("slipped and fell", "lost weight on a diet").
-    "not_red_flag": (
-        "bladder_bowel_dysfunction",
-        "saddle_numbness",
-        "leg_weakness",
-        "bilateral_leg_symptoms",
-        "fever",
-        "major_trauma",
-        "cancer_history",
-        "unexplained_weight_loss",
-        "immunosuppression",
-        "iv_drug_use",
-    ),
+    "not_red_flag": RED_FLAGS,
     "temperature": ("reading", "bare"),
     "legs": ("both", "one", "not_radiating"),
     "relaxant": ("name", "other_treatment"),
-    "relaxant_effect": ("helped", "no_relief", "not_tried"),
+    "relaxant_effect": _known(RELAXANT_EFFECTS),
     "duration": ("counted", "weekday", "since", "age", "not_pain", "back"),
     "duration_days": None,  # keys are whole numbers of days: "0" = ["today", ...]
-    "onset": ("sudden", "gradual"),
-    "episodes": ("first", "recurrent"),
-    "location": ("lower_back", "mid_back", "upper_back", "neck"),
-    "trigger": ("lifting", "twisting", "exercise", "other_exertion", "none"),
+    "onset": _known(ONSETS),
+    "episodes": _known(EPISODES),
+    "location": tuple(place for place in _known(LOCATIONS) if place != "other"),
+    "trigger": _known(TRIGGERS),
     "pain_score": ("number", "not_score", "severe", "not_severe"),
-    "condition": ("arthritis", "facet_joint_arthritis", "disc_herniation", "degenerative_disc", "spinal_stenosis"),
+    "condition": CONDITIONS,
     "site": ("spine", "other"),
     "imaging": ("done", "never"),
     "cue": (
@@ -91,18 +87,7 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
         "terminator",
         "list_word",
     ),
-    "screen": (
-        "bladder_bowel_dysfunction",
-        "saddle_numbness",
-        "leg_weakness",
-        "bilateral_leg_symptoms",
-        "fever",
-        "major_trauma",
-        "cancer_history",
-        "unexplained_weight_loss",
-        "immunosuppression",
-        "iv_drug_use",
-    ),
+    "screen": RED_FLAGS,
 }
 # Tables of values rather than phrases.
 VALUE_TABLES = ("numbers", "units", "weekdays", "macros")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
-from routing.domain.triage.lexicon import Lexicon, load_lexicons
+from routing.domain.triage.lexicon import CONCEPTS, Lexicon, load_lexicons
 from routing.domain.triage.matching import Document, Hit, PhraseIndex
 
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
@@ -96,8 +96,8 @@ class Reader:
         self._read_duration(doc, found, received_on)
         _read_relaxants(doc, found)
         _read_onset(doc, found)
-        _read_choice(doc, found, "episodes", ("first", "recurrent"))
-        _read_choice(doc, found, "location", ("lower_back", "mid_back", "upper_back", "neck"))
+        _read_choice(doc, found, "episodes", CONCEPTS["episodes"])
+        _read_choice(doc, found, "location", CONCEPTS["location"])
         _read_trigger(doc, found)
         self._read_pain_score(doc, found)
         return found.reading(_screen(doc, found))
@@ -188,17 +188,7 @@ def _merged(tables: Iterable[dict[str, int] | Any]) -> dict[str, int]:
 
 # --- red flags -----------------------------------------------------------------------------------------
 
-_RED_FLAGS_READ = (
-    "bladder_bowel_dysfunction",
-    "saddle_numbness",
-    "leg_weakness",
-    "fever",
-    "major_trauma",
-    "cancer_history",
-    "unexplained_weight_loss",
-    "immunosuppression",
-    "iv_drug_use",
-)
+_RED_FLAGS_READ = CONCEPTS["red_flag"]  # every red flag but both legs (read with the legs)
 
 
 def _read_red_flags(doc: Document, found: _Found) -> None:
@@ -296,8 +286,6 @@ def _read_legs(doc: Document, found: _Found) -> None:
 
 # --- conditions and imaging ----------------------------------------------------------------------------
 
-_CONDITIONS = ("facet_joint_arthritis", "arthritis", "disc_herniation", "degenerative_disc", "spinal_stenosis")
-
 
 def _in_spine_or_unstated(doc: Document, hit: Hit) -> bool:
     """Whether a condition or scan is of the spine or of no stated site ("arthritis in my knee" is neither)."""
@@ -309,7 +297,7 @@ def _in_spine_or_unstated(doc: Document, hit: Hit) -> bool:
 
 def _read_conditions(doc: Document, found: _Found) -> None:
     facet = doc.find("condition.facet_joint_arthritis")
-    for kind in _CONDITIONS:
+    for kind in CONCEPTS["condition"]:
         for hit in doc.find(f"condition.{kind}"):
             if kind == "arthritis" and any(hit.overlaps(other.start, other.end) for other in facet):
                 continue
@@ -460,7 +448,7 @@ def _read_choice(doc: Document, found: _Found, fact: str, kinds: tuple[str, ...]
         found.set(fact, kind, hit.start, hit.end)
 
 
-_TRIGGERS = ("lifting", "twisting", "exercise", "other_exertion", "none")
+_TRIGGERS = CONCEPTS["trigger"]  # in the policy's order, which is also which one wins: a stated activity first
 
 
 def _read_trigger(doc: Document, found: _Found) -> None:
