@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
-from routing.domain.triage.lexicon import CONCEPTS, Lexicon, load_lexicons
+from routing.domain.triage.lexicon import CONCEPTS, LEXICON_DIR, Lexicon, load_lexicons
 from routing.domain.triage.matching import Document, Hit, PhraseIndex
 
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
@@ -514,17 +515,22 @@ _DEFAULT_READER: Reader | None = None
 
 def default_reader() -> Reader:
     """The reader in use: the configured lexicons, else those shipped with the service (loaded once)."""
-    global _DEFAULT_READER
-    if _DEFAULT_READER is None:
-        _DEFAULT_READER = Reader(load_lexicons())
-    return _DEFAULT_READER
+    return _DEFAULT_READER or configure_reader()
 
 
 def configure_reader(folder: Path | None = None) -> Reader:
-    """Load, validate and use the lexicons of ``folder`` (default: the shipped ones); raise LexiconError."""
+    """Load, validate and use the lexicons of ``folder`` (default: the shipped ones); raise LexiconError.
+
+    A folder already loaded in this process is not read again (a test suite builds many apps).
+    """
     global _DEFAULT_READER
-    _DEFAULT_READER = Reader(load_lexicons(folder) if folder else load_lexicons())
+    _DEFAULT_READER = _reader_of(str(folder or LEXICON_DIR))
     return _DEFAULT_READER
+
+
+@lru_cache(maxsize=8)
+def _reader_of(folder: str) -> Reader:
+    return Reader(load_lexicons(Path(folder)))
 
 
 def read_message(message: str | None, received_on: datetime.date, reader: Reader | None = None) -> TextReading:
