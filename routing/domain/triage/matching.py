@@ -23,7 +23,7 @@ from routing.domain.triage.lexicon import Lexicon, Phrase, fold
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? ; or a line break; a point between two digits is a decimal point ("38.5").
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
-_CLAUSE_BREAK = re.compile(r",|\(|\)|\s-\s")
+_CLAUSE_BREAK = re.compile(r"[,()]|\s-\s")
 SCOPE_WORDS = 8  # how many words a cue reaches
 
 
@@ -119,7 +119,8 @@ class Document:
                         self.hits[phrase.concept].append(hit)
                         break
         for concept, hits in self.hits.items():
-            self.hits[concept] = _longest(hits)
+            if len(hits) > 1:
+                self.hits[concept] = _longest(hits)
         self.scopes = self._scopes()
 
     # --- where things are -------------------------------------------------------------------------
@@ -279,8 +280,6 @@ def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Hits in message order, without a hit that lies inside a longer one of the same concept."""
-    if len(hits) < 2:
-        return hits
     ordered = sorted(hits, key=lambda hit: (hit.start, -hit.end))
     kept: list[Hit] = []
     for hit in ordered:
