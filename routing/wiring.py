@@ -11,6 +11,7 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
 from routing.domain.triage import Rulebook, RulebookError, load_rulebook
+from routing.domain.triage import language
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import configure_reader
 from routing.services.route_inquiry import QueuePolicy, Routing
@@ -43,6 +44,7 @@ def wire(settings: Settings) -> Wiring:
         configure_reader(settings.lexicon_dir)
     except LexiconError as error:
         raise ConfigError(f"ROUTING_LEXICONS: {error}") from None
+    language.load_model()
     return Wiring(
         settings=settings,
         db=Database(settings.database_url),

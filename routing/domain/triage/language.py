@@ -27,8 +27,13 @@ MIN_RATIO_ALL = 1.0  # and outweigh the likeliest of all other languages the mod
 
 @cache
 def _identifier() -> LanguageIdentifier:
-    # Loaded once per process (about 0.4 s); gunicorn's preload shares it between workers.
+    # Loaded once per process (about 0.4 s and 100 MB); gunicorn's preload would share it between workers.
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def load_model() -> None:
+    """Load the language model now (at start), so the first patient does not wait for it."""
+    _identifier()
 
 
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
