@@ -10,8 +10,7 @@ from routing.adapters.db.database import Database
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
-from routing.domain.triage import Rulebook, RulebookError, load_rulebook
-from routing.domain.triage import language
+from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import configure_reader
 from routing.services.route_inquiry import QueuePolicy, Routing
