@@ -139,3 +139,13 @@ def test_only_console_requests_open_a_cookie_session(app):
         assert interface.open_session(app, flask_request) is None
     with app.test_request_context("/console/queue"):
         assert interface.open_session(app, flask_request) is not None
+
+
+def test_the_queue_flags_an_inquiry_held_for_reading_and_its_language(app, client):
+    client.post("/v1/inquiries", json=inquiry("J'ai mal au dos depuis une semaine, la douleur descend dans la jambe."))
+    sign_in(client, make_token(app, "Sam Staff", "staff"))
+
+    page = client.get("/console/").get_data(as_text=True)
+
+    assert "READ FIRST · language" in page
+    assert '<span class="badge" title="the inquiry\'s language">fr</span>' in page
