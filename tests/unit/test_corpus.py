@@ -71,9 +71,10 @@ def test_the_language_of_english_spanish_and_mixed_messages_is_told_apart():
     assert right / total >= 0.97, wrong
 
 
-def test_on_the_held_out_messages_no_red_flag_case_is_booked():
-    # tests/corpus/holdout.json was written by someone who never saw the reader or the corpus; its first
-    # reading is in the README. It is not tuned on: only the safety promise is held here.
-    holdout = scoring.read_corpus(scoring.load_cases("holdout.json"))
+@pytest.mark.parametrize("name", ["holdout.json", "holdout2.json"])
+def test_on_the_held_out_messages_no_red_flag_case_is_booked(name):
+    # Written by people who never saw the reader or the corpus; their first readings are in the README.
+    # They are not tuned on: only the safety promise is held here.
+    holdout = scoring.read_corpus(scoring.load_cases(name))
 
     assert holdout.red_flags_never_booked == 1.0
