@@ -48,8 +48,11 @@ EMERGENCY_SIGNS = {
 }
 
 
+LANGUAGES = ("en", "es")  # the languages patients are written to; any other gets English
+
+
 def _language(language: str | None) -> str:
-    return language if language in SLOT_TYPE_WORDS else "en"
+    return language if language in LANGUAGES else "en"
 
 
 def local_time(moment: datetime, tz: ZoneInfo, language: str | None = "en") -> str:

@@ -20,11 +20,12 @@ from routing.adapters.scheduling.interface import (
     BookingRequest,
     Scheduler,
     SchedulerUnavailable,
+    SchedulingError,
     SlotTime,
 )
 from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
-from routing.domain.triage import Decision, Rulebook, triage
+from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
@@ -180,8 +181,8 @@ def route_inquiry(
 
 
 _HOLD_DETAIL = {
-    "language": "held for staff: the message is in a language the reader does not read",
-    "possible_red_flag": "held for staff: a possible red flag the reader could not place",
+    HOLD_LANGUAGE: "held for staff: the message is in a language the reader does not read",
+    HOLD_POSSIBLE_RED_FLAG: "held for staff: a possible red flag the reader could not place",
 }
 
 
@@ -198,7 +199,7 @@ def _hold_for_reading(
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
     scheduler = routing.scheduler
     language = decision.language
-    detail = _HOLD_DETAIL[decision.hold or "possible_red_flag"]
+    detail = _HOLD_DETAIL[decision.hold]
     message = patient_messages.held_for_reading(language)
 
     def record(proposed: SlotTime | None) -> None:
@@ -212,10 +213,12 @@ def _hold_for_reading(
             proposed = propose_earliest(session, scheduler, plan)
             record(proposed)
     else:
-        # An external scheduler is asked outside any transaction; unreachable, staff book by phone.
+        # An external scheduler is asked outside any transaction. The proposal is a courtesy: whatever goes
+        # wrong with it (unreachable, a refusal), the inquiry is still held for staff, who book by phone.
         try:
             proposed = propose_earliest(session, scheduler, plan)
-        except SchedulerUnavailable:
+        except SchedulingError as error:
+            log.warning("inquiry %s held for staff without a proposed slot: %s", inquiry_id, type(error).__name__)
             proposed = None
         with session.begin():
             record(proposed)

@@ -150,3 +150,12 @@ def test_held_for_reading_comes_after_urgent_review_and_before_routine_in_the_qu
 
     assert [item["id"] for item in items] == [infection, held, routine]
     assert (items[1]["hold"], items[1]["language"]) == ("language", "fr")
+
+
+def test_a_message_in_another_language_is_held_whatever_language_the_form_says(client, slots):
+    portuguese = "Dor nas costas há uma semana, não consigo controlar a bexiga e perdi a sensibilidade na virilha."
+
+    outcome = client.post("/v1/inquiries", json=inquiry(portuguese, language="en")).get_json()
+
+    assert (outcome["status"], outcome["language"], outcome["triage"]["hold"]) == ("needs_review", "en", "language")
+    assert outcome["appointment"] is None

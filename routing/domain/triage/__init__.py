@@ -13,7 +13,7 @@ from typing import Any
 
 from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, READ_LANGUAGES, Decision, Reason, decide
 from routing.domain.triage.facts import Evidence, Facts, TextReading, combine
-from routing.domain.triage.language import detect_language
+from routing.domain.triage.language import UNDETERMINED, detect_language
 from routing.domain.triage.reader import read_message
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, Rulebook, RulebookError, load_rulebook
 
@@ -32,9 +32,18 @@ def triage(
     place, holds the inquiry for staff (``Decision.hold``).
     """
     reading = read_message(message, received_on)
-    language = language or detect_language(message) or "en"
+    detected = detect_language(message)
+    # The form's choice answers the patient in that language; a message plainly written in a third language
+    # is still one the reader cannot read ("und", too short to tell, is held only when no form language says).
+    unread = detected not in (None, *READ_LANGUAGES) and not (language and detected == UNDETERMINED)
     facts = combine(form, reading)
-    return decide(facts, rulebook, language=language, possible_red_flags=reading.possible_red_flags)
+    return decide(
+        facts,
+        rulebook,
+        language=language or detected or "en",
+        message_language=detected if unread else None,
+        possible_red_flags=reading.possible_red_flags,
+    )
 
 
 __all__ = [

@@ -81,11 +81,17 @@ class Decision:
 
 
 def decide(
-    facts: Facts, rulebook: Rulebook, *, language: str = "en", possible_red_flags: Sequence[Any] = ()
+    facts: Facts,
+    rulebook: Rulebook,
+    *,
+    language: str = "en",
+    message_language: str | None = None,
+    possible_red_flags: Sequence[Any] = (),
 ) -> Decision:
     """Apply ``rulebook`` to ``facts``. Pure and deterministic: same inputs, same decision.
 
-    ``language`` is the inquiry's language: one the reader does not read holds the inquiry for staff.
+    ``language`` is the inquiry's language: one the reader does not read holds the inquiry for staff, and so
+    does ``message_language`` when the message itself is written in such a language (whatever the form says).
     ``possible_red_flags`` are the safety screen's finds the exact reading did not place (each with
     ``flag`` and ``words``): they hold the inquiry too, unless a red flag already sends it to a clinician.
     """
@@ -105,11 +111,12 @@ def decide(
         shown = ", ".join(name.replace("_", " ") for name in known) or "none"
         reasons.append(Reason("NR", rulebook.review_reason.format(known=shown)))
     hold = None
-    if language not in READ_LANGUAGES:
+    unread = language if language not in READ_LANGUAGES else message_language
+    if unread is not None:
         hold = HOLD_LANGUAGE
-        name = LANGUAGE_NAMES.get(language, language)
+        name = LANGUAGE_NAMES.get(unread, unread)
         reasons.append(
-            Reason(SAFETY, f"Language not read ({language}): the message looks written in {name}; staff must read it.")
+            Reason(SAFETY, f"Language not read ({unread}): the message looks written in {name}; staff must read it.")
         )
     for possible in possible_red_flags:
         label = rulebook.describe("red_flags", possible.flag)

@@ -18,7 +18,8 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 UNDETERMINED = "und"
 #: The languages most often met in the practice's area; the English/Spanish margin is measured among them.
-COMMON = ("en", "es", "fr", "pt", "it", "de", "tl", "vi", "zh", "ko", "ru", "ar", "ht", "pl", "ja", "hi")
+COMMON_OTHERS = ("fr", "pt", "it", "de", "tl", "vi", "zh", "ko", "ru", "ar", "ht", "pl", "ja", "hi")
+COMMON = ("en", "es", *COMMON_OTHERS)
 MIN_LETTERS = 4  # "ok", "si", "no": no language in it
 MIN_SHARE = 0.5  # English + Spanish hold at least half the weight among the common languages ...
 MIN_RATIO = 1.5  # ... and 1.5 times the likeliest other common language,
@@ -68,7 +69,7 @@ def detect_language(message: str | None) -> str | None:
         return UNDETERMINED
     common_total = sum(scores.get(code, 0.0) for code in COMMON) or 1.0
     share = (english + spanish) / common_total
-    likeliest_common_other = max(scores.get(code, 0.0) for code in COMMON[2:]) / common_total
+    likeliest_common_other = max(scores.get(code, 0.0) for code in COMMON_OTHERS) / common_total
     if (
         share >= MIN_SHARE
         and share >= MIN_RATIO * likeliest_common_other

@@ -79,6 +79,7 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
         "other_person",
         "other_person_backward",
         "other_person_end",
+        "patient_too",
         "hypothetical_forward",
         "hypothetical_backward",
         "aggravator",
@@ -151,7 +152,7 @@ _TOKEN = re.compile(r"\[(?:[^\[\]()]|\([^()]*\))*\]|\([^()]*\)|\S+")
 _SEPARATOR = r"[\s,/+&:°-]+"  # between two words of a phrase: spaces, and the odd comma, slash, colon or dash
 _GAP = r"[\s/+&°-]+"  # before a gap word: as a separator, but no comma or colon
 _NUMBER = r"\d+(?:[.,]\d+)?"
-_NO_LEADING_BOUNDARY = re.compile(r"(?<=\(\?:)\\b|(?<=\|)\\b")
+_NO_LEADING_BOUNDARY = re.compile(r"(?<=\(\?:)\\b|(?<=\|)\\b|(?<=>)\\b")  # and a named group's "(?P<unit>\b"
 
 
 @dataclass(frozen=True)

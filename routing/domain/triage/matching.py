@@ -9,6 +9,7 @@ end. A hit is negated, hypothetical or about someone else when a cue's scope rea
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from bisect import bisect_left, bisect_right
@@ -25,6 +26,7 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
 _CLAUSE_BREAK = re.compile(r"[,()]|\s-\s")
 SCOPE_WORDS = 8  # how many words a cue reaches
+_LIST_ITEM_WORDS = 4  # "chills or night sweats": the clauses of a list a negation carries are this short
 
 
 class Hit(NamedTuple):
@@ -73,6 +75,9 @@ class PhraseIndex:
         for first in firsts:
             for second in seconds:
                 found.extend(self.pairs.get((first, second), ()))
+        glued = word.lstrip("0123456789")
+        if glued and glued != word:  # "102f", "10lbs": a number and the word after it written as one
+            found.extend(self.pairs.get(("#", glued), ()))
         for stem, phrase in self.stems.get(word[:3], ()):
             if word.startswith(stem):
                 found.append(phrase)
@@ -134,9 +139,15 @@ class Document:
         return _containing(self.clauses, offset)
 
     def segment(self, offset: int) -> tuple[int, int]:
-        """The clause holding ``offset``, cut further at terminator words ("ibuprofen helped but ...")."""
+        """The clause holding ``offset``, cut further at terminator words ("ibuprofen helped but ...").
+
+        A word that also joins a list ("and", "y") does not cut it: "relaxants and ibuprofen haven't helped".
+        """
         start, end = self.clause(offset)
+        joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
         for hit in self.find("cue.terminator"):
+            if (hit.start, hit.end) in joiners:
+                continue
             if start <= hit.start and hit.end <= offset:
                 start = hit.end
             elif offset < hit.start < end:
@@ -161,24 +172,52 @@ class Document:
 
     # --- ConText ----------------------------------------------------------------------------------
 
-    def modified(self, hit: Hit, *categories: str) -> Scope | None:
-        """The first scope of one of ``categories`` that reaches ``hit``, or None."""
+    def modified(self, hit: Hit, *categories: str, reach: int | None = None) -> Scope | None:
+        """The first scope of one of ``categories`` that reaches ``hit``, or None.
+
+        With ``reach``, only a cue at most that many words away from the hit counts.
+        """
         for scope in self.scopes:
             if scope.category not in categories:
                 continue
             if hit.start <= scope.cue_start and scope.cue_end <= hit.end:
                 continue  # the cue is part of the phrase itself ("can't control my bladder")
-            if scope.start <= hit.start < scope.end or (scope.start < hit.end <= scope.end and hit.start < scope.start):
+            reaches = scope.start <= hit.start < scope.end or (
+                scope.start < hit.end <= scope.end and hit.start < scope.start
+            )
+            if scope.category == "other_person" and self._patient_too(hit):
+                continue  # "my mom had cancer and so did I", "my friend rear-ended me"
+            if reaches and (reach is None or self._close(scope, hit, reach)):
                 return scope
         return None
+
+    def _patient_too(self, hit: Hit) -> bool:
+        """Whether the patient shares what someone else had or did: "so did I", "me too", "... me" after it."""
+        end = self.sentence(hit.start)[1]
+        if any(hit.end <= cue.start < end for cue in self.find("cue.patient_too")):
+            return True
+        following = bisect_left(self.word_starts, hit.end)
+        return following < len(self.word_starts) and self.low.startswith(
+            ("me ", "me.", "me,"), self.word_starts[following]
+        )
+
+    def _close(self, scope: Scope, hit: Hit, reach: int) -> bool:
+        """Whether the cue is in the hit's own clause and at most ``reach`` words from it."""
+        return self.clause(scope.cue_start) == self.clause(hit.start) and self._words_between(scope, hit) <= reach
+
+    def _words_between(self, scope: Scope, hit: Hit) -> int:
+        starts = self.word_starts
+        if scope.cue_end <= hit.start:
+            return bisect_left(starts, hit.start) - bisect_left(starts, scope.cue_end)
+        return bisect_left(starts, scope.cue_start) - bisect_left(starts, hit.end)
 
     def negated(self, hit: Hit) -> bool:
         """Whether a negation reaches the hit ("no fever", "fever: none", "sin fiebre")."""
         return self.modified(hit, "negated") is not None
 
-    def ruled_out(self, hit: Hit) -> Scope | None:
+    def ruled_out(self, hit: Hit, reach: int | None = None) -> Scope | None:
         """The cue that makes a hit not the patient's present fact: negated, someone else's, or hypothetical."""
-        return self.modified(hit, "negated", "other_person", "hypothetical")
+        return self.modified(hit, "negated", "other_person", "hypothetical", reach=reach)
 
     def _scopes(self) -> list[Scope]:
         blocked = [(hit.start, hit.end) for hit in self.find("cue.pseudo")]
@@ -205,7 +244,7 @@ class Document:
                     continue  # "no ha regresado": a "no" before its verb is read forward
                 ends = person_ends if category == "other_person" else terminators
                 if forward:
-                    end = self._forward_end(cue, ends, list_words)
+                    end = self._forward_end(cue, ends, list_words if category == "negated" else [])
                     scopes.append(Scope(category, cue.end, end, cue.start, cue.end))
                 else:
                     start = self._backward_start(cue, ends)
@@ -215,9 +254,10 @@ class Document:
     def _forward_end(self, cue: Hit, terminators: list[tuple[int, int]], list_words: list[int]) -> int:
         sentence_end = self.sentence(cue.start)[1]
         end = self.clause(cue.start)[1]
-        # "no fever, chills or night sweats": a list ending in "or"/"ni" carries the negation past commas.
+        # "no fever, chills or night sweats": a list of short items ending in "or"/"ni" carries the negation
+        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times").
         later = [word for word in list_words if end <= word < sentence_end]
-        if later:
+        if later and self._short_items(end, self.clause(later[0])[1]):
             end = self.clause(later[0])[1]
         reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
         if reach < len(self.word_starts):
@@ -227,19 +267,32 @@ class Document:
                 end = start
         return end
 
+    def _short_items(self, start: int, end: int) -> bool:
+        """Whether every item in ``start:end`` (parted by commas and list words) is short enough for a list."""
+        joiners = [hit for hit in self.find("cue.list_word") if start <= hit.start < end]
+        cuts = sorted(
+            {bound for clause in self.clauses if start <= clause[0] < end for bound in clause}
+            | {bound for hit in joiners for bound in (hit.start, hit.end)}
+            | {start, end}
+        )
+        return all(
+            bisect_left(self.word_starts, after) - bisect_left(self.word_starts, before) <= _LIST_ITEM_WORDS
+            for before, after in itertools.pairwise(cuts)
+        )
+
     def _closes_its_clause(self, cue: Hit) -> bool:
         return not self.low[cue.end : self.clause(cue.start)[1]].strip(" \t\"'!?.;:")
 
     def _backward_start(self, cue: Hit, terminators: list[tuple[int, int]]) -> int:
         sentence_start = self.sentence(cue.start)[0]
-        if not self.low[sentence_start : cue.start].strip(" \t\"'¿¡") and sentence_start > 0:
-            # "Fever? No." answers the question before it.
+        if cue.concept == "cue.negated_closing" and sentence_start > 0:
             before = self.low[:sentence_start].rstrip()
-            if before.endswith("?"):
-                return self.sentence(len(before) - 1)[0]
-        start = self.clause(max(cue.start - 1, sentence_start))[0]
-        if self.low[start : cue.start].strip().endswith(":") or start == cue.start:
-            start = sentence_start  # "Bladder problems: none"
+            if before.endswith("?") and not self.low[sentence_start : cue.start].strip(" \t\"'¿¡"):
+                # "Fever? No." answers the question just before it: its last few words.
+                question_start = self.sentence(len(before) - 1)[0]
+                first = bisect_left(self.word_starts, len(before)) - SCOPE_WORDS
+                return max(question_start, self.word_starts[first] if first > 0 else 0)
+        start = self.clause(cue.start)[0]  # within the cue's own clause ("last week,negative xray")
         first = bisect_left(self.word_starts, cue.start) - SCOPE_WORDS  # the earliest word within reach
         if first > 0:
             start = max(start, self.word_starts[first])

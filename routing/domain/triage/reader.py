@@ -22,7 +22,12 @@ from routing.domain.triage.matching import Document, Hit, PhraseIndex
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
 _FAHRENHEIT_ABOVE = 50
 _FEVER_F, _FEVER_C = 100.4, 38.0
+_PLAUSIBLE_C, _PLAUSIBLE_F = (34.0, 45.0), (93.0, 113.0)  # body temperatures; other numbers are not readings
 _MAX_SCORE = 10
+# The screen is a second, stricter reader: a cue rules a screen word out only from this many words away, so a
+# long or mistaken scope of the exact reading ("the relaxants didn't help and I keep wetting myself") cannot
+# silence both.
+_SCREEN_REACH = 4
 
 
 @dataclass(frozen=True)
@@ -197,15 +202,25 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
         look_alikes = doc.find(f"not_red_flag.{flag}")
         for hit in look_alikes:
             found.explain(hit.start, hit.end)
-        readings = doc.find("temperature.reading") if flag == "fever" else []
+        # Only a plausible temperature decides over the word ("a temperature of 100.3"; not "fever for 3 days").
+        readings = (
+            [hit for hit in doc.find("temperature.reading") if _temperature(hit) is not None] if flag == "fever" else []
+        )
         for hit in doc.find(f"red_flag.{flag}"):
-            found.explain(hit.start, hit.end)  # set or ruled out, the reading accounts for these words
+            # The screen agrees with a ruling-out only when it is tight: a cue close by, a look-alike over the
+            # same words, a temperature over the same words. A looser one may be a reading gone too far.
             if doc.ruled_out(hit):
+                if doc.ruled_out(hit, reach=_SCREEN_REACH):
+                    found.explain(hit.start, hit.end)
                 continue
             if any(hit.overlaps(reading.start, reading.end) for reading in readings):
+                found.explain(hit.start, hit.end)
                 continue  # "a temperature of 100.3": the number decides
             if _excluded(doc, hit, look_alikes):
+                if any(hit.overlaps(other.start, other.end) for other in look_alikes):
+                    found.explain(hit.start, hit.end)
                 continue
+            found.explain(hit.start, hit.end)
             found.add("red_flags", flag, hit.start, hit.end)
 
 
@@ -228,16 +243,28 @@ def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
 
 
 def _looks_like_a_temperature(doc: Document, hit: Hit) -> bool:
-    """A bare decimal such as "102.5" or "38.6", with no unit after it that makes it something else."""
+    """A bare number that reads as a temperature: a decimal such as "102.5" or "38.6", or a whole number in a
+    sentence that speaks of temperature ("fever 99.5 yesterday, 102 today"); no unit after it."""
     text = hit.match.group("num").replace(",", ".")
-    if "." not in text or any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
+    if any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
         return False
     value = float(text)
-    return 99 <= value <= 107 or 37 <= value <= 43
+    if not (99 <= value <= 107 or 37 <= value <= 43):
+        return False
+    start, end = doc.sentence(hit.start)
+    return "." in text or bool(
+        doc.find_in("temperature.reading", start, end) or doc.find_in("red_flag.fever", start, end)
+    )
+
+
+def _temperature(hit: Hit) -> float | None:
+    """The reading's number when it is a plausible body temperature (°C or °F); else None ("fever for 3 days")."""
+    value = float(hit.match.group("num").replace(",", "."))
+    return value if _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1] or _PLAUSIBLE_F[0] <= value <= _PLAUSIBLE_F[1] else None
 
 
 def _read_temperature(doc: Document, found: _Found) -> None:
-    readings = doc.find("temperature.reading")
+    readings = [hit for hit in doc.find("temperature.reading") if _temperature(hit) is not None]
     bare = [
         hit
         for hit in doc.find("temperature.bare")
@@ -259,7 +286,8 @@ def _read_legs(doc: Document, found: _Found) -> None:
     saddle = doc.find("red_flag.saddle_numbness")
     negative: tuple[int, int] | None = None
     for hit in doc.find("legs.both"):
-        found.explain(hit.start, hit.end)
+        if not doc.ruled_out(hit) or doc.ruled_out(hit, reach=_SCREEN_REACH):
+            found.explain(hit.start, hit.end)
         if any(hit.overlaps(other.start, other.end) for other in saddle):
             continue
         cue = doc.modified(hit, "negated")
@@ -480,11 +508,22 @@ def _read_trigger(doc: Document, found: _Found) -> None:
 
 # --- the safety net ------------------------------------------------------------------------------------
 
-_PLACING_FACTS = ("legs.one", "legs.not_radiating", "relaxant.other_treatment", "trigger.exercise")
+# Facts that place screen words: numbness in one leg is radiating pain, not a possible red flag.
+_PLACING_FACTS = ("legs.one", "legs.not_radiating")
+
+
+def _beside(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
+    """Whether a look-alike stands in the hit's clause segment (no comma or "but" between them)."""
+    start, end = doc.segment(hit.start)
+    return any(start <= other.start < end and not doc.negated(other) for other in look_alikes)
 
 
 def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
-    """Screen words that no exact reading accounts for, unless a red flag was read anyway."""
+    """Screen words that no exact reading accounts for (the engine decides whether they hold the inquiry).
+
+    A screen word is accounted for when it lies in a red flag's phrase (read, or ruled out close by), in a
+    look-alike beside it, or in a fact that places it; or when a cue rules it out from a few words away.
+    """
     for concept in _PLACING_FACTS:
         for hit in doc.find(concept):
             found.explain(hit.start, hit.end)
@@ -497,9 +536,9 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
         for hit in hits:
             if any(hit.start < end and start < hit.end for start, end in found.explained):
                 continue
-            if _excluded(doc, hit, look_alikes):
-                continue  # "losing weight on purpose with ozempic, about 30 lbs": the look-alike explains it
-            if doc.ruled_out(hit):
+            if _beside(doc, hit, look_alikes):
+                continue  # "lost 25 lbs on purpose": a look-alike in the same part of the sentence
+            if doc.ruled_out(hit, reach=_SCREEN_REACH):
                 continue
             words = possible.setdefault(flag, [])
             phrase = doc.phrase(hit.start, hit.end)
