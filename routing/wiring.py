@@ -12,7 +12,7 @@ from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
-from routing.domain.triage.reader import configure_reader
+from routing.domain.triage.reader import Reader, reader_for
 from routing.services.route_inquiry import QueuePolicy, Routing
 
 
@@ -26,11 +26,12 @@ class Wiring:
     rulebook: Rulebook
     scheduler: Scheduler
     policy: QueuePolicy
+    reader: Reader
 
     @property
     def routing(self) -> Routing:
         """What routing an inquiry needs (read fresh, so tests may swap the scheduler)."""
-        return Routing(self.rulebook, self.scheduler, self.settings.timezone, self.policy)
+        return Routing(self.rulebook, self.scheduler, self.settings.timezone, self.policy, self.reader)
 
 
 def wire(settings: Settings) -> Wiring:
@@ -40,7 +41,7 @@ def wire(settings: Settings) -> Wiring:
     except RulebookError as error:
         raise ConfigError(f"ROUTING_RULEBOOK: {error}") from None
     try:
-        configure_reader(settings.lexicon_dir)
+        reader = reader_for(settings.lexicon_dir)
     except LexiconError as error:
         raise ConfigError(f"ROUTING_LEXICONS: {error}") from None
     language.load_model()
@@ -55,6 +56,7 @@ def wire(settings: Settings) -> Wiring:
             lease=timedelta(seconds=settings.booking_lease_seconds),
             retry_base=timedelta(seconds=settings.booking_retry_seconds),
         ),
+        reader=reader,
     )
 
 

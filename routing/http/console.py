@@ -280,7 +280,8 @@ def try_message():
         return _rulebook_page(message=message, error="Type a message to try."), 422
     w = wiring()
     today = utcnow().astimezone(w.settings.timezone).date()
-    decision = triage(data.get("symptoms") or {}, data.get("message"), today, w.rulebook)
+    symptoms, message = data.get("symptoms") or {}, data.get("message")
+    decision = triage(symptoms, message, today, w.rulebook, reader=w.reader)
     return _rulebook_page(message=message, result=decision.to_dict())
 
 

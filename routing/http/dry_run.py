@@ -49,7 +49,8 @@ def dry_run():
         raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
     w = wiring()
     today = utcnow().astimezone(w.settings.timezone).date()
-    decision = triage(data.get("symptoms") or {}, data.get("message"), today, w.rulebook)
+    symptoms, message = data.get("symptoms") or {}, data.get("message")
+    decision = triage(symptoms, message, today, w.rulebook, reader=w.reader)
     facts = decision.facts
     evidence = [
         {

@@ -26,6 +26,7 @@ from routing.adapters.scheduling.interface import (
 from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
+from routing.domain.triage.reader import Reader
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
@@ -72,6 +73,7 @@ class Routing:
     scheduler: Scheduler
     tz: ZoneInfo
     policy: QueuePolicy = QueuePolicy()
+    reader: Reader | None = None  # None: the lexicons shipped with the service
 
 
 _decisions = TriageDecision.__table__
@@ -125,6 +127,7 @@ def route_inquiry(
         received_at.astimezone(tz).date(),
         routing.rulebook,
         language=data.get("language"),
+        reader=routing.reader,
     )
     language = decision.language
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)

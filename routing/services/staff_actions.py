@@ -367,7 +367,8 @@ def _decision_brief(decision: TriageDecision) -> dict[str, Any]:
 def _triage_again(routing: Routing, inquiry: Inquiry) -> Decision:
     data = _request_schema.load(inquiry.payload or {})
     received_on = inquiry.received_at.astimezone(routing.tz).date()
-    return triage(data.get("symptoms") or {}, data.get("message"), received_on, routing.rulebook)
+    symptoms, message = data.get("symptoms") or {}, data.get("message")
+    return triage(symptoms, message, received_on, routing.rulebook, reader=routing.reader)
 
 
 def _differs(current: TriageDecision, proposed: Decision) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, READ_LANGUAGES, Decision, Reason, decide
 from routing.domain.triage.facts import Evidence, Facts, TextReading, combine
 from routing.domain.triage.language import UNDETERMINED, detect_language
-from routing.domain.triage.reader import read_message
+from routing.domain.triage.reader import Reader, read_message
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, Rulebook, RulebookError, load_rulebook
 
 
@@ -24,6 +24,7 @@ def triage(
     received_on: date,
     rulebook: Rulebook,
     language: str | None = None,
+    reader: Reader | None = None,
 ) -> Decision:
     """Decide route, urgency and likely cause for one inquiry, with reasons.
 
@@ -31,7 +32,7 @@ def triage(
     language is detected. A message in another language, or a possible red flag the reader could not
     place, holds the inquiry for staff (``Decision.hold``).
     """
-    reading = read_message(message, received_on)
+    reading = read_message(message, received_on, reader)
     detected = detect_language(message)
     # The form's choice answers the patient in that language; a message plainly written in a third language
     # is still one the reader cannot read ("und", too short to tell, is held only when no form language says).

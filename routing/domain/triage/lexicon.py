@@ -185,11 +185,6 @@ class Lexicon:
     numbers: Mapping[str, int] = field(default_factory=dict)
     units: Mapping[str, int] = field(default_factory=dict)
     weekdays: Mapping[str, int] = field(default_factory=dict)
-    filler_stops: frozenset[str] = frozenset()
-
-    def concept_phrases(self, concept: str) -> list[Phrase]:
-        """The phrases of one concept, in file order."""
-        return [phrase for phrase in self.phrases if phrase.concept == concept]
 
 
 class _Compiler:
@@ -212,8 +207,7 @@ class _Compiler:
                 words = phrase.split()
                 if len(words) == 1 and re.fullmatch(r"[\w']+", words[0]):
                     stops.add(fold(words[0]).replace("'", ""))
-        self.filler_stops = frozenset(stops)
-        filler_words = "|".join(sorted(self.filler_stops, key=len, reverse=True))
+        filler_words = "|".join(sorted(stops, key=len, reverse=True))
         # A gap word is never a negation or a scope end, so a phrase cannot swallow the cue that cancels it.
         # Nor does a gap cross a comma: "las piernas, solo dolor" is two clauses, not one phrase.
         self.filler = rf"(?:{_GAP}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_GAP}\w+)"
@@ -360,10 +354,10 @@ class _Compiler:
             elif alternative in ("<num>", "<score>", "<count>"):
                 found += [("#",), ("#", "#")]
                 if alternative == "<count>":
-                    found += [("#", joiner) for joiner in _RANGE_WORDS]
+                    found += [("#", joiner) for joiner in RANGE_WORDS]
                     for number in self.numbers:
                         words = number.split()
-                        found += [tuple(words[:2])] + [(words[0], joiner) for joiner in _RANGE_WORDS]
+                        found += [tuple(words[:2])] + [(words[0], joiner) for joiner in RANGE_WORDS]
             elif alternative in ("<unit>", "<weekday>"):
                 table = self.units if alternative == "<unit>" else self.weekdays
                 found += [tuple(word.split()[:2]) for word in table]
@@ -488,7 +482,7 @@ class _Compiler:
         return compiled
 
 
-_RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
+RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
 _PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:\|[^\W\d_]+)*")  # "bladder|bowel": words of letters, no stem
 
 
@@ -557,7 +551,6 @@ def compile_lexicon(data: Mapping[str, Any], name: str) -> Lexicon:
         numbers=compiler.numbers,
         units=compiler.units,
         weekdays=compiler.weekdays,
-        filler_stops=compiler.filler_stops,
     )
 
 

@@ -36,7 +36,6 @@ class Hit(NamedTuple):
     start: int
     end: int
     match: re.Match[str]
-    language: str
 
     def overlaps(self, start: int, end: int) -> bool:
         """Whether this hit shares a character with ``start:end``."""
@@ -120,7 +119,7 @@ class Document:
                 for begin in begins:
                     match = phrase.pattern.match(low, begin)
                     if match is not None:
-                        hit = Hit(phrase.concept, begin, match.end(), match, phrase.language)
+                        hit = Hit(phrase.concept, begin, match.end(), match)
                         self.hits[phrase.concept].append(hit)
                         break
         for concept, hits in self.hits.items():
@@ -165,10 +164,6 @@ class Document:
     def find_in(self, concept: str, start: int, end: int) -> list[Hit]:
         """The hits of one concept inside ``start:end``."""
         return [hit for hit in self.find(concept) if start <= hit.start and hit.end <= end]
-
-    def any_in(self, concepts: Iterable[str], start: int, end: int) -> bool:
-        """Whether a hit of any of ``concepts`` lies inside ``start:end``."""
-        return any(self.find_in(concept, start, end) for concept in concepts)
 
     # --- ConText ----------------------------------------------------------------------------------
 

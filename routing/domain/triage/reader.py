@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
-from routing.domain.triage.lexicon import CONCEPTS, LEXICON_DIR, Lexicon, load_lexicons
+from routing.domain.triage.lexicon import CONCEPTS, LEXICON_DIR, RANGE_WORDS, Lexicon, load_lexicons
 from routing.domain.triage.matching import Document, Hit, PhraseIndex
 
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
@@ -124,7 +124,7 @@ class Reader:
 
     def count(self, text: str) -> float | None:
         """The lower bound of a count or a range ("2-3", "two or three", "dos o tres")."""
-        for separator in ("-", " to ", " or ", " a ", " o ", " y "):
+        for separator in ("-", *(f" {word} " for word in RANGE_WORDS)):
             if separator in text:
                 first = self.number(text.split(separator)[0].strip())
                 if first is not None:
@@ -384,8 +384,11 @@ def _about_the_pain(doc: Document, hit: Hit) -> bool:
     topics = [(other, pain) for other, pain in topics if not other.overlaps(hit.start, hit.end)]
     if not topics:
         return True
-    ahead_first = any(cue.end <= hit.start + 1 and hit.start - cue.end < 3 for cue in doc.find("duration.since"))
-    ahead_first = ahead_first or any(cue.start == hit.start for cue in doc.find("duration.since"))
+    # "since" opening the duration ("since this morning") or just before it: it looks ahead.
+    ahead_first = any(
+        cue.start == hit.start or (cue.end <= hit.start and not doc.low[cue.end : hit.start].strip())
+        for cue in doc.find("duration.since")
+    )
     before = [(hit.start - other.end, pain) for other, pain in topics if other.end <= hit.start]
     after = [(other.start - hit.end, pain) for other, pain in topics if other.start >= hit.end]
     first, second = (after, before) if ahead_first else (before, after)
@@ -549,27 +552,19 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
 
 # --- entry point ---------------------------------------------------------------------------------------
 
-_DEFAULT_READER: Reader | None = None
-
 
 def default_reader() -> Reader:
-    """The reader in use: the configured lexicons, else those shipped with the service (loaded once)."""
-    return _DEFAULT_READER or configure_reader()
-
-
-def configure_reader(folder: Path | None = None) -> Reader:
-    """Load, validate and use the lexicons of ``folder`` (default: the shipped ones); raise LexiconError.
-
-    A folder already loaded in this process is not read again (a test suite builds many apps).
-    """
-    global _DEFAULT_READER
-    _DEFAULT_READER = _reader_of(str(folder or LEXICON_DIR))
-    return _DEFAULT_READER
+    """The reader of the lexicons shipped with the service."""
+    return reader_for(None)
 
 
 @lru_cache(maxsize=8)
-def _reader_of(folder: str) -> Reader:
-    return Reader(load_lexicons(Path(folder)))
+def reader_for(folder: Path | None) -> Reader:
+    """The reader of the lexicons in ``folder`` (default: the shipped ones); raise LexiconError naming a bad line.
+
+    A folder is loaded once per process (compiling takes most of a second, and a test suite builds many apps).
+    """
+    return Reader(load_lexicons(folder or LEXICON_DIR))
 
 
 def read_message(message: str | None, received_on: datetime.date, reader: Reader | None = None) -> TextReading:
