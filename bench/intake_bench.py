@@ -3,7 +3,8 @@
 Usage: ``bash bench/run_intake_bench.sh [--seconds 20]`` (starts a throwaway PostgreSQL), or with
 ``BENCH_DATABASE_URL`` pointing at an empty PostgreSQL/SQLite database: ``python bench/intake_bench.py``.
 
-Three targets, each served by ``gunicorn -w 2`` and loaded by ``wrk`` (2 threads, 8 connections):
+Three targets, each served by ``gunicorn -c gunicorn.conf.py -w 2`` (the service's serving model;
+``--worker-class sync`` for gunicorn's default worker instead) and loaded by ``wrk`` (2 threads, 8 connections):
   1. ``GET /healthz`` of the app (no database): the framework's ceiling;
   2. ``POST /store`` of ``bench/minimal_commit_app.py``: commit the raw body, the floor of "stored first";
   3. ``POST /v1/inquiries``: verify, validate, store, triage, book, with a new key per request.
@@ -48,10 +49,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(app: str, env: dict) -> tuple[subprocess.Popen, str]:
+def _serve(app: str, env: dict, worker_class: str | None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "--bind", f"127.0.0.1:{port}"]
+    if worker_class:
+        command += ["--worker-class", worker_class]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket", app],
+        [*command, app],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -162,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20, help="load duration per target")
     parser.add_argument("--rounds", type=int, default=1, help="run the three targets this many times; print medians")
+    parser.add_argument("--worker-class", default=None, help="override gunicorn.conf.py's worker class (e.g. sync)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -179,8 +184,8 @@ def main() -> None:
 
     database_pid = _database_server_pid(url)
     runs: dict[str, list[dict]] = {"bare /healthz": [], "minimal commit": [], "intake": []}
-    app, app_url = _serve("wsgi:app", env)
-    minimal, minimal_url = _serve("bench.minimal_commit_app:app", env)
+    app, app_url = _serve("wsgi:app", env, args.worker_class)
+    minimal, minimal_url = _serve("bench.minimal_commit_app:app", env, args.worker_class)
     post, latency = str(REPO / "bench" / "intake_post.lua"), str(REPO / "bench" / "latency.lua")
     try:
         for _ in range(args.rounds):
@@ -195,7 +200,11 @@ def main() -> None:
 
     backend = create_engine(url).url.get_backend_name()
     rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"database {backend}, gunicorn -w 2, wrk -t2 -c8, {args.seconds}s per target{rounds}, {os.cpu_count()} cores")
+    worker_class = args.worker_class or "gunicorn.conf.py's"
+    print(
+        f"database {backend}, gunicorn -w 2 ({worker_class} workers), wrk -t2 -c8, "
+        f"{args.seconds}s per target{rounds}, {os.cpu_count()} cores"
+    )
     for name, result in results.items():
         cpu = ""
         if result["app_ms"] is not None:
