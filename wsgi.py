@@ -4,5 +4,7 @@ Serve with ``gunicorn wsgi:app``; use the CLI with ``flask --app wsgi ...``.
 """
 
 from routing import create_app
+from routing.cli import quiet_when_run_from_cli
 
-app = create_app()
+with quiet_when_run_from_cli():
+    app = create_app()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask
@@ -18,14 +24,72 @@ from routing.services.schedule import seed_demo_schedule
 from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, revoke_token
 from routing.wiring import Wiring
 
-db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
-schedule_cli = AppGroup("schedule", help="The embedded scheduler's slots.")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: How to bring the schema to head, spelled so it works outside an activated virtualenv.
+UPGRADE_COMMAND = ".venv/bin/flask --app wsgi db upgrade"
 
 
 def _wiring() -> Wiring:
     from flask import current_app
 
     return current_app.extensions["routing"]
+
+
+@with_appcontext
+def require_schema() -> None:
+    """Stop with one line naming the fix when the database's schema is not the code's (not migrated yet).
+
+    Every command but ``db ...`` needs the tables; without them SQLAlchemy's error is a long traceback.
+    """
+    with _wiring().db.engine.connect() as connection:
+        current = migrations.current_revision(connection)
+    head = migrations.head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"the database schema is at revision {current or 'none'}, the code needs {head}: run `{UPGRADE_COMMAND}`"
+        )
+
+
+def needs_schema(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command (below its options) to run :func:`require_schema` first.
+
+    After option parsing, so ``--help`` and usage errors still answer on an empty database.
+    """
+
+    @functools.wraps(command)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        require_schema()
+        return command(*args, **kwargs)
+
+    return checked
+
+
+@contextmanager
+def quiet_when_run_from_cli() -> Iterator[None]:
+    """Around ``create_app()``: under the ``flask`` command, drop the console's session-key warning.
+
+    A CLI command serves no console session, so "ROUTING_SECRET_KEY is not set" would only be noise on
+    every command. Under gunicorn there is no click context and the warning stays.
+    """
+    if click.get_current_context(silent=True) is None:
+        yield
+        return
+    app_logger = logging.getLogger("routing")
+    app_logger.addFilter(_not_the_secret_key_warning)
+    try:
+        yield
+    finally:
+        app_logger.removeFilter(_not_the_secret_key_warning)
+
+
+def _not_the_secret_key_warning(record: logging.LogRecord) -> bool:
+    return "ROUTING_SECRET_KEY" not in str(record.msg)
+
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+schedule_cli = AppGroup("schedule", help="The embedded scheduler's slots.")
 
 
 @db_cli.command("upgrade")
@@ -38,8 +102,13 @@ def db_upgrade(revision: str) -> None:
 
 @db_cli.command("downgrade")
 @click.argument("revision")
-def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION ('base' drops every table)."""
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Revert migrations down to REVISION ('base' drops every table and all patient data)."""
+    if not yes:
+        # abort=True: anything but "y" (or no terminal) stops here with a non-zero exit.
+        loses = "every table and all patient data" if revision == "base" else "what later migrations added"
+        click.confirm(f"Revert the schema to {revision}, dropping {loses}?", abort=True)
     migrations.downgrade(_wiring().db.url, revision)
     click.echo(f"Database at revision {revision}.")
 
@@ -52,6 +121,20 @@ def db_current() -> None:
     click.echo(f"current: {current or 'none'}\nhead: {migrations.head_revision()}")
 
 
+#: ``on`` (default) or ``off``: whether serve.sh and the container seed demo slots on the embedded scheduler.
+DEMO_SLOTS_ENV = "ROUTING_DEMO_SLOTS"
+
+
+def _demo_slots_off(wiring: Wiring) -> str | None:
+    """Why ``--if-demo-slots`` seeds nothing, or None when it seeds."""
+    if wiring.scheduler.name != "embedded":
+        return f"the {wiring.scheduler.name} scheduler keeps its own slots"
+    value = os.environ.get(DEMO_SLOTS_ENV, "on").strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise click.ClickException(f"{DEMO_SLOTS_ENV} must be 'on' or 'off', not {value!r}")
+    return f"{DEMO_SLOTS_ENV}=off" if value == "off" else None
+
+
 @schedule_cli.command("seed")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="Calendar days to fill.")
 @click.option(
@@ -61,12 +144,22 @@ def db_current() -> None:
     default=None,
     help="First day (YYYY-MM-DD, clinic time). Default: tomorrow.",
 )
-def schedule_seed(days: int, start: datetime | None) -> None:
+@click.option(
+    "--if-demo-slots",
+    "gated",
+    is_flag=True,
+    help=f"Seed only with the embedded scheduler and {DEMO_SLOTS_ENV} not 'off' (serve.sh and the container).",
+)
+@needs_schema
+def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
     """Fill the embedded scheduler with demo slots (consult, imaging, injection) in clinic hours.
 
     Safe to re-run: existing slots are kept, missing ones added.
     """
     wiring = _wiring()
+    if gated and (reason := _demo_slots_off(wiring)):
+        click.echo(f"No demo slots: {reason}.")
+        return
     tz = wiring.settings.timezone
     first_day: date = start.date() if start else datetime.now(tz).date() + timedelta(days=1)
     added, free = seed_demo_schedule(db=wiring.db, days=days, tz=tz, first_day=first_day)
@@ -80,6 +173,7 @@ def schedule_seed(days: int, start: datetime | None) -> None:
     "--idle-sleep", type=click.FloatRange(0.01, 60), default=1.0, show_default=True, help="Seconds between polls."
 )
 @with_appcontext
+@needs_schema
 def worker(until_idle: bool, idle_sleep: float) -> None:
     """Book inquiries left pending (scheduler down, crash), with backoff; run as many processes as needed.
 
@@ -102,6 +196,7 @@ CLI_ACTOR = "command line"
 @staff_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+@needs_schema
 def staff_create(name: str, role: str) -> None:
     """Create a token for NAME and print it (the only time it is shown)."""
     with _wiring().db.session() as session, session.begin():
@@ -118,6 +213,7 @@ def staff_create(name: str, role: str) -> None:
 
 @staff_cli.command("revoke")
 @click.argument("id_or_name")
+@needs_schema
 def staff_revoke(id_or_name: str) -> None:
     """Revoke the token with this id, or every live token of this name."""
     try:
@@ -131,6 +227,7 @@ def staff_revoke(id_or_name: str) -> None:
 
 
 @staff_cli.command("list")
+@needs_schema
 def staff_list() -> None:
     """Every token: id, name, role, created, revoked."""
     with _wiring().db.session() as session:

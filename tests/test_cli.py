@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from datetime import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +16,9 @@ from sqlalchemy import select
 from routing import create_app
 from routing.adapters.db.models import Slot
 from tests.conftest import settings_for
+
+REPO = Path(__file__).resolve().parents[1]
+UPGRADE_HINT = "run `.venv/bin/flask --app wsgi db upgrade`"
 
 
 @pytest.fixture
@@ -35,9 +43,81 @@ def test_db_upgrade_brings_an_empty_database_to_head(fresh_app):
 
 def test_db_downgrade_base_empties_the_schema(fresh_app):
     _run(fresh_app, "db", "upgrade")
-    _run(fresh_app, "db", "downgrade", "base")
+    _run(fresh_app, "db", "downgrade", "base", "--yes")
 
     assert "current: none" in _run(fresh_app, "db", "current")
+
+
+def test_db_downgrade_asks_first_and_keeps_the_schema_unless_told_yes(fresh_app):
+    _run(fresh_app, "db", "upgrade")
+    runner = fresh_app.test_cli_runner()
+
+    refused = runner.invoke(args=["db", "downgrade", "base"], input="n\n")
+    no_terminal = runner.invoke(args=["db", "downgrade", "base"], input="")
+
+    assert refused.exit_code == 1
+    assert (
+        refused.output == "Revert the schema to base, dropping every table and all patient data? [y/N]: n\nAborted!\n"
+    )
+    assert no_terminal.exit_code == 1
+    assert "current: 0004" in _run(fresh_app, "db", "current")
+
+    confirmed = runner.invoke(args=["db", "downgrade", "base"], input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert "current: none" in _run(fresh_app, "db", "current")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["staff", "list"], ["staff", "create", "Dr Lee"], ["schedule", "seed"], ["worker", "--until-idle"]],
+    ids=" ".join,
+)
+def test_a_command_on_an_unmigrated_database_says_in_one_line_to_run_db_upgrade(fresh_app, command):
+    result = fresh_app.test_cli_runner().invoke(args=command)
+
+    assert result.exit_code == 1
+    assert result.output == f"Error: the database schema is at revision none, the code needs 0004: {UPGRADE_HINT}\n"
+
+
+def _flask(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ROUTING_", "FLASK_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}", LOG_LEVEL="INFO")
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_commands_do_not_warn_about_the_console_session_key(tmp_path):
+    upgrade = _flask(tmp_path, "db", "upgrade")
+    listed = _flask(tmp_path, "staff", "list")
+
+    assert (upgrade.returncode, upgrade.stderr) == (0, "")
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, "", "")
+
+
+def test_the_served_app_still_warns_about_a_missing_session_key(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ROUTING_", "FLASK_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'served.sqlite3'}", LOG_LEVEL="INFO")
+    # What gunicorn does: import wsgi outside any click command.
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "ROUTING_SECRET_KEY is not set" in result.stderr
+
+
+def test_readme_cli_lines_name_the_virtualenv_flask():
+    readme = (REPO / "README.md").read_text()
+
+    commands = re.findall(r"^(\S*flask) --app wsgi", readme, flags=re.MULTILINE)
+    assert commands
+    assert set(commands) == {".venv/bin/flask"}
 
 
 def test_schedule_seed_fills_a_week_of_slots_in_clinic_hours(fresh_app):

@@ -66,14 +66,16 @@ def _finish(response: Response) -> Response:
     metrics.set_breaker_state(current_app.extensions["routing"].scheduler)
     if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL above INFO: skip building the line
         return response
+    # The same closed set as the metrics: the method token is the client's to invent.
+    method = metrics.method_label(request.method)
     log.info(
         "%s %s %s",
-        request.method,
+        method,
         route or metrics.UNMATCHED_ROUTE,
         response.status_code,
         extra={
             "event": "http.request",
-            "method": request.method,
+            "method": method,
             "route": route or metrics.UNMATCHED_ROUTE,
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),

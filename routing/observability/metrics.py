@@ -5,6 +5,8 @@ Metrics:
 * ``routing_http_requests_total{method,route,status}`` and ``routing_http_request_duration_seconds{method,route}``:
   ``route`` is the URL rule template (``/v1/admin/inquiries/<uuid:inquiry_id>``), never the raw path,
   so ids and query strings neither leak nor explode the label set; unmatched URLs are ``<unmatched>``.
+  ``method`` is one of :data:`HTTP_METHODS` or ``other``: a client can send any token as a method, and
+  each new one would otherwise add a label set (and a histogram's worth of series) for good.
 * ``routing_inquiries_total{status,route,urgency}``: an inquiry routed to its outcome (booked,
   needs_review, urgent_review; ``route``/``urgency`` are ``unknown`` when the booking queue gave up).
 * ``routing_booking_attempts_total{scheduler,result}``: result ``booked``, ``no_slot``,
@@ -46,6 +48,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The classic text format every Prometheus version reads (our names need none of 1.0.0's UTF-8 escaping).
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 UNMATCHED_ROUTE = "<unmatched>"
+#: The methods counted under their own name; any other (WebDAV, invented, misspelt) is ``other``.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 BOOKING_RESULTS = ("booked", "no_slot", "unavailable", "error")
 
@@ -78,9 +83,17 @@ QUEUE_DEPTH = Gauge(
 )
 
 
+def method_label(method: str) -> str:
+    """``method`` if it is one of :data:`HTTP_METHODS`, else ``other``: labels come from a closed set."""
+    return method if method in HTTP_METHODS else OTHER_METHOD
+
+
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    """Count one answered HTTP request and its duration."""
-    route = route or UNMATCHED_ROUTE
+    """Count one answered HTTP request and its duration.
+
+    ``route`` must be a URL rule template or None (unmatched); ``method`` may be anything the client sent.
+    """
+    method, route = method_label(method), route or UNMATCHED_ROUTE
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_DURATION.labels(method, route).observe(seconds)
 

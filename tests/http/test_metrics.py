@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 import subprocess
 import sys
 import textwrap
@@ -95,6 +97,49 @@ def test_unmatched_urls_share_one_route_label(client):
     labels = {"method": "GET", "route": "<unmatched>", "status": "404"}
     counted = value(after, "routing_http_requests_total", **labels)
     assert counted - value(before, "routing_http_requests_total", **labels) == 1
+
+
+def test_invented_methods_and_paths_add_no_series_to_metrics(client):
+    # One request of each kind first, so the "other" and "<unmatched>" series exist before the flood.
+    client.open("/v1/warm-up", method="WARMUP")
+    client.get("/metrics")
+    before = scrape(client)
+    size_before = len(client.get("/metrics").data)
+    rng = random.Random(16)
+
+    for _ in range(3000):
+        method = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(3, 12)))
+        path = "/" + "".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(1, 20)))
+        client.open(path, method=method)
+    after = scrape(client)
+
+    # The same series before and after; only counts and sums moved (a few more digits at most).
+    assert sorted(after) == sorted(before)
+    assert abs(len(client.get("/metrics").data) - size_before) < 200
+    other_404 = {"method": "other", "route": "<unmatched>", "status": "404"}
+    assert value(after, "routing_http_requests_total", **other_404) == 3001
+    scraped = {"method": "GET", "route": "/metrics", "status": "200"}
+    assert (
+        value(after, "routing_http_requests_total", **scraped) - value(before, "routing_http_requests_total", **scraped)
+        == 2
+    )
+
+
+def test_a_known_method_keeps_its_name_and_an_unknown_one_on_a_real_route_is_other(client):
+    before = scrape(client)
+
+    assert client.open("/healthz", method="BREW").status_code == 405
+    assert client.open("/healthz", method="OPTIONS").status_code == 200
+    after = scrape(client)
+
+    def delta(**labels):
+        return value(after, "routing_http_requests_total", **labels) - value(
+            before, "routing_http_requests_total", **labels
+        )
+
+    # A 405 matched no rule: its route is the one unmatched label too.
+    assert delta(method="other", route="<unmatched>", status="405") == 1
+    assert delta(method="OPTIONS", route="/healthz", status="200") == 1
 
 
 def test_metrics_is_plain_text_and_not_in_the_public_api_document(client):
