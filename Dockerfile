@@ -14,7 +14,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY alembic.ini wsgi.py ./
+COPY alembic.ini gunicorn.conf.py wsgi.py ./
 COPY routing/ routing/
 COPY schemas/ schemas/
 COPY migrations/ migrations/
@@ -30,6 +30,8 @@ USER routing
 EXPOSE 8000
 
 # slim has no curl; urlopen raises (non-zero exit) on connection errors and HTTP >= 400.
+# Default: web server and one booking worker in this container (docker/entrypoint.sh); `web` or
+# `worker` as the command runs one role per container (compose, Kubernetes).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 

@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         dry_run,
         health,
         intake,
+        landing,
         observability,
         problems,
         rate_limits,
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(dry_run.bp)
     api.register_blueprint(admin.bp)
     app.register_blueprint(docs_assets.bp)
+    app.register_blueprint(landing.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)

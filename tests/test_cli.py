@@ -149,3 +149,37 @@ def test_schedule_seed_rejects_a_nonsense_day_count(fresh_app):
 
     assert result.exit_code != 0
     assert "--days" in result.output
+
+
+def test_gated_seed_fills_the_embedded_scheduler_unless_demo_slots_are_off(fresh_app, monkeypatch):
+    _run(fresh_app, "db", "upgrade")
+    monkeypatch.setenv("ROUTING_DEMO_SLOTS", "off")
+    skipped = _run(fresh_app, "schedule", "seed", "--start", "2026-11-30", "--if-demo-slots")
+    monkeypatch.delenv("ROUTING_DEMO_SLOTS")
+    seeded = _run(fresh_app, "schedule", "seed", "--start", "2026-11-30", "--if-demo-slots")
+    again = _run(fresh_app, "schedule", "seed", "--start", "2026-11-30", "--if-demo-slots")
+
+    assert skipped == "No demo slots: ROUTING_DEMO_SLOTS=off.\n"
+    assert seeded.startswith("Added 100 slots")
+    assert again.startswith("Added 0 slots")
+
+
+def test_gated_seed_leaves_a_fhir_scheduler_alone(database_url):
+    app = create_app(settings_for(database_url, ROUTING_SCHEDULER="fhir", FHIR_BASE_URL="http://127.0.0.1:9/fhir"))
+    try:
+        _run(app, "db", "upgrade")
+        output = _run(app, "schedule", "seed", "--if-demo-slots")
+    finally:
+        app.extensions["routing"].db.dispose()
+
+    assert output == "No demo slots: the fhir scheduler keeps its own slots.\n"
+
+
+def test_gated_seed_names_a_bad_demo_slots_value(fresh_app, monkeypatch):
+    _run(fresh_app, "db", "upgrade")
+    monkeypatch.setenv("ROUTING_DEMO_SLOTS", "maybe")
+
+    result = fresh_app.test_cli_runner().invoke(args=["schedule", "seed", "--if-demo-slots"])
+
+    assert result.exit_code == 1
+    assert result.output == "Error: ROUTING_DEMO_SLOTS must be 'on' or 'off', not 'maybe'\n"
