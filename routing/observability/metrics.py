@@ -17,12 +17,12 @@ Metrics:
 The two gauges are read when ``/metrics`` is scraped.
 
 **Several processes (gunicorn workers, booking workers).** Each process has its own registry, so by
-default a scrape sees only the worker that answered it. For one view of all of them, point
-``PROMETHEUS_MULTIPROC_DIR`` at an empty directory writable by every process of the service on that host,
-**set before the processes start** (prometheus-client picks its storage at import) and wiped at each
-deploy: each process then writes its metrics to files there and ``/metrics`` adds them all up, booking
-workers' attempts included. Give gunicorn a ``child_exit`` hook calling
-``prometheus_client.multiprocess.mark_process_dead(worker.pid)`` so the gauges of dead workers drop out.
+default a scrape sees only the worker that answered it. For one view of all of them,
+``PROMETHEUS_MULTIPROC_DIR`` points at an empty directory writable by every process of the service on
+that host, **set before the processes start** (prometheus-client picks its storage at import): each
+process then writes its metrics to files there and ``/metrics`` adds them all up, booking workers'
+attempts included. scripts/serve.sh and docker/entrypoint.sh make a fresh one per run; gunicorn.conf.py
+makes its own when none is set, and its ``child_exit`` hook marks dead workers so their gauges drop out.
 In that mode the breaker gauge is the worst state among live workers (each worker has its own breaker,
 read after each of its requests and at scrape time), and the queue depth is the latest one read.
 """
