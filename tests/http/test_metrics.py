@@ -117,7 +117,8 @@ def test_invented_methods_and_paths_add_no_series_to_metrics(client):
     assert sorted(after) == sorted(before)
     assert abs(len(client.get("/metrics").data) - size_before) < 200
     other_404 = {"method": "other", "route": "<unmatched>", "status": "404"}
-    assert value(after, "routing_http_requests_total", **other_404) == 3001
+    counted = value(after, "routing_http_requests_total", **other_404)
+    assert counted - value(before, "routing_http_requests_total", **other_404) == 3000
     scraped = {"method": "GET", "route": "/metrics", "status": "200"}
     assert (
         value(after, "routing_http_requests_total", **scraped) - value(before, "routing_http_requests_total", **scraped)
