@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from routing import create_app
+from routing.adapters.db import migrations
 from routing.adapters.db.models import Slot
 from tests.conftest import settings_for
 
@@ -60,7 +61,7 @@ def test_db_downgrade_asks_first_and_keeps_the_schema_unless_told_yes(fresh_app)
         refused.output == "Revert the schema to base, dropping every table and all patient data? [y/N]: n\nAborted!\n"
     )
     assert no_terminal.exit_code == 1
-    assert "current: 0004" in _run(fresh_app, "db", "current")
+    assert f"current: {migrations.head_revision()}" in _run(fresh_app, "db", "current")
 
     confirmed = runner.invoke(args=["db", "downgrade", "base"], input="y\n")
     assert confirmed.exit_code == 0, confirmed.output
@@ -76,7 +77,8 @@ def test_a_command_on_an_unmigrated_database_says_in_one_line_to_run_db_upgrade(
     result = fresh_app.test_cli_runner().invoke(args=command)
 
     assert result.exit_code == 1
-    assert result.output == f"Error: the database schema is at revision none, the code needs 0004: {UPGRADE_HINT}\n"
+    head = migrations.head_revision()
+    assert result.output == f"Error: the database schema is at revision none, the code needs {head}: {UPGRADE_HINT}\n"
 
 
 def _flask(tmp_path, *args: str) -> subprocess.CompletedProcess:
