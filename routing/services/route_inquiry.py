@@ -79,6 +79,8 @@ class Routing:
 _decisions = TriageDecision.__table__
 _inquiries = Inquiry.__table__
 _RECORD_DECISION = RowWrite.insert(_decisions)
+_STORE_INQUIRY = RowWrite.insert(_inquiries)
+_BOOKING_NOW = "booking with the scheduling system"
 _SUPERSEDE = RowWrite(
     "supersede_decisions",
     lambda _, bind: (
@@ -110,41 +112,48 @@ def route_inquiry(
     attempts: int = 0,
     first_booking: bool = False,
     window_from: datetime | None = None,
+    new_inquiry: dict[str, Any] | None = None,
 ) -> Outcome:
     """Triage the inquiry, record the decision, and book it (or hand it to staff).
 
-    ``data`` is the validated intake body. With the embedded scheduler the booking and its record
-    commit together; with an external scheduler the decision is committed first, the booking is made
-    over the network, and its record committed after. When the scheduler is unavailable the inquiry
-    stays ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier
-    failed attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency
-    window runs from ``window_from`` (default: when the inquiry was received).
+    ``data`` is the validated intake body. ``new_inquiry`` is the row of an inquiry not stored yet (from
+    intake): it is written in the same transaction as its decision, so a stored inquiry always has one;
+    an emergency or a held inquiry is in front of staff from that first commit on. A taken delivery key
+    then raises IntegrityError with nothing written.
+
+    With the embedded scheduler, the decision and the booking commit together (one commit, the
+    booking under a savepoint: if it fails, the inquiry and its decision still commit, pending for the
+    worker). With an external scheduler the decision is committed first, the booking is made over the
+    network, and its record committed after. When the scheduler is unavailable the inquiry stays
+    ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier failed
+    attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency window runs
+    from ``window_from`` (default: when the inquiry was received).
     """
-    tz = routing.tz
-    decision = triage(
-        data.get("symptoms") or {},
-        data.get("message"),
-        received_at.astimezone(tz).date(),
-        routing.rulebook,
-        language=data.get("language"),
-        reader=routing.reader,
-    )
-    language = decision.language
+    try:
+        decision = triage(
+            data.get("symptoms") or {},
+            data.get("message"),
+            received_at.astimezone(routing.tz).date(),
+            routing.rulebook,
+            language=data.get("language"),
+            reader=routing.reader,
+        )
+    except Exception as error:
+        if new_inquiry is None:
+            raise
+        return _store_untriaged(session, routing, new_inquiry, error, now)
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
+    step = _Step(session, routing, inquiry_id, decision, now, retry=not first_booking, new_inquiry=new_inquiry)
     if plan is None:
+        message = patient_messages.urgent_review(decision.urgency, decision.language)
         with session.begin(), WriteBatch(session.connection()) as writes:
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-            message = patient_messages.urgent_review(decision.urgency, language)
-            detail = "a clinician must call the patient"
-            _settle(
-                writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts, language=language
-            )
+            step.record(writes, InquiryStatus.URGENT_REVIEW, "a clinician must call the patient", message)
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
-        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=language)
+        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=decision.language)
+    if decision.hold is not None:
+        return _hold_for_reading(step, plan)
 
     scheduler = routing.scheduler
-    if decision.hold is not None:
-        return _hold_for_reading(session, routing, inquiry_id, decision, plan, now, retry=not first_booking)
 
     def request_for_booking() -> BookingRequest:
         return booking_request(
@@ -159,24 +168,34 @@ def route_inquiry(
         )
 
     if getattr(scheduler, "books_in_transaction", False):
-        with session.begin(), WriteBatch(session.connection()) as writes:
-            request = request_for_booking()
-            booking = book_earliest(session, scheduler, plan, request)
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-            outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
-        _announce(routing, outcome, decision)
+        with session.begin():
+            with WriteBatch(session.connection()) as writes:
+                step.record_waiting(writes)
+            try:
+                with session.begin_nested(), WriteBatch(session.connection()) as writes:
+                    request = request_for_booking()
+                    booking = book_earliest(session, scheduler, plan, request)
+                    outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
+            except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
+                log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
+                events.booking_attempt_failed(scheduler.name, "error", inquiry_id)
+                why = f"booking failed ({type(error).__name__})"
+                with WriteBatch(session.connection()) as writes:
+                    outcome = _count_failure(writes, routing, inquiry_id, attempts + 1, why, now, decision.language)
+        if outcome.status != InquiryStatus.PENDING_BOOKING:
+            _announce(routing, outcome, decision)
         return outcome
 
     # An external scheduling system: never hold a database transaction open across network calls.
     with session.begin(), WriteBatch(session.connection()) as writes:
         request = request_for_booking()
-        facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-        writes.add(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
+        step.record_waiting(writes)
     try:
         booking = book_earliest(session, scheduler, plan, request)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
-        return booking_failed(session, routing, inquiry_id, attempts + 1, "scheduling system unavailable", now)
+        why = "scheduling system unavailable"
+        return booking_failed(session, routing, inquiry_id, attempts + 1, why, now, decision.language)
     with session.begin(), WriteBatch(session.connection()) as writes:
         outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
     _announce(routing, outcome, decision)
@@ -189,71 +208,135 @@ _HOLD_DETAIL = {
 }
 
 
-def _hold_for_reading(
-    session: Session,
-    routing: Routing,
-    inquiry_id: uuid.UUID,
-    decision: Decision,
-    plan: BookingPlan,
-    now: datetime,
-    *,
-    retry: bool,
-) -> Outcome:
+@dataclass
+class _Step:
+    """One routing of one inquiry. Its first write carries the decision, with the inquiry's status (and
+    the inquiry itself when it is new), so no inquiry is ever stored or settled without its decision."""
+
+    session: Session
+    routing: Routing
+    inquiry_id: uuid.UUID
+    decision: Decision
+    now: datetime
+    retry: bool
+    new_inquiry: dict[str, Any] | None
+    decision_recorded: bool = False
+
+    def record(
+        self,
+        writes: WriteBatch,
+        status: str,
+        detail: str | None,
+        message: str,
+        *,
+        proposed: SlotTime | None = None,
+        lease_until: datetime | None = None,
+    ) -> None:
+        """Write the inquiry's status (and, the first time, the decision and its facts)."""
+        values = _status_values(status, detail, message, self.now, proposed=proposed, lease_until=lease_until)
+        if self.decision_recorded:
+            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+            return
+        values.update(facts=_facts_record(self.decision), language=self.decision.language)
+        if self.new_inquiry is not None:
+            writes.add(_STORE_INQUIRY, {**self.new_inquiry, **values})
+        else:
+            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+        _record_decision(writes, self.inquiry_id, self.decision, self.now, retry=self.retry)
+        self.decision_recorded = True
+
+    def record_waiting(self, writes: WriteBatch) -> None:
+        """Decided, and about to ask the scheduler: pending, leased to this process for the call."""
+        until = self.now + self.routing.policy.lease
+        message = patient_messages.pending(self.decision.language)
+        self.record(writes, InquiryStatus.PENDING_BOOKING, _BOOKING_NOW, message, lease_until=until)
+
+
+def _hold_for_reading(step: _Step, plan: BookingPlan) -> Outcome:
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
-    scheduler = routing.scheduler
-    language = decision.language
+    session, scheduler, decision = step.session, step.routing.scheduler, step.decision
     detail = _HOLD_DETAIL[decision.hold]
-    message = patient_messages.held_for_reading(language)
-
-    def record(proposed: SlotTime | None) -> None:
-        with WriteBatch(session.connection()) as writes:
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            status = InquiryStatus.NEEDS_REVIEW
-            _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
-
+    message = patient_messages.held_for_reading(decision.language)
+    status = InquiryStatus.NEEDS_REVIEW
     if getattr(scheduler, "books_in_transaction", False):
         with session.begin():
             proposed = propose_earliest(session, scheduler, plan)
-            record(proposed)
+            with WriteBatch(session.connection()) as writes:
+                step.record(writes, status, detail, message, proposed=proposed)
     else:
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            step.record_waiting(writes)
         # An external scheduler is asked outside any transaction. The proposal is a courtesy: whatever goes
         # wrong with it (unreachable, a refusal), the inquiry is still held for staff, who book by phone.
         try:
             proposed = propose_earliest(session, scheduler, plan)
         except SchedulingError as error:
-            log.warning("inquiry %s held for staff without a proposed slot: %s", inquiry_id, type(error).__name__)
+            log.warning("inquiry %s held for staff without a proposed slot: %s", step.inquiry_id, type(error).__name__)
             proposed = None
-        with session.begin():
-            record(proposed)
-    events.inquiry_routed(inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=scheduler.name, booked=False)
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            step.record(writes, status, detail, message, proposed=proposed)
+    events.inquiry_routed(step.inquiry_id, status, decision, scheduler=scheduler.name, booked=False)
     return Outcome(
-        inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), proposed_slot=proposed, language=language
+        step.inquiry_id, status, message, decision.to_dict(), proposed_slot=proposed, language=decision.language
     )
 
 
+def _store_untriaged(
+    session: Session, routing: Routing, new_inquiry: dict[str, Any], error: Exception, now: datetime
+) -> Outcome:
+    """Triage itself failed (a defect): store the inquiry anyway, in front of staff, who read it."""
+    inquiry_id = new_inquiry["id"]
+    log.error("inquiry %s could not be triaged: %s", inquiry_id, type(error).__name__)
+    language = (new_inquiry.get("payload") or {}).get("language")
+    message = patient_messages.held_for_reading(language)
+    detail = f"triage failed ({type(error).__name__}): staff must read it"
+    values = _status_values(InquiryStatus.NEEDS_REVIEW, detail, message, now)
+    with session.begin(), WriteBatch(session.connection()) as writes:
+        writes.add(_STORE_INQUIRY, {**new_inquiry, **values})
+    return Outcome(inquiry_id, InquiryStatus.NEEDS_REVIEW, message)
+
+
 def booking_failed(
-    session: Session, routing: Routing, inquiry_id: uuid.UUID, attempts: int, why: str, now: datetime
+    session: Session,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    attempts: int,
+    why: str,
+    now: datetime,
+    language: str | None = None,
 ) -> Outcome:
     """Count a failed booking attempt: retry later with backoff, or hand to staff after the last attempt."""
-    policy = routing.policy
     with session.begin(), WriteBatch(session.connection()) as writes:
-        if attempts >= policy.max_attempts:
-            detail = f"{why}; gave up after {attempts} attempts, staff to book by phone"
-            values = {"status": InquiryStatus.NEEDS_REVIEW, "next_attempt_at": None}
-        else:
-            detail = f"{why}; attempt {attempts} of {policy.max_attempts}, retrying automatically"
-            values = {"next_attempt_at": now + policy.retry_delay(attempts)}
-        message = patient_messages.pending()
-        params = {
-            "inquiry_id": inquiry_id,
-            "booking_attempts": attempts,
-            "lease_until": None,
-            "status_detail": detail[:500],
-            "patient_message": message,
-            "updated_at": now,
-            **values,
-        }
-        writes.add(_SETTLE, params)
+        return _count_failure(writes, routing, inquiry_id, attempts, why, now, language)
+
+
+def _count_failure(
+    writes: WriteBatch,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    attempts: int,
+    why: str,
+    now: datetime,
+    language: str | None,
+) -> Outcome:
+    policy = routing.policy
+    if attempts >= policy.max_attempts:
+        detail = f"{why}; gave up after {attempts} attempts, staff to book by phone"
+        values = {"status": InquiryStatus.NEEDS_REVIEW, "next_attempt_at": None}
+    else:
+        detail = f"{why}; attempt {attempts} of {policy.max_attempts}, retrying automatically"
+        values = {"next_attempt_at": now + policy.retry_delay(attempts)}
+    message = patient_messages.pending(language)
+    params = {
+        "inquiry_id": inquiry_id,
+        "booking_attempts": attempts,
+        "lease_until": None,
+        "status_detail": detail[:500],
+        "patient_message": message,
+        "updated_at": now,
+        **values,
+    }
+    writes.add(_SETTLE, params)
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)
@@ -277,7 +360,6 @@ def _apply(
     request: BookingRequest,
     booking: BookingOutcome,
     now: datetime,
-    facts: dict[str, Any] | None = None,
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -293,7 +375,8 @@ def _apply(
             plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language
         )
     proposed = booking.proposed
-    _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
+    values = _status_values(status, detail, message, now, proposed=proposed)
+    writes.add(_SETTLE, {"inquiry_id": inquiry_id, **values})
     return Outcome(
         inquiry_id,
         status,
@@ -310,32 +393,25 @@ def _announce(routing: Routing, outcome: Outcome, decision: Decision) -> None:
     events.inquiry_routed(outcome.id, outcome.status, decision, scheduler=routing.scheduler.name, booked=booked)
 
 
-def _settle(
-    writes: WriteBatch,
-    inquiry_id: uuid.UUID,
+def _status_values(
     status: str,
     detail: str | None,
     message: str,
     now: datetime,
+    *,
     proposed: SlotTime | None = None,
-    facts: dict[str, Any] | None = None,
-    language: str | None = None,
-) -> None:
-    params = {
-        "inquiry_id": inquiry_id,
+    lease_until: datetime | None = None,
+) -> dict[str, Any]:
+    """The inquiry's columns for a status; pending with a lease is due again when the lease runs out."""
+    return {
         "status": status,
         "status_detail": detail,
         "patient_message": message,
         "proposed_slot": _slot_record(proposed),
-        "next_attempt_at": None,
-        "lease_until": None,
+        "next_attempt_at": now if lease_until is not None else None,
+        "lease_until": lease_until,
         "updated_at": now,
     }
-    if facts is not None:
-        params["facts"] = facts
-    if language is not None:
-        params["language"] = language
-    writes.add(_SETTLE, params)
 
 
 def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
@@ -344,24 +420,11 @@ def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
     return {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
 
 
-def _lease(inquiry_id: uuid.UUID, until: datetime, now: datetime) -> dict[str, Any]:
-    return {
-        "inquiry_id": inquiry_id,
-        "lease_until": until,
-        "next_attempt_at": now,
-        "status_detail": "booking with the scheduling system",
-        "updated_at": now,
-    }
-
-
 def _record_decision(
     writes: WriteBatch, inquiry_id: uuid.UUID, decision: Decision, now: datetime, *, retry: bool = False
-) -> dict[str, Any]:
-    """Insert the decision; return the facts record the caller writes onto the inquiry with its status.
-
-    On a retry the decisions of earlier attempts are marked superseded, so one stays in force.
-    """
-    facts = decision.facts
+) -> None:
+    """Insert the decision. On a retry the decisions of earlier attempts are marked superseded, so one
+    stays in force."""
     if retry:
         writes.add(_SUPERSEDE, {"for_inquiry": inquiry_id, "now": now})
     writes.add(
@@ -376,11 +439,16 @@ def _record_decision(
             "needs_review": decision.needs_review,
             "hold": decision.hold,
             "reasons": [reason.to_dict() for reason in decision.reasons],
-            "facts": facts.to_dict(),
+            "facts": decision.facts.to_dict(),
             "rulebook_version": decision.rulebook_version,
             "created_at": now,
         },
     )
+
+
+def _facts_record(decision: Decision) -> dict[str, Any]:
+    """The facts as stored on the inquiry: their values, and where in the inquiry each was read."""
+    facts = decision.facts
     return {
         "values": facts.to_dict(),
         "evidence": [

@@ -266,22 +266,32 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500():
 
 
 @pytest.mark.parametrize(
-    ("message", "status"),
+    ("message", "status", "statements"),
     [
-        (STRAIN, "booked"),
-        ("I was diagnosed with facet joint arthritis last year. The relaxants no longer work.", "needs_review"),
+        # The inquiry with its decision; the booking under a savepoint: claim, then its records.
+        (STRAIN, "booked", ["WITH", "SAVEPOINT", "WITH", "WITH", "RELEASE"]),
+        (
+            "I was diagnosed with facet joint arthritis last year. The relaxants no longer work.",
+            "needs_review",  # no injection slot in the window: claim or propose, then the status
+            ["WITH", "SAVEPOINT", "WITH", "UPDATE", "RELEASE"],
+        ),
+        # Held by the safety net: the proposal, then the inquiry stored held, with its decision.
+        ("My legs feel funny and wobbly since the lifting.", "needs_review", ["SELECT", "WITH"]),
     ],
 )
-def test_on_postgresql_an_inquiry_is_stored_and_booked_in_three_statements(client, slots, message, status):
-    # Each statement is a round trip; under load the intake's throughput follows their number.
+def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(client, slots, message, status, statements):
+    # Each commit is a disk flush on a durable server, and each statement a round trip.
     database = slots.extensions["routing"].db
     if database.url.get_backend_name() != "postgresql":
         pytest.skip("SQLite runs in the process: a statement costs no round trip")
     sent: list[str] = []
+    commits: list[object] = []
     record = lambda *args: sent.append(args[2].split()[0])  # noqa: E731 - (conn, cursor, statement, ...)
     event.listen(database.engine, "before_cursor_execute", record)
+    event.listen(database.engine, "commit", commits.append)
 
     response = client.post("/v1/inquiries", json=inquiry(message))
 
     assert response.get_json()["status"] == status
-    assert sent == ["INSERT", "WITH", "WITH"]  # store first; claim or propose; the records of the outcome
+    assert sent == statements
+    assert len(commits) == 1
