@@ -69,7 +69,7 @@ class Settings:
     scheduler_event_secrets: tuple[bytes, ...] = ()
     fhir: FhirSettings | None = None
     booking_max_attempts: int = 5
-    booking_lease_seconds: float = 120.0
+    booking_lease_seconds: float = 50.0
     booking_retry_seconds: float = 30.0
     rate_limit_intake: str = "300/minute"
     rate_limit_dry_run: str = "60/minute"
@@ -135,7 +135,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         fhir=fhir,
         scheduler_event_secrets=_webhook_secrets(text("ROUTING_SCHEDULER_EVENTS_SECRET", webhook_secrets)),
         booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
-        booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 120.0, 0.01),
+        booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 50.0, 0.01),
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
         rate_limit_intake=_rate_limit("ROUTING_RATE_LIMIT_INTAKE", text("ROUTING_RATE_LIMIT_INTAKE", "300/minute")),
         rate_limit_dry_run=_rate_limit("ROUTING_RATE_LIMIT_DRY_RUN", text("ROUTING_RATE_LIMIT_DRY_RUN", "60/minute")),

@@ -40,7 +40,7 @@ class QueuePolicy:
 
     max_attempts: int = 5
     #: How long a worker (or the intake request itself) holds an inquiry before others may take it.
-    lease: timedelta = timedelta(seconds=120)
+    lease: timedelta = timedelta(seconds=50)
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(minutes=30)
 
