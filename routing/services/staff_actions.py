@@ -104,6 +104,7 @@ def override_route(
             raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
         if old is not None:
             _mark_cancelled(old, f"override by {staff.name}: {change.reason}", now)
+        _put_override_in_force(session, inquiry_id, decision, change, urgency, staff, now)
         _set_status(inquiry, status, detail, message, now)
         after = {"route": change.route, "urgency": urgency, "appointment": new_view, "status": status}
         audit.record(
@@ -225,6 +226,7 @@ def apply_retriage(
                 route=proposed.route,
                 rule_id=proposed.rule_id,
                 needs_review=proposed.needs_review,
+                hold=proposed.hold,
                 reasons=[reason.to_dict() for reason in proposed.reasons],
                 facts=proposed.facts.to_dict(),
                 rulebook_version=proposed.rulebook_version,
@@ -268,6 +270,40 @@ def _current_decision(session: Session, inquiry_id: uuid.UUID) -> TriageDecision
         .where(TriageDecision.inquiry_id == inquiry_id, TriageDecision.superseded_at.is_(None))
         .order_by(TriageDecision.created_at.desc())
         .limit(1)
+    )
+
+
+#: The rule id of a decision staff made by overriding the rulebook's.
+STAFF_RULE = "STAFF"
+
+
+def _put_override_in_force(
+    session: Session,
+    inquiry_id: uuid.UUID,
+    current: TriageDecision | None,
+    change: Override,
+    urgency: str,
+    staff: Staff,
+    now: datetime,
+) -> None:
+    """Staff's route becomes the decision in force (the rulebook's is kept, superseded), so the queue,
+    its filters and the public outcome all show what was decided last, and why."""
+    if current is not None:
+        current.superseded_at = now
+    reasons = [{"rule": STAFF_RULE, "text": f"Route set by {staff.name}: {change.reason}"}]
+    session.add(
+        TriageDecision(
+            inquiry_id=inquiry_id,
+            urgency=urgency,
+            likely_cause=current.likely_cause if current else "undetermined",
+            route=change.route,
+            rule_id=STAFF_RULE,
+            needs_review=change.route == Route.URGENT_REVIEW,
+            reasons=reasons + (list(current.reasons) if current else []),
+            facts=dict(current.facts) if current else {},
+            rulebook_version=current.rulebook_version if current else "staff",
+            created_at=now,
+        )
     )
 
 
