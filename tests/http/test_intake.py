@@ -279,7 +279,9 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500():
         ("My legs feel funny and wobbly since the lifting.", "needs_review", ["SELECT", "WITH"]),
     ],
 )
-def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(client, slots, message, status, statements):
+def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(
+    client, slots, message, status, statements
+):
     # Each commit is a disk flush on a durable server, and each statement a round trip.
     database = slots.extensions["routing"].db
     if database.url.get_backend_name() != "postgresql":
