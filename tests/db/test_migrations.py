@@ -15,6 +15,7 @@ TABLES = {
     "slots",
     "appointments",
     "staff_tokens",
+    "console_sessions",
     "referrals",
     "scheduler_events",
     "audit_events",
