@@ -30,8 +30,8 @@ class EndReason(StrEnum):
     UNKNOWN = "unknown"  # signed out, never existed, or purged
     IDLE = "idle"
     MAX_AGE = "max_age"
-    TOKEN_REVOKED = "token_revoked"
-    TOKEN_EXPIRED = "token_expired"
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - a reason, not a secret
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a reason, not a secret
 
 
 class SessionEnded(PermissionError):
