@@ -206,7 +206,8 @@ def test_the_cookie_holds_neither_the_token_nor_the_stored_session_id(app, clien
     decoded = app.session_interface.get_signing_serializer(app).loads(_cookie(client))
     assert set(decoded) == {"_permanent", "sid"}
     assert row.id == hashlib.sha256(decoded["sid"].encode()).hexdigest()
-    assert token not in _cookie(client) and row.id not in _cookie(client)
+    assert token not in _cookie(client)
+    assert row.id not in _cookie(client)
 
 
 def test_a_session_idle_past_the_default_30_minutes_ends(app, client):
@@ -258,8 +259,14 @@ def test_the_timeouts_come_from_the_environment(migrated_url):
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"ROUTING_CONSOLE_IDLE_MINUTES": "0"}, "ROUTING_CONSOLE_IDLE_MINUTES='0' is not valid; use a int of at least 1."),
-        ({"ROUTING_CONSOLE_MAX_HOURS": "half"}, "ROUTING_CONSOLE_MAX_HOURS='half' is not valid; use a int of at least 1."),
+        (
+            {"ROUTING_CONSOLE_IDLE_MINUTES": "0"},
+            "ROUTING_CONSOLE_IDLE_MINUTES='0' is not valid; use a int of at least 1.",
+        ),
+        (
+            {"ROUTING_CONSOLE_MAX_HOURS": "half"},
+            "ROUTING_CONSOLE_MAX_HOURS='half' is not valid; use a int of at least 1.",
+        ),
         (
             {"ROUTING_CONSOLE_IDLE_MINUTES": "90", "ROUTING_CONSOLE_MAX_HOURS": "1"},
             "ROUTING_CONSOLE_IDLE_MINUTES=90 is longer than ROUTING_CONSOLE_MAX_HOURS=1; "
