@@ -7,6 +7,7 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import request as flask_request
@@ -15,8 +16,14 @@ from sqlalchemy import func, select, update
 from routing import create_app
 from routing.adapters.db.models import AuditEvent, ConsoleSession, StaffToken
 from routing.config import ConfigError, load_settings
-from routing.http.console_text import highlight
+from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG
+from routing.domain.triage.facts import FACT_KINDS
+from routing.domain.triage.rulebook import LIKELY_CAUSES
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, SlotType, Urgency
+from routing.http.console_forms import PER_PAGE
+from routing.http.console_text import LABELS, fact_value, highlight, local, reason_text
 from routing.services import console_sessions, staff_tokens
+from routing.services.staff_actions import CALLBACK_OUTCOMES
 from tests.conftest import settings_for
 from tests.http.admin_helpers import make_token, new_inquiry
 from tests.http.intake_helpers import add_slots, inquiry
@@ -352,3 +359,149 @@ def test_using_the_console_records_the_token_s_last_use(app, client):
 
     with app.extensions["routing"].db.session() as session:
         assert session.scalar(select(StaffToken.last_used_at)) is not None
+
+
+# --- the queue: paging, filters, new since the last look --------------------------------------------------
+
+
+def _queue_ids(page: str) -> list[str]:
+    return re.findall(r'data-inquiry-id="([^"]+)"', page)
+
+
+def _links(page: str) -> dict[str, str]:
+    """The pager's links by their text (the first pager on the page)."""
+    pager = page[page.index('<nav class="pager"') : page.index("</nav>", page.index('<nav class="pager"'))]
+    return {text: html.unescape(href) for href, text in re.findall(r'<a href="([^"]+)" rel="\w+">([^<]+)</a>', pager)}
+
+
+def test_the_queue_pages_through_every_inquiry_keeping_the_filters(app, client):
+    routine = [new_inquiry(client) for _ in range(PER_PAGE + 2)]
+    new_inquiry(client, "Back pain with a fever of 39 for three days.")
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+
+    first = client.get("/console/?urgency=routine").get_data(as_text=True)
+    links = _links(first)
+    second = client.get(links["Next page"]).get_data(as_text=True)
+
+    assert links == {"Next page": "/console/?page=2&urgency=routine", "Last page": "/console/?page=2&urgency=routine"}
+    assert f"{PER_PAGE + 2} inquiries" in first
+    assert '<span aria-current="page">Page 1 of 2</span>' in first
+    assert '<span aria-current="page">Page 2 of 2</span>' in second
+    assert _links(second) == {
+        "First page": "/console/?page=1&urgency=routine",
+        "Previous page": "/console/?page=1&urgency=routine",
+    }
+    assert sorted(_queue_ids(first) + _queue_ids(second)) == sorted(routine)
+    assert len(_queue_ids(first)) == PER_PAGE
+
+
+def test_a_page_past_the_end_goes_to_the_last_page(app, client):
+    new_inquiry(client)
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+
+    response = client.get("/console/?page=9&status=booked")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/console/?status=booked&page=1"
+
+
+def test_the_queue_has_the_admin_api_s_filters(app, client):
+    routine = new_inquiry(client)
+    urgent = new_inquiry(client, "Back pain with a fever of 39 for three days.")
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    today = datetime.now(app.extensions["routing"].settings.timezone).date()
+    tomorrow = today + timedelta(days=1)
+
+    def shown(query: str) -> list[str]:
+        return _queue_ids(client.get(f"/console/?{query}").get_data(as_text=True))
+
+    assert shown("status=urgent_review") == [urgent]
+    assert shown("route=consult") == [routine]
+    assert shown("needs_review=no") == [routine]
+    assert shown(f"received_from={today}&received_to={today}") == [urgent, routine]
+    assert shown(f"received_from={tomorrow}") == []
+    assert shown(f"received_to={today - timedelta(days=1)}") == []
+
+
+def test_bad_filters_are_ignored_and_named(app, client):
+    routine = new_inquiry(client)
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+
+    response = client.get("/console/?status=lost&received_from=yesterday&route=consult&page=0")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert _queue_ids(page) == [routine]
+    assert "Not understood, so ignored: page, received from, status." in page
+    assert _links(page) == {}
+
+
+def test_new_since_is_not_shown_on_the_first_view_and_counted_after(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+
+    first = client.get("/console/").get_data(as_text=True)
+    arrived = new_inquiry(client)
+    second = client.get("/console/").get_data(as_text=True)
+
+    assert 'id="new-since"' not in first
+    assert re.search(r'<span id="new-since" class="has-new">1 new since [^<]+</span>', second)
+    assert f'class="inquiry new" data-inquiry-id="{arrived}"' in second
+
+
+# --- words and times ----------------------------------------------------------------------------------------
+
+
+def test_times_are_shown_in_the_clinic_s_zone_with_the_zone_named():
+    tz = ZoneInfo("America/New_York")
+
+    assert local("2026-11-26T14:00:00+00:00", tz) == "Thu 26 Nov 2026, 09:00 EST"
+    assert local(datetime(2026, 7, 1, 14, tzinfo=UTC), tz) == "Wed 01 Jul 2026, 10:00 EDT"
+    assert local(None, tz) == ""
+
+
+def test_every_stored_code_has_a_human_label():
+    vocabularies = {
+        "status": [s.value for s in InquiryStatus],
+        "route": [r.value for r in Route],
+        "urgency": [u.value for u in Urgency],
+        "likely_cause": list(LIKELY_CAUSES),
+        "outcome": list(CALLBACK_OUTCOMES),
+        "hold": [HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG],
+        "fact": list(FACT_KINDS),
+        "source": ["form", "text"],
+        "slot_type": [s.value for s in SlotType],
+        "appointment": [s.value for s in AppointmentStatus],
+    }
+
+    for kind, codes in vocabularies.items():
+        assert sorted(LABELS[kind]) == sorted(codes), kind
+
+
+def test_fact_values_read_in_words_from_the_rulebook_s_labels(app):
+    labels = app.extensions["routing"].rulebook.source["labels"]
+
+    assert fact_value("red_flags", ["bladder_bowel_dysfunction", "fever"], labels) == "bladder or bowel changes, fever"
+    assert fact_value("duration_days", 10, labels) == "10 days"
+    assert fact_value("pain_score", 7, labels) == "7/10"
+    assert fact_value("radiating_leg_pain", True, labels) == "pain spreading down a leg"
+    assert fact_value("onset", "unknown", labels) == "not known"
+
+
+def test_a_needs_review_reason_names_the_known_facts_in_words():
+    reason = {"rule": "NR", "text": "Few details given (known: duration days, onset): staff should confirm."}
+
+    assert reason_text(reason) == "Few details given (known: how long it has lasted, onset): staff should confirm."
+    assert reason_text({"rule": "R1", "text": "Kept (known: duration days)"}) == "Kept (known: duration days)"
+
+
+def test_the_inquiry_page_shows_labels_not_codes(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client, "My back hurts and since yesterday I can't control my bladder.")
+
+    page = client.get(f"/console/inquiries/{inquiry_id}").get_data(as_text=True)
+
+    assert "bladder_bowel_dysfunction" not in page
+    assert "<td>red flags</td><td>bladder or bowel changes</td><td>message</td>" in page
+    assert '<option value="referred_to_er">sent to the emergency department</option>' in page
+    assert "Route <strong>urgent clinician review</strong>, urgency <strong>emergency</strong>" in page
+    assert "times in America/New_York" in page
