@@ -15,7 +15,7 @@ from routing.domain.vocabulary import StaffRole
 from routing.services import audit
 from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
-from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, revoke_token
+from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, parse_duration, revoke_token
 from routing.wiring import Wiring
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -102,18 +102,27 @@ CLI_ACTOR = "command line"
 @staff_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
-def staff_create(name: str, role: str) -> None:
+@click.option(
+    "--expires-in",
+    "expires_in",
+    default=None,
+    metavar="DURATION",
+    help="Refuse the token after this long: 90m, 12h, 30d or 2w (default: until revoked).",
+)
+def staff_create(name: str, role: str, expires_in: str | None) -> None:
     """Create a token for NAME and print it (the only time it is shown)."""
+    try:
+        lifetime = parse_duration(expires_in) if expires_in is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--expires-in") from None
     with _wiring().db.session() as session, session.begin():
-        row, token = create_token(session, name, role)
-        audit.record(
-            session,
-            None,
-            "token.create",
-            details={"token_id": str(row.id), "name": name, "role": role},
-            actor_name=CLI_ACTOR,
-        )
-    click.echo(f"Token for {name} ({role}), id {row.id}. Store it now; it is not shown again:\n{token}")
+        row, token = create_token(session, name, role, expires_in=lifetime)
+        details = {"token_id": str(row.id), "name": name, "role": role}
+        if row.expires_at is not None:
+            details["expires_at"] = row.expires_at.isoformat()
+        audit.record(session, None, "token.create", details=details, actor_name=CLI_ACTOR)
+    until = f", valid until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    click.echo(f"Token for {name} ({role}){until}, id {row.id}. Store it now; it is not shown again:\n{token}")
 
 
 @staff_cli.command("revoke")

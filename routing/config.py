@@ -83,6 +83,10 @@ class Settings:
     secret_key: str | None = None
     #: Send the console cookie over HTTPS only (turn off only for a plain-HTTP development machine).
     cookie_secure: bool = True
+    #: A console session ends after this many minutes without a request.
+    console_idle_minutes: int = 30
+    #: A console session ends this many hours after sign-in, however active.
+    console_max_hours: int = 12
 
     @property
     def signatures_required(self) -> bool:
@@ -95,7 +99,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
-    the ``FHIR_*`` and ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
+    the ``FHIR_*`` and ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``, the console's
+    ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -145,6 +150,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         trusted_proxies=number("ROUTING_TRUSTED_PROXIES", 0, 0, int),
         secret_key=_secret_key(text("ROUTING_SECRET_KEY", "")),
         cookie_secure=text("ROUTING_COOKIE_SECURE", "on").lower() not in ("off", "0", "false", "no"),
+        **_console_timeouts(
+            number("ROUTING_CONSOLE_IDLE_MINUTES", 30, 1, int), number("ROUTING_CONSOLE_MAX_HOURS", 12, 1, int)
+        ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
@@ -184,6 +192,15 @@ def _secret_key(raw: str) -> str | None:
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
         )
     return raw or None
+
+
+def _console_timeouts(idle_minutes: int, max_hours: int) -> dict[str, int]:
+    if idle_minutes > max_hours * 60:
+        raise ConfigError(
+            f"ROUTING_CONSOLE_IDLE_MINUTES={idle_minutes} is longer than ROUTING_CONSOLE_MAX_HOURS={max_hours}; "
+            "the idle timeout must fit inside the session's whole life."
+        )
+    return {"console_idle_minutes": idle_minutes, "console_max_hours": max_hours}
 
 
 def _rate_limit(name: str, raw: str) -> str:

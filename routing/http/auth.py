@@ -1,4 +1,4 @@
-"""Staff authentication for the admin API: a bearer token, checked against its stored hash, and a role."""
+"""Staff authentication for the admin API: a bearer token, checked against its stored hash, expiry and role."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import g, request
 from routing.domain.vocabulary import StaffRole
 from routing.http.deps import request_session
 from routing.http.problems import Problem
-from routing.services.staff_tokens import Staff, authenticate
+from routing.services.staff_tokens import Staff, TokenExpired, authenticate
 
 #: The OpenAPI security scheme the admin routes declare.
 BEARER = {"bearerAuth": []}
@@ -49,8 +49,15 @@ def _authenticated() -> Staff:
             slug="unauthenticated",
             headers={"WWW-Authenticate": 'Bearer realm="routing"'},
         )
-    staff = authenticate(request_session(), token.strip())
-    request_session().rollback()  # end the lookup's transaction; the view opens its own
+    try:
+        staff = authenticate(request_session(), token.strip())
+    except TokenExpired as expired:
+        raise Problem(
+            401,
+            f"This token expired at {expired.expired_at.isoformat()}; ask an admin for a new one.",
+            slug="token-expired",
+            headers={"WWW-Authenticate": 'Bearer realm="routing", error="invalid_token"'},
+        ) from None
     if staff is None:
         raise Problem(
             401,
