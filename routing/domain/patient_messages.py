@@ -88,13 +88,13 @@ def booked(
     when = local_time(start, tz, lang)
     if lang == "es":
         text = (
-            f"Su {kind} en {clinic.name} ({clinic.address}) está reservada para el {when}. "
+            f"Su {kind} en {clinic.name}, {clinic.address}, está reservada para el {when}. "
             f"{_preference_note(preference, lang)}"
             f"Si ese horario no le conviene, llame al {clinic.phone} y le buscaremos otro."
         )
     else:
         text = (
-            f"Your {kind} at {clinic.name} ({clinic.address}) is booked for {when}. "
+            f"Your {kind} at {clinic.name}, {clinic.address}, is booked for {when}. "
             f"{_preference_note(preference, lang)}"
             f"If that time does not suit you, call us on {clinic.phone} and we will find another."
         )

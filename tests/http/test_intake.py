@@ -41,7 +41,7 @@ def test_a_strain_is_booked_into_the_earliest_consult_in_clinic_time(client, slo
     assert appointment["slot_type"] == "consult"
     start = datetime.fromisoformat(appointment["start"])
     assert start.utcoffset().total_seconds() in (-5 * 3600, -4 * 3600)  # America/New_York
-    assert "pain-management consultation is booked for" in body["patient_message"]
+    assert body["patient_message"].startswith("Your pain-management consultation at Riverside Spine & Pain Clinic")
     assert busy_slots(slots) == 1
 
 
@@ -98,7 +98,7 @@ def test_a_serious_red_flag_goes_to_a_clinician_call_not_a_slot(client, slots):
 
     assert body["status"] == "urgent_review"
     assert body["triage"]["urgency"] == "urgent"
-    assert "clinician from our practice will call you" in body["patient_message"]
+    assert "clinician from Riverside Spine & Pain Clinic (demo) will call you" in body["patient_message"]
     assert busy_slots(slots) == 0
 
 
@@ -246,7 +246,7 @@ def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app
     assert response.status_code == 202
     body = response.get_json()
     assert body["status"] == "pending_booking"
-    assert "clinic will contact you" in body["patient_message"]
+    assert "Riverside Spine & Pain Clinic (demo) will contact you" in body["patient_message"]
     with app.extensions["routing"].db.session() as session:
         stored = session.get(Inquiry, uuid.UUID(body["id"]))
         assert stored.status == "pending_booking"

@@ -37,7 +37,7 @@ def test_a_booking_message_names_the_appointment_its_time_and_the_clinic_with_it
     message = booked("consult", MONDAY_9AM, NEW_YORK, clinic=CLINIC)
 
     assert message == (
-        "Your pain-management consultation at Hudson Back Clinic (12 Pine Street, New York) is booked for "
+        "Your pain-management consultation at Hudson Back Clinic, 12 Pine Street, New York, is booked for "
         "Monday 30 November at 9:00 AM EST. If that time does not suit you, call us on +1 212-555-0100 and we "
         "will find another."
     )
@@ -47,7 +47,7 @@ def test_a_spanish_booking_message_names_the_clinic_and_its_number():
     message = booked("consult", MONDAY_9AM, NEW_YORK, "es", clinic=CLINIC)
 
     assert message == (
-        "Su consulta de manejo del dolor en Hudson Back Clinic (12 Pine Street, New York) está reservada para el "
+        "Su consulta de manejo del dolor en Hudson Back Clinic, 12 Pine Street, New York, está reservada para el "
         "lunes 30 de noviembre a las 9:00 AM EST. Si ese horario no le conviene, llame al +1 212-555-0100 y le "
         "buscaremos otro."
     )
