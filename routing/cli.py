@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...`` and ``worker``."""
+"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...``, ``demo ...`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -148,9 +148,32 @@ def staff_list() -> None:
             click.echo(f"{row.id}  {row.name:20}  {row.role:6}  created {row.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
 
+demo_cli = AppGroup("demo", help="Example data for a first look (never on a clinic's real database).")
+
+
+@demo_cli.command("seed-inquiries")
+@click.option(
+    "--count", type=click.IntRange(1, 200), default=10, show_default=True, help="Example inquiries to deliver."
+)
+def demo_seed_inquiries(count: int) -> None:
+    """Fill the queue with example inquiries (English and Spanish, every route, emergencies, a hold).
+
+    They go through the real intake: stored, triaged, booked or held as any web-form inquiry. Safe to
+    re-run: each example has a fixed webhook id, so one already delivered is not added again. Run
+    ``schedule seed`` first so the examples that should be booked find slots.
+    """
+    from routing.services.demo_inquiries import seed_demo_inquiries  # only this command needs the examples
+
+    wiring = _wiring()
+    added, statuses = seed_demo_inquiries(sessions=wiring.db.session, routing=wiring.routing, count=count)
+    summary = ", ".join(f"{status} {number}" for status, number in sorted(statuses.items()))
+    click.echo(f"Delivered {count} example inquiries ({added} new). By status: {summary}.")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(schedule_cli)
     app.cli.add_command(worker)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(demo_cli)

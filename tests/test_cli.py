@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from routing import create_app
-from routing.adapters.db.models import Slot
+from routing.adapters.db.models import Inquiry, Slot, TriageDecision
 from tests.conftest import settings_for
 
 
@@ -69,3 +69,28 @@ def test_schedule_seed_rejects_a_nonsense_day_count(fresh_app):
 
     assert result.exit_code != 0
     assert "--days" in result.output
+
+
+def test_demo_seed_inquiries_fills_the_queue_through_intake_once(fresh_app):
+    _run(fresh_app, "db", "upgrade")
+    tomorrow = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date().isoformat()
+    _run(fresh_app, "schedule", "seed", "--days", "21", "--start", tomorrow)
+
+    first = _run(fresh_app, "demo", "seed-inquiries")
+    again = _run(fresh_app, "demo", "seed-inquiries")
+
+    by_status = "booked 6, needs_review 1, urgent_review 3"
+    assert first == f"Delivered 10 example inquiries (10 new). By status: {by_status}.\n"
+    assert again == f"Delivered 10 example inquiries (0 new). By status: {by_status}.\n"
+    with fresh_app.extensions["routing"].db.session() as session:
+        inquiries = session.scalars(select(Inquiry).order_by(Inquiry.idempotency_key)).all()
+        routes = [
+            session.scalar(select(TriageDecision.route).where(TriageDecision.inquiry_id == inquiry.id))
+            for inquiry in inquiries
+        ]
+    assert [inquiry.idempotency_key for inquiry in inquiries] == [f"demo-inquiry-{n:04d}" for n in range(1, 11)]
+    assert [inquiry.language for inquiry in inquiries] == ["en", "es", "en", "en", "es", "en", "en", "fr", "en", "es"]
+    assert routes == [
+        "consult", "consult", "imaging", "injection", "imaging",
+        "urgent_review", "urgent_review", "consult", "consult", "urgent_review",
+    ]  # fmt: skip

@@ -85,7 +85,7 @@ def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, n
         except DBAPIError:
             # Stored with its decision and this request's lease: the worker books it once the lease ends.
             session.rollback()
-            pending = patient_messages.pending(delivery.data.get("language"))
+            pending = patient_messages.pending(delivery.data.get("language"), clinic=routing.clinic)
             outcome = Outcome(inquiry_id, InquiryStatus.PENDING_BOOKING, pending, completed=False)
     events.inquiry_stored(inquiry_id)
     return outcome

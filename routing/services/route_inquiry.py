@@ -25,6 +25,8 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
+from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.triage.reader import Reader
 from routing.domain.vocabulary import InquiryStatus
@@ -74,6 +76,8 @@ class Routing:
     tz: ZoneInfo
     policy: QueuePolicy = QueuePolicy()
     reader: Reader | None = None  # None: the lexicons shipped with the service
+    clinic: ClinicProfile = DEMO_CLINIC
+    time_words: tuple[TimeWords, ...] = ()  # empty: preferred times are not read
 
 
 _decisions = TriageDecision.__table__
@@ -143,15 +147,16 @@ def route_inquiry(
             raise
         return _store_untriaged(session, routing, new_inquiry, error, now)
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
+    preference = read_preferences(data.get("preferred_times"), routing.time_words, routing.tz, decision.language)
     step = _Step(session, routing, inquiry_id, decision, now, retry=not first_booking, new_inquiry=new_inquiry)
     if plan is None:
-        message = patient_messages.urgent_review(decision.urgency, decision.language)
+        message = patient_messages.urgent_review(decision.urgency, decision.language, clinic=routing.clinic)
         with session.begin(), WriteBatch(session.connection()) as writes:
             step.record(writes, InquiryStatus.URGENT_REVIEW, "a clinician must call the patient", message)
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=decision.language)
     if decision.hold is not None:
-        return _hold_for_reading(step, plan)
+        return _hold_for_reading(step, plan, preference)
 
     scheduler = routing.scheduler
 
@@ -174,8 +179,8 @@ def route_inquiry(
             try:
                 with session.begin_nested(), WriteBatch(session.connection()) as writes:
                     request = request_for_booking()
-                    booking = book_earliest(session, scheduler, plan, request)
-                    outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
+                    booking = book_earliest(session, scheduler, plan, request, preference)
+                    outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
             except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
                 log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
                 events.booking_attempt_failed(scheduler.name, "error", inquiry_id)
@@ -191,13 +196,13 @@ def route_inquiry(
         request = request_for_booking()
         step.record_waiting(writes)
     try:
-        booking = book_earliest(session, scheduler, plan, request)
+        booking = book_earliest(session, scheduler, plan, request, preference)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         why = "scheduling system unavailable"
         return booking_failed(session, routing, inquiry_id, attempts + 1, why, now, decision.language)
     with session.begin(), WriteBatch(session.connection()) as writes:
-        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
+        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
     _announce(routing, outcome, decision)
     return outcome
 
@@ -248,19 +253,19 @@ class _Step:
     def record_waiting(self, writes: WriteBatch) -> None:
         """Decided, and about to ask the scheduler: pending, leased to this process for the call."""
         until = self.now + self.routing.policy.lease
-        message = patient_messages.pending(self.decision.language)
+        message = patient_messages.pending(self.decision.language, clinic=self.routing.clinic)
         self.record(writes, InquiryStatus.PENDING_BOOKING, _BOOKING_NOW, message, lease_until=until)
 
 
-def _hold_for_reading(step: _Step, plan: BookingPlan) -> Outcome:
+def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference) -> Outcome:
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
     session, scheduler, decision = step.session, step.routing.scheduler, step.decision
     detail = _HOLD_DETAIL[decision.hold]
-    message = patient_messages.held_for_reading(decision.language)
+    message = patient_messages.held_for_reading(decision.language, clinic=step.routing.clinic)
     status = InquiryStatus.NEEDS_REVIEW
     if getattr(scheduler, "books_in_transaction", False):
         with session.begin():
-            proposed = propose_earliest(session, scheduler, plan)
+            proposed = propose_earliest(session, scheduler, plan, preference)
             with WriteBatch(session.connection()) as writes:
                 step.record(writes, status, detail, message, proposed=proposed)
     else:
@@ -269,7 +274,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan) -> Outcome:
         # An external scheduler is asked outside any transaction. The proposal is a courtesy: whatever goes
         # wrong with it (unreachable, a refusal), the inquiry is still held for staff, who book by phone.
         try:
-            proposed = propose_earliest(session, scheduler, plan)
+            proposed = propose_earliest(session, scheduler, plan, preference)
         except SchedulingError as error:
             log.warning("inquiry %s held for staff without a proposed slot: %s", step.inquiry_id, type(error).__name__)
             proposed = None
@@ -288,7 +293,7 @@ def _store_untriaged(
     inquiry_id = new_inquiry["id"]
     log.error("inquiry %s could not be triaged: %s", inquiry_id, type(error).__name__)
     language = (new_inquiry.get("payload") or {}).get("language")
-    message = patient_messages.held_for_reading(language)
+    message = patient_messages.held_for_reading(language, clinic=routing.clinic)
     detail = f"triage failed ({type(error).__name__}): staff must read it"
     values = _status_values(InquiryStatus.NEEDS_REVIEW, detail, message, now)
     with session.begin(), WriteBatch(session.connection()) as writes:
@@ -326,7 +331,7 @@ def _count_failure(
     else:
         detail = f"{why}; attempt {attempts} of {policy.max_attempts}, retrying automatically"
         values = {"next_attempt_at": now + policy.retry_delay(attempts)}
-    message = patient_messages.pending(language)
+    message = patient_messages.pending(language, clinic=routing.clinic)
     params = {
         "inquiry_id": inquiry_id,
         "booking_attempts": attempts,
@@ -340,7 +345,7 @@ def _count_failure(
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)
-    return Outcome(inquiry_id, status, message, completed=False)
+    return Outcome(inquiry_id, status, message, completed=False, language=language)
 
 
 def _plan(decision: Decision, rulebook: Rulebook, window_from: datetime, now: datetime) -> BookingPlan | None:
@@ -360,6 +365,7 @@ def _apply(
     request: BookingRequest,
     booking: BookingOutcome,
     now: datetime,
+    preference: TimePreference | None = None,
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -367,12 +373,15 @@ def _apply(
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
-        message = patient_messages.booked(plan.slot_type, appointment.start, tz, language)
+        told = preference_result(preference, appointment.start)
+        message = patient_messages.booked(
+            plan.slot_type, appointment.start, tz, language, clinic=routing.clinic, preference=told
+        )
     else:
         status = InquiryStatus.NEEDS_REVIEW
         detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
         message = patient_messages.held_for_staff(
-            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language
+            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language, clinic=routing.clinic
         )
     proposed = booking.proposed
     values = _status_values(status, detail, message, now, proposed=proposed)

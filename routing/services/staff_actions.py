@@ -94,7 +94,7 @@ def override_route(
                 if old is not None:
                     scheduler.cancel(session, old.external_id, change.reason)
                 status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
-                message = patient_messages.urgent_review(urgency)
+                message = patient_messages.urgent_review(urgency, inquiry.language, clinic=routing.clinic)
             else:
                 new_view, message = _book_new(session, routing, inquiry, decision, change, urgency, now)
                 if old is not None:
@@ -140,7 +140,9 @@ def cancel_appointment(
         except SchedulingError as error:
             raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
         _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
-        message = patient_messages.held_for_staff(old.slot_type, None, routing.tz)
+        message = patient_messages.held_for_staff(
+            old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic
+        )
         _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
         audit.record(
             session,
@@ -355,7 +357,8 @@ def _book_new(
     with WriteBatch(session.connection()) as writes:
         appointment = record_booking(writes, scheduler, request, booking, now)
     view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
-    return view, patient_messages.booked(slot_type, appointment.start, routing.tz)
+    message = patient_messages.booked(slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic)
+    return view, message
 
 
 def _cancel_or_undo(

@@ -36,12 +36,12 @@ def test_a_strain_is_booked_into_the_earliest_consult_in_clinic_time(client, slo
     assert body["triage"]["route"] == "consult"
     assert body["triage"]["rule"] == "R10"
     assert body["triage"]["reasons"][0]["rule"] == "R10"
-    assert body["triage"]["rulebook_version"] == "2026-12-06.4"
+    assert body["triage"]["rulebook_version"] == "2026-12-06.4+1"
     appointment = body["appointment"]
     assert appointment["slot_type"] == "consult"
     start = datetime.fromisoformat(appointment["start"])
     assert start.utcoffset().total_seconds() in (-5 * 3600, -4 * 3600)  # America/New_York
-    assert "pain-management consultation is booked for" in body["patient_message"]
+    assert body["patient_message"].startswith("Your pain-management consultation at Riverside Spine & Pain Clinic")
     assert busy_slots(slots) == 1
 
 
@@ -98,7 +98,7 @@ def test_a_serious_red_flag_goes_to_a_clinician_call_not_a_slot(client, slots):
 
     assert body["status"] == "urgent_review"
     assert body["triage"]["urgency"] == "urgent"
-    assert "clinician from our practice will call you" in body["patient_message"]
+    assert "clinician from Riverside Spine & Pain Clinic (demo) will call you" in body["patient_message"]
     assert busy_slots(slots) == 0
 
 
@@ -171,7 +171,7 @@ def test_the_inquiry_is_stored_verbatim_with_its_decision_and_evidence(client, s
     assert {"fact": "duration_days", "value": 3, "source": "text", "phrase": "for the last 3 days"} in stored.facts[
         "evidence"
     ]
-    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4")
+    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4+1")
     assert decision.reasons[0]["rule"] == "R9"
 
 
@@ -246,7 +246,7 @@ def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app
     assert response.status_code == 202
     body = response.get_json()
     assert body["status"] == "pending_booking"
-    assert "clinic will contact you" in body["patient_message"]
+    assert "Riverside Spine & Pain Clinic (demo) will contact you" in body["patient_message"]
     with app.extensions["routing"].db.session() as session:
         stored = session.get(Inquiry, uuid.UUID(body["id"]))
         assert stored.status == "pending_booking"

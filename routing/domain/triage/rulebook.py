@@ -49,7 +49,15 @@ class Rule:
     route: str
     urgency: str
     likely_cause: tuple[tuple[Condition | None, str], ...]
-    reason: str
+    #: The reason text: the first case whose condition holds, as for likely_cause.
+    reason_cases: tuple[tuple[Condition | None, str], ...]
+
+    def reason_for(self, facts: Facts) -> str:
+        """The reason template for these facts (a case without a condition always applies)."""
+        for condition, text in self.reason_cases:
+            if condition is None or condition(facts):
+                return text
+        raise AssertionError(f"rule {self.id} has no default reason")  # excluded at load
 
     def cause_for(self, facts: Facts) -> str:
         """The likely cause: the first case whose condition holds (a case without one always does)."""
@@ -223,7 +231,7 @@ class _Compiler:
                     route=route,
                     urgency=urgency,
                     likely_cause=self.cause_cases(spec["likely_cause"], f"{where}.likely_cause"),
-                    reason=self.placeholders(spec["reason"], f"{where}.reason"),
+                    reason_cases=self.reason_cases(spec["reason"], f"{where}.reason"),
                 )
             )
         for spec in specs[:-1]:
@@ -262,6 +270,24 @@ class _Compiler:
             value = self.choice(case.get("value"), LIKELY_CAUSES, f"{where}[{index}].value")
             condition = self.condition(case["when"], f"{where}[{index}].when") if "when" in case else None
             cases.append((condition, value))
+        if cases[-1][0] is not None:
+            raise self.fail(where, "the last case must have no 'when' (the default)")
+        return tuple(cases)
+
+    def reason_cases(self, spec: Any, where: str) -> tuple[tuple[Condition | None, str], ...]:
+        # A text, or {when, text} cases so a reason says only what the patient said ("not imaged" only
+        # when they said so).
+        if isinstance(spec, str):
+            return ((None, self.placeholders(spec, where)),)
+        if not isinstance(spec, list) or not spec:
+            raise self.fail(where, "must be a text or a list of {when, text} cases")
+        cases = []
+        for index, case in enumerate(spec):
+            _require_keys(self, f"{where}[{index}]", case, {"text"})
+            _only_keys(self, f"{where}[{index}]", case, {"when", "text"})
+            text = self.placeholders(case["text"], f"{where}[{index}].text")
+            condition = self.condition(case["when"], f"{where}[{index}].when") if "when" in case else None
+            cases.append((condition, text))
         if cases[-1][0] is not None:
             raise self.fail(where, "the last case must have no 'when' (the default)")
         return tuple(cases)
