@@ -36,7 +36,12 @@ from schemas.inquiry import InquiryRequestSchema
 log = logging.getLogger(__name__)
 _request_schema = InquiryRequestSchema()
 
-CALLBACK_OUTCOMES = ("booked", "referred_to_er", "no_answer")
+#: A call-back's outcomes, and how the inquiry's status line says each.
+CALLBACK_OUTCOMES = {
+    "booked": "booked by phone",
+    "referred_to_er": "sent to the emergency department",
+    "no_answer": "no answer",
+}
 
 
 class NotFound(LookupError):
@@ -174,7 +179,7 @@ def record_callback(
         if outcome == "no_answer":
             status, detail = InquiryStatus.URGENT_REVIEW, f"call-back by {staff.name}: no answer; call again"
         else:
-            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {outcome.replace('_', ' ')}"
+            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {CALLBACK_OUTCOMES[outcome]}"
         _set_status(inquiry, status, detail, inquiry.patient_message, now)
         audit.record(
             session,

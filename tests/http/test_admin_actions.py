@@ -247,15 +247,20 @@ def test_staff_cancel_an_appointment_with_a_reason(app, client, token):
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"), [("booked", "closed"), ("referred_to_er", "closed"), ("no_answer", "urgent_review")]
+    ("outcome", "status", "detail"),
+    [
+        ("booked", "closed", "call-back done by Sam Staff: booked by phone"),
+        ("referred_to_er", "closed", "call-back done by Sam Staff: sent to the emergency department"),
+        ("no_answer", "urgent_review", "call-back by Sam Staff: no answer; call again"),
+    ],
 )
-def test_a_call_back_is_recorded_on_an_urgent_review(app, client, token, outcome, status):
+def test_a_call_back_is_recorded_on_an_urgent_review_in_words(app, client, token, outcome, status, detail):
     inquiry_id = new_inquiry(client, RED_FLAG)
 
     response = act(client, token, inquiry_id, "callback", {"outcome": outcome, "note": "spoke to daughter"})
 
     assert response.status_code == 200
-    assert response.get_json()["status"] == status
+    assert (response.get_json()["status"], response.get_json()["status_detail"]) == (status, detail)
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name, event.details["outcome"]) == ("callback", "Sam Staff", outcome)
 
