@@ -140,7 +140,8 @@ def reason_text(reason: dict[str, Any]) -> str:
         names = [spaced.get(name.strip(), name.strip()) for name in match.group(2).split(",")]
         return match.group(1) + ", ".join(names) + ")"
 
-    # The engine lists the known facts by code, spaced ("known: duration days"); only that list changes.
+    # Decisions made before rulebook 2026-12-06.4+2 list the known facts by code, spaced ("known: duration
+    # days"); later ones name them in words already. Only that list changes.
     return _KNOWN_LIST.sub(named, text) if reason.get("rule") == "NR" else text
 
 

@@ -296,7 +296,7 @@ def test_retriage_previews_then_applies_the_current_rulebook(app, client, token)
     decisions = rows(app, TriageDecision)
     assert sorted(d.superseded_at is None for d in decisions) == [False, True]
     detail = client.get(f"/v1/admin/inquiries/{inquiry_id}", headers=bearer(token)).get_json()
-    assert detail["decision"]["rulebook_version"] == "2026-12-06.4+1"
+    assert detail["decision"]["rulebook_version"] == "2026-12-06.4+2"
     assert detail["earlier_decisions"][0]["rulebook_version"] == "2026-01-01.1"
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name) == ("retriage", "Sam Staff")

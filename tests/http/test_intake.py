@@ -36,7 +36,7 @@ def test_a_strain_is_booked_into_the_earliest_consult_in_clinic_time(client, slo
     assert body["triage"]["route"] == "consult"
     assert body["triage"]["rule"] == "R10"
     assert body["triage"]["reasons"][0]["rule"] == "R10"
-    assert body["triage"]["rulebook_version"] == "2026-12-06.4+1"
+    assert body["triage"]["rulebook_version"] == "2026-12-06.4+2"
     appointment = body["appointment"]
     assert appointment["slot_type"] == "consult"
     start = datetime.fromisoformat(appointment["start"])
@@ -171,7 +171,7 @@ def test_the_inquiry_is_stored_verbatim_with_its_decision_and_evidence(client, s
     assert {"fact": "duration_days", "value": 3, "source": "text", "phrase": "for the last 3 days"} in stored.facts[
         "evidence"
     ]
-    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4+1")
+    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4+2")
     assert decision.reasons[0]["rule"] == "R9"
 
 

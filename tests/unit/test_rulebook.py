@@ -96,6 +96,9 @@ def _mutations():
         step = data["modifiers"]["steps"][0]
         del step["raise"], step["up_to"]
 
+    def review_fact_without_a_name(data):
+        del data["needs_review"]["names"]["trigger"]
+
     return [
         (unknown_fact, "unknown fact 'leg_pain'"),
         (unknown_value, "'useless' is not one of not_tried, helped, no_relief"),
@@ -115,6 +118,7 @@ def _mutations():
         (reason_cases_without_default, "rule R7.reason: the last case must have no 'when' (the default)"),
         (reason_case_with_unknown_placeholder, "rule R4.reason[1].text: placeholder {weeks} is not a fact name"),
         (modifier_that_does_nothing, "needs 'raise' or 'at_least'"),
+        (review_fact_without_a_name, "needs_review.names.trigger: each fact in 'of' needs its name in words"),
     ]
 
 

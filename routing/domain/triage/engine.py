@@ -109,7 +109,7 @@ def decide(
     known = [name for name in rulebook.review_facts if facts.is_known(name)]
     needs_review = len(known) < rulebook.review_min_known
     if needs_review:
-        shown = ", ".join(name.replace("_", " ") for name in known) or "none"
+        shown = ", ".join(rulebook.review_names[name] for name in known) or "none"
         reasons.append(Reason("NR", rulebook.review_reason.format(known=shown)))
     hold = None
     unread = language if language not in READ_LANGUAGES else message_language

@@ -100,6 +100,7 @@ class Rulebook:
     unmodified_routes: frozenset[str]
     review_min_known: int
     review_facts: tuple[str, ...]
+    review_names: Mapping[str, str]  # each of review_facts in words, for the reason
     review_reason: str
     labels: Mapping[str, Any]
     urgency_windows_days: Mapping[str, int | None]
@@ -187,9 +188,12 @@ class _Compiler:
         rules = self.rules(data["rules"])
         modifiers, unmodified = self.modifiers(data["modifiers"])
         review = data["needs_review"]
-        _require_keys(self, "needs_review", review, {"min_known", "of", "reason"})
+        _require_keys(self, "needs_review", review, {"min_known", "of", "names", "reason"})
+        names = review["names"]
         for fact in review["of"]:
             self.fact_name(fact, "needs_review.of")
+            if not isinstance(names, dict) or not isinstance(names.get(fact), str) or not names[fact].strip():
+                raise self.fail(f"needs_review.names.{fact}", "each fact in 'of' needs its name in words")
         if not isinstance(review["min_known"], int) or not 0 <= review["min_known"] <= len(review["of"]):
             raise self.fail("needs_review.min_known", "must be a whole number between 0 and the number of facts")
         self.placeholders(review["reason"], "needs_review.reason", extra={"known"})
@@ -203,6 +207,7 @@ class _Compiler:
             unmodified_routes=unmodified,
             review_min_known=review["min_known"],
             review_facts=tuple(review["of"]),
+            review_names=dict(names),
             review_reason=review["reason"],
             labels=labels,
             urgency_windows_days=windows,
