@@ -34,6 +34,16 @@ def staff_required(role: str = StaffRole.STAFF) -> Callable:
     return decorate
 
 
+def staff_if_authenticated() -> Staff | None:
+    """The staff member when the request sends an Authorization header (401 if it is not valid), else None.
+
+    For routes that answer everyone, but staff with more.
+    """
+    if "Authorization" not in request.headers:
+        return None
+    return _authenticated()
+
+
 def current_staff() -> Staff:
     """The staff member making this request (inside a ``staff_required`` view)."""
     return g.staff
