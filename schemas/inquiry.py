@@ -130,7 +130,21 @@ class InquiryResponseSchema(Schema):
     language = fields.String(
         allow_none=True, metadata={"example": "es", "description": "en, es, or the code of an unread language"}
     )
-    triage = fields.Nested(TriageSchema, allow_none=True)
-    appointment = fields.Nested(SlotTimeSchema, allow_none=True)
-    proposed_slot = fields.Nested(SlotTimeSchema, allow_none=True)
-    patient_message = fields.String()
+    triage = fields.Nested(
+        TriageSchema,
+        allow_none=True,
+        metadata={"description": "In the POST answer, and in GET with a staff token; never without credentials"},
+    )
+    appointment = fields.Nested(
+        SlotTimeSchema,
+        allow_none=True,
+        metadata={"description": "The booked appointment (GET without credentials: slot_type, start and end only)"},
+    )
+    proposed_slot = fields.Nested(
+        SlotTimeSchema,
+        allow_none=True,
+        metadata={"description": "In the POST answer, and in GET with a staff token; never without credentials"},
+    )
+    patient_message = fields.String(
+        metadata={"description": "What the patient is told, in their language; it never quotes the inquiry"}
+    )

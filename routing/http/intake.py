@@ -32,9 +32,10 @@ _REQUEST_BODY = {
 }
 _ERRORS = {
     400: "Malformed body",
-    401: "Missing or bad signature (when ROUTING_WEBHOOK_SECRET is set)",
+    401: "Missing or bad signature, or a webhook-timestamp that is not Unix seconds or is more than 5 minutes "
+    "off (when ROUTING_WEBHOOK_SECRET is set)",
     409: "Idempotency key reused with a different body",
-    413: "Body over 64 KiB",
+    413: "Body over 64 KiB (chunked bodies too)",
     415: "Unsupported Content-Type",
     422: "Invalid fields or headers; 'errors' lists every one, by field path or header name",
     429: "Too many deliveries from this address; wait for Retry-After (resending the same key is safe)",
