@@ -33,6 +33,7 @@ from routing.services import console_sessions, staff_actions, staff_queue
 from routing.services.booking import PROPOSAL_HORIZON
 from routing.services.staff_tokens import TokenExpired, authenticate
 from schemas.inquiry import InquiryRequestSchema
+from schemas.text import control_character_error
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 csrf = CSRFProtect()
@@ -234,6 +235,8 @@ def override(inquiry_id: uuid.UUID):
         return _back(inquiry_id, "Choose a route.", ok=False)
     if len(reason) < 3:
         return _back(inquiry_id, "Give a reason (it goes into the audit trail).", ok=False)
+    if problem := control_character_error(reason, multiline=True):
+        return _back(inquiry_id, f"The reason: {problem}", ok=False)
     change = staff_actions.Override(
         route=route,
         reason=reason[:1000],
@@ -253,6 +256,8 @@ def cancel(inquiry_id: uuid.UUID):
     reason = (request.form.get("reason") or "").strip()
     if len(reason) < 3:
         return _back(inquiry_id, "Give a reason for the cancellation.", ok=False)
+    if problem := control_character_error(reason, multiline=True):
+        return _back(inquiry_id, f"The reason: {problem}", ok=False)
     return _act(
         inquiry_id,
         lambda db, tag: staff_actions.cancel_appointment(db, wiring().routing, g.staff, inquiry_id, tag, reason),
@@ -267,6 +272,8 @@ def callback(inquiry_id: uuid.UUID):
     if outcome is None:
         return _back(inquiry_id, "Choose the call-back's outcome.", ok=False)
     note = (request.form.get("note") or "").strip()[:1000] or None
+    if note and (problem := control_character_error(note, multiline=True)):
+        return _back(inquiry_id, f"The note: {problem}", ok=False)
     return _act(
         inquiry_id,
         lambda db, tag: staff_actions.record_callback(db, g.staff, inquiry_id, tag, outcome, note),

@@ -111,6 +111,30 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(app, clien
         assert [e.action for e in session.scalars(select(AuditEvent))] == ["override"]
 
 
+@pytest.mark.parametrize(
+    ("action", "field", "extra"),
+    [
+        ("override", "reason", {"route": "imaging", "slot_id": ""}),
+        ("cancel", "reason", {}),
+        ("callback", "note", {"outcome": "no_answer"}),
+    ],
+)
+def test_a_control_character_in_a_reason_or_note_is_refused_in_words_and_changes_nothing(
+    app, client, action, field, extra
+):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client, "Severe back pain and I can't control my bladder.")
+    page = client.get(f"/console/inquiries/{inquiry_id}")
+    etag = html.unescape(re.search(r'name="etag" value="([^"]+)"', page.get_data(as_text=True)).group(1))
+    form = {"etag": etag, "csrf_token": csrf_of(page), field: "spoke to her\x00 daughter", **extra}
+
+    answer = client.post(f"/console/inquiries/{inquiry_id}/{action}", data=form, follow_redirects=True)
+
+    assert "Contains U+0000, a control character, at character 13; remove it." in answer.get_data(as_text=True)
+    with app.extensions["routing"].db.session() as session:
+        assert session.scalars(select(AuditEvent)).all() == []
+
+
 def test_the_api_is_not_subject_to_console_csrf(client):
     assert client.post("/v1/inquiries", json=inquiry()).status_code == 201
 
