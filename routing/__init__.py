@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing import cli
     from routing.http import (
         admin,
+        body_limit,
         console,
         deps,
         docs_assets,
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
 
     app = Flask(__name__)
+    body_limit.init_app(app)
     app.config.update(
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,

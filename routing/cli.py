@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...`` and ``worker``."""
+"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...``, ``demo ...`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from routing.domain.vocabulary import StaffRole
 from routing.services import audit
 from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
-from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, revoke_token
+from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, parse_duration, revoke_token
 from routing.wiring import Wiring
 
 P = ParamSpec("P")
@@ -196,19 +196,28 @@ CLI_ACTOR = "command line"
 @staff_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="staff", show_default=True)
+@click.option(
+    "--expires-in",
+    "expires_in",
+    default=None,
+    metavar="DURATION",
+    help="Refuse the token after this long: 90m, 12h, 30d or 2w (default: until revoked).",
+)
 @needs_schema
-def staff_create(name: str, role: str) -> None:
+def staff_create(name: str, role: str, expires_in: str | None) -> None:
     """Create a token for NAME and print it (the only time it is shown)."""
+    try:
+        lifetime = parse_duration(expires_in) if expires_in is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--expires-in") from None
     with _wiring().db.session() as session, session.begin():
-        row, token = create_token(session, name, role)
-        audit.record(
-            session,
-            None,
-            "token.create",
-            details={"token_id": str(row.id), "name": name, "role": role},
-            actor_name=CLI_ACTOR,
-        )
-    click.echo(f"Token for {name} ({role}), id {row.id}. Store it now; it is not shown again:\n{token}")
+        row, token = create_token(session, name, role, expires_in=lifetime)
+        details = {"token_id": str(row.id), "name": name, "role": role}
+        if row.expires_at is not None:
+            details["expires_at"] = row.expires_at.isoformat()
+        audit.record(session, None, "token.create", details=details, actor_name=CLI_ACTOR)
+    until = f", valid until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    click.echo(f"Token for {name} ({role}){until}, id {row.id}. Store it now; it is not shown again:\n{token}")
 
 
 @staff_cli.command("revoke")
@@ -236,9 +245,33 @@ def staff_list() -> None:
             click.echo(f"{row.id}  {row.name:20}  {row.role:6}  created {row.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
 
+demo_cli = AppGroup("demo", help="Example data for a first look (never on a clinic's real database).")
+
+
+@demo_cli.command("seed-inquiries")
+@click.option(
+    "--count", type=click.IntRange(1, 200), default=10, show_default=True, help="Example inquiries to deliver."
+)
+@needs_schema
+def demo_seed_inquiries(count: int) -> None:
+    """Fill the queue with example inquiries (English and Spanish, every route, emergencies, a hold).
+
+    They go through the real intake: stored, triaged, booked or held as any web-form inquiry. Safe to
+    re-run: each example has a fixed webhook id, so one already delivered is not added again. Run
+    ``schedule seed`` first so the examples that should be booked find slots.
+    """
+    from routing.services.demo_inquiries import seed_demo_inquiries  # only this command needs the examples
+
+    wiring = _wiring()
+    added, statuses = seed_demo_inquiries(sessions=wiring.db.session, routing=wiring.routing, count=count)
+    summary = ", ".join(f"{status} {number}" for status, number in sorted(statuses.items()))
+    click.echo(f"Delivered {count} example inquiries ({added} new). By status: {summary}.")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(schedule_cli)
     app.cli.add_command(worker)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(demo_cli)

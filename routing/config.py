@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 
 #: Where the default SQLite database lives, relative to the repository root.
@@ -32,6 +34,10 @@ DEFAULT_SERVICE_TYPES = (
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+#: The clinic profile's settings: all three required ones set, or none (the demo clinic).
+CLINIC_REQUIRED = ("ROUTING_CLINIC_NAME", "ROUTING_CLINIC_PHONE", "ROUTING_CLINIC_ADDRESS")
+# A phone number as patients dial it: digits with the usual separators, 7 to 15 digits, an optional extension.
+_CLINIC_PHONE = re.compile(r"\+?[\d\s().\-]{7,30}(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -69,7 +75,7 @@ class Settings:
     scheduler_event_secrets: tuple[bytes, ...] = ()
     fhir: FhirSettings | None = None
     booking_max_attempts: int = 5
-    booking_lease_seconds: float = 120.0
+    booking_lease_seconds: float = 50.0
     booking_retry_seconds: float = 30.0
     rate_limit_intake: str = "300/minute"
     rate_limit_dry_run: str = "60/minute"
@@ -83,6 +89,12 @@ class Settings:
     secret_key: str | None = None
     #: Send the console cookie over HTTPS only (turn off only for a plain-HTTP development machine).
     cookie_secure: bool = True
+    #: A console session ends after this many minutes without a request.
+    console_idle_minutes: int = 30
+    #: A console session ends this many hours after sign-in, however active.
+    console_max_hours: int = 12
+    #: The clinic named in every patient message (``ROUTING_CLINIC_*``); the demo clinic until they are set.
+    clinic: ClinicProfile = DEMO_CLINIC
 
     @property
     def signatures_required(self) -> bool:
@@ -95,7 +107,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
-    the ``FHIR_*`` and ``ROUTING_BOOKING_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``) plus ``TESTING``.
+    the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
+    the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts) plus
+    ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -135,7 +149,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         fhir=fhir,
         scheduler_event_secrets=_webhook_secrets(text("ROUTING_SCHEDULER_EVENTS_SECRET", webhook_secrets)),
         booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
-        booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 120.0, 0.01),
+        booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 50.0, 0.01),
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
         rate_limit_intake=_rate_limit("ROUTING_RATE_LIMIT_INTAKE", text("ROUTING_RATE_LIMIT_INTAKE", "300/minute")),
         rate_limit_dry_run=_rate_limit("ROUTING_RATE_LIMIT_DRY_RUN", text("ROUTING_RATE_LIMIT_DRY_RUN", "60/minute")),
@@ -145,12 +159,46 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         trusted_proxies=number("ROUTING_TRUSTED_PROXIES", 0, 0, int),
         secret_key=_secret_key(text("ROUTING_SECRET_KEY", "")),
         cookie_secure=text("ROUTING_COOKIE_SECURE", "on").lower() not in ("off", "0", "false", "no"),
+        **_console_timeouts(
+            number("ROUTING_CONSOLE_IDLE_MINUTES", 30, 1, int), number("ROUTING_CONSOLE_MAX_HOURS", 12, 1, int)
+        ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
         lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),
+        clinic=_clinic({name: text(name, "") for name in (*CLINIC_REQUIRED, "ROUTING_CLINIC_WEBSITE")}),
     )
+
+
+def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
+    """The clinic profile: the demo clinic when no ROUTING_CLINIC_* is set, else every required one, checked."""
+    if not any(raw.values()):
+        return DEMO_CLINIC
+    missing = [name for name in CLINIC_REQUIRED if not raw[name]]
+    if missing:
+        # Half a profile would mix the clinic's real name with the demo's phone number in patient messages.
+        raise ConfigError(
+            f"{', '.join(missing)} not set: set {', '.join(CLINIC_REQUIRED)} together (ROUTING_CLINIC_WEBSITE "
+            "is optional), or none of them for the demo clinic."
+        )
+    for name, longest in (("ROUTING_CLINIC_NAME", 100), ("ROUTING_CLINIC_ADDRESS", 200)):
+        value = raw[name]
+        if len(value) > longest or not value.isprintable():
+            raise ConfigError(f"{name} must be one line of at most {longest} characters, as patients should read it.")
+    phone = raw["ROUTING_CLINIC_PHONE"]
+    digits = sum(char.isdigit() for char in re.split(r"(?i)ext|x", phone)[0])
+    if not _CLINIC_PHONE.fullmatch(phone) or not 7 <= digits <= 15:
+        raise ConfigError(
+            f"ROUTING_CLINIC_PHONE={phone!r} is not a phone number patients can dial; use digits with spaces, "
+            "dashes, dots or parentheses, e.g. +1 (212) 555-0100 or 212-555-0100 ext. 12."
+        )
+    website = raw["ROUTING_CLINIC_WEBSITE"] or None
+    if website is not None and (not re.fullmatch(r"https?://[^\s/]+\.[^\s/]+(?:/\S*)?", website)):
+        raise ConfigError(
+            f"ROUTING_CLINIC_WEBSITE={website!r} is not a web address; use e.g. https://www.example-clinic.org."
+        )
+    return ClinicProfile(raw["ROUTING_CLINIC_NAME"], phone, raw["ROUTING_CLINIC_ADDRESS"], website)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -184,6 +232,15 @@ def _secret_key(raw: str) -> str | None:
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
         )
     return raw or None
+
+
+def _console_timeouts(idle_minutes: int, max_hours: int) -> dict[str, int]:
+    if idle_minutes > max_hours * 60:
+        raise ConfigError(
+            f"ROUTING_CONSOLE_IDLE_MINUTES={idle_minutes} is longer than ROUTING_CONSOLE_MAX_HOURS={max_hours}; "
+            "the idle timeout must fit inside the session's whole life."
+        )
+    return {"console_idle_minutes": idle_minutes, "console_max_hours": max_hours}
 
 
 def _rate_limit(name: str, raw: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,10 +11,14 @@ from routing.adapters.db.database import Database
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
+from routing.domain.clinic import ClinicProfile
+from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time_words
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
 from routing.services.route_inquiry import QueuePolicy, Routing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,11 +32,26 @@ class Wiring:
     scheduler: Scheduler
     policy: QueuePolicy
     reader: Reader
+    #: The words patients use for their preferred times, per language (routing/domain/time_words).
+    time_words: tuple[TimeWords, ...] = ()
+
+    @property
+    def clinic(self) -> ClinicProfile:
+        """The clinic named in patient messages (ROUTING_CLINIC_*)."""
+        return self.settings.clinic
 
     @property
     def routing(self) -> Routing:
         """What routing an inquiry needs (read fresh, so tests may swap the scheduler)."""
-        return Routing(self.rulebook, self.scheduler, self.settings.timezone, self.policy, self.reader)
+        return Routing(
+            self.rulebook,
+            self.scheduler,
+            self.settings.timezone,
+            self.policy,
+            self.reader,
+            clinic=self.settings.clinic,
+            time_words=self.time_words,
+        )
 
 
 def wire(settings: Settings) -> Wiring:
@@ -44,6 +64,12 @@ def wire(settings: Settings) -> Wiring:
         reader = reader_for(settings.lexicon_dir)
     except LexiconError as error:
         raise ConfigError(f"ROUTING_LEXICONS: {error}") from None
+    try:
+        time_words = load_time_words()
+    except TimeWordsError as error:
+        raise ConfigError(f"time words: {error}") from None
+    if settings.clinic.demo and not settings.testing:
+        log.warning("patient messages name the demo clinic: set ROUTING_CLINIC_NAME, _PHONE and _ADDRESS")
     language.load_model()
     return Wiring(
         settings=settings,
@@ -57,6 +83,7 @@ def wire(settings: Settings) -> Wiring:
             retry_base=timedelta(seconds=settings.booking_retry_seconds),
         ),
         reader=reader,
+        time_words=time_words,
     )
 
 

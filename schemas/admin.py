@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from routing.domain.vocabulary import InquiryStatus, Route, StaffRole, Urgency
+from schemas.text import InputSchema, Text
 
 _STATUSES = [s.value for s in InquiryStatus]
 _URGENCIES = [u.value for u in Urgency]
@@ -16,12 +17,7 @@ def _one_of(values) -> validate.OneOf:
     return validate.OneOf(values, error="Must be one of: {choices}.")
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class PageQuerySchema(_Strict):
+class PageQuerySchema(InputSchema):
     """Page-based pagination."""
 
     # Bounded so the row offset always fits the database's 64-bit integers (unbounded, a huge page was a 500).
@@ -32,9 +28,9 @@ class PageQuerySchema(_Strict):
 class QueueQuerySchema(PageQuerySchema):
     """Queue filters; all optional."""
 
-    status = fields.String(validate=_one_of(_STATUSES))
-    urgency = fields.String(validate=_one_of(_URGENCIES))
-    route = fields.String(validate=_one_of(_ROUTES))
+    status = Text(validate=_one_of(_STATUSES))
+    urgency = Text(validate=_one_of(_URGENCIES))
+    route = Text(validate=_one_of(_ROUTES))
     needs_review = fields.Boolean()
     received_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, inclusive"})
     received_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, exclusive"})
@@ -44,20 +40,21 @@ class AuditQuerySchema(PageQuerySchema):
     """Audit log filters."""
 
     inquiry_id = fields.UUID()
-    actor = fields.String(validate=validate.Length(max=120))
-    action = fields.String(validate=validate.Length(max=64))
+    actor = Text(validate=validate.Length(max=120))
+    action = Text(validate=validate.Length(max=64))
 
 
-class SlotQuerySchema(_Strict):
+class SlotQuerySchema(InputSchema):
     """Which free slots to list."""
 
-    slot_type = fields.String(required=True, validate=_one_of(["consult", "imaging", "injection"]))
+    slot_type = Text(required=True, validate=_one_of(["consult", "imaging", "injection"]))
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
 
-class _Reason(fields.String):
+class _Reason(Text):
     def __init__(self, **kwargs):
         super().__init__(
+            multiline=True,
             required=True,
             validate=validate.Length(3, 1000, error="Give a reason of 3 to 1000 characters."),
             metadata={"description": "Why; kept in the audit trail."},
@@ -65,33 +62,33 @@ class _Reason(fields.String):
         )
 
 
-class OverrideRequestSchema(_Strict):
+class OverrideRequestSchema(InputSchema):
     """A new route, with a required reason; optionally a specific slot or another urgency."""
 
-    route = fields.String(required=True, validate=_one_of(_ROUTES))
+    route = Text(required=True, validate=_one_of(_ROUTES))
     reason = _Reason()
-    slot_id = fields.String(validate=validate.Length(1, 255), metadata={"description": "A free slot's id"})
-    urgency = fields.String(validate=_one_of([u for u in _URGENCIES if u != "emergency"]))
+    slot_id = Text(validate=validate.Length(1, 255), metadata={"description": "A free slot's id"})
+    urgency = Text(validate=_one_of([u for u in _URGENCIES if u != "emergency"]))
 
 
-class CancelRequestSchema(_Strict):
+class CancelRequestSchema(InputSchema):
     """Cancel the current appointment."""
 
     reason = _Reason()
 
 
-class CallbackRequestSchema(_Strict):
+class CallbackRequestSchema(InputSchema):
     """The outcome of a clinician's call-back on an urgent_review inquiry."""
 
-    outcome = fields.String(required=True, validate=_one_of(_OUTCOMES))
-    note = fields.String(validate=validate.Length(max=1000))
+    outcome = Text(required=True, validate=_one_of(_OUTCOMES))
+    note = Text(multiline=True, validate=validate.Length(max=1000))
 
 
-class TokenRequestSchema(_Strict):
+class TokenRequestSchema(InputSchema):
     """A new staff token."""
 
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    role = fields.String(required=True, validate=_one_of([r.value for r in StaffRole]))
+    name = Text(required=True, validate=validate.Length(1, 120))
+    role = Text(required=True, validate=_one_of([r.value for r in StaffRole]))
 
 
 class AppointmentSchema(Schema):

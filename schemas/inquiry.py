@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from routing.domain.triage.facts import CONDITIONS, EPISODES, LOCATIONS, ONSETS, RED_FLAGS, RELAXANT_EFFECTS, TRIGGERS
+from schemas.text import Email, InputSchema, Text
 
 # Digits with the usual separators; at least 7 digits so "call me" or "n/a" is refused.
 PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
@@ -16,68 +18,76 @@ def _one_of(values) -> validate.OneOf:
     return validate.OneOf(values, error="Must be one of: {choices}.")
 
 
-class PatientSchema(Schema):
+class PatientSchema(InputSchema):
     """Who the inquiry is from."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    first_name = fields.String(required=True, validate=validate.Length(1, 100))
-    last_name = fields.String(required=True, validate=validate.Length(1, 100))
-    email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(
+    first_name = Text(required=True, validate=validate.Length(1, 100))
+    last_name = Text(required=True, validate=validate.Length(1, 100))
+    email = Email(validate=validate.Length(max=254))
+    phone = Text(
         validate=validate.Regexp(PHONE, error="Not a valid phone number; use digits, spaces and an optional +.")
     )
     date_of_birth = fields.Date()
 
-    @validates_schema
-    def _reachable(self, data, **_kwargs):
-        if not data.get("email") and not data.get("phone"):
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _reachable(self, _data, original, **_kwargs):
+        # Judged on what was sent: an email given but invalid has its own message, not this one too.
+        if isinstance(original, Mapping) and not _given(original.get("email")) and not _given(original.get("phone")):
             raise ValidationError("Give an email address or a phone number so the clinic can reach you.", "email")
 
 
-class SymptomsSchema(Schema):
+class SymptomsSchema(InputSchema):
     """The form's structured answers; values are those of ``triage-policy.md``."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    onset = fields.String(validate=_one_of(ONSETS))
+    onset = Text(validate=_one_of(ONSETS))
     duration_days = fields.Integer(allow_none=True, validate=validate.Range(0, 36500))
-    episodes = fields.String(validate=_one_of(EPISODES))
-    trigger = fields.String(validate=_one_of(TRIGGERS))
-    location = fields.String(validate=_one_of(LOCATIONS))
+    episodes = Text(validate=_one_of(EPISODES))
+    trigger = Text(validate=_one_of(TRIGGERS))
+    location = Text(validate=_one_of(LOCATIONS))
     pain_score = fields.Integer(allow_none=True, validate=validate.Range(0, 10))
-    muscle_relaxants = fields.String(validate=_one_of(RELAXANT_EFFECTS))
+    muscle_relaxants = Text(validate=_one_of(RELAXANT_EFFECTS))
     radiating_leg_pain = fields.Boolean(allow_none=True)
-    diagnosed_conditions = fields.List(fields.String(validate=_one_of(CONDITIONS)))
+    diagnosed_conditions = fields.List(Text(validate=_one_of(CONDITIONS)))
     prior_imaging = fields.Boolean(allow_none=True)
-    red_flags = fields.List(fields.String(validate=_one_of(RED_FLAGS)))
+    red_flags = fields.List(Text(validate=_one_of(RED_FLAGS)))
 
 
-class InquiryRequestSchema(Schema):
+_SYMPTOM_NAMES = frozenset(SymptomsSchema().fields)
+
+
+class InquiryRequestSchema(InputSchema):
     """A web-form inquiry. Unknown fields are ignored here (they stay in the stored raw payload)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     patient = fields.Nested(PatientSchema, required=True)
     symptoms = fields.Nested(SymptomsSchema, load_default=dict)
-    message = fields.String(validate=validate.Length(max=10_000))
-    preferred_times = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=20))
+    message = Text(multiline=True, validate=validate.Length(max=10_000))
+    preferred_times = fields.List(Text(validate=validate.Length(max=100)), validate=validate.Length(max=20))
     consent = fields.Boolean()
-    language = fields.String(
+    language = Text(
         validate=_one_of(("en", "es")),
         metadata={"description": "The language the patient chose on the form; without it, detected from the message."},
     )
 
-    @validates_schema
-    def _says_something(self, data, **_kwargs):
-        symptoms = {key: value for key, value in (data.get("symptoms") or {}).items() if value not in (None, [])}
-        if not symptoms and not (data.get("message") or "").strip():
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _says_something(self, _data, original, **_kwargs):
+        # Judged on what was sent, so an invalid answer is reported as invalid, not as missing too.
+        if not isinstance(original, Mapping):
+            return
+        symptoms = original.get("symptoms")
+        answered = isinstance(symptoms, Mapping) and any(
+            name in _SYMPTOM_NAMES and _given(value) for name, value in symptoms.items()
+        )
+        if not answered and not _given(original.get("message")):
             raise ValidationError(
                 "Describe the pain in 'message' or answer at least one 'symptoms' question.", "message"
             )
+
+
+def _given(value) -> bool:
+    """Whether a field was answered at all (blank text, null and empty lists are not answers)."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value not in (None, [], {})
 
 
 class ReasonSchema(Schema):
@@ -120,7 +130,21 @@ class InquiryResponseSchema(Schema):
     language = fields.String(
         allow_none=True, metadata={"example": "es", "description": "en, es, or the code of an unread language"}
     )
-    triage = fields.Nested(TriageSchema, allow_none=True)
-    appointment = fields.Nested(SlotTimeSchema, allow_none=True)
-    proposed_slot = fields.Nested(SlotTimeSchema, allow_none=True)
-    patient_message = fields.String()
+    triage = fields.Nested(
+        TriageSchema,
+        allow_none=True,
+        metadata={"description": "In the POST answer, and in GET with a staff token; never without credentials"},
+    )
+    appointment = fields.Nested(
+        SlotTimeSchema,
+        allow_none=True,
+        metadata={"description": "The booked appointment (GET without credentials: slot_type, start and end only)"},
+    )
+    proposed_slot = fields.Nested(
+        SlotTimeSchema,
+        allow_none=True,
+        metadata={"description": "In the POST answer, and in GET with a staff token; never without credentials"},
+    )
+    patient_message = fields.String(
+        metadata={"description": "What the patient is told, in their language; it never quotes the inquiry"}
+    )

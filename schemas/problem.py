@@ -17,3 +17,9 @@ class ProblemSchema(Schema):
         metadata={"description": "Validation messages by dotted field path, e.g. 'patient.email'"},
     )
     error_id = fields.String(metadata={"description": "For 500s: quote it when reporting the failure"})
+    proposed_slot = fields.Dict(
+        metadata={
+            "description": "For a staff override refused for want of a slot in the window: the earliest free one "
+            "(id, slot_type, start, end)"
+        }
+    )

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from routing.domain.vocabulary import SchedulerEventType
+from schemas.text import InputSchema, Text
 
 EVENT_TYPES = [event.value for event in SchedulerEventType]
 
 
-class SchedulerEventSchema(Schema):
+class SchedulerEventSchema(InputSchema):
     """One change to one appointment."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    type = fields.String(
+    type = Text(
         required=True,
         validate=validate.OneOf(EVENT_TYPES, error="Must be one of: {choices}."),
         metadata={"description": "What happened to the appointment."},
     )
-    appointment = fields.String(
+    appointment = Text(
         required=True,
         validate=validate.Length(1, 255),
         metadata={
@@ -29,8 +27,10 @@ class SchedulerEventSchema(Schema):
             "example": "Appointment/123",
         },
     )
-    reason = fields.String(
-        validate=validate.Length(max=500), metadata={"description": "Why, in the scheduling system's words."}
+    reason = Text(
+        multiline=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "Why, in the scheduling system's words."},
     )
     occurred_at = fields.AwareDateTime(metadata={"description": "When it happened (ISO 8601 with offset)."})
 

@@ -65,17 +65,19 @@ start_postgres() {
     die "initdb failed"
   fi
 
-  # Loopback only, socket in the temp dir (not /var/run/postgresql), durability off for speed.
+  # Loopback only, socket in the temp dir (not /var/run/postgresql).
   cat >>"$PG_TMP/data/postgresql.conf" <<CONF
 
-# added by scripts/test.sh
+# added by scripts/_postgres.sh
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PG_TMP'
 max_connections = 100
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 CONF
+  # Tests throw the cluster away: durability off for speed. A benchmark claim must pay for the disk
+  # flush as production does, so benches set PG_DURABLE=1 and keep PostgreSQL's durable defaults.
+  if [[ ${PG_DURABLE:-0} != 1 ]]; then
+    printf '%s\n' 'fsync = off' 'synchronous_commit = off' 'full_page_writes = off' >>"$PG_TMP/data/postgresql.conf"
+  fi
 
   # The port is picked free and then bound by the server, so a rare race is possible: retry.
   for attempt in 1 2 3; do

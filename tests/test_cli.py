@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from routing import create_app
 from routing.adapters.db import migrations
-from routing.adapters.db.models import Slot
+from routing.adapters.db.models import Inquiry, Slot, TriageDecision
 from tests.conftest import settings_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def _run(app, *args):
 def test_db_upgrade_brings_an_empty_database_to_head(fresh_app):
     _run(fresh_app, "db", "upgrade")
 
-    assert "current: 0004" in _run(fresh_app, "db", "current")
+    assert "current: 0005" in _run(fresh_app, "db", "current")
     assert fresh_app.test_client().get("/readyz").status_code == 200
 
 
@@ -83,7 +83,14 @@ def test_a_command_on_an_unmigrated_database_says_in_one_line_to_run_db_upgrade(
 
 def _flask(tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ROUTING_", "FLASK_"))}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}", LOG_LEVEL="INFO")
+    # A real clinic, so the demo-clinic warning (a different matter) stays out of the way.
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        LOG_LEVEL="INFO",
+        ROUTING_CLINIC_NAME="Test Pain Clinic",
+        ROUTING_CLINIC_PHONE="+1 555 010 0100",
+        ROUTING_CLINIC_ADDRESS="1 Test Street, Testville",
+    )
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=REPO,
@@ -185,3 +192,28 @@ def test_gated_seed_names_a_bad_demo_slots_value(fresh_app, monkeypatch):
 
     assert result.exit_code == 1
     assert result.output == "Error: ROUTING_DEMO_SLOTS must be 'on' or 'off', not 'maybe'\n"
+
+
+def test_demo_seed_inquiries_fills_the_queue_through_intake_once(fresh_app):
+    _run(fresh_app, "db", "upgrade")
+    tomorrow = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date().isoformat()
+    _run(fresh_app, "schedule", "seed", "--days", "21", "--start", tomorrow)
+
+    first = _run(fresh_app, "demo", "seed-inquiries")
+    again = _run(fresh_app, "demo", "seed-inquiries")
+
+    by_status = "booked 6, needs_review 1, urgent_review 3"
+    assert first == f"Delivered 10 example inquiries (10 new). By status: {by_status}.\n"
+    assert again == f"Delivered 10 example inquiries (0 new). By status: {by_status}.\n"
+    with fresh_app.extensions["routing"].db.session() as session:
+        inquiries = session.scalars(select(Inquiry).order_by(Inquiry.idempotency_key)).all()
+        routes = [
+            session.scalar(select(TriageDecision.route).where(TriageDecision.inquiry_id == inquiry.id))
+            for inquiry in inquiries
+        ]
+    assert [inquiry.idempotency_key for inquiry in inquiries] == [f"demo-inquiry-{n:04d}" for n in range(1, 11)]
+    assert [inquiry.language for inquiry in inquiries] == ["en", "es", "en", "en", "es", "en", "en", "fr", "en", "es"]
+    assert routes == [
+        "consult", "consult", "imaging", "injection", "imaging",
+        "urgent_review", "urgent_review", "consult", "consult", "urgent_review",
+    ]  # fmt: skip

@@ -1,6 +1,9 @@
 """What the patient is told happens next, in plain words, the patient's language and the clinic's local time.
 
-English and Spanish; any other language gets English (the clinic reads that message and calls).
+English and Spanish; any other language gets English (the clinic reads that message and calls). Every message
+names the clinic and how to reach it (its :class:`~routing.domain.clinic.ClinicProfile`, passed in: these
+functions read no settings). Without one, the demo clinic's details are used, so a forgotten argument still
+gives the patient a number to call rather than none.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.time_preferences import PreferenceResult
 from routing.domain.vocabulary import Urgency
 
 SLOT_TYPE_WORDS = {
@@ -68,50 +73,99 @@ def local_time(moment: datetime, tz: ZoneInfo, language: str | None = "en") -> s
     return f"{day} {local.day} {month} at {when}"
 
 
-def booked(slot_type: str, start: datetime, tz: ZoneInfo, language: str | None = "en") -> str:
-    """The appointment is booked."""
+def booked(
+    slot_type: str,
+    start: datetime,
+    tz: ZoneInfo,
+    language: str | None = "en",
+    *,
+    clinic: ClinicProfile = DEMO_CLINIC,
+    preference: PreferenceResult | None = None,
+) -> str:
+    """The appointment is booked; where, and how it relates to the times the patient said suit them."""
     lang = _language(language)
     kind = SLOT_TYPE_WORDS[lang].get(slot_type, slot_type)
     when = local_time(start, tz, lang)
     if lang == "es":
-        return (
-            f"Su {kind} está reservada para el {when}. "
-            "Si ese horario no le conviene, llame a la clínica y le buscaremos otro."
+        text = (
+            f"Su {kind} en {clinic.name}, {clinic.address}, está reservada para el {when}. "
+            f"{_preference_note(preference, lang)}"
+            f"Si ese horario no le conviene, llame al {clinic.phone} y le buscaremos otro."
         )
-    return (
-        f"Your {kind} is booked for {when}. If that time does not suit you, call the clinic and we will find another."
-    )
+    else:
+        text = (
+            f"Your {kind} at {clinic.name}, {clinic.address}, is booked for {when}. "
+            f"{_preference_note(preference, lang)}"
+            f"If that time does not suit you, call us on {clinic.phone} and we will find another."
+        )
+    return text
 
 
-def urgent_review(urgency: str, language: str | None = "en") -> str:
+def _preference_note(preference: PreferenceResult | None, lang: str) -> str:
+    """A sentence (with its trailing space) on the patient's preferred times, or nothing when none was given."""
+    if preference is None:
+        return ""
+    notes = []
+    if preference.fitted is True:
+        notes.append(
+            "Es uno de los horarios que nos indicó."
+            if lang == "es"
+            else "It is at one of the times you told us suit you."
+        )
+    elif preference.fitted is False:
+        notes.append(
+            "Ningún horario libre en el plazo que su caso necesita coincidía con los que nos indicó, así que "
+            "reservamos el primero disponible."
+            if lang == "es"
+            else "None of the free times within the time frame your case needs matched the times you gave, so "
+            "we booked the earliest one."
+        )
+    if preference.unread:
+        notes.append(
+            "No pudimos leer con seguridad alguno de los horarios que nos indicó; la clínica intentará tenerlo "
+            "en cuenta."
+            if lang == "es"
+            else "We could not read some of the times you gave for certain; the clinic will try to accommodate them."
+        )
+    return "".join(f"{note} " for note in notes)
+
+
+def urgent_review(urgency: str, language: str | None = "en", *, clinic: ClinicProfile = DEMO_CLINIC) -> str:
     """A red flag: nothing is booked; a clinician calls (and for an emergency, go now)."""
     lang = _language(language)
     if urgency == Urgency.EMERGENCY:
         if lang == "es":
             return (
                 "Algo de lo que describe puede ser señal de una emergencia médica. Vaya ahora mismo a la sala de "
-                "emergencias más cercana o llame al 911. No espere nuestra llamada. Un profesional de nuestra "
-                "clínica también intentará comunicarse con usted hoy."
+                "emergencias más cercana o llame al 911. No espere nuestra llamada. Un profesional de "
+                f"{clinic.name} también intentará comunicarse con usted hoy; puede llamarnos al {clinic.phone}."
             )
         return (
             "Some of what you describe can be a sign of a medical emergency. Please go to the nearest "
-            "emergency department or call 911 now. Do not wait for our call. A clinician from our practice "
-            "will also try to reach you today."
+            "emergency department or call 911 now. Do not wait for our call. A clinician from "
+            f"{clinic.name} will also try to reach you today; you can call us on {clinic.phone}."
         )
     if lang == "es":
         return (
             "Algo de lo que describe necesita la revisión de un profesional antes de reservar una cita. Un "
-            "profesional de nuestra clínica le llamará dentro de un día hábil. Si se siente mucho peor, vaya a "
-            "la sala de emergencias o llame al 911."
+            f"profesional de {clinic.name} le llamará dentro de un día hábil; si no recibe la llamada, llámenos "
+            f"al {clinic.phone}. Si se siente mucho peor, vaya a la sala de emergencias o llame al 911."
         )
     return (
         "Some of what you describe needs a clinician's review before we book anything. A clinician from "
-        "our practice will call you within one working day. If you feel much worse, go to an emergency "
-        "department or call 911."
+        f"{clinic.name} will call you within one working day; if you do not hear from us, call us on "
+        f"{clinic.phone}. If you feel much worse, go to an emergency department or call 911."
     )
 
 
-def held_for_staff(slot_type: str, proposed_start: datetime | None, tz: ZoneInfo, language: str | None = "en") -> str:
+def held_for_staff(
+    slot_type: str,
+    proposed_start: datetime | None,
+    tz: ZoneInfo,
+    language: str | None = "en",
+    *,
+    clinic: ClinicProfile = DEMO_CLINIC,
+) -> str:
     """No slot was free soon enough: staff will call, with the earliest time we could offer."""
     lang = _language(language)
     kind = SLOT_TYPE_WORDS[lang].get(slot_type, slot_type)
@@ -119,42 +173,52 @@ def held_for_staff(slot_type: str, proposed_start: datetime | None, tz: ZoneInfo
         if proposed_start is None:
             text = (
                 f"No encontramos una {kind} libre con la prontitud necesaria. "
-                "Nuestro personal le llamará para programarla."
+                f"El personal de {clinic.name} le llamará para programarla."
             )
         else:
             text = (
-                f"No encontramos una {kind} libre tan pronto como quisiéramos. Nuestro personal le llamará para "
-                f"programarla; lo más pronto que podemos ofrecerle ahora es el {local_time(proposed_start, tz, lang)}."
+                f"No encontramos una {kind} libre tan pronto como quisiéramos. El personal de {clinic.name} le "
+                "llamará para programarla; lo más pronto que podemos ofrecerle ahora es el "
+                f"{local_time(proposed_start, tz, lang)}."
             )
+        text += f" También puede llamarnos al {clinic.phone}."
         return f"{text} {EMERGENCY_SIGNS[lang]}"
     if proposed_start is None:
-        text = f"We could not find a free {kind} soon enough. Our staff will call you to arrange one."
+        text = f"We could not find a free {kind} soon enough. Staff at {clinic.name} will call you to arrange one."
     else:
         text = (
-            f"We could not find a free {kind} as soon as we would like. Our staff will call you to arrange "
-            f"one; the earliest we can offer now is {local_time(proposed_start, tz, lang)}."
+            f"We could not find a free {kind} as soon as we would like. Staff at {clinic.name} will call you to "
+            f"arrange one; the earliest we can offer now is {local_time(proposed_start, tz, lang)}."
         )
+    text += f" You can also call us on {clinic.phone}."
     return f"{text} {EMERGENCY_SIGNS[lang]}"
 
 
-def held_for_reading(language: str | None = "en") -> str:
+def held_for_reading(language: str | None = "en", *, clinic: ClinicProfile = DEMO_CLINIC) -> str:
     """The safety net held the inquiry: a person reads the message and calls before anything is booked."""
     lang = _language(language)
     if lang == "es":
         text = (
-            "Hemos recibido su mensaje. Una persona de nuestra clínica lo leerá y le llamará dentro de un día "
-            "hábil para darle la cita adecuada."
+            f"Hemos recibido su mensaje. Una persona de {clinic.name} lo leerá y le llamará dentro de un día "
+            f"hábil para darle la cita adecuada. También puede llamarnos al {clinic.phone}."
         )
     else:
         text = (
-            "We have received your message. A member of our clinic staff will read it and call you within one "
-            "working day to arrange the right appointment."
+            f"We have received your message. A member of staff at {clinic.name} will read it and call you within "
+            f"one working day to arrange the right appointment. You can also call us on {clinic.phone}."
         )
     return f"{text} {EMERGENCY_SIGNS[lang]}"
 
 
-def pending(language: str | None = "en") -> str:
+def pending(language: str | None = "en", *, clinic: ClinicProfile = DEMO_CLINIC) -> str:
     """Stored, but booking could not be completed yet."""
+    website = f" ({clinic.website})" if clinic.website else ""
     if _language(language) == "es":
-        return "Hemos recibido su mensaje. La clínica se comunicará con usted para confirmar su cita."
-    return "We have received your message. The clinic will contact you to confirm your appointment."
+        return (
+            f"Hemos recibido su mensaje. {clinic.name} se comunicará con usted para confirmar su cita. "
+            f"Si tiene preguntas, llámenos al {clinic.phone}{website}."
+        )
+    return (
+        f"We have received your message. {clinic.name} will contact you to confirm your appointment. "
+        f"If you have questions, call us on {clinic.phone}{website}."
+    )

@@ -1,4 +1,4 @@
-"""Staff authentication for the admin API: a bearer token, checked against its stored hash, and a role."""
+"""Staff authentication for the admin API: a bearer token, checked against its stored hash, expiry and role."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import g, request
 from routing.domain.vocabulary import StaffRole
 from routing.http.deps import request_session
 from routing.http.problems import Problem
-from routing.services.staff_tokens import Staff, authenticate
+from routing.services.staff_tokens import Staff, TokenExpired, authenticate
 
 #: The OpenAPI security scheme the admin routes declare.
 BEARER = {"bearerAuth": []}
@@ -34,6 +34,16 @@ def staff_required(role: str = StaffRole.STAFF) -> Callable:
     return decorate
 
 
+def staff_if_authenticated() -> Staff | None:
+    """The staff member when the request sends an Authorization header (401 if it is not valid), else None.
+
+    For routes that answer everyone, but staff with more.
+    """
+    if "Authorization" not in request.headers:
+        return None
+    return _authenticated()
+
+
 def current_staff() -> Staff:
     """The staff member making this request (inside a ``staff_required`` view)."""
     return g.staff
@@ -49,8 +59,15 @@ def _authenticated() -> Staff:
             slug="unauthenticated",
             headers={"WWW-Authenticate": 'Bearer realm="routing"'},
         )
-    staff = authenticate(request_session(), token.strip())
-    request_session().rollback()  # end the lookup's transaction; the view opens its own
+    try:
+        staff = authenticate(request_session(), token.strip())
+    except TokenExpired as expired:
+        raise Problem(
+            401,
+            f"This token expired at {expired.expired_at.isoformat()}; ask an admin for a new one.",
+            slug="token-expired",
+            headers={"WWW-Authenticate": 'Bearer realm="routing", error="invalid_token"'},
+        ) from None
     if staff is None:
         raise Problem(
             401,

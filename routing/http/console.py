@@ -1,15 +1,19 @@
 """``/console``: the staff console, server-rendered pages over the same services as the admin API.
 
 Staff sign in with their token, which is exchanged for a signed, HTTP-only, SameSite=Strict session
-cookie holding only the token's id (revoking the token ends the session at the next request). Every
-form carries a CSRF token (Flask-WTF); every change sends back the ETag the page was rendered with, so
-two people cannot overwrite each other.
+cookie holding only a random session secret. The session itself is kept on the server
+(:mod:`routing.services.console_sessions`): signing out, idling past ROUTING_CONSOLE_IDLE_MINUTES,
+ROUTING_CONSOLE_MAX_HOURS after sign-in, or the token's revocation or expiry end it for every copy of the
+cookie. Every form carries a CSRF token (Flask-WTF); every change sends back the ETag the page was
+rendered with, so two people cannot overwrite each other.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Flask, Request, Response, flash, g, redirect, render_template, request, session, url_for
@@ -17,18 +21,19 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from marshmallow import ValidationError
 
-from routing.adapters.db.models import StaffToken
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SchedulingError
 from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
-from routing.http.console_text import highlight, local
+from routing.http.console_forms import PER_PAGE, parse_queue_query
+from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text
 from routing.http.deps import request_session, wiring
-from routing.services import staff_actions, staff_queue
+from routing.services import console_sessions, staff_actions, staff_queue
 from routing.services.booking import PROPOSAL_HORIZON
-from routing.services.staff_tokens import Staff, authenticate
+from routing.services.staff_tokens import TokenExpired, authenticate
 from schemas.inquiry import InquiryRequestSchema
+from schemas.text import control_character_error
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 csrf = CSRFProtect()
@@ -72,7 +77,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         SESSION_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        # The browser drops the cookie when the server-side session would end anyway.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.console_max_hours),
         # Only console forms are checked (below): the API's clients are servers, not browsers.
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
@@ -80,6 +86,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.session_interface = ConsoleSessions()
     csrf.init_app(app)
     app.jinja_env.filters["local"] = lambda moment: local(moment, settings.timezone)
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["reason_text"] = reason_text
     app.register_blueprint(bp)
 
 
@@ -89,10 +97,17 @@ def _guard():
         csrf.protect()  # a form without its token is refused with 400
     if request.endpoint in _PUBLIC:
         return None
-    staff = _signed_in()
-    if staff is None:
+    secret = session.get("sid")
+    if not secret:
+        session.clear()  # also drops a cookie from before sessions were kept on the server
         return redirect(url_for("console.login"), 303)
-    g.staff = staff
+    db = request_session()
+    try:
+        g.staff = console_sessions.resume(db, secret, _timeouts())
+    except console_sessions.SessionEnded as ended:
+        session.clear()
+        flash(_ended_message(ended.reason), "error")
+        return redirect(url_for("console.login"), 303)
     return None
 
 
@@ -119,21 +134,27 @@ def login():
 
 @bp.post("/login")
 def sign_in():
-    """Exchange a staff token for a session cookie."""
-    staff = authenticate(request_session(), (request.form.get("token") or "").strip())
-    request_session().rollback()
+    """Exchange a staff token for a session (kept on the server; the cookie holds its secret)."""
+    db = request_session()
+    try:
+        staff = authenticate(db, (request.form.get("token") or "").strip())
+    except TokenExpired as expired:
+        return render_template("console/login.html", refused="expired", expired_at=expired.expired_at), 401
     if staff is None:
-        return render_template("console/login.html", refused=True), 401
+        return render_template("console/login.html", refused="invalid"), 401
+    secret = console_sessions.start(db, staff, _timeouts())
     session.clear()
     session.permanent = True
-    session["staff_id"] = str(staff.id)
+    session["sid"] = secret
     return redirect(url_for("console.queue"), 303)
 
 
 @bp.post("/logout")
 def sign_out():
-    """End the session."""
+    """End the session on the server, so a copy of the cookie stops working too."""
+    console_sessions.end(request_session(), session["sid"])
     session.clear()
+    flash("You have signed out.", "success")
     return redirect(url_for("console.login"), 303)
 
 
@@ -142,27 +163,40 @@ def sign_out():
 
 @bp.get("/")
 def queue():
-    """The inquiries needing attention first, with filters and a count of what is new since the last look."""
-    filters = {
-        "status": _one_of(request.args.get("status"), [s.value for s in InquiryStatus]),
-        "urgency": _one_of(request.args.get("urgency"), [u.value for u in Urgency]),
-        "route": _one_of(request.args.get("route"), [r.value for r in Route]),
-    }
+    """The queue, a page at a time, with the admin API's filters and a count of what is new since the last look."""
+    tz = wiring().settings.timezone
+    query = parse_queue_query(request.args.to_dict(), tz)
     db = request_session()
-    items, total = staff_queue.queue(db, staff_queue.QueueFilter(**filters), page=1, per_page=100)
+    items, total = staff_queue.queue(db, query.filters, page=query.page, per_page=PER_PAGE)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    if query.page > pages:
+        db.rollback()
+        return redirect(url_for("console.queue", **query.args, page=pages), 303)
     now = utcnow()
-    last_seen = _parse(session.get("last_seen")) or now
-    new = [item["id"] for item in items if datetime.fromisoformat(item["received_at"]) > last_seen]
+    last_seen = _parse(session.get("last_seen"))
+    new, new_total = set(), None
+    if last_seen is not None:  # the first view has nothing to compare with
+        new = {item["id"] for item in items if datetime.fromisoformat(item["received_at"]) > last_seen}
+        since = max(last_seen, query.filters.received_after or last_seen)
+        _, new_total = staff_queue.queue(db, replace(query.filters, received_after=since), page=1, per_page=1)
     session["last_seen"] = now.isoformat()
     db.rollback()
+    if query.rejected:
+        flash(f"Not understood, so ignored: {', '.join(n.replace('_', ' ') for n in query.rejected)}.", "error")
     return render_template(
         "console/queue.html",
         items=items,
         total=total,
-        filters=filters,
-        new=set(new),
+        page=query.page,
+        pages=pages,
+        per_page=PER_PAGE,
+        args=query.args,
+        filters=query.args,
+        new=new,
+        new_total=new_total,
         last_seen=last_seen,
         refresh=REFRESH_SECONDS,
+        timezone=tz.key,
         statuses=[s.value for s in InquiryStatus],
         urgencies=[u.value for u in Urgency],
         routes=[r.value for r in Route],
@@ -182,6 +216,8 @@ def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
         "console/inquiry.html",
         inquiry=detail,
         message=highlight(detail["message"] or "", phrases),
+        fact_value=lambda fact, value: fact_value(fact, value, wiring().rulebook.source.get("labels") or {}),
+        timezone=wiring().settings.timezone.key,
         slots=_free_slots(),
         routes=[r.value for r in Route],
         urgencies=[u.value for u in Urgency if u != Urgency.EMERGENCY],
@@ -199,6 +235,8 @@ def override(inquiry_id: uuid.UUID):
         return _back(inquiry_id, "Choose a route.", ok=False)
     if len(reason) < 3:
         return _back(inquiry_id, "Give a reason (it goes into the audit trail).", ok=False)
+    if problem := control_character_error(reason, multiline=True):
+        return _back(inquiry_id, f"The reason: {problem}", ok=False)
     change = staff_actions.Override(
         route=route,
         reason=reason[:1000],
@@ -218,6 +256,8 @@ def cancel(inquiry_id: uuid.UUID):
     reason = (request.form.get("reason") or "").strip()
     if len(reason) < 3:
         return _back(inquiry_id, "Give a reason for the cancellation.", ok=False)
+    if problem := control_character_error(reason, multiline=True):
+        return _back(inquiry_id, f"The reason: {problem}", ok=False)
     return _act(
         inquiry_id,
         lambda db, tag: staff_actions.cancel_appointment(db, wiring().routing, g.staff, inquiry_id, tag, reason),
@@ -232,6 +272,8 @@ def callback(inquiry_id: uuid.UUID):
     if outcome is None:
         return _back(inquiry_id, "Choose the call-back's outcome.", ok=False)
     note = (request.form.get("note") or "").strip()[:1000] or None
+    if note and (problem := control_character_error(note, multiline=True)):
+        return _back(inquiry_id, f"The note: {problem}", ok=False)
     return _act(
         inquiry_id,
         lambda db, tag: staff_actions.record_callback(db, g.staff, inquiry_id, tag, outcome, note),
@@ -288,21 +330,18 @@ def try_message():
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
-def _signed_in() -> Staff | None:
-    raw = session.get("staff_id")
-    if not raw:
-        return None
-    try:
-        token_id = uuid.UUID(raw)
-    except ValueError:
-        return None
-    db = request_session()
-    row = db.get(StaffToken, token_id)
-    staff = Staff(row.id, row.name, row.role) if row is not None and row.revoked_at is None else None
-    db.rollback()
-    if staff is None:
-        session.clear()
-    return staff
+def _timeouts() -> console_sessions.Timeouts:
+    settings = wiring().settings
+    return console_sessions.Timeouts(
+        idle=timedelta(minutes=settings.console_idle_minutes), max_age=timedelta(hours=settings.console_max_hours)
+    )
+
+
+def _ended_message(reason: console_sessions.EndReason) -> str:
+    settings = wiring().settings
+    return LABELS["session_ended"][reason].format(
+        idle=settings.console_idle_minutes, max_age=settings.console_max_hours
+    )
 
 
 def _act(inquiry_id: uuid.UUID, action, success: str) -> Response:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from routing.adapters.db.types import utcnow
 from routing.domain.triage import triage
 from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_required
 from routing.http.deps import wiring
-from routing.http.problems import Problem, flatten_errors
+from routing.http.problems import load_all_or_422
 from routing.http.webhook_delivery import parse_body
 from schemas.admin import DryRunSchema
 from schemas.inquiry import InquiryRequestSchema
@@ -43,10 +42,7 @@ def _documented(view):
 def dry_run():
     """The decision the rulebook makes for this body (same shape as intake); nothing is stored or booked."""
     payload = parse_body(request, request.get_data(cache=True))
-    try:
-        data = inquiry_request.load(payload)
-    except ValidationError as error:
-        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    data = load_all_or_422(inquiry_request, payload)
     w = wiring()
     today = utcnow().astimezone(w.settings.timezone).date()
     symptoms, message = data.get("symptoms") or {}, data.get("message")

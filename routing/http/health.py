@@ -11,6 +11,8 @@ from schemas.health import HealthSchema, ReadinessSchema
 from schemas.problem import ProblemSchema
 
 bp = Blueprint("health", __name__, description="Liveness and readiness probes")
+#: When a probe (or a client told to wait) should ask again: a restarting database or a migration takes seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 @bp.get("/healthz")
@@ -26,7 +28,8 @@ def healthz():
     503,
     schema=ProblemSchema,
     content_type=PROBLEM_JSON,
-    description="A dependency is down or the schema is not migrated",
+    description="A dependency is down or the schema is not migrated; Retry-After says when to ask again",
+    headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
 )
 def readyz():
     """The database answers and its schema is at the newest migration; 503 otherwise."""
@@ -38,6 +41,7 @@ def readyz():
             503,
             " ".join(readiness.problems),
             slug="not-ready",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             database=readiness.database,
             migrations=migration_state,
         )

@@ -7,15 +7,14 @@ from zoneinfo import ZoneInfo
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from routing.http.api import documents_problems
+from routing.http.auth import BEARER, staff_if_authenticated
 from routing.http.deps import request_session, wiring
-from routing.http.problems import PROBLEM_JSON, Problem, flatten_errors
-from routing.http.webhook_delivery import delivery_key, parse_body, verify_signature
+from routing.http.problems import Problem, load_all_or_422
+from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
-from schemas.problem import ProblemSchema
 
 bp = Blueprint("intake", __name__, url_prefix="/v1", description="The web-form webhook")
 inquiry_request = InquiryRequestSchema()
@@ -33,11 +32,12 @@ _REQUEST_BODY = {
 }
 _ERRORS = {
     400: "Malformed body",
-    401: "Missing or bad signature (when ROUTING_WEBHOOK_SECRET is set)",
+    401: "Missing or bad signature, or a webhook-timestamp that is not Unix seconds or is more than 5 minutes "
+    "off (when ROUTING_WEBHOOK_SECRET is set)",
     409: "Idempotency key reused with a different body",
-    413: "Body over 64 KiB",
+    413: "Body over 64 KiB (chunked bodies too)",
     415: "Unsupported Content-Type",
-    422: "Invalid fields; 'errors' lists them by field path",
+    422: "Invalid fields or headers; 'errors' lists every one, by field path or header name",
     429: "Too many deliveries from this address; wait for Retry-After (resending the same key is safe)",
 }
 
@@ -57,10 +57,7 @@ def receive():
     raw = request.get_data(cache=True)
     verify_signature(request, raw, w.settings.webhook_secrets)
     payload = parse_body(request, raw)
-    try:
-        data = inquiry_request.load(payload)
-    except ValidationError as error:
-        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    data = load_all_or_422(inquiry_request, payload, header_errors(request))
     delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
         outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)
@@ -76,15 +73,44 @@ def receive():
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
+@bp.doc(security=[{}, BEARER])
 @bp.response(200, InquiryResponseSchema)
-@bp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM_JSON, description="No such inquiry")
+@documents_problems(
+    bp,
+    {
+        401: "A staff token was sent but is not valid (send none for the patient's view)",
+        404: "No such inquiry",
+    },
+)
 def show(inquiry_id: uuid.UUID):
-    """The current outcome of an inquiry (the same body the webhook answered)."""
+    """Where an inquiry stands: the patient's view, or, with a staff token, the whole outcome.
+
+    Without credentials (the patient's browser, or the form's site after posting) the answer holds
+    only what the patient is told anyway: ``id``, ``status``, ``language``, the booked
+    ``appointment`` (type, start and end) and ``patient_message``, which never quotes the inquiry.
+    The triage decision and its reasons, and a proposed slot, come only with a staff token
+    (``Authorization: Bearer``) or in the signed ``POST /v1/inquiries`` answer: an inquiry id is not
+    a secret (it appears in links, logs and browser history), so it must not unlock health details.
+    """
     w = wiring()
+    staff = staff_if_authenticated()
     outcome = get_outcome(session=request_session(), inquiry_id=inquiry_id)
     if outcome is None:
         raise Problem(404, "There is no inquiry with this id.")
-    return _present(outcome, w.settings.timezone)
+    full = _present(outcome, w.settings.timezone)
+    return full if staff is not None else _patient_view(full)
+
+
+def _patient_view(full: dict) -> dict:
+    # Only what the patient's own message says already: no triage, reasons or proposed slot.
+    appointment = full["appointment"]
+    return {
+        "id": full["id"],
+        "status": full["status"],
+        "language": full["language"],
+        "appointment": {key: appointment[key] for key in ("slot_type", "start", "end")} if appointment else None,
+        "patient_message": full["patient_message"],
+    }
 
 
 def _present(outcome: Outcome, tz: ZoneInfo) -> dict:

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Response, json, request
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -108,17 +109,34 @@ def handle_http_exception(error: HTTPException) -> Response:
     )
 
 
+#: A read changed nothing, so a retry is all there is to say.
+DATABASE_UNAVAILABLE_READ = "The service cannot reach its database right now. Retry shortly."
+#: A write may have been committed before the database failed: say so, and why retrying is still safe.
+DATABASE_UNAVAILABLE_WRITE = (
+    "The service lost its database while handling this request, so it may or may not have been stored. "
+    "Retry shortly with the same body and the same webhook-id (or Idempotency-Key): that is always safe and "
+    "never creates a duplicate. Staff actions: reload the inquiry and check before acting again."
+)
+
+
 def handle_database_unavailable(error: Exception) -> Response:
     """Flask error handler for a database that cannot be reached: 503, so clients retry."""
     log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
-    return problem_response(
-        Problem(
-            503,
-            "The service cannot reach its database right now; nothing was acknowledged. Retry shortly.",
-            slug="database-unavailable",
-            headers={"Retry-After": "5"},
-        )
-    )
+    read = request.method in ("GET", "HEAD", "OPTIONS")
+    detail = DATABASE_UNAVAILABLE_READ if read else DATABASE_UNAVAILABLE_WRITE
+    return problem_response(Problem(503, detail, slug="database-unavailable", headers={"Retry-After": "5"}))
+
+
+def load_all_or_422(schema: Schema, payload: Any, errors: Mapping[str, list[str]] | None = None) -> Any:
+    """``schema.load(payload)``, or one 422 problem naming every invalid field, with ``errors`` (headers') too."""
+    found = dict(errors or {})
+    try:
+        data = schema.load(payload)
+    except ValidationError as error:
+        found.update(flatten_errors(error.messages))
+    if found:
+        raise Problem(422, errors=found, slug="validation-error")
+    return data
 
 
 def handle_unexpected_error(error: Exception) -> Response:

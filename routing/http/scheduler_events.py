@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from routing.adapters.scheduling.interface import UnknownAppointment
 from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
-from routing.http.problems import Problem, flatten_errors
-from routing.http.webhook_delivery import delivery_key, verify_signature
+from routing.http.problems import Problem, load_all_or_422
+from routing.http.webhook_delivery import delivery_key, header_errors, verify_signature
 from routing.services.scheduler_events import EventConflict, SchedulerEventInput, handle_event
 from schemas.scheduler_event import SchedulerEventResultSchema, SchedulerEventSchema
 
@@ -23,7 +22,7 @@ _ERRORS = {
     404: "No appointment of ours has that id",
     409: "Delivery key reused with a different body",
     415: "Unsupported Content-Type (send application/json)",
-    422: "Invalid fields; 'errors' lists them by field path",
+    422: "Invalid fields or headers; 'errors' lists every one, by field path or header name",
 }
 
 
@@ -48,10 +47,7 @@ def receive_event():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise Problem(400, "The body must be a JSON object.", slug="malformed-body")
-    try:
-        data = event_schema.load(payload)
-    except ValidationError as error:
-        raise Problem(422, errors=flatten_errors(error.messages), slug="validation-error") from None
+    data = load_all_or_422(event_schema, payload, header_errors(request))
     event = SchedulerEventInput(
         key=delivery_key(request, raw),
         raw_body=raw,

@@ -21,9 +21,10 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
-    # Browsers honour it only over HTTPS, where the service runs behind the clinic's proxy.
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
+#: Sent over HTTPS only (RFC 6797 8.1: a host must not send it over plain HTTP). Behind the clinic's proxy
+#: the request counts as HTTPS when a trusted proxy says so (X-Forwarded-Proto, ROUTING_TRUSTED_PROXIES).
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 # Responses carry health data: no shared cache may keep them.
 NO_STORE = "no-store"
 #: What a web form may send cross-origin to the intake webhook.
@@ -48,9 +49,11 @@ _FIXED = list(HEADERS.items())
 
 
 def _secure(response: Response) -> Response:
-    # Runs on every answer, so it does as little as it can: one extend, two lookups.
+    # Runs on every answer, so it does as little as it can: one extend, a few lookups.
     headers = response.headers
     headers.extend(_FIXED)
+    if request.is_secure:
+        headers.add(*HSTS)
     if "Content-Security-Policy" not in headers:  # the console sets a stricter one of its own
         page = (response.content_type or "").startswith("text/html")
         headers["Content-Security-Policy"] = PAGE_POLICY if page else API_POLICY

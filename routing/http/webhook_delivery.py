@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Request
@@ -15,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS
 from routing.http.problems import Problem
+from schemas.text import control_character_error
 
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -23,6 +26,16 @@ PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth")
 # The form's symptom questions are the triage facts, by the same names.
 SYMPTOM_FIELDS = tuple(FACT_KINDS)
 LIST_FIELDS = {f"symptoms.{name}" for name in SET_FACTS} | {"preferred_times"}
+
+
+#: How far a delivery's ``webhook-timestamp`` may be from our clock (the Standard Webhooks tolerance).
+TIMESTAMP_TOLERANCE = timedelta(minutes=5)
+#: Unix time in whole seconds, as Standard Webhooks sends it (today ten digits; eleven reach the year 5138).
+_UNIX_SECONDS = re.compile(r"[0-9]{1,11}")
+#: The longest delivery key we store (``webhook-id`` / ``Idempotency-Key``).
+MAX_KEY_LENGTH = 200
+#: The longest Content-Type we store with an inquiry (the column's width).
+MAX_CONTENT_TYPE_LENGTH = 255
 
 
 def verify_signature(request: Request, raw: bytes, secrets: tuple[bytes, ...]) -> None:
@@ -37,33 +50,77 @@ def verify_signature(request: Request, raw: bytes, secrets: tuple[bytes, ...]) -
             f"Missing signature header(s): {', '.join(missing)}. Sign deliveries as Standard Webhooks do.",
             slug="invalid-signature",
         )
-    reasons = set()
-    for secret in secrets:
-        try:
-            Webhook(secret).verify(raw, headers, json_parse=False)
-            return
-        except Exception as error:  # the library raises several types for malformed headers
-            reasons.add(str(error) if "timestamp" in str(error) else "no matching signature")
-    detail = (
-        "Message timestamp is more than 5 minutes from now; send a fresh timestamp."
-        if any("timestamp" in reason for reason in reasons)
-        else "The webhook-signature does not match the body with any configured secret."
-    )
-    raise Problem(401, detail, slug="invalid-signature")
+    _check_timestamp(headers["webhook-timestamp"])
+    if not any(_signed_with(secret, raw, headers) for secret in secrets):
+        raise Problem(
+            401,
+            "The webhook-signature does not match the body with any configured secret.",
+            slug="invalid-signature",
+        )
+
+
+def _signed_with(secret: bytes, raw: bytes, headers: dict[str, str]) -> bool:
+    try:
+        Webhook(secret).verify(raw, headers, json_parse=False)
+    except Exception:  # the library raises several types for malformed signatures and bodies
+        return False
+    return True
+
+
+def _check_timestamp(value: str) -> None:
+    # Checked here, not left to the library, so each kind of bad timestamp gets its own answer.
+    text = value.strip()
+    if not _UNIX_SECONDS.fullmatch(text):
+        raise Problem(
+            401,
+            "The webhook-timestamp header is not a valid timestamp; send the Unix time in whole seconds.",
+            slug="invalid-signature",
+        )
+    skew = datetime.fromtimestamp(int(text), UTC) - datetime.now(UTC)
+    if abs(skew) > TIMESTAMP_TOLERANCE:
+        when = "older than" if skew < timedelta(0) else "ahead of our clock by more than"
+        raise Problem(
+            401,
+            f"The webhook-timestamp is {when} 5 minutes; sign each delivery with the current time.",
+            slug="invalid-signature",
+        )
+
+
+def header_errors(request: Request) -> dict[str, list[str]]:
+    """What is wrong with the delivery headers we store, by header name (empty when nothing is).
+
+    The delivery key and the Content-Type are stored with the inquiry: no control character (a NUL
+    cannot be stored) and no more than their columns hold.
+    """
+    errors: dict[str, list[str]] = {}
+    for name in ("webhook-id", "Idempotency-Key"):
+        value = request.headers.get(name)
+        if value is None:
+            continue
+        problems = []
+        if not value.strip() or len(value.strip()) > MAX_KEY_LENGTH:
+            problems.append(f"Must be 1 to {MAX_KEY_LENGTH} characters.")
+        if error := control_character_error(value):
+            problems.append(error)
+        if problems:
+            errors[name] = problems
+    content_type = request.headers.get("Content-Type", "")
+    if len(content_type) > MAX_CONTENT_TYPE_LENGTH:
+        errors["Content-Type"] = [f"Longer than {MAX_CONTENT_TYPE_LENGTH} characters."]
+    elif error := control_character_error(content_type):
+        errors["Content-Type"] = [error]
+    return errors
 
 
 def delivery_key(request: Request, raw: bytes) -> str:
     """The delivery's identity: ``webhook-id``, else ``Idempotency-Key``, else the body's hash.
 
     Without a key, an identical body is treated as the same delivery, which is what a form
-    re-submitted by a double click is.
+    re-submitted by a double click is. Check :func:`header_errors` first: this trusts the headers.
     """
     key = request.headers.get("webhook-id") or request.headers.get("Idempotency-Key")
-    if key:
-        key = key.strip()
-        if not key or len(key) > 200:
-            raise Problem(400, "The webhook-id / Idempotency-Key header must be 1 to 200 characters.", slug="bad-key")
-        return key
+    if key and key.strip():
+        return key.strip()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from routing.adapters.scheduling.interface import (
     SlotTime,
 )
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.time_preferences import TimePreference
 from routing.domain.vocabulary import Route, Urgency
 
 #: What imaging and injection routes order. A practice-local code system: the clinic's scheduling
@@ -43,6 +44,10 @@ PROPOSAL_HORIZON = timedelta(days=366)
 # Slots fetched per search; a page fully taken by other bookers is searched again, a few times.
 _PAGE = 10
 _PAGES = 3
+# Looking for a slot that suits the patient's preferred times: the window's free slots are read in pages,
+# up to a bound (a routine window of three weeks holds about 200 consult slots in the demo timetable).
+_PREFERENCE_PAGE = 50
+_PREFERENCE_PAGES = 10
 
 _RECORD_APPOINTMENT = RowWrite.insert(Appointment.__table__)
 _RECORD_REFERRAL = RowWrite.insert(Referral.__table__)
@@ -80,12 +85,28 @@ def booking_request(
     )
 
 
-def book_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+def book_earliest(
+    session: Session,
+    scheduler: Scheduler,
+    plan: BookingPlan,
+    request: BookingRequest,
+    preference: TimePreference | None = None,
+) -> BookingOutcome:
     """Book the earliest free slot inside the plan's window, moving on past slots others take first.
 
-    When nothing fits, ``proposed`` is the earliest free slot after the window (not booked). Raises
+    With a ``preference`` that limits the choice (the patient's preferred times, read), the earliest free
+    slot in the window that suits it is booked; when none does, the earliest in the window, as without one
+    (the caller tells the patient, see ``time_preferences.preference_result``). When nothing fits the
+    window, ``proposed`` is the earliest free slot after the window (not booked). Raises
     SchedulerUnavailable when the scheduling system cannot be reached.
     """
+    if preference is not None and preference.limits:
+        for slot in _slots_suiting(session, scheduler, plan, preference):
+            try:
+                booking = scheduler.book(session, slot, request)
+            except SlotTaken:
+                continue
+            return BookingOutcome(booking.slot, booking=booking)
     fast = getattr(scheduler, "book_earliest", None)
     if fast is not None:  # the embedded scheduler claims the earliest slot in one statement
         return fast(session, plan, request)
@@ -103,13 +124,37 @@ def book_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan, req
     return BookingOutcome(None, proposed=later[0] if later else None)
 
 
-def propose_earliest(session: Session, scheduler: Scheduler, plan: BookingPlan) -> SlotTime | None:
+def propose_earliest(
+    session: Session, scheduler: Scheduler, plan: BookingPlan, preference: TimePreference | None = None
+) -> SlotTime | None:
     """The earliest free slot for the plan, inside its window or after it, without booking it.
 
+    With a ``preference`` that limits the choice, the earliest slot in the window that suits it comes first.
     Raises SchedulerUnavailable when the scheduling system cannot be reached.
     """
+    if preference is not None and preference.limits:
+        suiting = next(_slots_suiting(session, scheduler, plan, preference), None)
+        if suiting is not None:
+            return suiting
     slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest + PROPOSAL_HORIZON, limit=1)
     return slots[0] if slots else None
+
+
+def _slots_suiting(
+    session: Session, scheduler: Scheduler, plan: BookingPlan, preference: TimePreference
+) -> Iterator[SlotTime]:
+    """Free slots in the plan's window that suit the preference, earliest first, read page by page.
+
+    The scheduler is asked only for the window's free slots (the one search every scheduler offers); the
+    preference is applied here, so every implementation honours it the same way.
+    """
+    after = plan.earliest
+    for _ in range(_PREFERENCE_PAGES):
+        slots = scheduler.find_free_slots(session, plan.slot_type, after, plan.latest, limit=_PREFERENCE_PAGE)
+        yield from (slot for slot in slots if preference.fits(slot.start))
+        if len(slots) < _PREFERENCE_PAGE:
+            return
+        after = slots[-1].start
 
 
 def record_booking(

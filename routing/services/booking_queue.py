@@ -40,11 +40,30 @@ _DUE = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
+_JOB_COLUMNS = (
+    _inquiries.c.id,
+    _inquiries.c.payload,
+    _inquiries.c.received_at,
+    _inquiries.c.booking_attempts,
+    _inquiries.c.language,
+)
 _TAKE = (
     update(_inquiries)
     .where(_inquiries.c.id == _DUE, _inquiries.c.status == InquiryStatus.PENDING_BOOKING)
     .values(lease_until=bindparam("lease_until"))
-    .returning(_inquiries.c.id, _inquiries.c.payload, _inquiries.c.received_at, _inquiries.c.booking_attempts)
+    .returning(*_JOB_COLUMNS)
+)
+# One given inquiry, on the same terms: pending, due, and nobody holding its lease.
+_TAKE_ONE = (
+    update(_inquiries)
+    .where(
+        _inquiries.c.id == bindparam("inquiry_id"),
+        _inquiries.c.status == InquiryStatus.PENDING_BOOKING,
+        or_(_inquiries.c.next_attempt_at.is_(None), _inquiries.c.next_attempt_at <= bindparam("now")),
+        or_(_inquiries.c.lease_until.is_(None), _inquiries.c.lease_until <= bindparam("now")),
+    )
+    .values(lease_until=bindparam("lease_until"))
+    .returning(*_JOB_COLUMNS)
 )
 _request_schema = InquiryRequestSchema()
 
@@ -57,23 +76,35 @@ class Job:
     payload: dict
     received_at: datetime
     attempts: int
+    language: str | None = None
 
 
 def take_next(session: Session, routing: Routing, now: datetime) -> Job | None:
     """Lease the next due inquiry to this worker, or None when nothing is due."""
     with session.begin():
         row = session.connection().execute(_TAKE, {"now": now, "lease_until": now + routing.policy.lease}).first()
-    if row is None:
-        return None
-    return Job(row.id, row.payload, row.received_at, row.booking_attempts)
+    return Job(*row) if row is not None else None
 
 
 def work_one(session: Session, routing: Routing, now: datetime | None = None) -> Outcome | None:
     """Take one due inquiry and try to book it; None when the queue has nothing due."""
     now = now or utcnow()
     job = take_next(session, routing, now)
-    if job is None:
-        return None
+    return _work(session, routing, job, now) if job is not None else None
+
+
+def resume(session: Session, routing: Routing, inquiry_id: uuid.UUID, now: datetime) -> Outcome | None:
+    """Take one given inquiry as a worker would, if it is pending, due and free, and book it; else None.
+
+    A redelivery uses it: the request that stored the inquiry died before settling it.
+    """
+    params = {"inquiry_id": inquiry_id, "now": now, "lease_until": now + routing.policy.lease}
+    with session.begin():
+        row = session.connection().execute(_TAKE_ONE, params).first()
+    return _work(session, routing, Job(*row), now) if row is not None else None
+
+
+def _work(session: Session, routing: Routing, job: Job, now: datetime) -> Outcome:
     try:
         # The payload passed validation when it was received; load it again for its typed values.
         data = _request_schema.load(job.payload)
@@ -92,7 +123,7 @@ def work_one(session: Session, routing: Routing, now: datetime | None = None) ->
         log.error("booking job for inquiry %s failed: %s", job.inquiry_id, type(error).__name__)
         events.booking_attempt_failed(routing.scheduler.name, "error", job.inquiry_id)
         why = f"booking failed ({type(error).__name__})"
-        return booking_failed(session, routing, job.inquiry_id, job.attempts + 1, why, now)
+        return booking_failed(session, routing, job.inquiry_id, job.attempts + 1, why, now, job.language)
 
 
 def queue_depth(session: Session) -> int:

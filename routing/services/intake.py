@@ -5,21 +5,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.database import autocommit
 from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SlotTime
 from routing.domain import patient_messages
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
 from routing.observability import events
+from routing.services.booking_queue import resume
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from routing.services.staff_queue import decision_dict
 
@@ -47,83 +47,98 @@ class Delivery:
 
 
 def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, now: datetime | None = None) -> Outcome:
-    """Store the delivery, then triage and book it; a redelivery returns the stored outcome.
+    """Store the delivery with its triage decision, then book it; a redelivery returns the stored outcome.
 
-    The inquiry is committed before anything else runs, so whatever fails afterwards it is kept, with
-    status ``pending_booking`` and ``completed=False`` in the outcome, and the booking worker retries
-    it. Raises :class:`IdempotencyConflict` when the key was used for another body. ``session`` is the
-    request's; this function commits its own transactions on it (store first, then decide and book).
+    The decision is made before anything is written (triage is pure and quick), and the inquiry is stored
+    with it in one transaction: there is no stored inquiry without a decision, and an emergency or an
+    inquiry held for staff is in the staff queue from its first commit. Whatever fails after that
+    commit, the inquiry is kept, ``pending_booking`` (``completed=False`` in the outcome), and the
+    booking worker takes it when this request's lease runs out. A redelivery of an inquiry left pending
+    by a request that died is resumed by the redelivery. Raises :class:`IdempotencyConflict` when the
+    key was used for another body. ``session`` is the request's; this function commits on it.
     """
     now = now or utcnow()
-    inquiry_id = _store_first(session, delivery, now, routing.policy.lease)
-    if isinstance(inquiry_id, Outcome):
-        return inquiry_id
-    events.inquiry_stored(inquiry_id)
+    row = _new_inquiry(delivery, now)
+    inquiry_id = row["id"]
     try:
-        return route_inquiry(
-            session, routing, inquiry_id=inquiry_id, data=delivery.data, received_at=now, now=now, first_booking=True
-        )
-    except Exception as error:
-        # Acknowledged and stored: a failure from here on must not lose it or answer 500.
-        session.rollback()
-        log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
-        events.booking_attempt_failed(routing.scheduler.name, "error", inquiry_id)
-        return booking_failed(
-            session, routing, inquiry_id, 1, f"triage or booking failed ({type(error).__name__})", now
-        )
-
-
-# Built once at import: on a local database, building a statement costs more than running it.
-_INSERT_INQUIRY = insert(Inquiry.__table__)
-
-
-def _store_first(session: Session, delivery: Delivery, now: datetime, lease: timedelta) -> uuid.UUID | Outcome:
-    # Insert first and let the unique key catch redeliveries: the common case costs no extra query.
-    inquiry_id = uuid.uuid4()
-    try:
-        _insert_reconnecting(
-            session,
-            {
-                "id": inquiry_id,
-                "idempotency_key": delivery.key,
-                "body_sha256": delivery.body_sha256,
-                "content_type": delivery.content_type,
-                "raw_body": delivery.raw_body,
-                "payload": delivery.payload,
-                "status": InquiryStatus.PENDING_BOOKING,
-                "status_detail": "awaiting triage",
-                "patient_message": patient_messages.pending(delivery.data.get("language")),
-                "received_at": now,
-                "updated_at": now,
-                # This request books it now; the worker takes it only if the request dies first.
-                "next_attempt_at": now,
-                "lease_until": now + lease,
-            },
-        )
+        outcome = _route_reconnecting(session, routing, row, delivery.data, now)
     except IntegrityError:
         # The key is taken: a redelivery, possibly concurrent with the first delivery still running.
         session.rollback()
         existing = session.scalar(select(Inquiry).where(Inquiry.idempotency_key == delivery.key))
         if existing is None:
             raise
-        if existing.body_sha256 != delivery.body_sha256:
-            raise IdempotencyConflict(existing.id) from None
-        return _outcome(session, existing, created=False)
-    return inquiry_id
-
-
-def _insert_reconnecting(session: Session, values: dict[str, Any]) -> None:
-    # The request's first statement: when its pooled connection turns out dead (the database restarted
-    # since it was last used; see adapters.db.database), run it once more on a new connection. Should
-    # the first try have committed unseen, the retry meets the unique key and answers as a redelivery.
-    try:
-        with autocommit(session) as connection:
-            connection.execute(_INSERT_INQUIRY, values)
-    except DBAPIError as error:
-        if not error.connection_invalidated:
+        return _redelivered(session, routing, existing, delivery, now)
+    except Exception as error:
+        session.rollback()
+        # Stored or not? Asking needs the database: if it is down, the error goes up and the answer
+        # (503) says that retrying with the same key is safe either way.
+        with session.begin():
+            stored = session.get(Inquiry, inquiry_id) is not None
+        if not stored:
             raise
-        with autocommit(session) as connection:
-            connection.execute(_INSERT_INQUIRY, values)
+        log.error("inquiry %s stored but not routed: %s", inquiry_id, type(error).__name__)
+        events.booking_attempt_failed(routing.scheduler.name, "error", inquiry_id)
+        why = f"booking failed ({type(error).__name__})"
+        try:
+            outcome = booking_failed(session, routing, inquiry_id, 1, why, now, delivery.data.get("language"))
+        except DBAPIError:
+            # Stored with its decision and this request's lease: the worker books it once the lease ends.
+            session.rollback()
+            pending = patient_messages.pending(delivery.data.get("language"), clinic=routing.clinic)
+            outcome = Outcome(inquiry_id, InquiryStatus.PENDING_BOOKING, pending, completed=False)
+    events.inquiry_stored(inquiry_id)
+    return outcome
+
+
+def _new_inquiry(delivery: Delivery, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "idempotency_key": delivery.key,
+        "body_sha256": delivery.body_sha256,
+        "content_type": delivery.content_type,
+        "raw_body": delivery.raw_body,
+        "payload": delivery.payload,
+        "received_at": now,
+    }
+
+
+def _route_reconnecting(
+    session: Session, routing: Routing, row: dict[str, Any], data: dict[str, Any], now: datetime
+) -> Outcome:
+    # When the request's pooled connection turns out dead (the database restarted since it was last used;
+    # see adapters.db.database), the whole thing runs once more on a new connection. Should the first
+    # try have committed unseen, the retry meets the unique key and answers as a redelivery.
+    for attempt in (1, 2):
+        try:
+            return route_inquiry(
+                session,
+                routing,
+                inquiry_id=row["id"],
+                data=data,
+                received_at=now,
+                now=now,
+                first_booking=True,
+                new_inquiry=row,
+            )
+        except DBAPIError as error:
+            if not error.connection_invalidated or attempt == 2:
+                raise
+            session.rollback()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _redelivered(session: Session, routing: Routing, existing: Inquiry, delivery: Delivery, now: datetime) -> Outcome:
+    if existing.body_sha256 != delivery.body_sha256:
+        raise IdempotencyConflict(existing.id) from None
+    inquiry_id = existing.id
+    session.rollback()
+    # A request that died left it pending: this redelivery resumes it (if no one else holds it).
+    resumed = resume(session, routing, inquiry_id, now)
+    if resumed is not None:
+        return replace(resumed, created=False)
+    inquiry = session.get(Inquiry, inquiry_id)
+    return _outcome(session, inquiry, created=False)
 
 
 def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bool = True) -> Outcome:

@@ -25,6 +25,8 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
+from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.triage.reader import Reader
 from routing.domain.vocabulary import InquiryStatus
@@ -40,7 +42,7 @@ class QueuePolicy:
 
     max_attempts: int = 5
     #: How long a worker (or the intake request itself) holds an inquiry before others may take it.
-    lease: timedelta = timedelta(seconds=120)
+    lease: timedelta = timedelta(seconds=50)
     retry_base: timedelta = timedelta(seconds=30)
     retry_cap: timedelta = timedelta(minutes=30)
 
@@ -74,11 +76,15 @@ class Routing:
     tz: ZoneInfo
     policy: QueuePolicy = QueuePolicy()
     reader: Reader | None = None  # None: the lexicons shipped with the service
+    clinic: ClinicProfile = DEMO_CLINIC
+    time_words: tuple[TimeWords, ...] = ()  # empty: preferred times are not read
 
 
 _decisions = TriageDecision.__table__
 _inquiries = Inquiry.__table__
 _RECORD_DECISION = RowWrite.insert(_decisions)
+_STORE_INQUIRY = RowWrite.insert(_inquiries)
+_BOOKING_NOW = "booking with the scheduling system"
 _SUPERSEDE = RowWrite(
     "supersede_decisions",
     lambda _, bind: (
@@ -110,41 +116,49 @@ def route_inquiry(
     attempts: int = 0,
     first_booking: bool = False,
     window_from: datetime | None = None,
+    new_inquiry: dict[str, Any] | None = None,
 ) -> Outcome:
     """Triage the inquiry, record the decision, and book it (or hand it to staff).
 
-    ``data`` is the validated intake body. With the embedded scheduler the booking and its record
-    commit together; with an external scheduler the decision is committed first, the booking is made
-    over the network, and its record committed after. When the scheduler is unavailable the inquiry
-    stays ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier
-    failed attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency
-    window runs from ``window_from`` (default: when the inquiry was received).
+    ``data`` is the validated intake body. ``new_inquiry`` is the row of an inquiry not stored yet (from
+    intake): it is written in the same transaction as its decision, so a stored inquiry always has one;
+    an emergency or a held inquiry is in front of staff from that first commit on. A taken delivery key
+    then raises IntegrityError with nothing written.
+
+    With the embedded scheduler, the decision and the booking commit together (one commit, the
+    booking under a savepoint: if it fails, the inquiry and its decision still commit, pending for the
+    worker). With an external scheduler the decision is committed first, the booking is made over the
+    network, and its record committed after. When the scheduler is unavailable the inquiry stays
+    ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier failed
+    attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency window runs
+    from ``window_from`` (default: when the inquiry was received).
     """
-    tz = routing.tz
-    decision = triage(
-        data.get("symptoms") or {},
-        data.get("message"),
-        received_at.astimezone(tz).date(),
-        routing.rulebook,
-        language=data.get("language"),
-        reader=routing.reader,
-    )
-    language = decision.language
+    try:
+        decision = triage(
+            data.get("symptoms") or {},
+            data.get("message"),
+            received_at.astimezone(routing.tz).date(),
+            routing.rulebook,
+            language=data.get("language"),
+            reader=routing.reader,
+        )
+    except Exception as error:
+        if new_inquiry is None:
+            raise
+        return _store_untriaged(session, routing, new_inquiry, error, now)
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
+    preference = read_preferences(data.get("preferred_times"), routing.time_words, routing.tz, decision.language)
+    step = _Step(session, routing, inquiry_id, decision, now, retry=not first_booking, new_inquiry=new_inquiry)
     if plan is None:
+        message = patient_messages.urgent_review(decision.urgency, decision.language, clinic=routing.clinic)
         with session.begin(), WriteBatch(session.connection()) as writes:
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-            message = patient_messages.urgent_review(decision.urgency, language)
-            detail = "a clinician must call the patient"
-            _settle(
-                writes, inquiry_id, InquiryStatus.URGENT_REVIEW, detail, message, now, facts=facts, language=language
-            )
+            step.record(writes, InquiryStatus.URGENT_REVIEW, "a clinician must call the patient", message)
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
-        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=language)
+        return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=decision.language)
+    if decision.hold is not None:
+        return _hold_for_reading(step, plan, preference)
 
     scheduler = routing.scheduler
-    if decision.hold is not None:
-        return _hold_for_reading(session, routing, inquiry_id, decision, plan, now, retry=not first_booking)
 
     def request_for_booking() -> BookingRequest:
         return booking_request(
@@ -159,26 +173,36 @@ def route_inquiry(
         )
 
     if getattr(scheduler, "books_in_transaction", False):
-        with session.begin(), WriteBatch(session.connection()) as writes:
-            request = request_for_booking()
-            booking = book_earliest(session, scheduler, plan, request)
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-            outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, facts=facts)
-        _announce(routing, outcome, decision)
+        with session.begin():
+            with WriteBatch(session.connection()) as writes:
+                step.record_waiting(writes)
+            try:
+                with session.begin_nested(), WriteBatch(session.connection()) as writes:
+                    request = request_for_booking()
+                    booking = book_earliest(session, scheduler, plan, request, preference)
+                    outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
+            except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
+                log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
+                events.booking_attempt_failed(scheduler.name, "error", inquiry_id)
+                why = f"booking failed ({type(error).__name__})"
+                with WriteBatch(session.connection()) as writes:
+                    outcome = _count_failure(writes, routing, inquiry_id, attempts + 1, why, now, decision.language)
+        if outcome.status != InquiryStatus.PENDING_BOOKING:
+            _announce(routing, outcome, decision)
         return outcome
 
     # An external scheduling system: never hold a database transaction open across network calls.
     with session.begin(), WriteBatch(session.connection()) as writes:
         request = request_for_booking()
-        facts = _record_decision(writes, inquiry_id, decision, now, retry=not first_booking)
-        writes.add(_SETTLE, {**_lease(inquiry_id, now + routing.policy.lease, now), "facts": facts})
+        step.record_waiting(writes)
     try:
-        booking = book_earliest(session, scheduler, plan, request)
+        booking = book_earliest(session, scheduler, plan, request, preference)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
-        return booking_failed(session, routing, inquiry_id, attempts + 1, "scheduling system unavailable", now)
+        why = "scheduling system unavailable"
+        return booking_failed(session, routing, inquiry_id, attempts + 1, why, now, decision.language)
     with session.begin(), WriteBatch(session.connection()) as writes:
-        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now)
+        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
     _announce(routing, outcome, decision)
     return outcome
 
@@ -189,75 +213,139 @@ _HOLD_DETAIL = {
 }
 
 
-def _hold_for_reading(
-    session: Session,
-    routing: Routing,
-    inquiry_id: uuid.UUID,
-    decision: Decision,
-    plan: BookingPlan,
-    now: datetime,
-    *,
-    retry: bool,
-) -> Outcome:
+@dataclass
+class _Step:
+    """One routing of one inquiry. Its first write carries the decision, with the inquiry's status (and
+    the inquiry itself when it is new), so no inquiry is ever stored or settled without its decision."""
+
+    session: Session
+    routing: Routing
+    inquiry_id: uuid.UUID
+    decision: Decision
+    now: datetime
+    retry: bool
+    new_inquiry: dict[str, Any] | None
+    decision_recorded: bool = False
+
+    def record(
+        self,
+        writes: WriteBatch,
+        status: str,
+        detail: str | None,
+        message: str,
+        *,
+        proposed: SlotTime | None = None,
+        lease_until: datetime | None = None,
+    ) -> None:
+        """Write the inquiry's status (and, the first time, the decision and its facts)."""
+        values = _status_values(status, detail, message, self.now, proposed=proposed, lease_until=lease_until)
+        if self.decision_recorded:
+            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+            return
+        values.update(facts=_facts_record(self.decision), language=self.decision.language)
+        if self.new_inquiry is not None:
+            writes.add(_STORE_INQUIRY, {**self.new_inquiry, **values})
+        else:
+            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+        _record_decision(writes, self.inquiry_id, self.decision, self.now, retry=self.retry)
+        self.decision_recorded = True
+
+    def record_waiting(self, writes: WriteBatch) -> None:
+        """Decided, and about to ask the scheduler: pending, leased to this process for the call."""
+        until = self.now + self.routing.policy.lease
+        message = patient_messages.pending(self.decision.language, clinic=self.routing.clinic)
+        self.record(writes, InquiryStatus.PENDING_BOOKING, _BOOKING_NOW, message, lease_until=until)
+
+
+def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference) -> Outcome:
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
-    scheduler = routing.scheduler
-    language = decision.language
+    session, scheduler, decision = step.session, step.routing.scheduler, step.decision
     detail = _HOLD_DETAIL[decision.hold]
-    message = patient_messages.held_for_reading(language)
-
-    def record(proposed: SlotTime | None) -> None:
-        with WriteBatch(session.connection()) as writes:
-            facts = _record_decision(writes, inquiry_id, decision, now, retry=retry)
-            status = InquiryStatus.NEEDS_REVIEW
-            _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
-
+    message = patient_messages.held_for_reading(decision.language, clinic=step.routing.clinic)
+    status = InquiryStatus.NEEDS_REVIEW
     if getattr(scheduler, "books_in_transaction", False):
         with session.begin():
-            proposed = propose_earliest(session, scheduler, plan)
-            record(proposed)
+            proposed = propose_earliest(session, scheduler, plan, preference)
+            with WriteBatch(session.connection()) as writes:
+                step.record(writes, status, detail, message, proposed=proposed)
     else:
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            step.record_waiting(writes)
         # An external scheduler is asked outside any transaction. The proposal is a courtesy: whatever goes
         # wrong with it (unreachable, a refusal), the inquiry is still held for staff, who book by phone.
         try:
-            proposed = propose_earliest(session, scheduler, plan)
+            proposed = propose_earliest(session, scheduler, plan, preference)
         except SchedulingError as error:
-            log.warning("inquiry %s held for staff without a proposed slot: %s", inquiry_id, type(error).__name__)
+            log.warning("inquiry %s held for staff without a proposed slot: %s", step.inquiry_id, type(error).__name__)
             proposed = None
-        with session.begin():
-            record(proposed)
-    events.inquiry_routed(inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=scheduler.name, booked=False)
+        with session.begin(), WriteBatch(session.connection()) as writes:
+            step.record(writes, status, detail, message, proposed=proposed)
+    events.inquiry_routed(step.inquiry_id, status, decision, scheduler=scheduler.name, booked=False)
     return Outcome(
-        inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), proposed_slot=proposed, language=language
+        step.inquiry_id, status, message, decision.to_dict(), proposed_slot=proposed, language=decision.language
     )
 
 
+def _store_untriaged(
+    session: Session, routing: Routing, new_inquiry: dict[str, Any], error: Exception, now: datetime
+) -> Outcome:
+    """Triage itself failed (a defect): store the inquiry anyway, in front of staff, who read it."""
+    inquiry_id = new_inquiry["id"]
+    log.error("inquiry %s could not be triaged: %s", inquiry_id, type(error).__name__)
+    language = (new_inquiry.get("payload") or {}).get("language")
+    message = patient_messages.held_for_reading(language, clinic=routing.clinic)
+    detail = f"triage failed ({type(error).__name__}): staff must read it"
+    values = _status_values(InquiryStatus.NEEDS_REVIEW, detail, message, now)
+    with session.begin(), WriteBatch(session.connection()) as writes:
+        writes.add(_STORE_INQUIRY, {**new_inquiry, **values})
+    return Outcome(inquiry_id, InquiryStatus.NEEDS_REVIEW, message)
+
+
 def booking_failed(
-    session: Session, routing: Routing, inquiry_id: uuid.UUID, attempts: int, why: str, now: datetime
+    session: Session,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    attempts: int,
+    why: str,
+    now: datetime,
+    language: str | None = None,
 ) -> Outcome:
     """Count a failed booking attempt: retry later with backoff, or hand to staff after the last attempt."""
-    policy = routing.policy
     with session.begin(), WriteBatch(session.connection()) as writes:
-        if attempts >= policy.max_attempts:
-            detail = f"{why}; gave up after {attempts} attempts, staff to book by phone"
-            values = {"status": InquiryStatus.NEEDS_REVIEW, "next_attempt_at": None}
-        else:
-            detail = f"{why}; attempt {attempts} of {policy.max_attempts}, retrying automatically"
-            values = {"next_attempt_at": now + policy.retry_delay(attempts)}
-        message = patient_messages.pending()
-        params = {
-            "inquiry_id": inquiry_id,
-            "booking_attempts": attempts,
-            "lease_until": None,
-            "status_detail": detail[:500],
-            "patient_message": message,
-            "updated_at": now,
-            **values,
-        }
-        writes.add(_SETTLE, params)
+        return _count_failure(writes, routing, inquiry_id, attempts, why, now, language)
+
+
+def _count_failure(
+    writes: WriteBatch,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    attempts: int,
+    why: str,
+    now: datetime,
+    language: str | None,
+) -> Outcome:
+    policy = routing.policy
+    if attempts >= policy.max_attempts:
+        detail = f"{why}; gave up after {attempts} attempts, staff to book by phone"
+        values = {"status": InquiryStatus.NEEDS_REVIEW, "next_attempt_at": None}
+    else:
+        detail = f"{why}; attempt {attempts} of {policy.max_attempts}, retrying automatically"
+        values = {"next_attempt_at": now + policy.retry_delay(attempts)}
+    message = patient_messages.pending(language, clinic=routing.clinic)
+    params = {
+        "inquiry_id": inquiry_id,
+        "booking_attempts": attempts,
+        "lease_until": None,
+        "status_detail": detail[:500],
+        "patient_message": message,
+        "updated_at": now,
+        **values,
+    }
+    writes.add(_SETTLE, params)
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)
-    return Outcome(inquiry_id, status, message, completed=False)
+    return Outcome(inquiry_id, status, message, completed=False, language=language)
 
 
 def _plan(decision: Decision, rulebook: Rulebook, window_from: datetime, now: datetime) -> BookingPlan | None:
@@ -277,7 +365,7 @@ def _apply(
     request: BookingRequest,
     booking: BookingOutcome,
     now: datetime,
-    facts: dict[str, Any] | None = None,
+    preference: TimePreference | None = None,
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -285,15 +373,19 @@ def _apply(
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
-        message = patient_messages.booked(plan.slot_type, appointment.start, tz, language)
+        told = preference_result(preference, appointment.start)
+        message = patient_messages.booked(
+            plan.slot_type, appointment.start, tz, language, clinic=routing.clinic, preference=told
+        )
     else:
         status = InquiryStatus.NEEDS_REVIEW
         detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
         message = patient_messages.held_for_staff(
-            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language
+            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language, clinic=routing.clinic
         )
     proposed = booking.proposed
-    _settle(writes, inquiry_id, status, detail, message, now, proposed=proposed, facts=facts, language=language)
+    values = _status_values(status, detail, message, now, proposed=proposed)
+    writes.add(_SETTLE, {"inquiry_id": inquiry_id, **values})
     return Outcome(
         inquiry_id,
         status,
@@ -310,32 +402,25 @@ def _announce(routing: Routing, outcome: Outcome, decision: Decision) -> None:
     events.inquiry_routed(outcome.id, outcome.status, decision, scheduler=routing.scheduler.name, booked=booked)
 
 
-def _settle(
-    writes: WriteBatch,
-    inquiry_id: uuid.UUID,
+def _status_values(
     status: str,
     detail: str | None,
     message: str,
     now: datetime,
+    *,
     proposed: SlotTime | None = None,
-    facts: dict[str, Any] | None = None,
-    language: str | None = None,
-) -> None:
-    params = {
-        "inquiry_id": inquiry_id,
+    lease_until: datetime | None = None,
+) -> dict[str, Any]:
+    """The inquiry's columns for a status; pending with a lease is due again when the lease runs out."""
+    return {
         "status": status,
         "status_detail": detail,
         "patient_message": message,
         "proposed_slot": _slot_record(proposed),
-        "next_attempt_at": None,
-        "lease_until": None,
+        "next_attempt_at": now if lease_until is not None else None,
+        "lease_until": lease_until,
         "updated_at": now,
     }
-    if facts is not None:
-        params["facts"] = facts
-    if language is not None:
-        params["language"] = language
-    writes.add(_SETTLE, params)
 
 
 def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
@@ -344,24 +429,11 @@ def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
     return {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
 
 
-def _lease(inquiry_id: uuid.UUID, until: datetime, now: datetime) -> dict[str, Any]:
-    return {
-        "inquiry_id": inquiry_id,
-        "lease_until": until,
-        "next_attempt_at": now,
-        "status_detail": "booking with the scheduling system",
-        "updated_at": now,
-    }
-
-
 def _record_decision(
     writes: WriteBatch, inquiry_id: uuid.UUID, decision: Decision, now: datetime, *, retry: bool = False
-) -> dict[str, Any]:
-    """Insert the decision; return the facts record the caller writes onto the inquiry with its status.
-
-    On a retry the decisions of earlier attempts are marked superseded, so one stays in force.
-    """
-    facts = decision.facts
+) -> None:
+    """Insert the decision. On a retry the decisions of earlier attempts are marked superseded, so one
+    stays in force."""
     if retry:
         writes.add(_SUPERSEDE, {"for_inquiry": inquiry_id, "now": now})
     writes.add(
@@ -376,11 +448,16 @@ def _record_decision(
             "needs_review": decision.needs_review,
             "hold": decision.hold,
             "reasons": [reason.to_dict() for reason in decision.reasons],
-            "facts": facts.to_dict(),
+            "facts": decision.facts.to_dict(),
             "rulebook_version": decision.rulebook_version,
             "created_at": now,
         },
     )
+
+
+def _facts_record(decision: Decision) -> dict[str, Any]:
+    """The facts as stored on the inquiry: their values, and where in the inquiry each was read."""
+    facts = decision.facts
     return {
         "values": facts.to_dict(),
         "evidence": [

@@ -36,7 +36,12 @@ from schemas.inquiry import InquiryRequestSchema
 log = logging.getLogger(__name__)
 _request_schema = InquiryRequestSchema()
 
-CALLBACK_OUTCOMES = ("booked", "referred_to_er", "no_answer")
+#: A call-back's outcomes, and how the inquiry's status line says each.
+CALLBACK_OUTCOMES = {
+    "booked": "booked by phone",
+    "referred_to_er": "sent to the emergency department",
+    "no_answer": "no answer",
+}
 
 
 class NotFound(LookupError):
@@ -94,7 +99,7 @@ def override_route(
                 if old is not None:
                     scheduler.cancel(session, old.external_id, change.reason)
                 status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
-                message = patient_messages.urgent_review(urgency)
+                message = patient_messages.urgent_review(urgency, inquiry.language, clinic=routing.clinic)
             else:
                 new_view, message = _book_new(session, routing, inquiry, decision, change, urgency, now)
                 if old is not None:
@@ -104,6 +109,7 @@ def override_route(
             raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
         if old is not None:
             _mark_cancelled(old, f"override by {staff.name}: {change.reason}", now)
+        _put_override_in_force(session, inquiry_id, decision, change, urgency, staff, now)
         _set_status(inquiry, status, detail, message, now)
         after = {"route": change.route, "urgency": urgency, "appointment": new_view, "status": status}
         audit.record(
@@ -139,7 +145,9 @@ def cancel_appointment(
         except SchedulingError as error:
             raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
         _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
-        message = patient_messages.held_for_staff(old.slot_type, None, routing.tz)
+        message = patient_messages.held_for_staff(
+            old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic
+        )
         _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
         audit.record(
             session,
@@ -171,7 +179,7 @@ def record_callback(
         if outcome == "no_answer":
             status, detail = InquiryStatus.URGENT_REVIEW, f"call-back by {staff.name}: no answer; call again"
         else:
-            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {outcome.replace('_', ' ')}"
+            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {CALLBACK_OUTCOMES[outcome]}"
         _set_status(inquiry, status, detail, inquiry.patient_message, now)
         audit.record(
             session,
@@ -225,6 +233,7 @@ def apply_retriage(
                 route=proposed.route,
                 rule_id=proposed.rule_id,
                 needs_review=proposed.needs_review,
+                hold=proposed.hold,
                 reasons=[reason.to_dict() for reason in proposed.reasons],
                 facts=proposed.facts.to_dict(),
                 rulebook_version=proposed.rulebook_version,
@@ -268,6 +277,40 @@ def _current_decision(session: Session, inquiry_id: uuid.UUID) -> TriageDecision
         .where(TriageDecision.inquiry_id == inquiry_id, TriageDecision.superseded_at.is_(None))
         .order_by(TriageDecision.created_at.desc())
         .limit(1)
+    )
+
+
+#: The rule id of a decision staff made by overriding the rulebook's.
+STAFF_RULE = "STAFF"
+
+
+def _put_override_in_force(
+    session: Session,
+    inquiry_id: uuid.UUID,
+    current: TriageDecision | None,
+    change: Override,
+    urgency: str,
+    staff: Staff,
+    now: datetime,
+) -> None:
+    """Staff's route becomes the decision in force (the rulebook's is kept, superseded), so the queue,
+    its filters and the public outcome all show what was decided last, and why."""
+    if current is not None:
+        current.superseded_at = now
+    reasons = [{"rule": STAFF_RULE, "text": f"Route set by {staff.name}: {change.reason}"}]
+    session.add(
+        TriageDecision(
+            inquiry_id=inquiry_id,
+            urgency=urgency,
+            likely_cause=current.likely_cause if current else "undetermined",
+            route=change.route,
+            rule_id=STAFF_RULE,
+            needs_review=change.route == Route.URGENT_REVIEW,
+            reasons=reasons + (list(current.reasons) if current else []),
+            facts=dict(current.facts) if current else {},
+            rulebook_version=current.rulebook_version if current else "staff",
+            created_at=now,
+        )
     )
 
 
@@ -319,7 +362,8 @@ def _book_new(
     with WriteBatch(session.connection()) as writes:
         appointment = record_booking(writes, scheduler, request, booking, now)
     view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
-    return view, patient_messages.booked(slot_type, appointment.start, routing.tz)
+    message = patient_messages.booked(slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic)
+    return view, message
 
 
 def _cancel_or_undo(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, Inquiry, Referral, TriageDecision
@@ -20,13 +20,15 @@ _URGENCY_RANK = case(
     value=TriageDecision.urgency,
     else_=4,
 )
-# Emergencies first, then every other urgent_review, then what the reader's safety net held for a person
-# to read (a possible red flag, an unread language), then by urgency; oldest first within each.
+# Emergencies first; then whatever is not settled yet (pending booking, or no decision at all: it must
+# never sink out of sight); then every other urgent_review; then what the reader's safety net held for a
+# person to read (a possible red flag, an unread language); then by urgency; oldest first within each.
 _ATTENTION_RANK = case(
     (TriageDecision.urgency == Urgency.EMERGENCY, 0),
-    (Inquiry.status == InquiryStatus.URGENT_REVIEW, 1),
-    (and_(Inquiry.status == InquiryStatus.NEEDS_REVIEW, TriageDecision.hold.is_not(None)), 2),
-    else_=3,
+    (or_(Inquiry.status == InquiryStatus.PENDING_BOOKING, TriageDecision.id.is_(None)), 1),
+    (Inquiry.status == InquiryStatus.URGENT_REVIEW, 2),
+    (and_(Inquiry.status == InquiryStatus.NEEDS_REVIEW, TriageDecision.hold.is_not(None)), 3),
+    else_=4,
 )
 _current_decision = and_(TriageDecision.inquiry_id == Inquiry.id, TriageDecision.superseded_at.is_(None))
 

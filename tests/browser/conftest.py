@@ -32,7 +32,7 @@ from routing import create_app
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Appointment, AuditEvent
 from tests.conftest import settings_for
-from tests.http.admin_helpers import make_token, new_inquiry
+from tests.http.admin_helpers import bearer, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -160,8 +160,9 @@ def seeded(live_server) -> Seed:
     client = app.test_client()
     routine_id = new_inquiry(client)
     emergency_id = new_inquiry(client, EMERGENCY)
-    routine = client.get(f"/v1/inquiries/{routine_id}").get_json()
-    emergency = client.get(f"/v1/inquiries/{emergency_id}").get_json()
+    # The whole outcome (triage included) needs a staff token; without one it is the patient's view.
+    routine = client.get(f"/v1/inquiries/{routine_id}", headers=bearer(token)).get_json()
+    emergency = client.get(f"/v1/inquiries/{emergency_id}", headers=bearer(token)).get_json()
     assert live_server.appointments(routine_id) == [("consult", "booked")], routine
     assert (emergency["status"], emergency["triage"]["urgency"]) == ("urgent_review", "emergency"), emergency
     return Seed(token, routine_id, emergency_id, routine, emergency)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Base
@@ -15,6 +17,7 @@ TABLES = {
     "slots",
     "appointments",
     "staff_tokens",
+    "console_sessions",
     "referrals",
     "scheduler_events",
     "audit_events",
@@ -68,3 +71,31 @@ def test_migration_history_is_linear():
 
     script = ScriptDirectory(str(migrations.MIGRATIONS_DIR))
     assert len(script.get_heads()) == 1
+
+
+def test_0005_adds_console_sessions_and_token_expiry_keeping_tokens_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0004")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO staff_tokens (id, name, role, token_hash, created_at) "
+                    "VALUES (:id, 'Nina Nurse', 'staff', :hash, CURRENT_TIMESTAMP)"
+                ),
+                {"id": uuid.UUID(int=1).hex, "hash": "a" * 64},
+            )
+        migrations.upgrade(database_url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name, expires_at FROM staff_tokens")).all() == [("Nina Nurse", None)]
+        assert "console_sessions" in _tables(database_url)
+
+        migrations.downgrade(database_url, "0004")
+
+        assert "console_sessions" not in _tables(database_url)
+        columns = {c["name"] for c in inspect(engine).get_columns("staff_tokens")}
+        assert "expires_at" not in columns
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM staff_tokens")).scalars().all() == ["Nina Nurse"]
+    finally:
+        engine.dispose()

@@ -99,6 +99,34 @@ def test_an_override_to_urgent_review_cancels_and_books_nothing(app, client, tok
     assert [a.status for a in rows(app, Appointment)] == ["cancelled"]
 
 
+@pytest.mark.parametrize(
+    ("change", "route", "urgency", "needs_review", "status"),
+    [
+        ({"route": "imaging"}, "imaging", "routine", False, "booked"),
+        ({"route": "imaging", "urgency": "soon"}, "imaging", "soon", False, "booked"),
+        ({"route": "urgent_review", "urgency": "urgent"}, "urgent_review", "urgent", True, "urgent_review"),
+    ],
+)
+def test_after_an_override_the_queue_its_filters_and_the_public_outcome_show_the_decision_in_force(
+    app, client, token, change, route, urgency, needs_review, status
+):
+    inquiry_id = new_inquiry(client)
+
+    response = act(client, token, inquiry_id, "override", {**change, "reason": "Dr Lee read it"})
+
+    assert response.status_code == 200, response.get_json()
+    listed = client.get(f"/v1/admin/inquiries?route={route}", headers=bearer(token)).get_json()["items"]
+    assert [(i["id"], i["route"], i["urgency"], i["status"]) for i in listed] == [(inquiry_id, route, urgency, status)]
+    assert client.get("/v1/admin/inquiries?route=consult", headers=bearer(token)).get_json()["items"] == []
+    public = client.get(f"/v1/inquiries/{inquiry_id}", headers=bearer(token)).get_json()
+    assert (public["status"], public["triage"]["route"], public["triage"]["urgency"]) == (status, route, urgency)
+    assert public["triage"]["needs_review"] is needs_review
+    assert public["triage"]["rule"] == "STAFF"
+    assert public["triage"]["reasons"][0] == {"rule": "STAFF", "text": "Route set by Sam Staff: Dr Lee read it"}
+    decisions = rows(app, TriageDecision, TriageDecision.inquiry_id == uuid.UUID(inquiry_id))
+    assert sorted((d.rule_id, d.superseded_at is None) for d in decisions) == [("R10", False), ("STAFF", True)]
+
+
 def test_an_override_needs_a_reason(app, client, token):
     inquiry_id = new_inquiry(client)
 
@@ -219,15 +247,20 @@ def test_staff_cancel_an_appointment_with_a_reason(app, client, token):
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"), [("booked", "closed"), ("referred_to_er", "closed"), ("no_answer", "urgent_review")]
+    ("outcome", "status", "detail"),
+    [
+        ("booked", "closed", "call-back done by Sam Staff: booked by phone"),
+        ("referred_to_er", "closed", "call-back done by Sam Staff: sent to the emergency department"),
+        ("no_answer", "urgent_review", "call-back by Sam Staff: no answer; call again"),
+    ],
 )
-def test_a_call_back_is_recorded_on_an_urgent_review(app, client, token, outcome, status):
+def test_a_call_back_is_recorded_on_an_urgent_review_in_words(app, client, token, outcome, status, detail):
     inquiry_id = new_inquiry(client, RED_FLAG)
 
     response = act(client, token, inquiry_id, "callback", {"outcome": outcome, "note": "spoke to daughter"})
 
     assert response.status_code == 200
-    assert response.get_json()["status"] == status
+    assert (response.get_json()["status"], response.get_json()["status_detail"]) == (status, detail)
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name, event.details["outcome"]) == ("callback", "Sam Staff", outcome)
 
@@ -263,7 +296,7 @@ def test_retriage_previews_then_applies_the_current_rulebook(app, client, token)
     decisions = rows(app, TriageDecision)
     assert sorted(d.superseded_at is None for d in decisions) == [False, True]
     detail = client.get(f"/v1/admin/inquiries/{inquiry_id}", headers=bearer(token)).get_json()
-    assert detail["decision"]["rulebook_version"] == "2026-12-06.4"
+    assert detail["decision"]["rulebook_version"] == "2026-12-06.4+2"
     assert detail["earlier_decisions"][0]["rulebook_version"] == "2026-01-01.1"
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name) == ("retriage", "Sam Staff")

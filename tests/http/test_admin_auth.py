@@ -7,10 +7,14 @@ check, or without a valid example request here, fails this test.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from routing import create_app
+from routing.adapters.db.models import StaffToken
+from routing.services import staff_tokens
 from tests.conftest import settings_for
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots, inquiry
@@ -135,3 +139,96 @@ def test_each_identity_gets_the_answer_its_role_allows(ctx, method, rule, role):
             assert response.content_type == "application/problem+json"
             if expected == 401:
                 assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- token expiry and last use ----------------------------------------------------------------------------
+
+
+def _token_row(app, token: str) -> StaffToken:
+    with app.extensions["routing"].db.session() as session:
+        return session.scalar(select(StaffToken).where(StaffToken.token_hash == staff_tokens.hash_token(token)))
+
+
+def _expiring_token(app, name: str, created: datetime, lifetime: timedelta) -> str:
+    with app.extensions["routing"].db.session() as session, session.begin():
+        _, token = staff_tokens.create_token(session, name, "staff", now=created, expires_in=lifetime)
+    return token
+
+
+def test_an_expired_token_is_refused_with_a_problem_saying_it_expired(ctx):
+    expired = _expiring_token(ctx.app, "Old Temp", datetime(2026, 1, 1, tzinfo=UTC), timedelta(days=30))
+    live = _expiring_token(ctx.app, "New Temp", datetime.now(UTC), timedelta(days=30))
+
+    refused = ctx.client.get("/v1/admin/inquiries", headers=bearer(expired))
+    accepted = ctx.client.get("/v1/admin/inquiries", headers=bearer(live))
+
+    assert refused.status_code == 401
+    assert refused.content_type == "application/problem+json"
+    assert refused.get_json()["detail"] == (
+        "This token expired at 2026-01-31T00:00:00+00:00; ask an admin for a new one."
+    )
+    assert refused.get_json()["type"] == "urn:routing:problem:token-expired"
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="routing", error="invalid_token"'
+    assert accepted.status_code == 200
+
+
+def test_a_request_records_when_the_token_was_last_used(ctx):
+    assert _token_row(ctx.app, ctx.staff).last_used_at is None
+    before = datetime.now(UTC)
+
+    ctx.client.get("/v1/admin/inquiries", headers=bearer(ctx.staff))
+
+    used = _token_row(ctx.app, ctx.staff).last_used_at
+    assert used is not None
+    assert before <= used <= datetime.now(UTC)
+    assert _token_row(ctx.app, ctx.admin).last_used_at is None
+
+
+def test_last_use_is_written_at_most_once_a_minute(ctx):
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    db = ctx.app.extensions["routing"].db
+    seen = []
+    for seconds in (0, 30, 59, 60, 61, 150):
+        with db.session() as session:
+            staff_tokens.authenticate(session, ctx.staff, now=start + timedelta(seconds=seconds))
+        seen.append(_token_row(ctx.app, ctx.staff).last_used_at - start)
+
+    assert seen == [timedelta(seconds=s) for s in (0, 0, 0, 60, 60, 150)]
+
+
+def test_staff_create_with_expires_in_makes_a_token_that_expires(ctx):
+    before = datetime.now(UTC)
+
+    result = ctx.app.test_cli_runner().invoke(args=["staff", "create", "Tess Temp", "--expires-in", "30d"])
+
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    row = _token_row(ctx.app, token)
+    assert before + timedelta(days=30) <= row.expires_at <= datetime.now(UTC) + timedelta(days=30)
+    assert f"valid until {row.expires_at:%Y-%m-%d %H:%M} UTC" in result.output
+
+
+def test_staff_create_refuses_a_nonsense_expiry(ctx):
+    result = ctx.app.test_cli_runner().invoke(args=["staff", "create", "Tess Temp", "--expires-in", "soon"])
+
+    assert result.exit_code == 2
+    assert "'soon' is not a duration; use a whole number and a unit: 90m, 12h, 30d or 2w" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("12h", timedelta(hours=12)),
+        ("30d", timedelta(days=30)),
+        ("2W", timedelta(weeks=2)),
+    ],
+)
+def test_durations_read_as_a_number_and_a_unit(text, expected):
+    assert staff_tokens.parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0d", "-1d", "1.5h", "30", "d", "30y"])
+def test_durations_without_a_positive_whole_number_and_a_unit_are_refused(text):
+    with pytest.raises(ValueError, match="is not a duration; use a whole number and a unit"):
+        staff_tokens.parse_duration(text)

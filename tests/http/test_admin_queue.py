@@ -104,7 +104,7 @@ def test_the_detail_shows_the_inquiry_its_facts_with_sources_the_decision_and_an
     assert sources["trigger"] == "text"
     assert body["facts"]["pain_score"] == 7
     assert body["decision"]["rule"] == "R10"
-    assert body["decision"]["rulebook_version"] == "2026-12-06.4"
+    assert body["decision"]["rulebook_version"] == "2026-12-06.4+2"
     assert body["decision"]["reasons"][0]["rule"] == "R10"
     assert [a["status"] for a in body["appointments"]] == ["booked"]
     assert body["audit"] == []
@@ -139,7 +139,7 @@ def test_the_dry_run_takes_form_bodies_and_explains_bad_ones(client, staff):
 def test_the_rulebook_in_force_is_shown_in_order(client, staff):
     body = client.get("/v1/admin/rulebook", headers=staff).get_json()
 
-    assert body["version"] == "2026-12-06.4"
+    assert body["version"] == "2026-12-06.4+2"
     assert [rule["id"] for rule in body["rules"]][:2] == ["R1", "R2"]
     assert body["urgency_windows_days"]["urgent"] == 2
 

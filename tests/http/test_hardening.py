@@ -121,7 +121,35 @@ def test_every_answer_carries_the_security_headers_and_is_not_cached(client):
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Cache-Control"] == "no-store"
-        assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def test_hsts_is_sent_over_https_only(client):
+    plain = client.get("/healthz")
+    secure = client.get("/healthz", base_url="https://localhost")
+
+    assert "Strict-Transport-Security" not in plain.headers
+    assert secure.headers.getlist("Strict-Transport-Security") == [HSTS]
+
+
+def test_behind_a_trusted_proxy_hsts_follows_the_forwarded_protocol(migrated_url):
+    app = create_app(settings_for(migrated_url, ROUTING_TRUSTED_PROXIES="1"))
+    client = app.test_client()
+
+    https = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    http = client.get("/healthz", headers={"X-Forwarded-Proto": "http"})
+
+    assert https.headers.getlist("Strict-Transport-Security") == [HSTS]
+    assert "Strict-Transport-Security" not in http.headers
+    app.extensions["routing"].db.dispose()
+
+
+def test_without_trusted_proxies_a_forwarded_protocol_is_ignored(client):
+    response = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+
+    assert "Strict-Transport-Security" not in response.headers
 
 
 def test_the_docs_page_may_run_its_own_scripts_only(client):

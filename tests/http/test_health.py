@@ -21,10 +21,10 @@ def test_readyz_is_ready_when_the_schema_is_at_head(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ready"
-    assert body["migrations"]["current"] == body["migrations"]["head"] == "0004"
+    assert body["migrations"]["current"] == body["migrations"]["head"] == "0005"
 
 
-def test_readyz_is_503_until_migrations_are_applied(database_url):
+def test_readyz_is_503_with_retry_after_until_migrations_are_applied(database_url):
     app = create_app(settings_for(database_url))
 
     response = app.test_client().get("/readyz")
@@ -32,12 +32,13 @@ def test_readyz_is_503_until_migrations_are_applied(database_url):
     assert response.status_code == 503
     assert response.content_type == "application/problem+json"
     body = response.get_json()
-    assert body["migrations"] == {"current": None, "head": "0004"}
+    assert body["migrations"] == {"current": None, "head": "0005"}
     assert "db upgrade" in body["detail"]
+    assert response.headers["Retry-After"] == "5"
     app.extensions["routing"].db.dispose()
 
 
-def test_readyz_is_503_when_the_database_is_unreachable():
+def test_readyz_is_503_with_retry_after_when_the_database_is_unreachable():
     # Port 1 on loopback refuses at once: a database that is down.
     app = create_app(settings_for(make_url("postgresql+psycopg://routing:secret@127.0.0.1:1/routing")))
 
@@ -46,6 +47,7 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     assert response.status_code == 503
     body = response.get_json()
     assert body["database"] == "unreachable"
+    assert response.headers["Retry-After"] == "5"
     assert "secret" not in response.get_data(as_text=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -11,7 +12,9 @@ from sqlalchemy.engine import make_url
 
 from routing import create_app
 from routing.adapters.db.models import Inquiry, Slot, TriageDecision
+from routing.domain.triage.facts import RED_FLAGS
 from tests.conftest import settings_for
+from tests.http.admin_helpers import RED_FLAG, bearer, make_token
 from tests.http.intake_helpers import PATIENT, STRAIN, add_slots, busy_slots, count, counts, inquiry
 
 PROBLEM = "application/problem+json"
@@ -36,12 +39,12 @@ def test_a_strain_is_booked_into_the_earliest_consult_in_clinic_time(client, slo
     assert body["triage"]["route"] == "consult"
     assert body["triage"]["rule"] == "R10"
     assert body["triage"]["reasons"][0]["rule"] == "R10"
-    assert body["triage"]["rulebook_version"] == "2026-12-06.4"
+    assert body["triage"]["rulebook_version"] == "2026-12-06.4+2"
     appointment = body["appointment"]
     assert appointment["slot_type"] == "consult"
     start = datetime.fromisoformat(appointment["start"])
     assert start.utcoffset().total_seconds() in (-5 * 3600, -4 * 3600)  # America/New_York
-    assert "pain-management consultation is booked for" in body["patient_message"]
+    assert body["patient_message"].startswith("Your pain-management consultation at Riverside Spine & Pain Clinic")
     assert busy_slots(slots) == 1
 
 
@@ -98,7 +101,7 @@ def test_a_serious_red_flag_goes_to_a_clinician_call_not_a_slot(client, slots):
 
     assert body["status"] == "urgent_review"
     assert body["triage"]["urgency"] == "urgent"
-    assert "clinician from our practice will call you" in body["patient_message"]
+    assert "clinician from Riverside Spine & Pain Clinic (demo) will call you" in body["patient_message"]
     assert busy_slots(slots) == 0
 
 
@@ -171,17 +174,58 @@ def test_the_inquiry_is_stored_verbatim_with_its_decision_and_evidence(client, s
     assert {"fact": "duration_days", "value": 3, "source": "text", "phrase": "for the last 3 days"} in stored.facts[
         "evidence"
     ]
-    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4")
+    assert (decision.rule_id, decision.rulebook_version) == ("R9", "2026-12-06.4+2")
     assert decision.reasons[0]["rule"] == "R9"
 
 
-def test_get_returns_the_stored_outcome(client, slots):
+def test_get_with_a_staff_token_returns_the_whole_stored_outcome(client, slots):
+    created = client.post("/v1/inquiries", json=inquiry()).get_json()
+
+    shown = client.get(f"/v1/inquiries/{created['id']}", headers=bearer(make_token(slots, "Sam", "staff")))
+
+    assert shown.status_code == 200
+    assert shown.get_json() == created
+
+
+def test_get_without_credentials_shows_only_what_the_patient_is_told(client, slots):
     created = client.post("/v1/inquiries", json=inquiry()).get_json()
 
     shown = client.get(f"/v1/inquiries/{created['id']}")
 
     assert shown.status_code == 200
-    assert shown.get_json() == created
+    appointment = created["appointment"]
+    assert shown.get_json() == {
+        "id": created["id"],
+        "status": "booked",
+        "language": "en",
+        "appointment": {"slot_type": "consult", "start": appointment["start"], "end": appointment["end"]},
+        "patient_message": created["patient_message"],
+    }
+
+
+def test_get_without_credentials_of_a_red_flag_inquiry_gives_no_triage_or_reasons(client, slots):
+    created = client.post("/v1/inquiries", json=inquiry(RED_FLAG)).get_json()
+    assert created["triage"]["urgency"] == "emergency"
+
+    shown = client.get(f"/v1/inquiries/{created['id']}").get_json()
+
+    assert shown == {
+        "id": created["id"],
+        "status": "urgent_review",
+        "language": "en",
+        "appointment": None,
+        "patient_message": created["patient_message"],
+    }
+    assert "bladder" not in json.dumps(shown)
+
+
+def test_get_with_a_revoked_staff_token_is_a_401_not_the_patient_view(client, slots):
+    created = client.post("/v1/inquiries", json=inquiry()).get_json()
+
+    shown = client.get(f"/v1/inquiries/{created['id']}", headers=bearer(make_token(slots, "Ex", "staff", revoked=True)))
+
+    assert shown.status_code == 401
+    assert shown.content_type == PROBLEM
 
 
 def test_get_of_an_unknown_inquiry_is_a_problem_404(client):
@@ -211,6 +255,51 @@ def test_invalid_fields_are_a_422_naming_each_field_and_nothing_is_stored(client
     assert response.content_type == PROBLEM
     assert field in response.get_json()["errors"]
     assert count(slots, Inquiry) == 0
+
+
+def test_every_invalid_field_of_a_body_comes_in_one_422(client, slots):
+    body = {
+        "patient": {"first_name": "", "last_name": "Diaz", "date_of_birth": "1961-13-45"},
+        "symptoms": {"pain_score": 14, "red_flags": ["fever", "headache"]},
+        "preferred_times": ["mornings", 7],
+        "language": "fr",
+    }
+
+    response = client.post("/v1/inquiries", json=body, headers={"Idempotency-Key": " "})
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "Idempotency-Key": ["Must be 1 to 200 characters."],
+        "patient.first_name": ["Length must be between 1 and 100."],
+        "patient.date_of_birth": ["Not a valid date."],
+        "patient.email": ["Give an email address or a phone number so the clinic can reach you."],
+        "symptoms.pain_score": ["Must be greater than or equal to 0 and less than or equal to 10."],
+        "symptoms.red_flags.1": [f"Must be one of: {', '.join(RED_FLAGS)}."],
+        "preferred_times.1": ["Not a valid string."],
+        "language": ["Must be one of: en, es."],
+    }
+    assert count(slots, Inquiry) == 0
+
+
+def test_contact_and_description_are_both_reported_when_both_are_missing(client, slots):
+    response = client.post("/v1/inquiries", json={"patient": {"first_name": "Ana", "last_name": "Diaz"}})
+
+    assert response.get_json()["errors"] == {
+        "patient.email": ["Give an email address or a phone number so the clinic can reach you."],
+        "message": ["Describe the pain in 'message' or answer at least one 'symptoms' question."],
+    }
+
+
+def test_an_invalid_email_is_reported_as_invalid_not_also_as_missing(client, slots):
+    body = {"patient": {**PATIENT, "email": "not-an-email", "phone": None}, "symptoms": {"pain_score": 99}}
+
+    response = client.post("/v1/inquiries", json=body)
+
+    assert response.get_json()["errors"] == {
+        "patient.email": ["Not a valid email address."],
+        "patient.phone": ["Field may not be null."],
+        "symptoms.pain_score": ["Must be greater than or equal to 0 and less than or equal to 10."],
+    }
 
 
 @pytest.mark.parametrize(
@@ -246,7 +335,7 @@ def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app
     assert response.status_code == 202
     body = response.get_json()
     assert body["status"] == "pending_booking"
-    assert "clinic will contact you" in body["patient_message"]
+    assert "Riverside Spine & Pain Clinic (demo) will contact you" in body["patient_message"]
     with app.extensions["routing"].db.session() as session:
         stored = session.get(Inquiry, uuid.UUID(body["id"]))
         assert stored.status == "pending_booking"
@@ -265,23 +354,52 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500():
     assert "secret" not in response.get_data(as_text=True)
 
 
+def test_a_database_failure_during_intake_says_the_inquiry_may_be_stored_and_a_retry_is_safe():
+    # The insert may have committed before the connection died: "nothing was acknowledged" was untrue.
+    app = create_app(settings_for(make_url("postgresql+psycopg://routing@127.0.0.1:1/routing")))
+    client = app.test_client()
+
+    posted = client.post("/v1/inquiries", json=inquiry(), headers={"webhook-id": "msg_1"})
+    read = client.get(f"/v1/inquiries/{uuid.uuid4()}")
+
+    assert posted.get_json()["detail"] == (
+        "The service lost its database while handling this request, so it may or may not have been stored. "
+        "Retry shortly with the same body and the same webhook-id (or Idempotency-Key): that is always safe and "
+        "never creates a duplicate. Staff actions: reload the inquiry and check before acting again."
+    )
+    assert read.get_json()["detail"] == "The service cannot reach its database right now. Retry shortly."
+    assert (posted.status_code, read.status_code) == (503, 503)
+
+
 @pytest.mark.parametrize(
-    ("message", "status"),
+    ("message", "status", "statements"),
     [
-        (STRAIN, "booked"),
-        ("I was diagnosed with facet joint arthritis last year. The relaxants no longer work.", "needs_review"),
+        # The inquiry with its decision; the booking under a savepoint: claim, then its records.
+        (STRAIN, "booked", ["WITH", "SAVEPOINT", "WITH", "WITH", "RELEASE"]),
+        (
+            "I was diagnosed with facet joint arthritis last year. The relaxants no longer work.",
+            "needs_review",  # no injection slot in the window: claim or propose, then the status
+            ["WITH", "SAVEPOINT", "WITH", "UPDATE", "RELEASE"],
+        ),
+        # Held by the safety net: the proposal, then the inquiry stored held, with its decision.
+        ("My legs feel funny and wobbly since the lifting.", "needs_review", ["SELECT", "WITH"]),
     ],
 )
-def test_on_postgresql_an_inquiry_is_stored_and_booked_in_three_statements(client, slots, message, status):
-    # Each statement is a round trip; under load the intake's throughput follows their number.
+def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(
+    client, slots, message, status, statements
+):
+    # Each commit is a disk flush on a durable server, and each statement a round trip.
     database = slots.extensions["routing"].db
     if database.url.get_backend_name() != "postgresql":
         pytest.skip("SQLite runs in the process: a statement costs no round trip")
     sent: list[str] = []
+    commits: list[object] = []
     record = lambda *args: sent.append(args[2].split()[0])  # noqa: E731 - (conn, cursor, statement, ...)
     event.listen(database.engine, "before_cursor_execute", record)
+    event.listen(database.engine, "commit", commits.append)
 
     response = client.post("/v1/inquiries", json=inquiry(message))
 
     assert response.get_json()["status"] == status
-    assert sent == ["INSERT", "WITH", "WITH"]  # store first; claim or propose; the records of the outcome
+    assert sent == statements
+    assert len(commits) == 1

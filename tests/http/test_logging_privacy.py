@@ -163,8 +163,14 @@ def run_every_flow(app, client) -> list:
     return responses
 
 
+#: Random ids in a line (request ids, inquiry ids) can spell a digit run by chance ("...19615b..." holds
+#: the birth year): they are taken out before looking for patient data.
+RANDOM_IDS = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def assert_no_phi(lines: list[str]) -> None:
-    leaks = [(value, line) for line in lines for value in PHI if value.lower() in line.lower()]
+    without_ids = [RANDOM_IDS.sub("<id>", line.lower()) for line in lines]
+    leaks = [(value, line) for line in without_ids for value in PHI if value.lower() in line]
     assert not leaks, f"patient data in the log: {leaks[:3]}"
 
 

@@ -49,3 +49,21 @@ def test_the_intake_webhook_is_documented_for_json_and_form_bodies(client):
     assert post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
     request_schema = spec["components"]["schemas"]["InquiryRequest"]
     assert {"patient", "symptoms", "message"} <= set(request_schema["properties"])
+
+
+def test_reading_an_inquiry_is_documented_as_open_with_more_for_staff(client):
+    spec = client.get("/openapi.json").get_json()
+
+    get = spec["paths"]["/v1/inquiries/{inquiry_id}"]["get"]
+    assert get["security"] == [{}, {"bearerAuth": []}]
+    assert set(get["responses"]) == {"200", "401", "404", "default"}
+    assert "only with a staff token" in get["description"]
+    triage = spec["components"]["schemas"]["InquiryResponse"]["properties"]["triage"]
+    assert triage["description"] == "In the POST answer, and in GET with a staff token; never without credentials"
+
+
+def test_readyz_documents_its_retry_after(client):
+    spec = client.get("/openapi.json").get_json()
+
+    headers = spec["paths"]["/readyz"]["get"]["responses"]["503"]["headers"]
+    assert headers == {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}

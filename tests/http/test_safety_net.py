@@ -110,7 +110,7 @@ def test_the_forms_language_is_stored_and_the_patient_is_answered_in_it(client, 
     outcome = client.post("/v1/inquiries", json=inquiry(SPANISH_STRAIN, language="es")).get_json()
 
     assert (outcome["status"], outcome["language"]) == ("booked", "es")
-    assert outcome["patient_message"].startswith("Su consulta de manejo del dolor está reservada para el ")
+    assert outcome["patient_message"].startswith("Su consulta de manejo del dolor en Riverside Spine & Pain Clinic ")
     again = client.get(f"/v1/inquiries/{outcome['id']}").get_json()
     assert again["language"] == "es"
 

@@ -90,3 +90,53 @@ def test_create_app_refuses_a_rulebook_that_does_not_validate(tmp_path):
 
     with pytest.raises(ConfigError, match=r"ROUTING_RULEBOOK: .*rules: must be a non-empty list"):
         create_app({"ROUTING_RULEBOOK": str(broken)})
+
+
+CLINIC_ENV = {
+    "ROUTING_CLINIC_NAME": "Hudson Back Clinic",
+    "ROUTING_CLINIC_PHONE": "+1 (212) 555-0100 ext. 12",
+    "ROUTING_CLINIC_ADDRESS": "12 Pine Street, New York, NY 10005",
+    "ROUTING_CLINIC_WEBSITE": "https://hudson.example.org/back",
+}
+
+
+def test_without_clinic_settings_the_clinic_is_the_demo_one_and_says_so():
+    clinic = load_settings(environ={}).clinic
+
+    assert (clinic.demo, clinic.name, clinic.phone) == (True, "Riverside Spine & Pain Clinic (demo)", "(555) 010-0142")
+
+
+def test_the_clinic_profile_comes_from_the_environment():
+    clinic = load_settings(environ=CLINIC_ENV).clinic
+
+    assert (clinic.name, clinic.phone, clinic.address, clinic.website, clinic.demo) == (
+        "Hudson Back Clinic",
+        "+1 (212) 555-0100 ext. 12",
+        "12 Pine Street, New York, NY 10005",
+        "https://hudson.example.org/back",
+        False,
+    )
+
+
+def test_the_clinic_website_is_optional():
+    environ = {key: value for key, value in CLINIC_ENV.items() if key != "ROUTING_CLINIC_WEBSITE"}
+
+    assert load_settings(environ=environ).clinic.website is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"ROUTING_CLINIC_PHONE": ""}, "ROUTING_CLINIC_PHONE not set: set ROUTING_CLINIC_NAME, ROUTING_CLINIC_PHONE"),
+        ({"ROUTING_CLINIC_PHONE": "call reception"}, "ROUTING_CLINIC_PHONE='call reception' is not a phone number"),
+        ({"ROUTING_CLINIC_PHONE": "555-01"}, "ROUTING_CLINIC_PHONE='555-01' is not a phone number"),
+        ({"ROUTING_CLINIC_NAME": "Hudson\nBack"}, "ROUTING_CLINIC_NAME must be one line of at most 100 characters"),
+        ({"ROUTING_CLINIC_ADDRESS": "x" * 201}, "ROUTING_CLINIC_ADDRESS must be one line of at most 200 characters"),
+        ({"ROUTING_CLINIC_WEBSITE": "hudson clinic"}, "ROUTING_CLINIC_WEBSITE='hudson clinic' is not a web address"),
+    ],
+)
+def test_a_bad_or_partial_clinic_profile_stops_the_start(changes, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={**CLINIC_ENV, **changes})
+
+    assert str(error.value).startswith(message)

@@ -7,9 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from routing.domain import patient_messages
+from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.patient_messages import booked, local_time
+from routing.domain.time_preferences import PreferenceResult
 
 NEW_YORK = ZoneInfo("America/New_York")
+CLINIC = ClinicProfile(
+    "Hudson Back Clinic", "+1 212-555-0100", "12 Pine Street, New York", "https://hudson.example.org"
+)
+MONDAY_9AM = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +33,102 @@ def test_a_time_reads_in_the_clinics_zone_on_a_twelve_hour_clock(utc, reads):
     assert local_time(utc, NEW_YORK) == reads
 
 
-def test_a_booking_message_names_the_appointment_and_its_time():
-    message = booked("consult", datetime(2026, 11, 30, 14, 0, tzinfo=UTC), NEW_YORK)
+def test_a_booking_message_names_the_appointment_its_time_and_the_clinic_with_its_number():
+    message = booked("consult", MONDAY_9AM, NEW_YORK, clinic=CLINIC)
 
-    assert message.startswith("Your pain-management consultation is booked for Monday 30 November at 9:00 AM EST.")
+    assert message == (
+        "Your pain-management consultation at Hudson Back Clinic, 12 Pine Street, New York, is booked for "
+        "Monday 30 November at 9:00 AM EST. If that time does not suit you, call us on +1 212-555-0100 and we "
+        "will find another."
+    )
+
+
+def test_a_spanish_booking_message_names_the_clinic_and_its_number():
+    message = booked("consult", MONDAY_9AM, NEW_YORK, "es", clinic=CLINIC)
+
+    assert message == (
+        "Su consulta de manejo del dolor en Hudson Back Clinic, 12 Pine Street, New York, está reservada para el "
+        "lunes 30 de noviembre a las 9:00 AM EST. Si ese horario no le conviene, llame al +1 212-555-0100 y le "
+        "buscaremos otro."
+    )
+
+
+def test_without_a_profile_the_demo_clinic_is_named_never_no_number():
+    message = booked("consult", MONDAY_9AM, NEW_YORK)
+
+    assert message.endswith(f"call us on {DEMO_CLINIC.phone} and we will find another.")
+    assert DEMO_CLINIC.name.endswith("(demo)")
+
+
+def test_a_booking_that_fits_the_preferred_times_says_so():
+    message = booked("consult", MONDAY_9AM, NEW_YORK, clinic=CLINIC, preference=PreferenceResult(fitted=True))
+
+    assert "is booked for Monday 30 November at 9:00 AM EST. It is at one of the times you told us suit you. If" in (
+        message
+    )
+
+
+def test_a_booking_outside_the_preferred_times_says_none_matched_and_the_earliest_was_booked():
+    message = booked("consult", MONDAY_9AM, NEW_YORK, clinic=CLINIC, preference=PreferenceResult(fitted=False))
+
+    assert message.split("EST. ")[1] == (
+        "None of the free times within the time frame your case needs matched the times you gave, so we booked "
+        "the earliest one. If that time does not suit you, call us on +1 212-555-0100 and we will find another."
+    )
+
+
+def test_a_spanish_booking_outside_the_preferred_times_says_so_in_spanish():
+    message = booked("consult", MONDAY_9AM, NEW_YORK, "es", clinic=CLINIC, preference=PreferenceResult(fitted=False))
+
+    assert message.split("EST. ")[1] == (
+        "Ningún horario libre en el plazo que su caso necesita coincidía con los que nos indicó, así que "
+        "reservamos el primero disponible. Si ese horario no le conviene, llame al +1 212-555-0100 y le "
+        "buscaremos otro."
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("en", "We could not read some of the times you gave for certain; the clinic will try to accommodate them."),
+        ("es", "No pudimos leer con seguridad alguno de los horarios que nos indicó; la clínica intentará tenerlo "
+         "en cuenta."),
+    ],
+)  # fmt: skip
+def test_an_unreadable_preference_is_not_guessed_and_the_clinic_will_try_to_accommodate_it(language, note):
+    message = booked("consult", MONDAY_9AM, NEW_YORK, language, clinic=CLINIC, preference=PreferenceResult(unread=True))
+
+    assert message.split("EST. ")[1].startswith(f"{note} ")
+
+
+@pytest.mark.parametrize(
+    ("message", "phone_says"),
+    [
+        (patient_messages.urgent_review("emergency", "en", clinic=CLINIC), "you can call us on +1 212-555-0100."),
+        (patient_messages.urgent_review("urgent", "en", clinic=CLINIC), "call us on +1 212-555-0100."),
+        (patient_messages.urgent_review("emergency", "es", clinic=CLINIC), "puede llamarnos al +1 212-555-0100."),
+        (patient_messages.urgent_review("urgent", "es", clinic=CLINIC), "llámenos al +1 212-555-0100."),
+        (patient_messages.held_for_staff("consult", None, NEW_YORK, clinic=CLINIC), "call us on +1 212-555-0100."),
+        (patient_messages.held_for_staff("consult", MONDAY_9AM, NEW_YORK, "es", clinic=CLINIC),
+         "llamarnos al +1 212-555-0100."),
+        (patient_messages.held_for_reading("en", clinic=CLINIC), "call us on +1 212-555-0100."),
+        (patient_messages.held_for_reading("es", clinic=CLINIC), "llamarnos al +1 212-555-0100."),
+        (patient_messages.pending("en", clinic=CLINIC), "call us on +1 212-555-0100 (https://hudson.example.org)."),
+        (patient_messages.pending("es", clinic=CLINIC), "llámenos al +1 212-555-0100 (https://hudson.example.org)."),
+    ],
+)  # fmt: skip
+def test_every_message_that_leaves_the_patient_waiting_names_the_clinic_and_its_number(message, phone_says):
+    assert "Hudson Back Clinic" in message
+    assert phone_says in message
+    assert "call the clinic" not in message
+
+
+def test_the_pending_message_names_the_clinic_and_its_number():
+    assert patient_messages.pending("en", clinic=CLINIC) == (
+        "We have received your message. Hudson Back Clinic will contact you to confirm your appointment. If you "
+        "have questions, call us on +1 212-555-0100 (https://hudson.example.org)."
+    )
+    assert patient_messages.pending("es", clinic=CLINIC) == (
+        "Hemos recibido su mensaje. Hudson Back Clinic se comunicará con usted para confirmar su cita. Si tiene "
+        "preguntas, llámenos al +1 212-555-0100 (https://hudson.example.org)."
+    )

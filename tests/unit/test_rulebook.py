@@ -36,7 +36,8 @@ def test_the_shipped_rulebook_loads_with_rules_r1_to_r11_then_the_catch_all():
 def test_the_rulebook_version_is_the_policy_version_it_implements():
     policy_version = re.search(r"\(version ([^)]+)\)", POLICY.read_text()).group(1)
 
-    assert load_rulebook().version == policy_version
+    # "+N" marks a revision of our wording that implements the same policy (docs/triage-policy.md).
+    assert load_rulebook().version.partition("+")[0] == policy_version
 
 
 def _mutations():
@@ -54,6 +55,12 @@ def _mutations():
 
     def unknown_cause(data):
         _rule(data, "R7")["likely_cause"] = "bad_luck"
+
+    def reason_cases_without_default(data):
+        _rule(data, "R7")["reason"] = [{"when": {"fact": "prior_imaging", "is": False}, "text": "Not imaged."}]
+
+    def reason_case_with_unknown_placeholder(data):
+        _rule(data, "R4")["reason"][1]["text"] = "Pain for {weeks}."
 
     def duplicate_id(data):
         _rule(data, "R8")["id"] = "R7"
@@ -89,6 +96,9 @@ def _mutations():
         step = data["modifiers"]["steps"][0]
         del step["raise"], step["up_to"]
 
+    def review_fact_without_a_name(data):
+        del data["needs_review"]["names"]["trigger"]
+
     return [
         (unknown_fact, "unknown fact 'leg_pain'"),
         (unknown_value, "'useless' is not one of not_tried, helped, no_relief"),
@@ -105,7 +115,10 @@ def _mutations():
         (red_flag_rule_moved_after_booking, "are not sent to urgent_review"),
         (wrong_test_for_fact, "duration_days (number) supports at_least, at_most, known, not 'is'"),
         (missing_version, "missing version"),
+        (reason_cases_without_default, "rule R7.reason: the last case must have no 'when' (the default)"),
+        (reason_case_with_unknown_placeholder, "rule R4.reason[1].text: placeholder {weeks} is not a fact name"),
         (modifier_that_does_nothing, "needs 'raise' or 'at_least'"),
+        (review_fact_without_a_name, "needs_review.names.trigger: each fact in 'of' needs its name in words"),
     ]
 
 

@@ -195,6 +195,20 @@ def test_needs_review_when_fewer_than_two_key_facts_are_known(facts, needs_revie
     assert any(reason.rule == "NR" for reason in decision.reasons) is needs_review
 
 
+@pytest.mark.parametrize(
+    ("facts", "known"),
+    [
+        ({}, "none"),
+        ({"duration_days": 3}, "how long it has lasted"),
+        ({"onset": "sudden", "pain_score": 9}, "how it started"),
+    ],
+)
+def test_the_few_details_reason_names_the_known_facts_in_words(facts, known):
+    [reason] = [reason for reason in _decide(**facts).reasons if reason.rule == "NR"]
+
+    assert reason.text == f"Few details given (known: {known}): staff should confirm the details with the patient."
+
+
 def test_reasons_name_the_rule_and_fill_in_the_facts():
     decision = _decide(red_flags=frozenset({"bladder_bowel_dysfunction", "saddle_numbness"}))
 
@@ -228,7 +242,7 @@ def test_facts_from_text_are_listed_with_their_phrase_and_form_facts_are_not():
 
 
 def test_every_decision_carries_the_rulebook_version():
-    assert _decide().rulebook_version == RULEBOOK.version == "2026-12-06.4"
+    assert _decide().rulebook_version == RULEBOOK.version == "2026-12-06.4+2"
 
 
 def test_decision_serialises_to_the_contract_shape():
@@ -242,7 +256,49 @@ def test_decision_serialises_to_the_contract_shape():
         "needs_review": True,
         "hold": None,
         "reasons": body["reasons"],
-        "rulebook_version": "2026-12-06.4",
+        "rulebook_version": "2026-12-06.4+2",
     }
     assert [reason["rule"] for reason in body["reasons"]] == ["R10", "M1", "NR"]
     assert all(set(reason) == {"rule", "text"} for reason in body["reasons"])
+
+
+@pytest.mark.parametrize(
+    "red_flags", [frozenset({"saddle_numbness"}), frozenset({"fever"})], ids=["emergency", "urgent"]
+)
+def test_an_urgent_review_decision_always_needs_review(red_flags):
+    # All four key facts known, so only the route can set the flag.
+    decision = _decide(
+        red_flags=red_flags, onset="sudden", duration_days=2, trigger="lifting", muscle_relaxants="not_tried"
+    )
+
+    assert (decision.route, decision.needs_review) == ("urgent_review", True)
+
+
+@pytest.mark.parametrize(
+    ("prior_imaging", "reason"),
+    [
+        (None, "Muscle relaxants gave no relief, the pain has lasted 90 days and no scan of the spine was mentioned: "
+               "an MRI can show whether arthritis or a spinal disc is the cause."),
+        (False, "Muscle relaxants gave no relief, the pain has lasted 90 days and the spine has not been imaged: "
+                "an MRI can show whether arthritis or a spinal disc is the cause."),
+    ],
+)  # fmt: skip
+def test_r4_says_not_imaged_only_when_the_patient_said_so(prior_imaging, reason):
+    decision = _decide(muscle_relaxants="no_relief", duration_days=90, prior_imaging=prior_imaging)
+
+    assert (decision.rule_id, decision.reasons[0].text) == ("R4", reason)
+
+
+@pytest.mark.parametrize(
+    ("prior_imaging", "reason"),
+    [
+        (None, "Pain for 60 days and no scan of the spine was mentioned: an MRI can look for arthritis or a spinal "
+               "disc problem."),
+        (False, "Pain for 60 days and the spine has not been imaged: an MRI can look for arthritis or a spinal disc "
+                "problem."),
+    ],
+)  # fmt: skip
+def test_r7_says_not_imaged_only_when_the_patient_said_so(prior_imaging, reason):
+    decision = _decide(duration_days=60, onset="gradual", prior_imaging=prior_imaging)
+
+    assert (decision.rule_id, decision.reasons[0].text) == ("R7", reason)

@@ -208,7 +208,26 @@ class StaffToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    #: Written at most once a minute per token (see ``staff_tokens.authenticate``), not on every request.
     last_used_at: Mapped[datetime | None]
+    #: After this the token is refused; None: it never expires.
+    expires_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in console session; the cookie holds a random secret whose SHA-256 is the id.
+
+    Kept on the server so signing out, idling and the absolute limit end the session for every copy of
+    the cookie (a signed cookie alone stays valid until it expires).
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moved at most once a minute, so the idle timeout is exact to a minute.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

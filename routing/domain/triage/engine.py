@@ -9,6 +9,7 @@ from typing import Any
 
 from routing.domain.triage.facts import SET_FACTS, TEXT, Facts
 from routing.domain.triage.rulebook import Rulebook, days
+from routing.domain.vocabulary import Route
 
 #: The languages the reader reads; a message in any other is held for staff.
 READ_LANGUAGES = ("en", "es")
@@ -96,7 +97,7 @@ def decide(
     ``flag`` and ``words``): they hold the inquiry too, unless a red flag already sends it to a clinician.
     """
     rule = next(rule for rule in rulebook.rules if rule.matches(facts))
-    reasons = [Reason(rule.id, _fill(rule.reason, facts, rulebook))]
+    reasons = [Reason(rule.id, _fill(rule.reason_for(facts), facts, rulebook))]
     urgency = rule.urgency
     if rule.route not in rulebook.unmodified_routes:
         for modifier in rulebook.modifiers:
@@ -108,7 +109,7 @@ def decide(
     known = [name for name in rulebook.review_facts if facts.is_known(name)]
     needs_review = len(known) < rulebook.review_min_known
     if needs_review:
-        shown = ", ".join(name.replace("_", " ") for name in known) or "none"
+        shown = ", ".join(rulebook.review_names[name] for name in known) or "none"
         reasons.append(Reason("NR", rulebook.review_reason.format(known=shown)))
     hold = None
     unread = language if language not in READ_LANGUAGES else message_language
@@ -126,7 +127,8 @@ def decide(
             )
         )
         hold = hold or HOLD_POSSIBLE_RED_FLAG
-    if hold is not None:
+    if hold is not None or rule.route == Route.URGENT_REVIEW:
+        # A clinician reviews every urgent_review decision before anything happens: say so on the decision.
         needs_review = True
         if rule.route in rulebook.unmodified_routes:
             hold = None  # a red flag already sends it to a clinician, and nothing is booked

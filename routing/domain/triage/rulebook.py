@@ -49,7 +49,15 @@ class Rule:
     route: str
     urgency: str
     likely_cause: tuple[tuple[Condition | None, str], ...]
-    reason: str
+    #: The reason text: the first case whose condition holds, as for likely_cause.
+    reason_cases: tuple[tuple[Condition | None, str], ...]
+
+    def reason_for(self, facts: Facts) -> str:
+        """The reason template for these facts (a case without a condition always applies)."""
+        for condition, text in self.reason_cases:
+            if condition is None or condition(facts):
+                return text
+        raise AssertionError(f"rule {self.id} has no default reason")  # excluded at load
 
     def cause_for(self, facts: Facts) -> str:
         """The likely cause: the first case whose condition holds (a case without one always does)."""
@@ -92,6 +100,7 @@ class Rulebook:
     unmodified_routes: frozenset[str]
     review_min_known: int
     review_facts: tuple[str, ...]
+    review_names: Mapping[str, str]  # each of review_facts in words, for the reason
     review_reason: str
     labels: Mapping[str, Any]
     urgency_windows_days: Mapping[str, int | None]
@@ -179,9 +188,12 @@ class _Compiler:
         rules = self.rules(data["rules"])
         modifiers, unmodified = self.modifiers(data["modifiers"])
         review = data["needs_review"]
-        _require_keys(self, "needs_review", review, {"min_known", "of", "reason"})
+        _require_keys(self, "needs_review", review, {"min_known", "of", "names", "reason"})
+        names = review["names"]
         for fact in review["of"]:
             self.fact_name(fact, "needs_review.of")
+            if not isinstance(names, dict) or not isinstance(names.get(fact), str) or not names[fact].strip():
+                raise self.fail(f"needs_review.names.{fact}", "each fact in 'of' needs its name in words")
         if not isinstance(review["min_known"], int) or not 0 <= review["min_known"] <= len(review["of"]):
             raise self.fail("needs_review.min_known", "must be a whole number between 0 and the number of facts")
         self.placeholders(review["reason"], "needs_review.reason", extra={"known"})
@@ -195,6 +207,7 @@ class _Compiler:
             unmodified_routes=unmodified,
             review_min_known=review["min_known"],
             review_facts=tuple(review["of"]),
+            review_names=dict(names),
             review_reason=review["reason"],
             labels=labels,
             urgency_windows_days=windows,
@@ -223,7 +236,7 @@ class _Compiler:
                     route=route,
                     urgency=urgency,
                     likely_cause=self.cause_cases(spec["likely_cause"], f"{where}.likely_cause"),
-                    reason=self.placeholders(spec["reason"], f"{where}.reason"),
+                    reason_cases=self.reason_cases(spec["reason"], f"{where}.reason"),
                 )
             )
         for spec in specs[:-1]:
@@ -262,6 +275,24 @@ class _Compiler:
             value = self.choice(case.get("value"), LIKELY_CAUSES, f"{where}[{index}].value")
             condition = self.condition(case["when"], f"{where}[{index}].when") if "when" in case else None
             cases.append((condition, value))
+        if cases[-1][0] is not None:
+            raise self.fail(where, "the last case must have no 'when' (the default)")
+        return tuple(cases)
+
+    def reason_cases(self, spec: Any, where: str) -> tuple[tuple[Condition | None, str], ...]:
+        # A text, or {when, text} cases so a reason says only what the patient said ("not imaged" only
+        # when they said so).
+        if isinstance(spec, str):
+            return ((None, self.placeholders(spec, where)),)
+        if not isinstance(spec, list) or not spec:
+            raise self.fail(where, "must be a text or a list of {when, text} cases")
+        cases = []
+        for index, case in enumerate(spec):
+            _require_keys(self, f"{where}[{index}]", case, {"text"})
+            _only_keys(self, f"{where}[{index}]", case, {"when", "text"})
+            text = self.placeholders(case["text"], f"{where}[{index}].text")
+            condition = self.condition(case["when"], f"{where}[{index}].when") if "when" in case else None
+            cases.append((condition, text))
         if cases[-1][0] is not None:
             raise self.fail(where, "the last case must have no 'when' (the default)")
         return tuple(cases)
