@@ -46,7 +46,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.fixture
 def service(migrated_url, tmp_path):
-    """gunicorn with 2 sync workers and one booking worker, on the test database, with slots to book."""
+    """gunicorn as served (gunicorn.conf.py), 2 workers, and one booking worker, on the test database."""
     app = create_app(settings_for(migrated_url))
     add_slots(app, "consult", [26 + hour / 4 for hour in range(200)])
     add_slots(app, "imaging", [50 + hour for hour in range(50)], minutes=60)
@@ -55,7 +55,18 @@ def service(migrated_url, tmp_path):
     env.pop("ROUTING_WEBHOOK_SECRET", None)
     port = _free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "wsgi:app",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
