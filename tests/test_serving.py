@@ -25,15 +25,8 @@ from routing import create_app
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Appointment, Inquiry
 from tests.conftest import settings_for
+from tests.gunicorn_helpers import REPO, free_port, start_gunicorn
 from tests.http.intake_helpers import inquiry
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -43,36 +36,8 @@ def served(tmp_path):
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", *step], cwd=REPO, env=env, check=True, timeout=120
         )
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "wsgi:app",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_gunicorn(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except (requests.ConnectionError, requests.Timeout):  # workers still starting
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
         yield base
     finally:
         server.terminate()
@@ -117,7 +82,7 @@ def _serve_env(tmp_path, marker: str) -> dict:
     # The marker lets the test find every process of this run (by environment) to prove none is left.
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        PORT=str(_free_port()),
+        PORT=str(free_port()),
         TMPDIR=str(tmp_path),
         SERVE_TEST_MARKER=marker,
         LOG_LEVEL="WARNING",

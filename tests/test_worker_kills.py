@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,9 +20,9 @@ from sqlalchemy import func, select
 from routing import create_app
 from routing.adapters.db.models import Inquiry, TriageDecision
 from tests.conftest import settings_for
+from tests.gunicorn_helpers import REPO, start_gunicorn
 from tests.http.intake_helpers import add_slots, inquiry
 
-REPO = Path(__file__).resolve().parents[1]
 MESSAGES = [
     "Lifted a couch yesterday and my lower back went into spasm. Pain about 6/10.",
     "Severe back pain and I can't control my bladder, numb when I wipe.",
@@ -31,12 +30,6 @@ MESSAGES = [
     "Me duele la espalda baja desde que levanté una caja ayer.",
 ]
 SETTLED_WITHIN = 60  # seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -53,25 +46,7 @@ def service(migrated_url, tmp_path):
     add_slots(app, "injection", [24 * 20 + hour for hour in range(50)], minutes=60)
     env = {**os.environ, "DATABASE_URL": migrated_url.render_as_string(hide_password=False), "LOG_LEVEL": "WARNING"}
     env.pop("ROUTING_WEBHOOK_SECRET", None)
-    port = _free_port()
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "wsgi:app",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web, base = start_gunicorn(env)
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--idle-sleep", "0.5"],
         cwd=REPO,
@@ -79,17 +54,7 @@ def service(migrated_url, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                if time.monotonic() > deadline or web.poll() is not None:
-                    raise
-                time.sleep(0.2)
         yield app, base, web
     finally:
         for process in (web, worker):
