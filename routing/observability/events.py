@@ -16,7 +16,7 @@ log = logging.getLogger("routing.events")
 
 
 def inquiry_stored(inquiry_id: uuid.UUID) -> None:
-    """An inquiry was committed (before triage and booking)."""
+    """An inquiry was committed, with its triage decision (and, on the embedded scheduler, its booking)."""
     _emit(logging.INFO, "inquiry.stored", inquiry_id=inquiry_id)
 
 
