@@ -238,11 +238,16 @@ def staff_revoke(id_or_name: str) -> None:
 @staff_cli.command("list")
 @needs_schema
 def staff_list() -> None:
-    """Every token: id, name, role, created, revoked."""
+    """Every token: id, name, role, created, revoked or when it expires, last used (UTC)."""
     with _wiring().db.session() as session:
         for row in list_tokens(session):
-            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
-            click.echo(f"{row.id}  {row.name:20}  {row.role:6}  created {row.created_at:%Y-%m-%d %H:%M}  {revoked}")
+            if row.revoked_at:
+                state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
+            else:
+                state = f"expires {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "live, no expiry"
+            used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+            created = f"created {row.created_at:%Y-%m-%d %H:%M}"
+            click.echo(f"{row.id}  {row.name:20}  {row.role:6}  {created}  {state}  {used}")
 
 
 demo_cli = AppGroup("demo", help="Example data for a first look (never on a clinic's real database).")

@@ -89,6 +89,10 @@ class TokenRequestSchema(InputSchema):
 
     name = Text(required=True, validate=validate.Length(1, 120))
     role = Text(required=True, validate=_one_of([r.value for r in StaffRole]))
+    expires_in_days = fields.Integer(
+        validate=validate.Range(1, 3650),
+        metadata={"description": "The token stops working this many days from now; without it, when revoked"},
+    )
 
 
 class AppointmentSchema(Schema):
@@ -227,6 +231,8 @@ class TokenSchema(Schema):
     role = fields.String()
     created_at = fields.String()
     revoked_at = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True, metadata={"description": "None: valid until revoked"})
+    last_used_at = fields.String(allow_none=True, metadata={"description": "Written at most once a minute"})
     token = fields.String(metadata={"description": "Only in the answer to creation; store it now"})
 
 

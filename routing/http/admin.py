@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import request
@@ -266,7 +267,9 @@ def create_token(body):
     """Create a staff token (admin); the answer is the only time the token is shown."""
     session = request_session()
     with session.begin():
-        row, token = staff_tokens.create_token(session, body["name"], body["role"])
+        days = body.get("expires_in_days")
+        expires_in = timedelta(days=days) if days else None
+        row, token = staff_tokens.create_token(session, body["name"], body["role"], expires_in=expires_in)
         audit.record(session, current_staff(), "token.create", details={"token_id": str(row.id), **body})
     return {**_token(row), "token": token}
 
@@ -294,4 +297,6 @@ def _token(row) -> dict:
         "role": row.role,
         "created_at": row.created_at.isoformat(),
         "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -163,6 +164,22 @@ def test_admins_create_list_and_revoke_tokens_and_each_change_is_audited(client,
     assert token not in str(log)
 
 
+def test_an_admin_token_can_be_made_to_expire_and_the_list_shows_expiry_and_last_use(client, admin):
+    created = client.post(
+        "/v1/admin/tokens", json={"name": "Temp Locum", "role": "staff", "expires_in_days": 30}, headers=admin
+    ).get_json()
+    client.get("/v1/admin/rulebook", headers=bearer(created["token"]))
+
+    listed = {row["name"]: row for row in client.get("/v1/admin/tokens", headers=admin).get_json()}
+
+    expires = datetime.fromisoformat(listed["Temp Locum"]["expires_at"])
+    assert timedelta(days=29, hours=23) < expires - datetime.now(UTC) <= timedelta(days=30)
+    assert listed["Temp Locum"]["last_used_at"] is not None
+    assert listed["Ada Admin"]["expires_at"] is None
+    refused = client.post("/v1/admin/tokens", json={"name": "X", "role": "staff", "expires_in_days": 0}, headers=admin)
+    assert list(refused.get_json()["errors"]) == ["expires_in_days"]
+
+
 def test_the_audit_log_has_no_way_to_edit_or_delete(app):
     for rule in app.url_map.iter_rules():
         if "audit" in rule.rule:
@@ -174,13 +191,17 @@ def test_the_staff_command_creates_lists_and_revokes_tokens(app, client):
 
     created = runner.invoke(args=["staff", "create", "Lee Doctor", "--role", "admin"])
     token = created.output.strip().splitlines()[-1]
+    runner.invoke(args=["staff", "create", "Temp Locum", "--expires-in", "30d"])
+    client.get("/v1/admin/rulebook", headers=bearer(token))
     listed = runner.invoke(args=["staff", "list"])
     revoked = runner.invoke(args=["staff", "revoke", "Lee Doctor"])
 
     assert created.exit_code == 0
     assert token.startswith("rt_")
-    assert "Lee Doctor" in listed.output
-    assert "admin" in listed.output
+    lines = {line.split()[1] + " " + line.split()[2]: line for line in listed.output.splitlines()}
+    assert "admin" in lines["Lee Doctor"]
+    assert re.search(r"live, no expiry  last used \d{4}-\d\d-\d\d \d\d:\d\d$", lines["Lee Doctor"])
+    assert re.search(r"expires \d{4}-\d\d-\d\d \d\d:\d\d  never used$", lines["Temp Locum"])
     assert token not in listed.output
     assert revoked.exit_code == 0
     assert client.get("/v1/admin/rulebook", headers=bearer(token)).status_code == 401
@@ -188,5 +209,5 @@ def test_the_staff_command_creates_lists_and_revokes_tokens(app, client):
     with app.extensions["routing"].db.session() as session:
         from routing.adapters.db.models import StaffToken
 
-        stored = session.query(StaffToken).one()
+        stored = session.query(StaffToken).filter_by(name="Lee Doctor").one()
         assert token not in (stored.token_hash, stored.name)  # only the hash is kept
