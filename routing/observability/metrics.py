@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -43,6 +44,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+if TYPE_CHECKING:  # only for the annotation: metrics must not import the scheduling adapters at run time
+    from routing.adapters.scheduling.interface import Scheduler
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The classic text format every Prometheus version reads (our names need none of 1.0.0's UTF-8 escaping).
@@ -108,21 +112,11 @@ def count_booking_attempt(scheduler: str, result: str) -> None:
     BOOKING_ATTEMPTS.labels(scheduler, result if result in BOOKING_RESULTS else "error").inc()
 
 
-def set_breaker_state(scheduler: object) -> None:
+def set_breaker_state(scheduler: Scheduler) -> None:
     """Copy the scheduler's circuit breaker state into the gauge (no-op for schedulers without one)."""
-    state = breaker_state(scheduler)
+    state = scheduler.breaker_state()
     if state is not None:
-        BREAKER_STATE.labels(getattr(scheduler, "name", "unknown")).set(BREAKER_VALUES.get(state, 2))
-
-
-def breaker_state(scheduler: object) -> str | None:
-    """The breaker state of the scheduler's HTTP client (``closed``, ``half-open``, ``open``), if it has one."""
-    for attribute in ("_http", "http"):
-        client = getattr(scheduler, attribute, None)
-        state = getattr(client, "breaker_state", None)
-        if isinstance(state, str):
-            return state
-    return None
+        BREAKER_STATE.labels(scheduler.name).set(BREAKER_VALUES.get(state, 2))
 
 
 def set_queue_depth(depth: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Appointment, Referral
 from routing.adapters.db.write_batch import RowWrite, WriteBatch
 from routing.adapters.scheduling.interface import (
+    PROPOSAL_HORIZON,
     Booking,
     BookingOutcome,
     BookingRequest,
@@ -39,11 +40,6 @@ REFERRAL_PRIORITY = {
     Urgency.SOON: "urgent",
     Urgency.ROUTINE: "routine",
 }
-#: How far past the urgency window to look for a slot to propose when none fits inside it.
-PROPOSAL_HORIZON = timedelta(days=366)
-# Slots fetched per search; a page fully taken by other bookers is searched again, a few times.
-_PAGE = 10
-_PAGES = 3
 # Looking for a slot that suits the patient's preferred times: the window's free slots are read in pages,
 # up to a bound (a routine window of three weeks holds about 200 consult slots in the demo timetable).
 _PREFERENCE_PAGE = 50
@@ -107,21 +103,7 @@ def book_earliest(
             except SlotTaken:
                 continue
             return BookingOutcome(booking.slot, booking=booking)
-    fast = getattr(scheduler, "book_earliest", None)
-    if fast is not None:  # the embedded scheduler claims the earliest slot in one statement
-        return fast(session, plan, request)
-    for _ in range(_PAGES):
-        slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest, limit=_PAGE)
-        for slot in slots:
-            try:
-                booking = scheduler.book(session, slot, request)
-            except SlotTaken:
-                continue
-            return BookingOutcome(booking.slot, booking=booking)
-        if len(slots) < _PAGE:
-            break
-    later = scheduler.find_free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
-    return BookingOutcome(None, proposed=later[0] if later else None)
+    return scheduler.book_earliest(session, plan, request)
 
 
 def propose_earliest(
@@ -194,7 +176,7 @@ def record_booking(
             "scheduler": scheduler.name,
             "external_id": booking.external_id,
             "external_slot_id": slot.id,
-            "slot_id": uuid.UUID(slot.id) if scheduler.name == "embedded" else None,
+            "slot_id": uuid.UUID(slot.id) if scheduler.capabilities.local_slots else None,
             "booking_key": request.booking_key,
             "referral_id": referral_id,
             "created_at": now,

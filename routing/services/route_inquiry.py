@@ -172,7 +172,7 @@ def route_inquiry(
             first=first_booking,
         )
 
-    if getattr(scheduler, "books_in_transaction", False):
+    if scheduler.capabilities.books_in_transaction:
         with session.begin():
             with WriteBatch(session.connection()) as writes:
                 step.record_waiting(writes)
@@ -263,7 +263,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
     detail = _HOLD_DETAIL[decision.hold]
     message = patient_messages.held_for_reading(decision.language, clinic=step.routing.clinic)
     status = InquiryStatus.NEEDS_REVIEW
-    if getattr(scheduler, "books_in_transaction", False):
+    if scheduler.capabilities.books_in_transaction:
         with session.begin():
             proposed = propose_earliest(session, scheduler, plan, preference)
             with WriteBatch(session.connection()) as writes:

@@ -14,18 +14,15 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import SchedulerUnavailable
 from routing.services import booking_queue
 from routing.services.route_inquiry import QueuePolicy, Routing
+from tests.fake_scheduler import FakeScheduler
 from tests.http.intake_helpers import add_slots, busy_slots, counts, inquiry
 
 MRI_MESSAGE = "Back spasms on and off for 3 months. Muscle relaxants didn't help at all."  # p02: imaging
 
 
-class DownScheduler:
+def down_scheduler() -> FakeScheduler:
     """A scheduling system that cannot be reached (the FHIR adapter raises the same after retries)."""
-
-    name = "fhir"
-
-    def find_free_slots(self, session, slot_type, start, end, limit=10):
-        raise SchedulerUnavailable("down")
+    return FakeScheduler("fhir").failing("find_free_slots", SchedulerUnavailable("down"))
 
 
 @pytest.fixture
@@ -51,7 +48,7 @@ def work(app, routing, now=None):
 
 
 def post_while_down(app, client, body=None) -> str:
-    app.extensions["routing"].scheduler = DownScheduler()
+    app.extensions["routing"].scheduler = down_scheduler()
     response = client.post("/v1/inquiries", json=body or inquiry())
     app.extensions["routing"].scheduler = EmbeddedScheduler()
     assert response.status_code == 202
@@ -85,7 +82,7 @@ def test_the_worker_books_a_pending_inquiry_once_it_is_due(app, client, slots):
 
 def test_after_the_last_attempt_the_inquiry_goes_to_staff(app, client, slots):
     inquiry_id = post_while_down(app, client)
-    routing = routing_with(app, DownScheduler(), max_attempts=3)
+    routing = routing_with(app, down_scheduler(), max_attempts=3)
     later = datetime.now(UTC)
     for _ in range(2):
         later += timedelta(days=1)
@@ -100,7 +97,7 @@ def test_after_the_last_attempt_the_inquiry_goes_to_staff(app, client, slots):
 
 def test_backoff_grows_with_each_failed_attempt(app, client, slots):
     inquiry_id = post_while_down(app, client)
-    routing = routing_with(app, DownScheduler(), retry_base=timedelta(minutes=1), max_attempts=10)
+    routing = routing_with(app, down_scheduler(), retry_base=timedelta(minutes=1), max_attempts=10)
     delays = []
     now = datetime.now(UTC)
     for _ in range(4):

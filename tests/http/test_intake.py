@@ -14,6 +14,7 @@ from routing import create_app
 from routing.adapters.db.models import Inquiry, Slot, TriageDecision
 from routing.domain.triage.facts import RED_FLAGS
 from tests.conftest import settings_for
+from tests.fake_scheduler import FakeScheduler
 from tests.http.admin_helpers import RED_FLAG, bearer, make_token
 from tests.http.intake_helpers import PATIENT, STRAIN, add_slots, busy_slots, count, counts, inquiry
 
@@ -322,13 +323,8 @@ def test_unreadable_bodies_are_problems_and_nothing_is_stored(client, slots, kwa
 
 
 def test_a_scheduler_failure_after_storing_answers_202_and_keeps_the_inquiry(app, client, slots):
-    class BrokenScheduler:
-        name = "broken"
-
-        def find_free_slots(self, session, slot_type, start, end, limit=10):
-            raise ConnectionError("scheduler unreachable")
-
-    app.extensions["routing"].scheduler = BrokenScheduler()
+    broken = FakeScheduler("broken").failing("find_free_slots", ConnectionError("scheduler unreachable"))
+    app.extensions["routing"].scheduler = broken
 
     response = client.post("/v1/inquiries", json=inquiry())
 

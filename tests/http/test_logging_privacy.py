@@ -19,6 +19,7 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import SchedulerUnavailable
 from routing.observability.json_logs import JsonFormatter
 from tests.conftest import settings_for
+from tests.fake_scheduler import FakeScheduler
 from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import add_slots
 
@@ -94,22 +95,14 @@ def app(migrated_url, json_lines):
     application.extensions["routing"].db.dispose()
 
 
-class DownScheduler:
+def down_scheduler() -> FakeScheduler:
     """Unreachable, with patient data in its exception text (which must not be logged)."""
-
-    name = "fhir"
-
-    def find_free_slots(self, session, slot_type, start, end, limit=10):
-        raise SchedulerUnavailable(f"down while booking {FIRST} {LAST}")
+    return FakeScheduler("fhir").failing("find_free_slots", SchedulerUnavailable(f"down while booking {FIRST} {LAST}"))
 
 
-class CrashingScheduler:
+def crashing_scheduler() -> FakeScheduler:
     """A bug: the exception text carries patient data."""
-
-    name = "fhir"
-
-    def find_free_slots(self, session, slot_type, start, end, limit=10):
-        raise RuntimeError(CRASH)
+    return FakeScheduler("fhir").failing("find_free_slots", RuntimeError(CRASH))
 
 
 def with_scheduler(app, scheduler, call):
@@ -146,11 +139,11 @@ def run_every_flow(app, client) -> list:
     send(client.post("/v1/inquiries", json=patient_body(email=f"{EMAIL}@", date_of_birth="1961-13-45")), 422)
     conflict = patient_body(phone="+1 555 013 9999")
     send(client.post("/v1/inquiries", json=conflict, headers={"Idempotency-Key": "json-1"}), 409)
-    send(with_scheduler(app, DownScheduler(), lambda: client.post("/v1/inquiries", json=patient_body())), 202)
+    send(with_scheduler(app, down_scheduler(), lambda: client.post("/v1/inquiries", json=patient_body())), 202)
     body = patient_body(phone="+1 555 013 0000")
-    send(with_scheduler(app, CrashingScheduler(), lambda: client.post("/v1/inquiries", json=body)), 202)
+    send(with_scheduler(app, crashing_scheduler(), lambda: client.post("/v1/inquiries", json=body)), 202)
     slots = "/v1/admin/slots?slot_type=consult"
-    send(with_scheduler(app, CrashingScheduler(), lambda: client.get(slots, headers=bearer(token))), 500)
+    send(with_scheduler(app, crashing_scheduler(), lambda: client.get(slots, headers=bearer(token))), 500)
 
     send(client.get(f"/v1/admin/inquiries?status=booked&q={LAST}", headers=bearer(token)), 200)
     detail = send(client.get(f"/v1/admin/inquiries/{inquiry_id}", headers=bearer(token)), 200)

@@ -18,7 +18,7 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from tests.conftest import settings_for
 from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import add_slots, inquiry
-from tests.http.test_booking_queue import DownScheduler
+from tests.http.test_booking_queue import down_scheduler
 from tests.scheduling.fault_server import refused_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_a_pending_inquiry_shows_in_the_queue_depth_and_as_an_unavailable_attemp
     before = scrape(client)
     assert value(before, "routing_booking_queue_depth") == 0
 
-    app.extensions["routing"].scheduler = DownScheduler()
+    app.extensions["routing"].scheduler = down_scheduler()
     try:
         response = client.post("/v1/inquiries", json=inquiry())
     finally:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Row, bindparam, exists, false, func, select, true, update
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Slot
 from routing.adapters.scheduling.interface import (
+    PROPOSAL_HORIZON,
     Booking,
     BookingOutcome,
     BookingRequest,
+    Capabilities,
     SlotTaken,
     SlotTime,
     UnknownAppointment,
@@ -98,9 +100,6 @@ _RELEASE = (
 )
 _READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("slot_id"))
 
-#: How far past the urgency window to look for a slot to propose when none fits inside it.
-PROPOSAL_HORIZON = timedelta(days=366)
-
 # PostgreSQL only (SQLite has no UPDATE inside WITH): claim the earliest slot in the window and, when
 # there is none, find the slot to propose instead, in one statement. Rows: (booked, slot columns).
 _CLAIMED = _CLAIM_EARLIEST.cte("claimed")
@@ -144,7 +143,7 @@ class EmbeddedScheduler:
     """
 
     name = "embedded"
-    books_in_transaction = True
+    capabilities = Capabilities(books_in_transaction=True, local_slots=True)
 
     def find_free_slots(
         self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
@@ -182,6 +181,9 @@ class EmbeddedScheduler:
         if not booked:
             return BookingOutcome(None, proposed=slot)
         return BookingOutcome(slot, booking=Booking(external_id=slot.id, slot=slot))
+
+    def breaker_state(self) -> str | None:
+        """None: no circuit breaker, the slots are in our own database."""
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
         """Free the slot again (the reason is kept on our appointment record by the caller)."""

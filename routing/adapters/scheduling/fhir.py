@@ -33,13 +33,17 @@ from sqlalchemy.orm import Session
 
 from routing.adapters.scheduling.interface import (
     Booking,
+    BookingOutcome,
     BookingRequest,
+    Capabilities,
     ReferralRequest,
     SchedulingRejected,
     SlotTaken,
     SlotTime,
     UnknownAppointment,
 )
+from routing.adapters.scheduling.search import book_earliest_by_search
+from routing.domain.booking_plan import BookingPlan
 from routing.domain.vocabulary import Urgency
 
 if TYPE_CHECKING:
@@ -80,6 +84,7 @@ class FhirScheduler:
     """Books slots held by a FHIR R4 scheduling system (see module doc for the mapping)."""
 
     name = "fhir"
+    capabilities = Capabilities()  # a network call: booked outside any transaction
 
     def __init__(self, http: FhirHttp, service_types: Mapping[str, tuple[str, str]]):
         """``service_types`` maps our slot types ("consult", ...) to the (system, code) of Slot.serviceType."""
@@ -87,6 +92,14 @@ class FhirScheduler:
         self._service_types = dict(service_types)
 
     # ------------------------------------------------------------------ Scheduler protocol
+
+    def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+        """Search the window and book the first slot still free (FHIR has no "claim the earliest" call)."""
+        return book_earliest_by_search(self, session, plan, request)
+
+    def breaker_state(self) -> str:
+        """The HTTP client's circuit breaker: "closed", "half-open" or "open"."""
+        return self._http.breaker_state
 
     def find_free_slots(
         self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10

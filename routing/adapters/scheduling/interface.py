@@ -3,16 +3,25 @@
 Two implementations: the embedded scheduler (slots in our own database, the default) and the FHIR R4
 adapter (a real scheduling system over HTTP). Methods take the caller's database ``session`` because
 the embedded scheduler books inside the caller's transaction; the FHIR adapter ignores it.
+
+Callers use only what :class:`Scheduler` declares: its calls, its :class:`Capabilities` (never its
+name) and its :meth:`Scheduler.breaker_state`. A new back-end is one module implementing it and one
+line in ``routing/wiring.py``; tests/scheduling/test_scheduler_contract.py runs against every one.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session
+
+from routing.domain.booking_plan import BookingPlan
+
+#: How far past the urgency window to look for a slot to propose when none fits inside it.
+PROPOSAL_HORIZON = timedelta(days=366)
 
 
 class SchedulingError(Exception):
@@ -96,10 +105,23 @@ class Booking:
     referral_external_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What sets one scheduler apart from another; callers branch on these, never on a scheduler's name."""
+
+    #: Books inside the caller's database transaction (its slots live in our database), so a booking
+    #: commits or rolls back with our record of it. False: a network call, made outside any transaction.
+    books_in_transaction: bool = False
+    #: Its slot ids are the ids of our own ``slots`` rows (kept on the appointment as ``slot_id``).
+    local_slots: bool = False
+
+
 class Scheduler(Protocol):
     """The scheduling system behind the booking service."""
 
+    #: Names the back-end in records, logs and metrics labels ("embedded", "fhir").
     name: str
+    capabilities: Capabilities
 
     def find_free_slots(
         self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
@@ -110,7 +132,10 @@ class Scheduler(Protocol):
     def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
         """Book ``slot`` for the request. Raises SlotTaken, SchedulerUnavailable or SchedulingRejected.
 
-        Idempotent per ``request.booking_key``: a retry returns the appointment already made.
+        Never two appointments for one ``request.booking_key``: a scheduler called over the network
+        returns the appointment a retry already made; one that books in the caller's transaction
+        (``capabilities.books_in_transaction``) commits the booking with our record of it, so a retry
+        never meets a half-made booking, and the slot is simply taken.
         """
         ...
 
@@ -120,4 +145,13 @@ class Scheduler(Protocol):
 
     def read(self, session: Session, external_id: str) -> Booking:
         """The appointment as the scheduling system has it now. Raises UnknownAppointment."""
+        ...
+
+    def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+        """Book the earliest free slot inside the plan's window; when none is free, propose the earliest
+        one after it (within PROPOSAL_HORIZON), unbooked. Raises SchedulerUnavailable."""
+        ...
+
+    def breaker_state(self) -> str | None:
+        """The circuit breaker's state ("closed", "half-open", "open"), or None without one (for metrics)."""
         ...

@@ -1,0 +1,111 @@
+"""The one fake scheduling system the tests share: slots and appointments in memory, failures on demand.
+
+It keeps the contract every scheduler keeps (tests/scheduling/test_scheduler_contract.py runs against
+it too), books outside any transaction like a remote system, and any call can be made to raise:
+``FakeScheduler().failing("find_free_slots", SchedulerUnavailable("down"))``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from routing.adapters.scheduling.interface import (
+    Booking,
+    BookingOutcome,
+    BookingRequest,
+    Capabilities,
+    SlotTaken,
+    SlotTime,
+    UnknownAppointment,
+)
+from routing.adapters.scheduling.search import book_earliest_by_search
+from routing.domain.booking_plan import BookingPlan
+
+
+class FakeScheduler:
+    """An in-memory scheduler; ``name`` is what it is recorded as (e.g. "fhir" to stand in for one)."""
+
+    capabilities = Capabilities()
+
+    def __init__(self, name: str = "fake") -> None:
+        self.name = name
+        self.slots: dict[str, SlotTime] = {}
+        self.held_by: dict[str, str] = {}  # slot id -> booking key holding it
+        self.appointments: dict[str, Booking] = {}  # external id -> appointment
+        self.calls: list[str] = []
+        self._failures: dict[str, Exception] = {}
+        self._ids = itertools.count(1)
+
+    # --- test controls ----------------------------------------------------------------------------
+
+    def failing(self, call: str, error: Exception) -> FakeScheduler:
+        """Make ``call`` (a method name, e.g. "book") raise ``error`` from now on; returns self."""
+        self._failures[call] = error
+        return self
+
+    def add_slot(self, slot_type: str, start: datetime, end: datetime) -> SlotTime:
+        """A free slot."""
+        slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end)
+        self.slots[slot.id] = slot
+        return slot
+
+    def _called(self, call: str) -> None:
+        self.calls.append(call)
+        if call in self._failures:
+            raise self._failures[call]
+
+    # --- the Scheduler protocol -------------------------------------------------------------------
+
+    def find_free_slots(
+        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+    ) -> list[SlotTime]:
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
+        self._called("find_free_slots")
+        free = [
+            slot
+            for slot in self.slots.values()
+            if slot.slot_type == slot_type and start < slot.start <= end and slot.id not in self.held_by
+        ]
+        return sorted(free, key=lambda slot: (slot.start, slot.id))[:limit]
+
+    def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
+        """Hold ``slot`` for the request; the same booking key gets its live appointment back."""
+        self._called("book")
+        for appointment in self.appointments.values():
+            if appointment.status == "booked" and self.held_by.get(appointment.slot.id) == request.booking_key:
+                return appointment
+        if slot.id not in self.slots or slot.id in self.held_by:
+            raise SlotTaken("the slot is no longer free")
+        self.held_by[slot.id] = request.booking_key
+        appointment = Booking(f"Appointment/{next(self._ids)}", self.slots[slot.id])
+        self.appointments[appointment.external_id] = appointment
+        return appointment
+
+    def cancel(self, session: Session, external_id: str, reason: str) -> None:
+        """Cancel the appointment and free its slot; cancelling twice is harmless."""
+        self._called("cancel")
+        appointment = self._appointment(external_id)
+        if appointment.status == "booked":
+            self.held_by.pop(appointment.slot.id, None)
+            self.appointments[external_id] = replace(appointment, status="cancelled")
+
+    def read(self, session: Session, external_id: str) -> Booking:
+        """The appointment as this fake has it now."""
+        self._called("read")
+        return self._appointment(external_id)
+
+    def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
+        """Search and book, as a remote scheduling system is booked."""
+        return book_earliest_by_search(self, session, plan, request)
+
+    def breaker_state(self) -> str | None:
+        """None: no circuit breaker."""
+
+    def _appointment(self, external_id: str) -> Booking:
+        if external_id not in self.appointments:
+            raise UnknownAppointment("no such appointment")
+        return self.appointments[external_id]

@@ -1,0 +1,206 @@
+"""The scheduler contract: one set of tests run against every implementation of the Scheduler protocol.
+
+Embedded (slots in our SQLite database), FHIR (the real test FHIR server, see conftest.py) and the tests'
+shared fake (tests/fake_scheduler.py). A new back-end joins ``IMPLEMENTATIONS`` and must pass them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+import routing.adapters.scheduling
+from routing.adapters.db import migrations
+from routing.adapters.scheduling import embedded
+from routing.adapters.scheduling.embedded import EmbeddedScheduler
+from routing.adapters.scheduling.fhir import FhirScheduler
+from routing.adapters.scheduling.interface import (
+    BookingRequest,
+    Capabilities,
+    Scheduler,
+    SlotTaken,
+    UnknownAppointment,
+)
+from routing.domain.booking_plan import BookingPlan
+from routing.domain.demo_schedule import SlotSpec
+from routing.domain.vocabulary import SlotType
+from tests.fake_scheduler import FakeScheduler
+
+IMPLEMENTATIONS: dict[str, type] = {"embedded": EmbeddedScheduler, "fhir": FhirScheduler, "fake": FakeScheduler}
+# Far in the future so no server's clock matters; whole hours keep the arithmetic readable.
+DAY = datetime(2031, 5, 12, tzinfo=UTC)
+
+
+def at(hour: int) -> datetime:
+    return DAY + timedelta(hours=hour)
+
+
+@dataclass
+class Contract:
+    """One implementation under test, with a way to give it free slots."""
+
+    scheduler: Scheduler
+    session: Any
+    seed_slots: Any  # (slot_type, starts) -> None
+
+    def free(self, slot_type: str = "consult", start: datetime = DAY, end: datetime = DAY + timedelta(hours=23)):
+        """The free slots in the test's day (after midnight, up to 23:00)."""
+        return self.scheduler.find_free_slots(self.session, slot_type, start, end, 10)
+
+
+def request_for(slot_type: str = "consult", key: str | None = None) -> BookingRequest:
+    inquiry_id = uuid.uuid4()
+    return BookingRequest(
+        inquiry_id=inquiry_id, booking_key=key or str(inquiry_id), slot_type=slot_type, route=slot_type, urgency="soon"
+    )
+
+
+@pytest.fixture(params=list(IMPLEMENTATIONS))
+def contract(request, tmp_path) -> Iterator[Contract]:
+    """The implementation named by the parameter, checked to be of its class."""
+    for built in _build(request, tmp_path):
+        assert type(built.scheduler) is IMPLEMENTATIONS[request.param]
+        yield built
+
+
+def _build(request, tmp_path) -> Iterator[Contract]:
+    if request.param == "embedded":
+        url = make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
+        migrations.upgrade(url)
+        engine = create_engine(url)
+        with Session(engine) as session:
+
+            def seed(slot_type: str, starts: list[datetime]) -> None:
+                specs = [SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30)) for start in starts]
+                embedded.add_slots(session, specs)
+
+            yield Contract(EmbeddedScheduler(), session, seed)
+        engine.dispose()
+    elif request.param == "fhir":
+        server = request.getfixturevalue("fhir_server")
+        service_types = request.getfixturevalue("service_types")
+        scheduler = request.getfixturevalue("make_scheduler")()
+
+        def seed(slot_type: str, starts: list[datetime]) -> None:
+            server.seed_slots(service_types[slot_type], starts)
+
+        yield Contract(scheduler, None, seed)
+    else:
+        fake = FakeScheduler()
+
+        def seed(slot_type: str, starts: list[datetime]) -> None:
+            for start in starts:
+                fake.add_slot(slot_type, start, start + timedelta(minutes=30))
+
+        yield Contract(fake, None, seed)
+
+
+def test_every_scheduler_in_the_package_is_under_contract():
+    found = set()
+    for module_info in pkgutil.iter_modules(routing.adapters.scheduling.__path__):
+        module = importlib.import_module(f"routing.adapters.scheduling.{module_info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and hasattr(cls, "book_earliest") and hasattr(cls, "capabilities"):
+                found.add(cls)
+
+    assert found == {EmbeddedScheduler, FhirScheduler}
+    assert found <= set(IMPLEMENTATIONS.values())
+
+
+def test_it_declares_its_capabilities_and_breaker_state(contract):
+    assert isinstance(contract.scheduler.capabilities, Capabilities)
+    assert contract.scheduler.breaker_state() in (None, "closed")
+    assert isinstance(contract.scheduler.name, str)
+
+
+def test_search_finds_free_slots_of_the_type_after_start_up_to_end_earliest_first_limited(contract):
+    contract.seed_slots("consult", [at(12), at(9), at(10), at(20)])
+    contract.seed_slots("imaging", [at(11)])
+
+    found = contract.scheduler.find_free_slots(contract.session, "consult", at(9), at(12), limit=2)
+    starts = [slot.start for slot in found]
+
+    assert starts == [at(10), at(12)]  # at(9) is the start itself: excluded; the limit cuts at two
+    assert [slot.slot_type for slot in contract.free("imaging")] == ["imaging"]
+
+
+def test_a_booked_slot_is_no_longer_free_and_reads_back_booked(contract):
+    contract.seed_slots("consult", [at(9), at(10)])
+    first, second = contract.free()
+
+    booking = contract.scheduler.book(contract.session, first, request_for())
+
+    assert (booking.slot.start, booking.status) == (at(9), "booked")
+    assert [slot.start for slot in contract.free()] == [second.start]
+    read = contract.scheduler.read(contract.session, booking.external_id)
+    assert (read.status, read.slot.start, read.slot.slot_type) == ("booked", at(9), "consult")
+
+
+def test_booking_again_with_the_same_key_never_makes_a_second_appointment(contract):
+    contract.seed_slots("consult", [at(9), at(10)])
+    first, second = contract.free()
+    request = request_for()
+
+    once = contract.scheduler.book(contract.session, first, request)
+    if contract.scheduler.capabilities.books_in_transaction:
+        # Its booking commits with our record of it, so no retry meets it half made: the slot is just taken.
+        with pytest.raises(SlotTaken):
+            contract.scheduler.book(contract.session, first, request)
+    else:
+        assert contract.scheduler.book(contract.session, first, request).external_id == once.external_id
+    assert [slot.start for slot in contract.free()] == [second.start]
+
+
+def test_booking_a_slot_someone_else_holds_raises_slot_taken(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    contract.scheduler.book(contract.session, slot, request_for())
+
+    with pytest.raises(SlotTaken):
+        contract.scheduler.book(contract.session, slot, request_for())
+
+
+def test_cancel_frees_the_slot_reads_back_cancelled_and_twice_is_harmless(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    booking = contract.scheduler.book(contract.session, slot, request_for())
+
+    contract.scheduler.cancel(contract.session, booking.external_id, "patient called")
+    contract.scheduler.cancel(contract.session, booking.external_id, "patient called")
+
+    assert [free.start for free in contract.free()] == [at(9)]
+    assert contract.scheduler.read(contract.session, booking.external_id).status == "cancelled"
+
+
+def test_an_unknown_appointment_is_unknown(contract):
+    with pytest.raises(UnknownAppointment):
+        contract.scheduler.read(contract.session, "Appointment/does-not-exist")
+
+
+def test_book_earliest_books_the_earliest_in_the_window(contract):
+    contract.seed_slots("consult", [at(14), at(11), at(16)])
+
+    outcome = contract.scheduler.book_earliest(contract.session, BookingPlan("consult", at(10), at(15)), request_for())
+
+    assert (outcome.appointment.start, outcome.booking.slot.start, outcome.proposed) == (at(11), at(11), None)
+    assert [slot.start for slot in contract.free()] == [at(14), at(16)]
+
+
+def test_book_earliest_proposes_the_earliest_later_slot_when_the_window_is_full(contract):
+    contract.seed_slots("consult", [at(16), at(20)])
+
+    outcome = contract.scheduler.book_earliest(contract.session, BookingPlan("consult", at(10), at(15)), request_for())
+
+    assert (outcome.appointment, outcome.booking, outcome.proposed.start) == (None, None, at(16))
+    assert [slot.start for slot in contract.free()] == [at(16), at(20)]  # proposed, not booked
