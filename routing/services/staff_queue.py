@@ -92,6 +92,11 @@ def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int =
     ], total
 
 
+def received_since(session: Session, moment: datetime) -> int:
+    """How many inquiries were received after ``moment``."""
+    return session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.received_at > moment)) or 0
+
+
 def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict[str, Any]]:
     """Who handled each inquiry that was handled, and when, and how (``acknowledge`` or ``callback``).
 
