@@ -34,6 +34,10 @@ class QueueQuerySchema(PageQuerySchema):
     needs_review = fields.Boolean()
     received_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, inclusive"})
     received_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, exclusive"})
+    search = Text(
+        validate=validate.Length(1, 100),
+        metadata={"description": "Part of the patient's name or phone (any case; a phone by its digits). Not indexed."},
+    )
 
 
 class AuditQuerySchema(PageQuerySchema):
@@ -84,6 +88,12 @@ class CallbackRequestSchema(InputSchema):
     note = Text(multiline=True, validate=validate.Length(max=1000))
 
 
+class AcknowledgeRequestSchema(InputSchema):
+    """Mark an open emergency or urgent review as handled (it stops being "call now")."""
+
+    note = Text(multiline=True, validate=validate.Length(max=1000))
+
+
 class TokenRequestSchema(InputSchema):
     """A new staff token."""
 
@@ -110,6 +120,16 @@ class AppointmentSchema(Schema):
     cancel_reason = fields.String(allow_none=True)
 
 
+class HandledSchema(Schema):
+    """Who handled an emergency or urgent review, and when: a call-back that reached the patient, or an
+    acknowledgement."""
+
+    by = fields.String()
+    at = fields.String()
+    action = fields.String(metadata={"description": "acknowledge or callback"})
+    outcome = fields.String(allow_none=True, metadata={"description": "the call-back's outcome"})
+
+
 class QueueItemSchema(Schema):
     """One inquiry in the queue."""
 
@@ -128,6 +148,7 @@ class QueueItemSchema(Schema):
     language = fields.String(allow_none=True, metadata={"example": "es"})
     rule = fields.String(allow_none=True)
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
+    handled = fields.Nested(HandledSchema, allow_none=True)
 
 
 class _PageSchema(Schema):
@@ -191,6 +212,7 @@ class InquiryDetailSchema(Schema):
     facts = fields.Dict()
     evidence = fields.List(fields.Dict(), metadata={"description": "Each fact, its value, and where it came from"})
     decision = fields.Nested(DecisionSchema, allow_none=True)
+    handled = fields.Nested(HandledSchema, allow_none=True)
     earlier_decisions = fields.List(fields.Nested(DecisionSchema))
     appointments = fields.List(fields.Nested(AppointmentSchema))
     referrals = fields.List(fields.Dict())

@@ -22,3 +22,21 @@ ensure_chromium() {
   fi
   return 0
 }
+
+BROWSER_TESTS_DIR=$PWD/tests/browser
+
+# ensure_axe_core: tests/browser/node_modules/axe-core from the committed package-lock.json (npm ci), which
+# the browser tests inject into every console page. Needs npm (ensure_fhir_server_deps installs it);
+# without it the accessibility tests skip, or fail under CI=true.
+ensure_axe_core() {
+  if [[ -f $BROWSER_TESTS_DIR/node_modules/.package-lock.json ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    log "npm not found: the accessibility (axe-core) browser tests will skip"
+    return 0
+  fi
+  log "npm ci in tests/browser (axe-core)"
+  (cd "$BROWSER_TESTS_DIR" && npm ci --no-audit --no-fund --loglevel=error) \
+    || die "npm ci in tests/browser failed"
+}

@@ -44,6 +44,7 @@ export ROUTING_REQUIRE_POSTGRES=1
 ensure_fhir_server_deps
 # The staff console's end-to-end tests drive Debian's chromium (Playwright, no browser download).
 ensure_chromium
+ensure_axe_core
 
 # ---------------------------------------------------------------- pytest
 log "pytest $*"

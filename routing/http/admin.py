@@ -21,6 +21,7 @@ from routing.http.problems import Problem
 from routing.services import audit, staff_actions, staff_queue, staff_tokens
 from routing.services.booking import PROPOSAL_HORIZON
 from schemas.admin import (
+    AcknowledgeRequestSchema,
     AuditPageSchema,
     AuditQuerySchema,
     CallbackRequestSchema,
@@ -178,6 +179,18 @@ def callback(body, inquiry_id: uuid.UUID):
             session, staff, inquiry_id, tag, body["outcome"], body.get("note")
         )
     )
+    return _detail(inquiry_id)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/acknowledge")
+@staff_required()
+@bp.arguments(AcknowledgeRequestSchema)
+@bp.response(200, InquiryDetailSchema)
+@_documented(_CHANGE_ERRORS, _BODY_ERRORS)
+def acknowledge(body, inquiry_id: uuid.UUID):
+    """Mark an open emergency or urgent review as handled: no longer "call now", sorted below the open ones."""
+    staff = current_staff()
+    _guarded(lambda session, tag: staff_actions.acknowledge(session, staff, inquiry_id, tag, body.get("note")))
     return _detail(inquiry_id)
 
 

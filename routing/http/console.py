@@ -27,7 +27,7 @@ from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
 from routing.http.console_forms import PER_PAGE, parse_queue_query
-from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text
+from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text, rule_text
 from routing.http.deps import request_session, wiring
 from routing.services import console_sessions, staff_actions, staff_queue
 from routing.services.booking import PROPOSAL_HORIZON
@@ -43,7 +43,6 @@ POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-REFRESH_SECONDS = 60
 SLOT_TYPES = ("consult", "imaging", "injection")
 _PUBLIC = {"console.login", "console.sign_in"}
 _request_schema = InquiryRequestSchema()
@@ -88,6 +87,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.jinja_env.filters["local"] = lambda moment: local(moment, settings.timezone)
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["reason_text"] = reason_text
+    app.jinja_env.filters["rule_text"] = rule_text
     app.register_blueprint(bp)
 
 
@@ -115,6 +115,22 @@ def _guard():
 def _expired_form(_error: CSRFError):
     # A person sees this, not a program: explain in a page, not in problem+json.
     return render_template("console/refused.html"), 400
+
+
+@bp.context_processor
+def _new_since_last_look() -> dict:
+    """How many inquiries arrived since this person last opened the queue, for the header of every page.
+
+    Counted when a page is opened, never by a timed reload: nothing moves the keyboard focus, and the
+    count clears only when the person opens the queue (and so sees them).
+    """
+    last_seen = _parse(session.get("last_seen")) if getattr(g, "staff", None) else None
+    if last_seen is None:
+        return {"arrived": None}
+    db = request_session()
+    arrived = staff_queue.received_since(db, last_seen)
+    db.rollback()
+    return {"arrived": arrived}
 
 
 @bp.after_request
@@ -195,7 +211,6 @@ def queue():
         new=new,
         new_total=new_total,
         last_seen=last_seen,
-        refresh=REFRESH_SECONDS,
         timezone=tz.key,
         statuses=[s.value for s in InquiryStatus],
         urgencies=[u.value for u in Urgency],
@@ -212,9 +227,15 @@ def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
     if detail is None:
         return render_template("console/missing.html"), 404
     phrases = [e.get("phrase") for e in detail["evidence"] if e.get("source") == "text"]
+    patient = detail["patient"]
+    name = " ".join(str(patient.get(key) or "") for key in ("first_name", "last_name")).strip()
+    decision = detail["decision"]
     return render_template(
         "console/inquiry.html",
         inquiry=detail,
+        patient_name=name or "unknown patient",
+        # An open emergency: "call now" on the page and in its title, until handled.
+        call_now=bool(decision and decision["urgency"] == Urgency.EMERGENCY and not detail["handled"]),
         message=highlight(detail["message"] or "", phrases),
         fact_value=lambda fact, value: fact_value(fact, value, wiring().rulebook.source.get("labels") or {}),
         timezone=wiring().settings.timezone.key,
@@ -278,6 +299,19 @@ def callback(inquiry_id: uuid.UUID):
         inquiry_id,
         lambda db, tag: staff_actions.record_callback(db, g.staff, inquiry_id, tag, outcome, note),
         "Call-back recorded.",
+    )
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/acknowledge")
+def acknowledge(inquiry_id: uuid.UUID):
+    """Mark an open emergency or urgent review as handled (for example, called from another phone)."""
+    note = (request.form.get("note") or "").strip()[:1000] or None
+    if note and (problem := control_character_error(note, multiline=True)):
+        return _back(inquiry_id, f"The note: {problem}", ok=False)
+    return _act(
+        inquiry_id,
+        lambda db, tag: staff_actions.acknowledge(db, g.staff, inquiry_id, tag, note),
+        "Marked as handled.",
     )
 
 
@@ -385,10 +419,15 @@ def _rulebook_page(**extra):
         version=source.get("version"),
         policy=source.get("policy"),
         rules=source.get("rules") or [],
-        modifiers=source.get("modifiers") or [],
+        modifiers=_modifier_steps(source.get("modifiers")),
         windows=source.get("urgency_windows_days") or {},
         **extra,
     )
+
+
+def _modifier_steps(modifiers) -> list:
+    # The rulebook keeps its modifiers as {"never_for_routes": [...], "steps": [...]}; older ones as a list.
+    return modifiers.get("steps") or [] if isinstance(modifiers, dict) else modifiers or []
 
 
 def _one_of(value: str | None, allowed: list[str]) -> str | None:

@@ -72,7 +72,11 @@ LABELS: dict[str, dict[str, str]] = {
         "cancel": "appointment cancelled",
         "callback": "call-back",
         "retriage": "triage re-run",
+        "acknowledge": "acknowledged",
     },
+    #: A reason's source when it is not a numbered rule of the rulebook (R1, M1: shown as they are).
+    "reason_rule": {"TEXT": "message", "NR": "details", "STAFF": "staff"},
+    "language": {"en": "English", "es": "Spanish"},
     "session_ended": {
         "unknown": "Your session has ended. Sign in again.",
         "idle": "You were signed out after {idle} minutes without activity. Sign in again.",
@@ -143,6 +147,20 @@ def reason_text(reason: dict[str, Any]) -> str:
     # Decisions made before rulebook 2026-12-06.4+2 list the known facts by code, spaced ("known: duration
     # days"); later ones name them in words already. Only that list changes.
     return _KNOWN_LIST.sub(named, text) if reason.get("rule") == "NR" else text
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def rule_text(reason: Any) -> str:
+    """A rule's reason as the rulebook page shows it: its variants in turn, each placeholder as
+    ``[what goes there]`` in words (``{red_flags}`` reads ``[red flags]``), never a Python repr."""
+    if isinstance(reason, list):
+        texts = (variant.get("text") if isinstance(variant, dict) else variant for variant in reason)
+        return " / ".join(rule_text(text) for text in texts)
+    if not isinstance(reason, str):
+        return ""
+    return _PLACEHOLDER.sub(lambda match: f"[{label(match.group(1), 'fact')}]", reason)
 
 
 def local(moment: str | datetime | None, tz: ZoneInfo) -> str:

@@ -1,4 +1,5 @@
-"""What staff do to an inquiry: override its route, cancel its appointment, close a call-back, re-run triage.
+"""What staff do to an inquiry: override its route, cancel its appointment, close a call-back, acknowledge an
+emergency, re-run triage.
 
 Each action takes the ETag the staff member last saw and refuses (``StaleVersion``) when the inquiry
 changed since, so two people cannot overwrite each other. Each runs in one transaction with the inquiry
@@ -24,12 +25,12 @@ from routing.adapters.scheduling.interface import SchedulingError, SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.triage import Decision, triage
-from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, Urgency
 from routing.observability import events
 from routing.services import audit
 from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
 from routing.services.route_inquiry import Routing
-from routing.services.staff_queue import appointment_dict, decision_dict, etag
+from routing.services.staff_queue import ACKNOWLEDGE, appointment_dict, decision_dict, etag, handling
 from routing.services.staff_tokens import Staff
 from schemas.inquiry import InquiryRequestSchema
 
@@ -191,6 +192,43 @@ def record_callback(
             now=now,
         )
     events.staff_action("callback", inquiry_id, staff.id)
+
+
+def acknowledge(
+    session: Session,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    if_match: str | None,
+    note: str | None,
+    now: datetime | None = None,
+) -> None:
+    """Mark an open emergency or urgent review as handled by ``staff`` (say, called outside the console).
+
+    It stops being "call now" and sorts below the open ones; the status is unchanged (a call-back, when
+    recorded, closes it). Refused on anything else, and on one already handled.
+    """
+    now = now or utcnow()
+    with session.begin():
+        inquiry = _locked(session, inquiry_id, if_match)
+        decision = _current_decision(session, inquiry_id)
+        pressing = inquiry.status == InquiryStatus.URGENT_REVIEW or (
+            decision is not None and decision.urgency == Urgency.EMERGENCY
+        )
+        if not pressing or inquiry.status == InquiryStatus.CLOSED:
+            raise ActionRefused("Only an open emergency or urgent review is acknowledged; this one is not.")
+        if (done := handling(session, [inquiry]).get(inquiry_id)) is not None:
+            raise ActionRefused(f"Already handled by {done['by']} at {done['at']}.")
+        inquiry.updated_at = now  # a new version: a form opened before the acknowledgement is stale
+        audit.record(
+            session,
+            staff,
+            ACKNOWLEDGE,
+            inquiry_id=inquiry_id,
+            details={"status": inquiry.status, "urgency": decision.urgency if decision else None},
+            reason=note,
+            now=now,
+        )
+    events.staff_action(ACKNOWLEDGE, inquiry_id, staff.id)
 
 
 def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) -> dict[str, Any]:
@@ -443,6 +481,7 @@ __all__ = [
     "NotFound",
     "Override",
     "StaleVersion",
+    "acknowledge",
     "apply_retriage",
     "cancel_appointment",
     "override_route",

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, cast, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Appointment, Inquiry, Referral, TriageDecision
+from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, TriageDecision
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Urgency
 from routing.services import audit
 
@@ -20,13 +20,21 @@ _URGENCY_RANK = case(
     value=TriageDecision.urgency,
     else_=4,
 )
-# Emergencies first; then whatever is not settled yet (pending booking, or no decision at all: it must
-# never sink out of sight); then every other urgent_review; then what the reader's safety net held for a
-# person to read (a possible red flag, an unread language); then by urgency; oldest first within each.
+#: Staff actions that count as handling an emergency or an urgent review. A call-back that reached the
+#: patient closes the inquiry; "no answer" keeps it open (call again), so only "closed" counts for it.
+ACKNOWLEDGE = "acknowledge"
+_ACKNOWLEDGED = exists().where(AuditEvent.inquiry_id == Inquiry.id, AuditEvent.action == ACKNOWLEDGE)
+#: Handled: closed (a call-back reached the patient), or acknowledged by a staff member. Read from the
+#: audit trail, which already says who and when; no column of its own.
+_HANDLED = or_(Inquiry.status == InquiryStatus.CLOSED, _ACKNOWLEDGED)
+# Open emergencies first; then whatever is not settled yet (pending booking, or no decision at all: it
+# must never sink out of sight); then every other open urgent_review; then what the reader's safety net
+# held for a person to read (a possible red flag, an unread language); then by urgency (a handled
+# emergency is first among these, below everything still open); oldest first within each.
 _ATTENTION_RANK = case(
-    (TriageDecision.urgency == Urgency.EMERGENCY, 0),
+    (and_(TriageDecision.urgency == Urgency.EMERGENCY, not_(_HANDLED)), 0),
     (or_(Inquiry.status == InquiryStatus.PENDING_BOOKING, TriageDecision.id.is_(None)), 1),
-    (Inquiry.status == InquiryStatus.URGENT_REVIEW, 2),
+    (and_(Inquiry.status == InquiryStatus.URGENT_REVIEW, not_(_HANDLED)), 2),
     (and_(Inquiry.status == InquiryStatus.NEEDS_REVIEW, TriageDecision.hold.is_not(None)), 3),
     else_=4,
 )
@@ -43,6 +51,9 @@ class QueueFilter:
     needs_review: bool | None = None
     received_after: datetime | None = None
     received_before: datetime | None = None
+    #: Part of the patient's name (first, last, or "first last") or phone number, any case; a phone
+    #: matches on its digits alone. Not indexed: a scan of the inquiries, fine at a clinic's volume.
+    search: str | None = None
 
 
 def etag(inquiry: Inquiry) -> str:
@@ -66,6 +77,8 @@ def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int =
         query = query.where(Inquiry.received_at >= filters.received_after)
     if filters.received_before:
         query = query.where(Inquiry.received_at < filters.received_before)
+    if filters.search and filters.search.strip():
+        query = query.where(_matches(filters.search))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(_ATTENTION_RANK, _URGENCY_RANK, Inquiry.received_at, Inquiry.id)
@@ -73,7 +86,44 @@ def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int =
         .limit(per_page)
     ).all()
     appointments = _live_appointments(session, [inquiry.id for inquiry, _ in rows])
-    return [_summary(inquiry, decision, appointments.get(inquiry.id)) for inquiry, decision in rows], total
+    handled = handling(session, [inquiry for inquiry, _ in rows])
+    return [
+        _summary(inquiry, decision, appointments.get(inquiry.id), handled.get(inquiry.id)) for inquiry, decision in rows
+    ], total
+
+
+def received_since(session: Session, moment: datetime) -> int:
+    """How many inquiries were received after ``moment``."""
+    return session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.received_at > moment)) or 0
+
+
+def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Who handled each inquiry that was handled, and when, and how (``acknowledge`` or ``callback``).
+
+    Handled means closed by a call-back that reached the patient, or acknowledged; the latest such audit
+    event names the person. A call-back with no answer handles nothing (the inquiry stays open).
+    """
+    ids = [inquiry.id for inquiry in inquiries]
+    if not ids:
+        return {}
+    closed = {inquiry.id for inquiry in inquiries if inquiry.status == InquiryStatus.CLOSED}
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.inquiry_id.in_(ids), AuditEvent.action.in_([ACKNOWLEDGE, "callback"]))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    handled: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in rows:
+        outcome = (event.details or {}).get("outcome")
+        if event.action == "callback" and (outcome == "no_answer" or event.inquiry_id not in closed):
+            continue
+        handled[event.inquiry_id] = {
+            "by": event.actor_name,
+            "at": event.at.isoformat(),
+            "action": event.action,
+            "outcome": outcome,
+        }
+    return handled
 
 
 def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
@@ -109,6 +159,7 @@ def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
         "facts": facts.get("values") or {},
         "evidence": facts.get("evidence") or [],
         "decision": decision_dict(current) if current else None,
+        "handled": handling(session, [inquiry]).get(inquiry.id),
         "earlier_decisions": [decision_dict(d) for d in decisions if d is not current],
         "appointments": [appointment_dict(a) for a in appointments],
         "referrals": [referral_dict(r) for r in referrals],
@@ -179,7 +230,25 @@ def _live_appointments(session: Session, inquiry_ids: list[uuid.UUID]) -> dict[u
     return {row.inquiry_id: row for row in rows}
 
 
-def _summary(inquiry: Inquiry, decision: TriageDecision | None, appointment: Appointment | None) -> dict[str, Any]:
+def _matches(search: str):
+    """Inquiries whose patient's name or phone contains ``search`` (any case; a phone by its digits)."""
+    patient = Inquiry.payload["patient"]
+    first, last = (func.lower(func.coalesce(patient[key].as_string(), "")) for key in ("first_name", "last_name"))
+    words = search.strip().lower()
+    conditions = [first.contains(words, autoescape=True), last.contains(words, autoescape=True)]
+    conditions.append((first + " " + last).contains(words, autoescape=True))
+    digits = "".join(ch for ch in search if ch.isdigit())
+    if len(digits) >= 3:  # fewer would match nearly every number
+        phone = func.coalesce(patient["phone"].as_string(), "")
+        for punctuation in (" ", "-", "(", ")", ".", "+", "/"):
+            phone = func.replace(phone, punctuation, "")
+        conditions.append(cast(phone, String).contains(digits, autoescape=True))
+    return or_(*conditions)
+
+
+def _summary(
+    inquiry: Inquiry, decision: TriageDecision | None, appointment: Appointment | None, handled: dict | None
+) -> dict[str, Any]:
     patient = (inquiry.payload or {}).get("patient") or {}
     return {
         "id": str(inquiry.id),
@@ -195,4 +264,6 @@ def _summary(inquiry: Inquiry, decision: TriageDecision | None, appointment: App
         "language": inquiry.language,
         "rule": decision.rule_id if decision else None,
         "appointment": appointment_dict(appointment) if appointment else None,
+        "phone": patient.get("phone"),
+        "handled": handled,
     }

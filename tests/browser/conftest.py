@@ -12,6 +12,7 @@ leaves ``failed-<test>.png`` there.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ from werkzeug.serving import make_server
 
 from routing import create_app
 from routing.adapters.db import migrations
-from routing.adapters.db.models import Appointment, AuditEvent
+from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, TriageDecision
+from routing.adapters.db.types import utcnow
 from tests.conftest import settings_for
 from tests.http.admin_helpers import bearer, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots
@@ -46,6 +49,11 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 STAFF_NAME = "Nina Nurse"
 EMERGENCY = "Severe back pain and I can't control my bladder, numb when I wipe."
+#: axe-core, from tests/browser/package-lock.json (scripts/test.sh runs npm ci there).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+#: The audit's two screen sizes: a front-desk laptop and a phone.
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 #: Playwright's default of 30 s per action would let one broken page eat the file's time budget.
 TIMEOUT_MS = 5_000
 
@@ -177,7 +185,7 @@ def browser() -> Iterator[Any]:
     _require_browser()  # session fixtures are set up before the autouse one, so check here too
     from playwright.sync_api import sync_playwright
 
-    for old in ARTIFACTS.glob("*.png"):  # this run's screenshots only, not a previous run's
+    for old in [*ARTIFACTS.glob("*.png"), *ARTIFACTS.glob("axe-summary.json")]:  # this run's only
         old.unlink()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -188,11 +196,92 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def context(browser, live_server) -> Iterator[Any]:
     """A fresh browser context (own cookies) whose relative URLs resolve against the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     yield context
     context.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server) -> Iterator[Any]:
+    """A factory of further contexts (a phone's viewport, or CSP bypassed for axe); all closed after the test."""
+    made: list[Any] = []
+
+    def make(viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False) -> Any:
+        # bypass_csp: the console's policy allows no script at all, so axe-core could not be injected
+        # into its pages otherwise. Only the accessibility checks use it; the pages' own CSP is tested
+        # in tests/http/test_console.py.
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport, bypass_csp=bypass_csp, is_mobile=viewport == PHONE
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it stands (every rule axe runs by default)."""
+    if not AXE.is_file():
+        reason = f"{AXE} is missing: run `npm ci` in tests/browser (scripts/test.sh does)"
+        if _in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+    ]
+
+
+def record_axe(name: str, violations: list[dict[str, Any]]) -> None:
+    """Keep each page's axe result in test-artifacts/console/axe-summary.json, for the record."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "axe-summary.json"
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    summary[name] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in violations]
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+
+
+def add_many_inquiries(app: Flask, count: int) -> None:
+    """``count`` routine inquiries needing review (patients Zed Many0, Many1, ...), written to the database."""
+    now = utcnow()
+    patient = {"first_name": "Zed", "last_name": "Many", "email": "zed@example.org", "phone": "+1 555 0111"}
+    with app.extensions["routing"].db.session() as session, session.begin():
+        for n in range(count):
+            inquiry = Inquiry(
+                id=uuid.uuid4(),
+                idempotency_key=f"many-{n}",
+                body_sha256="0" * 64,
+                content_type="application/json",
+                raw_body=b"{}",
+                payload={"patient": {**patient, "last_name": f"Many{n}"}, "message": "Sore back."},
+                facts={"values": {}, "evidence": []},
+                status="needs_review",
+                language="en",
+                received_at=now - timedelta(days=1, minutes=n),
+                updated_at=now,
+            )
+            session.add(inquiry)
+            session.add(
+                TriageDecision(
+                    inquiry_id=inquiry.id,
+                    urgency="routine",
+                    likely_cause="undetermined",
+                    route="consult",
+                    rule_id="R0",
+                    needs_review=True,
+                    reasons=[],
+                    facts={},
+                    rulebook_version="test",
+                )
+            )
 
 
 @pytest.fixture

@@ -48,26 +48,26 @@ def test_queue_shows_the_emergency_first(page, live_server, seeded: Seed):
     expect(rows.nth(1)).to_have_attribute("data-inquiry-id", seeded.routine_id)
     expect(rows.nth(1)).not_to_have_class(re.compile(r"\bemergency\b"))
     for inquiry_id in (seeded.emergency_id, seeded.routine_id):
-        link = row_of(page, inquiry_id).get_by_role("link", name="Open")
+        link = row_of(page, inquiry_id).get_by_role("link", name="Ana Diaz")
         expect(link).to_have_attribute("href", re.compile(rf"/console/inquiries/{inquiry_id}$"))
     expect(page.locator("#new-since")).to_have_count(0)  # nothing to compare with on the first look
-    expect(page.locator('head meta[http-equiv="refresh"]')).to_have_count(1)
+    expect(page.locator('head meta[http-equiv="refresh"]')).to_have_count(0)  # nothing reloads by itself
     save_screenshot(page, "queue.png")
 
-    # An inquiry that arrives after this look counts as new at the next one (the refresh is a reload).
+    # An inquiry that arrives after this look counts as new at the next one (Refresh is a link).
     later_id = new_inquiry(live_server.app.test_client(), "My neck has been stiff for two weeks.")
-    page.reload()
+    page.get_by_role("link", name="Refresh").click()
     expect(page.locator("#new-since")).to_contain_text(re.compile(r"^\D*\b1\b"))
     expect(page.locator("#queue tbody tr.inquiry")).to_have_count(3)
     expect(rows.first).to_have_attribute("data-inquiry-id", seeded.emergency_id)
     expect(row_of(page, later_id)).to_be_visible()
-    page.reload()
+    page.get_by_role("link", name="Refresh").click()
     expect(page.locator("#new-since")).to_contain_text(re.compile(r"^\D*\b0\b"))
 
 
 def test_override_to_imaging_books_it_cancels_the_consult_and_is_audited(page, live_server, seeded: Seed):
     sign_in(page, seeded.token)
-    row_of(page, seeded.routine_id).get_by_role("link", name="Open").click()
+    row_of(page, seeded.routine_id).get_by_role("link", name="Ana Diaz").click()
     expect(page).to_have_url(re.compile(rf"/console/inquiries/{seeded.routine_id}$"))
     expect(page.locator("h1")).to_contain_text("Inquiry")
     for section in ("patient", "message", "decision", "appointments", "audit"):
@@ -211,10 +211,10 @@ def test_a_stale_form_is_refused_with_an_error_flash(page, context, live_server,
 
 def test_a_callback_is_recorded_on_the_emergency(page, live_server, seeded: Seed):
     sign_in(page, seeded.token)
-    row_of(page, seeded.emergency_id).get_by_role("link", name="Open").click()
+    row_of(page, seeded.emergency_id).get_by_role("link", name="Ana Diaz").click()
     form = page.locator("#callback-form")
-    expect(form.get_by_label("Outcome").locator("option")).to_have_count(3)
-    form.get_by_label("Outcome").select_option("referred_to_er")
+    expect(form.locator('input[type="radio"][name="outcome"]')).to_have_count(3)
+    form.get_by_label("sent to the emergency department").check()
     form.get_by_label("Note").fill("Told her to go to the ER now")
     form.get_by_role("button", name="Record call-back").click()
 

@@ -300,3 +300,59 @@ def test_retriage_previews_then_applies_the_current_rulebook(app, client, token)
     assert detail["earlier_decisions"][0]["rulebook_version"] == "2026-01-01.1"
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name) == ("retriage", "Sam Staff")
+
+
+def test_acknowledging_an_emergency_marks_it_handled_by_whom_and_audits_it(app, client, token):
+    inquiry_id = new_inquiry(client, RED_FLAG)
+
+    response = act(client, token, inquiry_id, "acknowledge", {"note": "called from the front desk phone"})
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "urgent_review"  # unchanged: a call-back, when recorded, closes it
+    assert (body["handled"]["by"], body["handled"]["action"]) == ("Sam Staff", "acknowledge")
+    [event] = audit_events(app, inquiry_id)
+    assert (event.action, event.actor_name, event.reason) == (
+        "acknowledge",
+        "Sam Staff",
+        "called from the front desk phone",
+    )
+
+
+def test_an_emergency_is_acknowledged_once(client, token):
+    inquiry_id = new_inquiry(client, RED_FLAG)
+    assert act(client, token, inquiry_id, "acknowledge", {}).status_code == 200
+
+    again = act(client, token, inquiry_id, "acknowledge", {})
+
+    assert again.status_code == 409
+    assert again.get_json()["detail"].startswith("Already handled by Sam Staff at ")
+
+
+def test_acknowledging_a_routine_booked_inquiry_is_refused(app, client, token):
+    inquiry_id = new_inquiry(client)
+
+    response = act(client, token, inquiry_id, "acknowledge", {})
+
+    assert response.status_code == 409
+    assert response.headers["Content-Type"] == PROBLEM
+    assert audit_events(app, inquiry_id) == []
+
+
+def test_acknowledging_with_a_stale_etag_is_412(client, token):
+    inquiry_id = new_inquiry(client, RED_FLAG)
+
+    response = act(client, token, inquiry_id, "acknowledge", {}, etag='"stale"')
+
+    assert response.status_code == 412
+
+
+@pytest.mark.parametrize(("outcome", "handled"), [("referred_to_er", True), ("no_answer", False)])
+def test_a_call_back_that_reached_the_patient_handles_the_inquiry_no_answer_does_not(client, token, outcome, handled):
+    inquiry_id = new_inquiry(client, RED_FLAG)
+
+    body = act(client, token, inquiry_id, "callback", {"outcome": outcome}).get_json()
+
+    expected = {"by": "Sam Staff", "action": "callback", "outcome": outcome} if handled else None
+    got = body["handled"] and {key: body["handled"][key] for key in ("by", "action", "outcome")}
+    assert got == expected

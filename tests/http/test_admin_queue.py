@@ -51,6 +51,45 @@ def test_the_queue_puts_emergencies_first_then_urgent_review_then_by_urgency_old
     assert body["items"][2]["appointment"]["slot_type"] == "consult"
 
 
+def test_a_handled_emergency_sorts_below_the_open_ones_and_says_who_handled_it(client, staff):
+    handled = new_inquiry(client, CAUDA_EQUINA)
+    routine = new_inquiry(client)
+    infection = new_inquiry(client, INFECTION)
+    still_open = new_inquiry(client, CAUDA_EQUINA)
+    etag = client.get(f"/v1/admin/inquiries/{handled}", headers=staff).headers["ETag"]
+    response = client.post(f"/v1/admin/inquiries/{handled}/acknowledge", json={}, headers={**staff, "If-Match": etag})
+    assert response.status_code == 200
+
+    body = client.get("/v1/admin/inquiries", headers=staff).get_json()
+
+    assert [item["id"] for item in body["items"]] == [still_open, infection, handled, routine]
+    assert [item["handled"] and item["handled"]["by"] for item in body["items"]] == [None, None, "Sam Staff", None]
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("bea", ["Bea Lopez"]),
+        ("LOPEZ", ["Bea Lopez"]),
+        ("bea lo", ["Bea Lopez"]),
+        ("diaz", ["Ana Diaz"]),
+        ("555-0199", ["Bea Lopez"]),
+        ("(555) 01", ["Ana Diaz", "Bea Lopez"]),
+        ("nobody", []),
+        ("%", []),
+    ],
+)
+def test_the_queue_searches_by_patient_name_or_phone(client, staff, search, expected):
+    new_inquiry(client)
+    bea = {"first_name": "Bea", "last_name": "Lopez", "email": "bea@example.org", "phone": "+1 (555) 0199"}
+    response = client.post("/v1/inquiries", json=inquiry(patient=bea), headers={"Idempotency-Key": "bea-lopez-1"})
+    assert response.status_code in (201, 202)
+
+    body = client.get(f"/v1/admin/inquiries?search={quote(search)}", headers=staff).get_json()
+
+    assert sorted(item["patient_name"] for item in body["items"]) == expected
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

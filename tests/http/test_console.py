@@ -526,6 +526,136 @@ def test_the_inquiry_page_shows_labels_not_codes(app, client):
 
     assert "bladder_bowel_dysfunction" not in page
     assert "<td>red flags</td><td>bladder or bowel changes</td><td>message</td>" in page
-    assert '<option value="referred_to_er">sent to the emergency department</option>' in page
+    assert (
+        '<input type="radio" id="outcome-referred_to_er" name="outcome" value="referred_to_er" required>\n'
+        '      <label for="outcome-referred_to_er" class="inline">sent to the emergency department</label>'
+    ) in page
     assert "Route <strong>urgent clinician review</strong>, urgency <strong>emergency</strong>" in page
     assert "times in America/New_York" in page
+
+
+EMERGENCY = "Severe back pain and I can't control my bladder, numb when I wipe."
+
+
+def _form_fields(page) -> dict[str, str]:
+    text = page.get_data(as_text=True)
+    etag = html.unescape(re.search(r'name="etag" value="([^"]+)"', text).group(1))
+    return {"etag": etag, "csrf_token": csrf_of(page)}
+
+
+def test_an_emergency_page_puts_the_call_back_first_with_no_outcome_chosen_and_names_the_patient(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client, EMERGENCY)
+
+    page = client.get(f"/console/inquiries/{inquiry_id}").get_data(as_text=True)
+
+    assert "<title>EMERGENCY · Ana Diaz · Inquiry · routing</title>" in page
+    main = page[page.index('<main id="main">') :]
+    assert main.index('id="callback-form"') < main.index('id="patient"') < main.index('id="override-form"')
+    assert len(re.findall(r'<input type="radio"[^>]*name="outcome"[^>]*required>', page)) == 3
+    assert "checked" not in page[page.index('id="callback-form"') : page.index("Record call-back")]
+    assert '<a href="tel:+15550100">+1 555 0100</a>' in page
+
+
+def test_a_routine_inquiry_page_is_titled_with_the_patient_and_offers_no_call_back(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client)
+
+    page = client.get(f"/console/inquiries/{inquiry_id}").get_data(as_text=True)
+
+    assert "<title>Ana Diaz · Inquiry · routing</title>" in page
+    assert 'id="callback-form"' not in page
+    assert 'id="acknowledge-form"' not in page
+
+
+def test_a_call_back_without_an_outcome_is_refused_and_changes_nothing(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client, EMERGENCY)
+    page = client.get(f"/console/inquiries/{inquiry_id}")
+
+    response = client.post(f"/console/inquiries/{inquiry_id}/callback", data=_form_fields(page))
+
+    assert response.status_code == 303
+    after = client.get(f"/console/inquiries/{inquiry_id}").get_data(as_text=True)
+    assert "Choose the call-back&#39;s outcome." in after
+    assert _audit_actions(app) == []
+
+
+def test_an_acknowledged_emergency_stops_saying_call_now_and_says_who_handled_it(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    inquiry_id = new_inquiry(client, EMERGENCY)
+    page = client.get(f"/console/inquiries/{inquiry_id}")
+
+    response = client.post(
+        f"/console/inquiries/{inquiry_id}/acknowledge", data={**_form_fields(page), "note": "called from my mobile"}
+    )
+
+    assert response.status_code == 303
+    after = client.get(f"/console/inquiries/{inquiry_id}").get_data(as_text=True)
+    assert "call now" not in after
+    assert "<title>Ana Diaz · Inquiry · routing</title>" in after
+    assert re.search(
+        r"Emergency handled by <strong>Nina Nurse</strong>, \w{3} \d{2} \w{3} \d{4}, [\d:]+ \w+: acknowledged", after
+    )
+    assert 'id="acknowledge-form"' not in after
+    queue = client.get("/console/").get_data(as_text=True)
+    assert "call now" not in queue
+    assert "emergency · handled</span>" in queue
+    assert _audit_actions(app) == ["acknowledge"]
+
+
+def test_the_queue_has_no_timed_reload_but_a_refresh_link_keeping_filters(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    new_inquiry(client)
+
+    page = client.get("/console/?status=booked&page=1").get_data(as_text=True)
+
+    assert 'http-equiv="refresh"' not in page
+    assert '<a id="refresh" href="/console/?page=1&amp;status=booked">Refresh</a>' in page
+
+
+def test_other_pages_count_inquiries_that_arrived_since_the_queue_was_last_opened(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    first = new_inquiry(client)
+    client.get("/console/")
+    new_inquiry(client, EMERGENCY)
+    new_inquiry(client, "My neck has been stiff for two weeks.")
+
+    page = client.get(f"/console/inquiries/{first}").get_data(as_text=True)
+    assert 'id="nav-queue">Queue <span class="badge new">2 new</span></a>' in page
+    again = client.get(f"/console/inquiries/{first}").get_data(as_text=True)
+    assert '<span class="badge new">2 new</span>' in again  # looking elsewhere does not clear it
+
+    queue = client.get("/console/").get_data(as_text=True)
+    assert '<span id="new-since" class="has-new">2 new since' in queue
+    assert 'id="nav-queue">Queue</a>' in client.get(f"/console/inquiries/{first}").get_data(as_text=True)
+
+
+def test_the_queue_searches_by_patient_name_and_the_patient_name_is_the_link(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+    ana = new_inquiry(client)
+    bea = {"first_name": "Bea", "last_name": "Lopez", "email": "bea@example.org", "phone": "+1 555 0199"}
+    client.post("/v1/inquiries", json=inquiry(patient=bea))
+
+    page = client.get("/console/?search=ana+d").get_data(as_text=True)
+
+    assert re.findall(r'data-inquiry-id="([^"]+)"', page) == [ana]
+    assert f'<a href="/console/inquiries/{ana}">Ana Diaz</a>' in page
+    assert 'value="ana d"' in page
+
+
+def test_the_rulebook_page_shows_no_placeholders_or_python_reprs(app, client):
+    sign_in(client, make_token(app, "Nina Nurse", "staff"))
+
+    page = client.get("/console/rulebook").get_data(as_text=True)
+
+    assert "{" not in page[page.index("<main") :]
+    assert "[{" not in page
+    assert "&#39;when&#39;" not in page
+    assert "Emergency warning signs ([red flags])" in page
+    assert re.search(r"<strong>M1</strong> severe pain", page)
+
+
+def _audit_actions(app) -> list[str]:
+    with app.extensions["routing"].db.session() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
