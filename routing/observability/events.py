@@ -58,7 +58,7 @@ def scheduler_event(event_type: str, action: str, inquiry_id: uuid.UUID) -> None
 
 
 def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> None:
-    """A staff member changed an inquiry (override, cancel, callback, retriage)."""
+    """A staff member changed an inquiry (override, cancel, callback, acknowledge, retriage)."""
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
 
 
