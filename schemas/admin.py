@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from routing.domain.labels import LABELS
 from routing.domain.vocabulary import InquiryStatus, Route, StaffRole, Urgency
+from schemas.inquiry import HOLD, LIKELY_CAUSE, ROUTE, SLOT_TYPE, STATUS, URGENCY
 from schemas.text import InputSchema, Text
 
 _STATUSES = [s.value for s in InquiryStatus]
 _URGENCIES = [u.value for u in Urgency]
 _ROUTES = [r.value for r in Route]
 _OUTCOMES = ["booked", "referred_to_er", "no_answer"]
+_OVERRIDE_URGENCIES = [u for u in _URGENCIES if u != "emergency"]
+OUTCOME = LABELS.described("outcome", "The call-back's outcome.")
 
 
 def _one_of(values) -> validate.OneOf:
@@ -28,9 +32,9 @@ class PageQuerySchema(InputSchema):
 class QueueQuerySchema(PageQuerySchema):
     """Queue filters; all optional."""
 
-    status = Text(validate=_one_of(_STATUSES))
-    urgency = Text(validate=_one_of(_URGENCIES))
-    route = Text(validate=_one_of(_ROUTES))
+    status = Text(validate=_one_of(_STATUSES), metadata={"description": STATUS})
+    urgency = Text(validate=_one_of(_URGENCIES), metadata={"description": URGENCY})
+    route = Text(validate=_one_of(_ROUTES), metadata={"description": ROUTE})
     needs_review = fields.Boolean()
     received_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, inclusive"})
     received_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset, exclusive"})
@@ -51,7 +55,9 @@ class AuditQuerySchema(PageQuerySchema):
 class SlotQuerySchema(InputSchema):
     """Which free slots to list."""
 
-    slot_type = Text(required=True, validate=_one_of(["consult", "imaging", "injection"]))
+    slot_type = Text(
+        required=True, validate=_one_of(["consult", "imaging", "injection"]), metadata={"description": SLOT_TYPE}
+    )
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
 
@@ -69,10 +75,13 @@ class _Reason(Text):
 class OverrideRequestSchema(InputSchema):
     """A new route, with a required reason; optionally a specific slot or another urgency."""
 
-    route = Text(required=True, validate=_one_of(_ROUTES))
+    route = Text(required=True, validate=_one_of(_ROUTES), metadata={"description": ROUTE})
     reason = _Reason()
     slot_id = Text(validate=validate.Length(1, 255), metadata={"description": "A free slot's id"})
-    urgency = Text(validate=_one_of([u for u in _URGENCIES if u != "emergency"]))
+    urgency = Text(
+        validate=_one_of(_OVERRIDE_URGENCIES),
+        metadata={"description": LABELS.described("urgency", "Another urgency than triage's.", _OVERRIDE_URGENCIES)},
+    )
 
 
 class CancelRequestSchema(InputSchema):
@@ -84,7 +93,7 @@ class CancelRequestSchema(InputSchema):
 class CallbackRequestSchema(InputSchema):
     """The outcome of a clinician's call-back on an urgent_review inquiry."""
 
-    outcome = Text(required=True, validate=_one_of(_OUTCOMES))
+    outcome = Text(required=True, validate=_one_of(_OUTCOMES), metadata={"description": OUTCOME})
     note = Text(multiline=True, validate=validate.Length(max=1000))
 
 
@@ -109,10 +118,10 @@ class AppointmentSchema(Schema):
     """An appointment held for an inquiry."""
 
     id = fields.String()
-    slot_type = fields.String()
+    slot_type = fields.String(metadata={"description": SLOT_TYPE})
     start = fields.String()
     end = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": LABELS.described("appointment", "The appointment's state.")})
     scheduler = fields.String()
     external_id = fields.String(allow_none=True)
     slot_id = fields.String(allow_none=True)
@@ -126,8 +135,10 @@ class HandledSchema(Schema):
 
     by = fields.String()
     at = fields.String()
-    action = fields.String(metadata={"description": "acknowledge or callback"})
-    outcome = fields.String(allow_none=True, metadata={"description": "the call-back's outcome"})
+    action = fields.String(
+        metadata={"description": LABELS.described("action", "How it was handled.", ["acknowledge", "callback"])}
+    )
+    outcome = fields.String(allow_none=True, metadata={"description": OUTCOME + " Null when acknowledged."})
 
 
 class QueueItemSchema(Schema):
@@ -135,16 +146,14 @@ class QueueItemSchema(Schema):
 
     id = fields.String()
     received_at = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": STATUS})
     status_detail = fields.String(allow_none=True)
     patient_name = fields.String()
-    urgency = fields.String(allow_none=True)
-    route = fields.String(allow_none=True)
-    likely_cause = fields.String(allow_none=True)
+    urgency = fields.String(allow_none=True, metadata={"description": URGENCY})
+    route = fields.String(allow_none=True, metadata={"description": ROUTE})
+    likely_cause = fields.String(allow_none=True, metadata={"description": LIKELY_CAUSE})
     needs_review = fields.Boolean(allow_none=True)
-    hold = fields.String(
-        allow_none=True, metadata={"description": "held for staff to read first: language or possible_red_flag"}
-    )
+    hold = fields.String(allow_none=True, metadata={"description": HOLD})
     language = fields.String(allow_none=True, metadata={"example": "es"})
     rule = fields.String(allow_none=True)
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
@@ -169,12 +178,12 @@ class DecisionSchema(Schema):
     """A triage decision as stored."""
 
     id = fields.String()
-    urgency = fields.String()
-    likely_cause = fields.String()
-    route = fields.String()
+    urgency = fields.String(metadata={"description": URGENCY})
+    likely_cause = fields.String(metadata={"description": LIKELY_CAUSE})
+    route = fields.String(metadata={"description": ROUTE})
     rule = fields.String()
     needs_review = fields.Boolean()
-    hold = fields.String(allow_none=True)
+    hold = fields.String(allow_none=True, metadata={"description": HOLD})
     reasons = fields.List(fields.Dict())
     rulebook_version = fields.String()
     created_at = fields.String()
@@ -199,7 +208,7 @@ class InquiryDetailSchema(Schema):
 
     id = fields.String()
     etag = fields.String(metadata={"description": "Send it back in If-Match to change the inquiry"})
-    status = fields.String()
+    status = fields.String(metadata={"description": STATUS})
     status_detail = fields.String(allow_none=True)
     language = fields.String(allow_none=True, metadata={"description": "en, es, or an unread language's code"})
     received_at = fields.String()
@@ -262,7 +271,7 @@ class FreeSlotSchema(Schema):
     """A free slot staff can choose in an override."""
 
     id = fields.String()
-    slot_type = fields.String()
+    slot_type = fields.String(metadata={"description": SLOT_TYPE})
     start = fields.String()
     end = fields.String()
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from routing.domain.labels import LABELS
 from routing.domain.triage.facts import CONDITIONS, EPISODES, LOCATIONS, ONSETS, RED_FLAGS, RELAXANT_EFFECTS, TRIGGERS
 from schemas.text import Email, InputSchema, Text
 
@@ -49,7 +50,10 @@ class SymptomsSchema(InputSchema):
     radiating_leg_pain = fields.Boolean(allow_none=True)
     diagnosed_conditions = fields.List(Text(validate=_one_of(CONDITIONS)))
     prior_imaging = fields.Boolean(allow_none=True)
-    red_flags = fields.List(Text(validate=_one_of(RED_FLAGS)))
+    red_flags = fields.List(
+        Text(validate=_one_of(RED_FLAGS)),
+        metadata={"description": LABELS.described("red_flag", "Warning signs the patient reports.")},
+    )
 
 
 _SYMPTOM_NAMES = frozenset(SymptomsSchema().fields)
@@ -90,25 +94,36 @@ def _given(value) -> bool:
     return value not in (None, [], {})
 
 
+# The descriptions of the fields that hold codes: each code with its words, from the one labels table.
+STATUS = LABELS.described("status", "Where the inquiry stands.")
+URGENCY = LABELS.described("urgency", "How soon a clinician must see the patient.")
+ROUTE = LABELS.described("route", "Where the inquiry goes.")
+LIKELY_CAUSE = LABELS.described("likely_cause", "The likely cause of the pain.")
+HOLD = LABELS.described("hold", "Why staff must read the inquiry before booking (null: nothing held).")
+SLOT_TYPE = LABELS.described("slot_type", "The kind of appointment.")
+
+
 class ReasonSchema(Schema):
     """One line of a decision's explanation."""
 
-    rule = fields.String(metadata={"example": "R10"})
+    rule = fields.String(
+        metadata={
+            "example": "R10",
+            "description": LABELS.described("reason_rule", "The rulebook's rule (R1, M1, ...), or where else from:"),
+        }
+    )
     text = fields.String()
 
 
 class TriageSchema(Schema):
     """The triage decision."""
 
-    urgency = fields.String(metadata={"example": "routine"})
-    likely_cause = fields.String(metadata={"example": "muscle_strain"})
-    route = fields.String(metadata={"example": "consult"})
+    urgency = fields.String(metadata={"example": "routine", "description": URGENCY})
+    likely_cause = fields.String(metadata={"example": "muscle_strain", "description": LIKELY_CAUSE})
+    route = fields.String(metadata={"example": "consult", "description": ROUTE})
     rule = fields.String(metadata={"example": "R10"})
     needs_review = fields.Boolean()
-    hold = fields.String(
-        allow_none=True,
-        metadata={"description": "Why staff must read the inquiry before booking: language or possible_red_flag"},
-    )
+    hold = fields.String(allow_none=True, metadata={"description": HOLD})
     reasons = fields.List(fields.Nested(ReasonSchema))
     rulebook_version = fields.String()
 
@@ -117,7 +132,7 @@ class SlotTimeSchema(Schema):
     """A slot: its type and local start/end (ISO 8601 with the clinic's UTC offset)."""
 
     id = fields.String()
-    slot_type = fields.String(metadata={"example": "consult"})
+    slot_type = fields.String(metadata={"example": "consult", "description": SLOT_TYPE})
     start = fields.String(metadata={"example": "2026-11-26T09:00:00-05:00"})
     end = fields.String()
 
@@ -126,7 +141,7 @@ class InquiryResponseSchema(Schema):
     """What happened to an inquiry."""
 
     id = fields.String()
-    status = fields.String(metadata={"example": "booked"})
+    status = fields.String(metadata={"example": "booked", "description": STATUS})
     language = fields.String(
         allow_none=True, metadata={"example": "es", "description": "en, es, or the code of an unread language"}
     )

@@ -12,21 +12,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.labels import LABELS, LabelsError
 from routing.domain.time_preferences import PreferenceResult
 from routing.domain.vocabulary import Urgency
-
-SLOT_TYPE_WORDS = {
-    "en": {
-        "consult": "pain-management consultation",
-        "imaging": "MRI scan (diagnostic imaging)",
-        "injection": "injection appointment (for example a facet joint block)",
-    },
-    "es": {
-        "consult": "consulta de manejo del dolor",
-        "imaging": "resonancia magnética (estudio de imagen)",
-        "injection": "cita para una inyección (por ejemplo, un bloqueo de las articulaciones facetarias)",
-    },
-}
 
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -54,6 +42,11 @@ EMERGENCY_SIGNS = {
 
 
 LANGUAGES = ("en", "es")  # the languages patients are written to; any other gets English
+
+# Each language written to has its words for codes (slot types) in the labels table; checked at import so a
+# missing file stops the service at start rather than giving a Spanish message English words.
+if _unlabelled := [language for language in LANGUAGES if language not in LABELS.languages]:
+    raise LabelsError(f"no labels file for {', '.join(_unlabelled)}: patient messages are written in it")
 
 
 def _language(language: str | None) -> str:
@@ -84,7 +77,7 @@ def booked(
 ) -> str:
     """The appointment is booked; where, and how it relates to the times the patient said suit them."""
     lang = _language(language)
-    kind = SLOT_TYPE_WORDS[lang].get(slot_type, slot_type)
+    kind = LABELS.patient_words("slot_type", slot_type, lang)
     when = local_time(start, tz, lang)
     if lang == "es":
         text = (
@@ -168,7 +161,7 @@ def held_for_staff(
 ) -> str:
     """No slot was free soon enough: staff will call, with the earliest time we could offer."""
     lang = _language(language)
-    kind = SLOT_TYPE_WORDS[lang].get(slot_type, slot_type)
+    kind = LABELS.patient_words("slot_type", slot_type, lang)
     if lang == "es":
         if proposed_start is None:
             text = (

@@ -1,94 +1,29 @@
 """Presentation for the staff console: human labels for stored codes, highlighted messages, local times.
 
-The labels are data (``LABELS``), one table per kind of code, so a new code needs one line here and
-nothing in the templates; the rulebook's own ``labels`` name the values of the facts.
+The words are not here: they are the staff words of the one labels table (``routing.domain.labels``), so a
+new code needs one line there and nothing in the templates; the rulebook's own ``labels`` name the values of
+the facts other than red flags.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-#: What the console shows for each stored code, by kind. ``tests/http/test_console.py`` checks that
-#: every value of the vocabularies (statuses, routes, urgencies, causes, outcomes, facts) is here.
-LABELS: dict[str, dict[str, str]] = {
-    "status": {
-        "pending_booking": "waiting to be booked",
-        "booked": "booked",
-        "needs_review": "needs staff review",
-        "urgent_review": "urgent review",
-        "closed": "closed",
-    },
-    "route": {
-        "urgent_review": "urgent clinician review",
-        "consult": "consultation",
-        "imaging": "imaging (MRI)",
-        "injection": "injection",
-    },
-    "urgency": {
-        "emergency": "emergency",
-        "urgent": "urgent",
-        "soon": "soon",
-        "routine": "routine",
-    },
-    "likely_cause": {
-        "serious_pathology_suspected": "possibly serious cause",
-        "muscle_strain": "muscle strain",
-        "facet_joint_arthritis": "facet joint arthritis",
-        "structural": "structural (disc or joint)",
-        "chronic_spasm": "chronic muscle spasm",
-        "undetermined": "not determined",
-    },
-    "outcome": {
-        "booked": "booked by phone",
-        "referred_to_er": "sent to the emergency department",
-        "no_answer": "no answer",
-    },
-    "hold": {
-        "language": "written in a language the reader does not read",
-        "possible_red_flag": "possible red flag",
-    },
-    "fact": {
-        "onset": "onset",
-        "duration_days": "how long it has lasted",
-        "episodes": "episodes",
-        "trigger": "trigger",
-        "location": "where",
-        "pain_score": "pain score",
-        "muscle_relaxants": "muscle relaxants",
-        "radiating_leg_pain": "pain down a leg",
-        "diagnosed_conditions": "diagnosed conditions",
-        "prior_imaging": "spine imaged before",
-        "red_flags": "red flags",
-    },
-    "source": {"form": "form answer", "text": "message"},
-    "slot_type": {"consult": "consultation", "imaging": "imaging", "injection": "injection"},
-    "appointment": {"booked": "booked", "cancelled": "cancelled", "noshow": "did not attend"},
-    "action": {
-        "override": "route changed",
-        "cancel": "appointment cancelled",
-        "callback": "call-back",
-        "retriage": "triage re-run",
-        "acknowledge": "acknowledged",
-    },
-    #: A reason's source when it is not a numbered rule of the rulebook (R1, M1: shown as they are).
-    "reason_rule": {"TEXT": "message", "NR": "details", "STAFF": "staff"},
-    "language": {"en": "English", "es": "Spanish"},
-    "session_ended": {
-        "unknown": "Your session has ended. Sign in again.",
-        "idle": "You were signed out after {idle} minutes without activity. Sign in again.",
-        "max_age": "You were signed out: a session lasts at most {max_age} hours. Sign in again.",
-        "token_revoked": "Your token has been revoked; ask an admin for a new one.",
-        "token_expired": "Your token has expired; ask an admin for a new one.",
-    },
-}
+from routing.domain.labels import LABELS as LABEL_TABLE
+
+#: What the console shows for each stored code, by kind: the staff words of the one labels table
+#: (``routing/domain/labels/en.toml``), which the API's descriptions read too.
+LABELS: Mapping[str, Mapping[str, str]] = LABEL_TABLE.staff
 
 _KNOWN_LIST = re.compile(r"(\(known: )([^)]*)\)")
 #: How the number facts read, from their value.
 _NUMBER_FORMATS = {"duration_days": "{value} days", "pain_score": "{value}/10"}
+#: Facts whose values the labels table names (the others are named by the rulebook's own ``labels``).
+_VALUE_KINDS = {"red_flags": "red_flag"}
 
 
 def highlight(message: str, phrases: Iterable[str]) -> list[tuple[str, bool]]:
@@ -117,17 +52,20 @@ def label(code: str | None, kind: str) -> str:
     """The human words for a stored ``code`` of ``kind``; an unlisted code shows itself, spaced."""
     if code is None:
         return "—"
-    return LABELS.get(kind, {}).get(code) or str(code).replace("_", " ")
+    return LABEL_TABLE.staff_words(kind, code)
 
 
 def fact_value(fact: str, value: Any, rulebook_labels: dict[str, Any]) -> str:
-    """A fact's value in words: the rulebook's label for a choice or a flag, a unit for a number."""
+    """A fact's value in words: the labels table's words for a red flag, the rulebook's label for another
+    choice or a flag, a unit for a number."""
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(fact_value(fact, item, rulebook_labels) for item in value) or "none"
     if value is None or value == "unknown":
         return "not known"
     if fact in _NUMBER_FORMATS and not isinstance(value, bool):
         return _NUMBER_FORMATS[fact].format(value=value)
+    if fact in _VALUE_KINDS:
+        return LABEL_TABLE.staff_words(_VALUE_KINDS[fact], str(value))
     names = rulebook_labels.get(fact)
     key = str(value).lower() if isinstance(value, bool) else str(value)
     if isinstance(names, dict) and key in names:

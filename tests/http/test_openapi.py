@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from routing.domain.labels import LABELS
+
 
 def test_openapi_json_is_an_openapi_3_document_with_the_probes(client):
     response = client.get("/openapi.json")
@@ -67,3 +69,71 @@ def test_readyz_documents_its_retry_after(client):
 
     headers = spec["paths"]["/readyz"]["get"]["responses"]["503"]["headers"]
     assert headers == {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+
+
+#: The fields that hold codes, as (schema, property, kind of code in the labels table).
+CODE_FIELDS = [
+    ("Triage", "route", "route"),
+    ("Triage", "urgency", "urgency"),
+    ("Triage", "likely_cause", "likely_cause"),
+    ("Triage", "hold", "hold"),
+    ("Reason", "rule", "reason_rule"),
+    ("InquiryResponse", "status", "status"),
+    ("SlotTime", "slot_type", "slot_type"),
+    ("Symptoms", "red_flags", "red_flag"),
+    ("QueueItem", "status", "status"),
+    ("QueueItem", "urgency", "urgency"),
+    ("QueueItem", "route", "route"),
+    ("QueueItem", "likely_cause", "likely_cause"),
+    ("QueueItem", "hold", "hold"),
+    ("Decision", "urgency", "urgency"),
+    ("Decision", "route", "route"),
+    ("Decision", "likely_cause", "likely_cause"),
+    ("Decision", "hold", "hold"),
+    ("InquiryDetail", "status", "status"),
+    ("Appointment", "status", "appointment"),
+    ("Appointment", "slot_type", "slot_type"),
+    ("FreeSlot", "slot_type", "slot_type"),
+    ("OverrideRequest", "route", "route"),
+    ("CallbackRequest", "outcome", "outcome"),
+]
+
+
+def test_a_field_holding_codes_describes_each_code_in_the_console_s_words(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+
+    assert schemas["Triage"]["properties"]["route"]["description"] == (
+        "Where the inquiry goes. `urgent_review`: urgent clinician review; `consult`: consultation; "
+        "`imaging`: imaging (MRI); `injection`: injection."
+    )
+    assert schemas["Symptoms"]["properties"]["red_flags"]["description"].startswith(
+        "Warning signs the patient reports. `bladder_bowel_dysfunction`: bladder or bowel changes; "
+        "`saddle_numbness`: numbness around the groin or buttocks; `leg_weakness`: leg weakness; "
+    )
+    for schema, field, kind in CODE_FIELDS:
+        description = schemas[schema]["properties"][field]["description"]
+        assert description.endswith(f" {LABELS.described(kind)}"), (schema, field)
+
+
+def test_a_field_taking_some_codes_of_a_kind_describes_only_those(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+
+    assert schemas["OverrideRequest"]["properties"]["urgency"]["description"] == (
+        "Another urgency than triage's. `urgent`: urgent; `soon`: soon; `routine`: routine."
+    )
+    assert schemas["Handled"]["properties"]["action"]["description"] == (
+        "How it was handled. `acknowledge`: acknowledged; `callback`: call-back."
+    )
+    assert schemas["Handled"]["properties"]["outcome"]["description"] == (
+        "The call-back's outcome. `booked`: booked by phone; `referred_to_er`: sent to the emergency department; "
+        "`no_answer`: no answer. Null when acknowledged."
+    )
+
+
+def test_the_queue_filters_describe_their_codes_in_words(client):
+    parameters = client.get("/openapi.json").get_json()["paths"]["/v1/admin/inquiries"]["get"]["parameters"]
+    described = {parameter["name"]: parameter.get("description") for parameter in parameters}
+
+    assert described["status"] == f"Where the inquiry stands. {LABELS.described('status')}"
+    assert described["urgency"] == f"How soon a clinician must see the patient. {LABELS.described('urgency')}"
+    assert described["route"] == f"Where the inquiry goes. {LABELS.described('route')}"

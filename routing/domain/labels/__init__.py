@@ -1,0 +1,185 @@
+"""The words for every stored code, one table for everyone: the console, the API's descriptions and the patient
+messages all read them from here, so they never disagree.
+
+The words are data: one TOML file per language in this folder (see ``en.toml`` for the format). ``[staff.KIND]``
+tables are what staff read (English); ``[patient.KIND]`` tables are what a patient reads, in every language a
+patient is written to. The files are checked when this module is imported, so a bad edit stops the service at
+start with a message naming the file, the table and the code: an unknown kind, a code that is not one of its
+vocabulary's, a code of the vocabulary left out, a patient word missing in one language.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG
+from routing.domain.triage.facts import FACT_KINDS, RED_FLAGS
+from routing.domain.triage.rulebook import LIKELY_CAUSES
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, SlotType, Urgency
+
+LABELS_DIR = Path(__file__).parent
+#: The language staff read, and every patient reads when their language has no file.
+ENGLISH = "en"
+
+#: The codes each kind must name, where its vocabulary is a domain's (a listed kind may name only these).
+#: The other kinds (call-back outcomes, audit actions, reason sources, ...) are checked by the tests.
+VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "status": tuple(InquiryStatus),
+        "route": tuple(Route),
+        "urgency": tuple(Urgency),
+        "likely_cause": LIKELY_CAUSES,
+        "hold": (HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG),
+        "fact": tuple(FACT_KINDS),
+        "red_flag": RED_FLAGS,
+        "slot_type": tuple(SlotType),
+        "appointment": tuple(AppointmentStatus),
+    }
+)
+#: Every kind of code staff may see in words.
+STAFF_KINDS = (
+    "status",
+    "route",
+    "urgency",
+    "likely_cause",
+    "outcome",
+    "hold",
+    "fact",
+    "red_flag",
+    "source",
+    "slot_type",
+    "appointment",
+    "action",
+    "reason_rule",
+    "language",
+    "session_ended",
+)
+#: The kinds of code the patient messages put in words; every language file names all their codes.
+PATIENT_KINDS = ("slot_type",)
+
+
+class LabelsError(ValueError):
+    """A labels file is invalid; the message names the file, the table and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words for codes: ``staff[kind][code]`` in English, ``patient[language][kind][code]``."""
+
+    staff: Mapping[str, Mapping[str, str]]
+    patient: Mapping[str, Mapping[str, Mapping[str, str]]]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages patients are written to (English first)."""
+        return tuple(self.patient)
+
+    def staff_words(self, kind: str, code: str) -> str:
+        """What staff read for ``code`` of ``kind``; an unlisted code reads as itself, spaced."""
+        return self.staff[_known(kind, STAFF_KINDS)].get(code) or _spaced(code)
+
+    def patient_words(self, kind: str, code: str, language: str | None) -> str:
+        """What a patient reads for ``code`` of ``kind`` in ``language`` (English when it has no file)."""
+        tables = self.patient.get(language or ENGLISH) or self.patient[ENGLISH]
+        return tables[_known(kind, PATIENT_KINDS)].get(code) or _spaced(code)
+
+    def described(self, kind: str, lead: str = "", only: Iterable[str] | None = None) -> str:
+        """An API description of a field holding a ``kind`` of code (or ``only`` those codes): ``lead``, then
+        each code with its staff words (``"Where the inquiry goes. `consult`: consultation; `imaging`: ..."``).
+        """
+        table = self.staff[_known(kind, STAFF_KINDS)]
+        codes = table if only is None else list(only)
+        listed = "; ".join(f"`{code}`: {self.staff_words(kind, code)}" for code in codes)
+        return f"{lead} {listed}." if lead else f"{listed}."
+
+
+def load_labels(directory: Path = LABELS_DIR) -> Labels:
+    """Every ``*.toml`` in ``directory``, checked; raises :class:`LabelsError` naming what is wrong."""
+    files = sorted(directory.glob("*.toml"))
+    read = {path.stem: _read(path) for path in files}
+    if ENGLISH not in read:
+        raise LabelsError(f"{directory}: no {ENGLISH}.toml; staff words and every patient word start there")
+    staff: dict[str, Mapping[str, str]] = {}
+    patient: dict[str, Mapping[str, Mapping[str, str]]] = {}
+    for language in [ENGLISH, *sorted(set(read) - {ENGLISH})]:
+        data, where = read[language], f"{language}.toml"
+        if data.get("language") != language:
+            raise LabelsError(f"{where}: language = {data.get('language')!r}; it must be {language!r}, the file's name")
+        unknown = sorted(set(data) - {"language", "staff", "patient"})
+        if unknown:
+            raise LabelsError(f"{where}: unknown entries {', '.join(unknown)} (known: language, staff, patient)")
+        if language == ENGLISH:
+            staff = _tables(data.get("staff"), STAFF_KINDS, f"{where} [staff")
+        elif "staff" in data:
+            raise LabelsError(f"{where}: [staff.*] tables belong in {ENGLISH}.toml; staff read English")
+        tables = _tables(data.get("patient"), PATIENT_KINDS, f"{where} [patient")
+        if language != ENGLISH:
+            _same_codes(tables, patient[ENGLISH], where)
+        patient[language] = tables
+    return Labels(staff=MappingProxyType(staff), patient=MappingProxyType(patient))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LabelsError(f"{path.name}: cannot be read: {exc}") from exc
+
+
+def _tables(section: Any, kinds: Iterable[str], where: str) -> Mapping[str, Mapping[str, str]]:
+    """The ``[section.KIND]`` tables of one file: every kind present, known, and each a table of words."""
+    kinds = tuple(kinds)
+    section = section or {}
+    if not isinstance(section, dict):
+        raise LabelsError(f"{where}]: must be tables of words, one per kind of code")
+    unknown = sorted(set(section) - set(kinds))
+    if unknown:
+        raise LabelsError(f"{where}.{unknown[0]}]: not a kind of code (known: {', '.join(kinds)})")
+    tables = {}
+    for kind in kinds:
+        table, here = section.get(kind), f"{where}.{kind}]"
+        if not isinstance(table, dict) or not table:
+            raise LabelsError(f"{here}: missing; give the words for every {kind} code")
+        for code, words in table.items():
+            if not isinstance(words, str) or not words.strip():
+                raise LabelsError(f"{here}: {code} must be words (a non-empty string), not {words!r}")
+        vocabulary = VOCABULARIES.get(kind)
+        if vocabulary is not None:
+            extra = [code for code in table if code not in vocabulary]
+            if extra:
+                raise LabelsError(f"{here}: {extra[0]} is not one of the {kind} codes (known: {', '.join(vocabulary)})")
+            missing = [code for code in vocabulary if code not in table]
+            if missing:
+                raise LabelsError(f"{here}: no words for {', '.join(missing)}")
+        tables[kind] = MappingProxyType(dict(table))
+    return MappingProxyType(tables)
+
+
+def _same_codes(tables: Mapping[str, Mapping[str, str]], english: Mapping[str, Mapping[str, str]], where: str):
+    """A patient table in another language names exactly the codes its English table names."""
+    for kind, table in tables.items():
+        missing = [code for code in english[kind] if code not in table]
+        if missing:
+            raise LabelsError(f"{where} [patient.{kind}]: no words for {', '.join(missing)} (the patient reads them)")
+        extra = [code for code in table if code not in english[kind]]
+        if extra:
+            raise LabelsError(f"{where} [patient.{kind}]: {extra[0]} is not in {ENGLISH}.toml's [patient.{kind}]")
+
+
+def _known(kind: str, kinds: tuple[str, ...]) -> str:
+    if kind not in kinds:
+        raise KeyError(f"{kind!r} is not a kind of code with words (known: {', '.join(kinds)})")
+    return kind
+
+
+def _spaced(code: Any) -> str:
+    return str(code).replace("_", " ")
+
+
+#: The table, loaded and checked once, at import.
+LABELS = load_labels()
