@@ -5,14 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from routing.domain.labels import LABELS
-from routing.domain.vocabulary import InquiryStatus, Route, StaffRole, Urgency
+from routing.domain.vocabulary import CallbackOutcome, InquiryStatus, Route, StaffRole, Urgency
 from schemas.inquiry import HOLD, LIKELY_CAUSE, ROUTE, SLOT_TYPE, STATUS, URGENCY
 from schemas.text import InputSchema, Text
 
 _STATUSES = [s.value for s in InquiryStatus]
 _URGENCIES = [u.value for u in Urgency]
 _ROUTES = [r.value for r in Route]
-_OUTCOMES = ["booked", "referred_to_er", "no_answer"]
+_OUTCOMES = [outcome.value for outcome in CallbackOutcome]
 _OVERRIDE_URGENCIES = [u for u in _URGENCIES if u != "emergency"]
 OUTCOME = LABELS.described("outcome", "The call-back's outcome.")
 

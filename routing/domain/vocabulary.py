@@ -73,3 +73,11 @@ class StaffRole(StrEnum):
 
     STAFF = "staff"
     ADMIN = "admin"
+
+
+class CallbackOutcome(StrEnum):
+    """How a clinician's call-back on an urgent review ended."""
+
+    BOOKED = "booked"
+    REFERRED_TO_ER = "referred_to_er"
+    NO_ANSWER = "no_answer"

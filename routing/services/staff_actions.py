@@ -24,8 +24,9 @@ from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import SchedulingError, SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
+from routing.domain.labels import LABELS
 from routing.domain.triage import Decision, triage
-from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, Urgency
+from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
 from routing.services import audit
 from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
@@ -38,11 +39,7 @@ log = logging.getLogger(__name__)
 _request_schema = InquiryRequestSchema()
 
 #: A call-back's outcomes, and how the inquiry's status line says each.
-CALLBACK_OUTCOMES = {
-    "booked": "booked by phone",
-    "referred_to_er": "sent to the emergency department",
-    "no_answer": "no answer",
-}
+CALLBACK_OUTCOMES = tuple(outcome.value for outcome in CallbackOutcome)
 
 
 class NotFound(LookupError):
@@ -180,7 +177,10 @@ def record_callback(
         if outcome == "no_answer":
             status, detail = InquiryStatus.URGENT_REVIEW, f"call-back by {staff.name}: no answer; call again"
         else:
-            status, detail = InquiryStatus.CLOSED, f"call-back done by {staff.name}: {CALLBACK_OUTCOMES[outcome]}"
+            status, detail = (
+                InquiryStatus.CLOSED,
+                f"call-back done by {staff.name}: {LABELS.staff_words('outcome', outcome)}",
+            )
         _set_status(inquiry, status, detail, inquiry.patient_message, now)
         audit.record(
             session,

@@ -13,15 +13,14 @@ from routing.domain.labels import LABELS, LABELS_DIR, LabelsError, load_labels
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG
 from routing.domain.triage.facts import FACT_KINDS, RED_FLAGS
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, LIKELY_CAUSES
-from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, SlotType, Urgency
-from routing.services.staff_actions import CALLBACK_OUTCOMES
+from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, SlotType, Urgency
 
 VOCABULARIES = {
     "status": [s.value for s in InquiryStatus],
     "route": [r.value for r in Route],
     "urgency": [u.value for u in Urgency],
     "likely_cause": list(LIKELY_CAUSES),
-    "outcome": list(CALLBACK_OUTCOMES),
+    "outcome": [o.value for o in CallbackOutcome],
     "hold": [HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG],
     "fact": list(FACT_KINDS),
     "red_flag": list(RED_FLAGS),
@@ -41,11 +40,6 @@ def test_every_code_of_every_vocabulary_has_english_words(kind):
 @pytest.mark.parametrize("language", patient_messages.LANGUAGES)
 def test_every_slot_type_a_patient_message_names_has_words_in_each_language_patients_are_written_to(language):
     assert sorted(LABELS.patient[language]["slot_type"]) == sorted(s.value for s in SlotType)
-
-
-def test_the_call_back_outcomes_read_as_the_table_says():
-    # staff_actions writes the status line ("call-back done by ...: sent to the emergency department").
-    assert dict(LABELS.staff["outcome"]) == CALLBACK_OUTCOMES
 
 
 def test_the_rulebook_s_red_flag_words_agree_with_the_table():
