@@ -72,6 +72,9 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/admin/inquiries/<uuid:inquiry_id>/callback"): _changing(
         "/callback", {"outcome": "no_answer"}, Context.urgent
     ),
+    ("POST", "/v1/admin/inquiries/<uuid:inquiry_id>/acknowledge"): _changing(
+        "/acknowledge", {"note": "on her way to the ER"}, Context.urgent
+    ),
     ("POST", "/v1/admin/inquiries/<uuid:inquiry_id>/retriage"): lambda ctx, token: (
         f"/v1/admin/inquiries/{ctx.booked()}/retriage",
         {},
