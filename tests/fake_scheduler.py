@@ -1,13 +1,15 @@
 """The one fake scheduling system the tests share: slots and appointments in memory, failures on demand.
 
 It keeps the contract every scheduler keeps (tests/scheduling/test_scheduler_contract.py runs against
-it too), books outside any transaction like a remote system, and any call can be made to raise:
-``FakeScheduler().failing("find_free_slots", SchedulerUnavailable("down"))``.
+it too), books outside any transaction like a remote system, and any call can be made to raise or to
+be slow: ``FakeScheduler().failing("find_free_slots", SchedulerUnavailable("down"))``,
+``FakeScheduler().slowed("book", 3)``.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -38,6 +40,7 @@ class FakeScheduler:
         self.appointments: dict[str, Booking] = {}  # external id -> appointment
         self.calls: list[str] = []
         self._failures: dict[str, Exception] = {}
+        self._delays: dict[str, float] = {}
         self._ids = itertools.count(1)
 
     # --- test controls ----------------------------------------------------------------------------
@@ -45,6 +48,11 @@ class FakeScheduler:
     def failing(self, call: str, error: Exception) -> FakeScheduler:
         """Make ``call`` (a method name, e.g. "book") raise ``error`` from now on; returns self."""
         self._failures[call] = error
+        return self
+
+    def slowed(self, call: str, seconds: float) -> FakeScheduler:
+        """Make ``call`` take ``seconds`` longer from now on, as a slow network would; returns self."""
+        self._delays[call] = seconds
         return self
 
     def add_slot(self, slot_type: str, start: datetime, end: datetime) -> SlotTime:
@@ -55,6 +63,7 @@ class FakeScheduler:
 
     def _called(self, call: str) -> None:
         self.calls.append(call)
+        time.sleep(self._delays.get(call, 0))
         if call in self._failures:
             raise self._failures[call]
 

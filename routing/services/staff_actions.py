@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.db.write_batch import WriteBatch
-from routing.adapters.scheduling.interface import SchedulingError, SlotTime
+from routing.adapters.scheduling.interface import Booking, BookingRequest, SchedulingError, SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.labels import LABELS
@@ -81,45 +81,127 @@ def override_route(
     """Move the inquiry to ``change.route``: book the new appointment, then cancel the old one.
 
     Raises ActionRefused (nothing changed) when no suitable slot is free, the chosen slot was taken, or
-    the scheduling system refuses or is unreachable.
+    the scheduling system refuses or is unreachable; StaleVersion when the inquiry changed since
+    ``if_match``, also while the scheduling system was being asked (the new booking is then undone).
+
+    With the embedded scheduler the booking is a write in our database: everything is one transaction.
+    With a scheduler over the network no transaction or row lock is held during its calls: read and
+    check, call the scheduler, then lock the row, check the version again and record the outcome. A
+    process that dies between the calls and the record leaves no record; sending the same override
+    again books with the same booking key, so it finds the appointment already made (no second one).
     """
     now = now or utcnow()
-    scheduler = routing.scheduler
-    with session.begin():
-        inquiry = _locked(session, inquiry_id, if_match)
-        decision = _current_decision(session, inquiry_id)
-        old = _live_appointment(session, inquiry_id)
-        urgency = change.urgency or (decision.urgency if decision else "routine")
-        before = {"route": decision.route if decision else None, "appointment": _brief(old), "status": inquiry.status}
-        new_view = None
+    if routing.scheduler.capabilities.books_in_transaction:
+        with session.begin():
+            plan = _plan_override(session, routing, inquiry_id, if_match, change, lock=True)
+            booked = _override_in_scheduler(session, routing, plan, change, now)
+            _record_override(session, routing, staff, plan, change, booked, now)
+    else:
+        with session.begin():
+            plan = _plan_override(session, routing, inquiry_id, if_match, change, lock=False)
+        booked = _override_in_scheduler(session, routing, plan, change, now)
         try:
-            if change.route == Route.URGENT_REVIEW:
-                if old is not None:
-                    scheduler.cancel(session, old.external_id, change.reason)
-                status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
-                message = patient_messages.urgent_review(urgency, inquiry.language, clinic=routing.clinic)
-            else:
-                new_view, message = _book_new(session, routing, inquiry, decision, change, urgency, now)
-                if old is not None:
-                    _cancel_or_undo(session, routing, old, new_view, change.reason)
-                status, detail = InquiryStatus.BOOKED, f"route set by {staff.name}"
-        except SchedulingError as error:
-            raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
-        if old is not None:
-            _mark_cancelled(old, f"override by {staff.name}: {change.reason}", now)
-        _put_override_in_force(session, inquiry_id, decision, change, urgency, staff, now)
-        _set_status(inquiry, status, detail, message, now)
-        after = {"route": change.route, "urgency": urgency, "appointment": new_view, "status": status}
-        audit.record(
-            session,
-            staff,
-            "override",
-            inquiry_id=inquiry_id,
-            details={"from": before, "to": after},
-            reason=change.reason,
-            now=now,
-        )
+            with session.begin():
+                _locked(session, inquiry_id, if_match)  # nobody changed it while the scheduler was asked
+                _record_override(session, routing, staff, plan, change, booked, now)
+        except StaleVersion:
+            _undo_booking(session, routing, booked, "the inquiry changed during the override")
+            raise
     events.staff_action("override", inquiry_id, staff.id)
+
+
+@dataclass(frozen=True)
+class _OverridePlan:
+    """What an override found before calling the scheduler: the inquiry, its decision, its appointment."""
+
+    inquiry: Inquiry
+    decision: TriageDecision | None
+    old: Appointment | None
+    urgency: str
+    request: BookingRequest | None  # None: moved to urgent review, nothing to book
+
+
+def _plan_override(
+    session: Session, routing: Routing, inquiry_id: uuid.UUID, if_match: str | None, change: Override, *, lock: bool
+) -> _OverridePlan:
+    inquiry = _locked(session, inquiry_id, if_match) if lock else _checked(session, inquiry_id, if_match)
+    decision = _current_decision(session, inquiry_id)
+    old = _live_appointment(session, inquiry_id, lock=lock)
+    urgency = change.urgency or (decision.urgency if decision else "routine")
+    request = None
+    if change.route != Route.URGENT_REVIEW:
+        earlier = [reason.get("text", "") for reason in (decision.reasons if decision else [])]
+        reasons = [f"Staff override: {change.reason}", *earlier]
+        request = booking_request(
+            session,
+            inquiry_id=inquiry.id,
+            slot_type=SLOT_TYPE_FOR_ROUTE[Route(change.route)].value,
+            route=change.route,
+            urgency=urgency,
+            reasons=reasons,
+            patient=(inquiry.payload or {}).get("patient"),
+        )
+    return _OverridePlan(inquiry, decision, old, urgency, request)
+
+
+def _override_in_scheduler(
+    session: Session, routing: Routing, plan: _OverridePlan, change: Override, now: datetime
+) -> Booking | None:
+    """Book the new appointment (if any), then cancel the old one; undo the new one if that fails."""
+    try:
+        booked = _book_new(session, routing, plan.request, change, plan.urgency, now) if plan.request else None
+        if plan.old is not None:
+            try:
+                routing.scheduler.cancel(session, plan.old.external_id, change.reason)
+            except SchedulingError:
+                if booked is not None:
+                    _undo_booking(session, routing, booked, "override could not cancel the old appointment")
+                raise
+    except SchedulingError as error:
+        raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
+    return booked
+
+
+def _record_override(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    plan: _OverridePlan,
+    change: Override,
+    booked: Booking | None,
+    now: datetime,
+) -> None:
+    inquiry = session.get(Inquiry, plan.inquiry.id)
+    decision, old = plan.decision, plan.old
+    before = {"route": decision.route if decision else None, "appointment": _brief(old), "status": inquiry.status}
+    new_view = None
+    if booked is None:
+        status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
+        message = patient_messages.urgent_review(plan.urgency, inquiry.language, clinic=routing.clinic)
+    else:
+        with WriteBatch(session.connection()) as writes:
+            appointment = record_booking(writes, routing.scheduler, plan.request, booked, now)
+        slot_type = plan.request.slot_type
+        new_view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
+        message = patient_messages.booked(
+            slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic
+        )
+        status, detail = InquiryStatus.BOOKED, f"route set by {staff.name}"
+    if old is not None:
+        _mark_cancelled(session.merge(old), f"override by {staff.name}: {change.reason}", now)
+    current = session.merge(decision) if decision is not None else None
+    _put_override_in_force(session, inquiry.id, current, change, plan.urgency, staff, now)
+    _set_status(inquiry, status, detail, message, now)
+    after = {"route": change.route, "urgency": plan.urgency, "appointment": new_view, "status": status}
+    audit.record(
+        session,
+        staff,
+        "override",
+        inquiry_id=inquiry.id,
+        details={"from": before, "to": after},
+        reason=change.reason,
+        now=now,
+    )
 
 
 def cancel_appointment(
@@ -131,32 +213,53 @@ def cancel_appointment(
     reason: str,
     now: datetime | None = None,
 ) -> None:
-    """Cancel the inquiry's appointment in the scheduling system; the inquiry goes back to staff review."""
+    """Cancel the inquiry's appointment in the scheduling system; the inquiry goes back to staff review.
+
+    As for an override, a scheduler over the network is called with no transaction open: check, cancel,
+    then lock and record. Cancelling is idempotent in every scheduler, so sending it again is safe.
+    """
     now = now or utcnow()
+    in_transaction = routing.scheduler.capabilities.books_in_transaction
     with session.begin():
-        inquiry = _locked(session, inquiry_id, if_match)
-        old = _live_appointment(session, inquiry_id)
+        _checked(session, inquiry_id, if_match, lock=in_transaction)
+        old = _live_appointment(session, inquiry_id, lock=in_transaction)
         if old is None:
             raise ActionRefused("This inquiry has no booked appointment to cancel.")
-        try:
-            routing.scheduler.cancel(session, old.external_id, reason)
-        except SchedulingError as error:
-            raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
-        _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
-        message = patient_messages.held_for_staff(
-            old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic
-        )
-        _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
-        audit.record(
-            session,
-            staff,
-            "cancel",
-            inquiry_id=inquiry_id,
-            details={"appointment": _brief(old)},
-            reason=reason,
-            now=now,
-        )
+        if in_transaction:
+            _cancel_in_scheduler(session, routing, old, reason)
+            _record_cancel(session, routing, staff, inquiry_id, old, reason, now)
+    if not in_transaction:
+        _cancel_in_scheduler(session, routing, old, reason)
+        with session.begin():
+            # Recorded whatever changed meanwhile: the scheduling system has cancelled it.
+            session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
+            _record_cancel(session, routing, staff, inquiry_id, session.merge(old), reason, now)
     events.staff_action("cancel", inquiry_id, staff.id)
+
+
+def _cancel_in_scheduler(session: Session, routing: Routing, old: Appointment, reason: str) -> None:
+    try:
+        routing.scheduler.cancel(session, old.external_id, reason)
+    except SchedulingError as error:
+        raise ActionRefused(_scheduling_problem(error), status=_status_for(error)) from None
+
+
+def _record_cancel(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    inquiry_id: uuid.UUID,
+    old: Appointment,
+    reason: str,
+    now: datetime,
+) -> None:
+    inquiry = session.get(Inquiry, inquiry_id)
+    _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
+    message = patient_messages.held_for_staff(old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic)
+    _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
+    audit.record(
+        session, staff, "cancel", inquiry_id=inquiry_id, details={"appointment": _brief(old)}, reason=reason, now=now
+    )
 
 
 def record_callback(
@@ -296,7 +399,12 @@ def apply_retriage(
 def _locked(session: Session, inquiry_id: uuid.UUID, if_match: str | None) -> Inquiry:
     # FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers): a concurrent
     # action waits here, then sees the new version and is refused.
-    inquiry = session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
+    return _checked(session, inquiry_id, if_match, lock=True)
+
+
+def _checked(session: Session, inquiry_id: uuid.UUID, if_match: str | None, *, lock: bool = False) -> Inquiry:
+    """The inquiry, if ``if_match`` is its current version; else StaleVersion (NotFound if there is none)."""
+    inquiry = session.get(Inquiry, inquiry_id, with_for_update=lock, populate_existing=True)
     if inquiry is None:
         raise NotFound(inquiry_id)
     if not if_match or _normalise(if_match) != etag(inquiry):
@@ -352,72 +460,44 @@ def _put_override_in_force(
     )
 
 
-def _live_appointment(session: Session, inquiry_id: uuid.UUID) -> Appointment | None:
-    return session.scalar(
-        select(Appointment)
-        .where(Appointment.inquiry_id == inquiry_id, Appointment.status == AppointmentStatus.BOOKED)
-        .with_for_update()
+def _live_appointment(session: Session, inquiry_id: uuid.UUID, *, lock: bool = True) -> Appointment | None:
+    query = select(Appointment).where(
+        Appointment.inquiry_id == inquiry_id, Appointment.status == AppointmentStatus.BOOKED
     )
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def _book_new(
-    session: Session,
-    routing: Routing,
-    inquiry: Inquiry,
-    decision: TriageDecision | None,
-    change: Override,
-    urgency: str,
-    now: datetime,
-) -> tuple[dict[str, Any], str]:
-    slot_type = SLOT_TYPE_FOR_ROUTE[Route(change.route)].value
-    reasons = [f"Staff override: {change.reason}"] + [r.get("text", "") for r in (decision.reasons if decision else [])]
-    request = booking_request(
-        session,
-        inquiry_id=inquiry.id,
-        slot_type=slot_type,
-        route=change.route,
-        urgency=urgency,
-        reasons=reasons,
-        patient=(inquiry.payload or {}).get("patient"),
-    )
+    session: Session, routing: Routing, request: BookingRequest, change: Override, urgency: str, now: datetime
+) -> Booking:
+    """Book the chosen slot, or the earliest inside the urgency's window; recorded by the caller."""
+    slot_type = request.slot_type
     scheduler = routing.scheduler
     if change.slot_id:
         booking = scheduler.book(session, SlotTime(change.slot_id, slot_type, now, now), request)
         if booking.slot.slot_type != slot_type:
+            _undo_booking(session, routing, booking, "the chosen slot was of another type")
             raise ActionRefused(f"The chosen slot is a {booking.slot.slot_type} slot, not {slot_type}.")
-    else:
-        days = routing.rulebook.urgency_windows_days.get(urgency) or 0
-        plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON)
-        outcome = book_earliest(session, scheduler, plan, request)
-        if outcome.booking is None:
-            when = f"; the earliest is {outcome.proposed.start.isoformat()}" if outcome.proposed else ""
-            raise ActionRefused(
-                f"No free {slot_type} slot within the {urgency} window{when}. Choose a slot_id or another urgency; "
-                "the current appointment stands.",
-                proposed=outcome.proposed,
-            )
-        booking = outcome.booking
-    with WriteBatch(session.connection()) as writes:
-        appointment = record_booking(writes, scheduler, request, booking, now)
-    view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
-    message = patient_messages.booked(slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic)
-    return view, message
+        return booking
+    days = routing.rulebook.urgency_windows_days.get(urgency) or 0
+    plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON)
+    outcome = book_earliest(session, scheduler, plan, request)
+    if outcome.booking is None:
+        when = f"; the earliest is {outcome.proposed.start.isoformat()}" if outcome.proposed else ""
+        raise ActionRefused(
+            f"No free {slot_type} slot within the {urgency} window{when}. Choose a slot_id or another urgency; "
+            "the current appointment stands.",
+            proposed=outcome.proposed,
+        )
+    return outcome.booking
 
 
-def _cancel_or_undo(
-    session: Session, routing: Routing, old: Appointment, new_view: dict[str, Any], reason: str
-) -> None:
-    """Cancel the old appointment; if that fails, cancel the new one again so the old one stands alone."""
+def _undo_booking(session: Session, routing: Routing, booking: Booking, why: str) -> None:
+    """Cancel a booking the override will not keep; if even that fails, staff must see it in the log."""
     try:
-        routing.scheduler.cancel(session, old.external_id, reason)
+        routing.scheduler.cancel(session, booking.external_id, why)
     except SchedulingError:
-        new = session.get(Appointment, uuid.UUID(new_view["id"]))
-        try:
-            routing.scheduler.cancel(session, new.external_id, "override could not cancel the old appointment")
-        except SchedulingError:
-            # The database rolls back; the scheduling system may now hold both. Staff must see it.
-            log.error("override left appointment %s in the scheduling system; cancel it by hand", new.external_id)
-        raise
+        log.error("override left appointment %s in the scheduling system; cancel it by hand", booking.external_id)
 
 
 def _mark_cancelled(appointment: Appointment, reason: str, now: datetime) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -13,6 +15,7 @@ from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referra
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import SchedulerUnavailable
 from tests.conftest import settings_for
+from tests.fake_scheduler import FakeScheduler
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots
 
@@ -184,6 +187,55 @@ def test_no_free_slot_in_the_window_is_409_with_the_earliest_proposed(app, clien
 
     assert response.status_code == 409
     assert [a.status for a in rows(app, Appointment)] == ["booked"]
+
+
+def test_a_slow_scheduler_during_an_override_does_not_hold_up_a_call_back_on_the_same_inquiry(app, client, token):
+    fake = FakeScheduler().slowed("book", 3)
+    for hours in (26, 27):
+        start = datetime.now(UTC) + timedelta(hours=hours)
+        fake.add_slot("consult", start, start + timedelta(minutes=30))
+    app.extensions["routing"].scheduler = fake
+    inquiry_id = new_inquiry(client, RED_FLAG)
+    etag = etag_of(client, token, inquiry_id)
+    answers: dict[str, tuple[int, float]] = {}
+
+    def override() -> None:
+        started = time.monotonic()
+        response = act(
+            app.test_client(), token, inquiry_id, "override", {"route": "consult", "reason": "seen by Dr Lee"}, etag
+        )
+        answers["override"] = (response.status_code, time.monotonic() - started)
+
+    thread = threading.Thread(target=override)
+    thread.start()
+    time.sleep(0.5)  # the override is now waiting on the scheduler
+    started = time.monotonic()
+    callback = act(client, token, inquiry_id, "callback", {"outcome": "referred_to_er"}, etag)
+    answers["callback"] = (callback.status_code, time.monotonic() - started)
+    thread.join()
+
+    assert answers["callback"][0] == 200
+    assert answers["callback"][1] < 1.5  # not held up by the 3 s the scheduler takes
+    assert answers["override"][0] == 412  # the call-back changed the inquiry meanwhile
+    assert [a.status for a in fake.appointments.values()] == ["cancelled"]  # its booking undone
+    assert rows(app, Appointment) == []
+    assert [e.action for e in audit_events(app, inquiry_id)] == ["callback"]
+
+
+def test_a_cancel_through_a_remote_scheduler_is_recorded_after_its_call(app, client, token):
+    fake = FakeScheduler()
+    start = datetime.now(UTC) + timedelta(hours=26)
+    fake.add_slot("consult", start, start + timedelta(minutes=30))
+    app.extensions["routing"].scheduler = fake
+    inquiry_id = new_inquiry(client)
+
+    response = act(client, token, inquiry_id, "cancel", {"reason": "patient will call back"})
+
+    assert response.status_code == 200, response.get_json()
+    assert [a.status for a in fake.appointments.values()] == ["cancelled"]
+    assert [(a.status, a.scheduler) for a in rows(app, Appointment)] == [("cancelled", "fake")]
+    assert response.get_json()["status"] == "needs_review"
+    assert [e.action for e in audit_events(app, inquiry_id)] == ["cancel"]
 
 
 class CannotCancel(EmbeddedScheduler):
