@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import request
@@ -18,8 +17,7 @@ from routing.http.api import documents_problems
 from routing.http.auth import BEARER, current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
-from routing.services import audit, staff_actions, staff_queue, staff_tokens
-from routing.services.booking import PROPOSAL_HORIZON
+from routing.services import audit, schedule, staff_actions, staff_queue, staff_tokens, token_admin
 from schemas.admin import (
     AcknowledgeRequestSchema,
     AuditPageSchema,
@@ -75,9 +73,7 @@ def _documented(*statuses: dict[int, str]):
 
 
 def _detail(inquiry_id: uuid.UUID):
-    session = request_session()
-    body = staff_queue.detail(session, inquiry_id)
-    session.rollback()
+    body = staff_queue.detail(request_session(), inquiry_id)
     if body is None:
         raise Problem(404, "There is no inquiry with this id.")
     return body, 200, {"ETag": body["etag"]}
@@ -200,14 +196,10 @@ def acknowledge(body, inquiry_id: uuid.UUID):
 @_documented({404: "No such inquiry"})
 def retriage_preview(inquiry_id: uuid.UUID):
     """Run the current rulebook on the stored inquiry and show old vs new decision; changes nothing."""
-    session = request_session()
     try:
-        preview = staff_actions.preview_retriage(session, wiring().routing, inquiry_id)
+        return staff_actions.preview_retriage(request_session(), wiring().routing, inquiry_id)
     except staff_actions.NotFound:
         raise Problem(404, "There is no inquiry with this id.") from None
-    finally:
-        session.rollback()
-    return preview
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/retriage/apply")
@@ -227,15 +219,11 @@ def retriage_apply(inquiry_id: uuid.UUID):
 @_documented({422: "Invalid query", 503: "The scheduling system is unavailable"})
 def free_slots(query):
     """The next free slots of a type, to choose one in an override."""
-    w = wiring()
-    now = utcnow()
-    session = request_session()
+    scheduler = wiring().scheduler
     try:
-        slots = w.scheduler.find_free_slots(session, query["slot_type"], now, now + PROPOSAL_HORIZON, query["limit"])
+        slots = schedule.next_free_slots(request_session(), scheduler, query["slot_type"], utcnow(), query["limit"])
     except SchedulingError:
         raise Problem(503, "The scheduling system is unavailable; try again shortly.") from None
-    finally:
-        session.rollback()
     return [_slot(slot) for slot in slots]
 
 
@@ -278,12 +266,9 @@ def list_tokens():
 @_documented({422: "Invalid fields"}, _BODY_ERRORS)
 def create_token(body):
     """Create a staff token (admin); the answer is the only time the token is shown."""
-    session = request_session()
-    with session.begin():
-        days = body.get("expires_in_days")
-        expires_in = timedelta(days=days) if days else None
-        row, token = staff_tokens.create_token(session, body["name"], body["role"], expires_in=expires_in)
-        audit.record(session, current_staff(), "token.create", details={"token_id": str(row.id), **body})
+    row, token = token_admin.issue(
+        request_session(), current_staff(), body["name"], body["role"], body.get("expires_in_days")
+    )
     return {**_token(row), "token": token}
 
 
@@ -293,11 +278,8 @@ def create_token(body):
 @_documented({404: "No live token with this id"})
 def revoke_token(token_id: uuid.UUID):
     """Revoke a staff token (admin); it stops working at once."""
-    session = request_session()
     try:
-        with session.begin():
-            rows = staff_tokens.revoke_token(session, str(token_id))
-            audit.record(session, current_staff(), "token.revoke", details={"token_id": str(token_id)})
+        rows = token_admin.revoke(request_session(), current_staff(), str(token_id))
     except staff_tokens.UnknownStaff:
         raise Problem(404, "There is no live token with this id.") from None
     return [_token(row) for row in rows]

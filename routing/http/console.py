@@ -29,8 +29,7 @@ from routing.domain.vocabulary import InquiryStatus, Route, Urgency
 from routing.http.console_forms import PER_PAGE, parse_queue_query
 from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text, rule_text
 from routing.http.deps import request_session, wiring
-from routing.services import console_sessions, staff_actions, staff_queue
-from routing.services.booking import PROPOSAL_HORIZON
+from routing.services import console_sessions, schedule, staff_actions, staff_queue
 from routing.services.staff_tokens import TokenExpired, authenticate
 from schemas.inquiry import InquiryRequestSchema
 from schemas.text import control_character_error
@@ -127,10 +126,7 @@ def _new_since_last_look() -> dict:
     last_seen = _parse(session.get("last_seen")) if getattr(g, "staff", None) else None
     if last_seen is None:
         return {"arrived": None}
-    db = request_session()
-    arrived = staff_queue.received_since(db, last_seen)
-    db.rollback()
-    return {"arrived": arrived}
+    return {"arrived": staff_queue.received_since(request_session(), last_seen)}
 
 
 @bp.after_request
@@ -186,7 +182,6 @@ def queue():
     items, total = staff_queue.queue(db, query.filters, page=query.page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     if query.page > pages:
-        db.rollback()
         return redirect(url_for("console.queue", **query.args, page=pages), 303)
     now = utcnow()
     last_seen = _parse(session.get("last_seen"))
@@ -196,7 +191,6 @@ def queue():
         since = max(last_seen, query.filters.received_after or last_seen)
         _, new_total = staff_queue.queue(db, replace(query.filters, received_after=since), page=1, per_page=1)
     session["last_seen"] = now.isoformat()
-    db.rollback()
     if query.rejected:
         flash(f"Not understood, so ignored: {', '.join(n.replace('_', ' ') for n in query.rejected)}.", "error")
     return render_template(
@@ -221,9 +215,7 @@ def queue():
 @bp.get("/inquiries/<uuid:inquiry_id>")
 def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
     """One inquiry: patient, highlighted message, decision and reasons, appointments, audit; the actions."""
-    db = request_session()
-    detail = staff_queue.detail(db, inquiry_id)
-    db.rollback()
+    detail = staff_queue.detail(request_session(), inquiry_id)
     if detail is None:
         return render_template("console/missing.html"), 404
     phrases = [e.get("phrase") for e in detail["evidence"] if e.get("source") == "text"]
@@ -318,13 +310,10 @@ def acknowledge(inquiry_id: uuid.UUID):
 @bp.post("/inquiries/<uuid:inquiry_id>/retriage")
 def retriage(inquiry_id: uuid.UUID):
     """Show what the current rulebook decides, next to the decision in force (nothing changes)."""
-    db = request_session()
     try:
-        preview = staff_actions.preview_retriage(db, wiring().routing, inquiry_id)
+        preview = staff_actions.preview_retriage(request_session(), wiring().routing, inquiry_id)
     except staff_actions.NotFound:
         return render_template("console/missing.html"), 404
-    finally:
-        db.rollback()
     return inquiry(inquiry_id, preview=preview)
 
 
@@ -398,18 +387,11 @@ def _back(inquiry_id: uuid.UUID, message: str, ok: bool = True) -> Response:
 
 
 def _free_slots() -> dict[str, list]:
-    w = wiring()
-    now = utcnow()
-    db = request_session()
-    slots: dict[str, list] = {}
+    scheduler, now, db = wiring().scheduler, utcnow(), request_session()
     try:
-        for slot_type in SLOT_TYPES:
-            slots[slot_type] = w.scheduler.find_free_slots(db, slot_type, now, now + PROPOSAL_HORIZON, 5)
+        return {slot_type: schedule.next_free_slots(db, scheduler, slot_type, now, 5) for slot_type in SLOT_TYPES}
     except SchedulingError:
-        slots = {}  # the page says the scheduling system cannot be reached
-    finally:
-        db.rollback()
-    return slots
+        return {}  # the page says the scheduling system cannot be reached
 
 
 def _rulebook_page(**extra):

@@ -1,13 +1,17 @@
-"""Use cases for the embedded scheduler's timetable."""
+"""Use cases for the timetable: the embedded scheduler's demo slots, and free slots for staff to choose."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from routing.adapters.db.database import Database
 from routing.adapters.scheduling import embedded
+from routing.adapters.scheduling.interface import PROPOSAL_HORIZON, Scheduler, SlotTime
 from routing.domain.demo_schedule import demo_slots
+from routing.services.reading import read_only
 
 
 def seed_demo_schedule(*, db: Database, days: int, tz: ZoneInfo, first_day: date) -> tuple[int, dict[str, int]]:
@@ -19,3 +23,11 @@ def seed_demo_schedule(*, db: Database, days: int, tz: ZoneInfo, first_day: date
         added = embedded.add_slots(session, demo_slots(first_day, days, tz))
         free = embedded.count_free_slots(session)
     return added, free
+
+
+@read_only
+def next_free_slots(
+    session: Session, scheduler: Scheduler, slot_type: str, now: datetime, limit: int
+) -> list[SlotTime]:
+    """The next free slots of ``slot_type`` from ``now`` (for staff choosing one); SchedulingError if unreachable."""
+    return scheduler.find_free_slots(session, slot_type, now, now + PROPOSAL_HORIZON, limit)

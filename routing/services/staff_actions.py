@@ -30,6 +30,7 @@ from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, Inquir
 from routing.observability import events
 from routing.services import audit
 from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
+from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
 from routing.services.staff_queue import ACKNOWLEDGE, appointment_dict, decision_dict, etag, handling
 from routing.services.staff_tokens import Staff
@@ -334,6 +335,7 @@ def acknowledge(
     events.staff_action(ACKNOWLEDGE, inquiry_id, staff.id)
 
 
+@read_only
 def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) -> dict[str, Any]:
     """The decision in force and the one the current rulebook would make now, without changing anything."""
     inquiry = session.get(Inquiry, inquiry_id)

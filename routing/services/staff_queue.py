@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, TriageDecision
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Urgency
 from routing.services import audit
+from routing.services.reading import read_only
 
 _URGENCY_RANK = case(
     {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 3},
@@ -62,6 +63,7 @@ def etag(inquiry: Inquiry) -> str:
     return f'"{digest[:20]}"'
 
 
+@read_only
 def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int = 25) -> tuple[list[dict], int]:
     """One page of the queue, most pressing first, and the number of inquiries matching in all."""
     query = select(Inquiry, TriageDecision).outerjoin(TriageDecision, _current_decision)
@@ -92,6 +94,7 @@ def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int =
     ], total
 
 
+@read_only
 def received_since(session: Session, moment: datetime) -> int:
     """How many inquiries were received after ``moment``."""
     return session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.received_at > moment)) or 0
@@ -126,6 +129,7 @@ def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict
     return handled
 
 
+@read_only
 def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
     """Everything about one inquiry: as received, facts and their sources, decision, bookings, audit trail."""
     inquiry = session.get(Inquiry, inquiry_id)

@@ -36,3 +36,25 @@ def test_domain_modules_import_no_framework_database_or_http_code(module):
     offending = {name for name in _imports(module) if name.split(".")[0] in FORBIDDEN or name.startswith(FORBIDDEN)}
 
     assert not offending, f"{module.name} imports {sorted(offending)}"
+
+
+HTTP = Path(__file__).resolve().parents[2] / "routing" / "http"
+#: What only services do: open, end or roll back a transaction, write the audit trail, touch models.
+SERVICE_ONLY_CALLS = ("begin", "begin_nested", "commit", "rollback", "record")
+SERVICE_ONLY_IMPORTS = ("routing.adapters.db.models",)
+
+
+def _calls(path: Path) -> set[str]:
+    return {
+        node.func.attr
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+
+
+@pytest.mark.parametrize("module", sorted(HTTP.rglob("*.py")), ids=lambda path: path.name)
+def test_views_leave_transactions_audit_and_models_to_services(module):
+    calls = sorted(_calls(module) & set(SERVICE_ONLY_CALLS))
+    models = sorted(name for name in _imports(module) if name.startswith(SERVICE_ONLY_IMPORTS))
+
+    assert (calls, models) == ([], []), f"{module.name} calls {calls} and imports {models}"
