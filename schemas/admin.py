@@ -66,6 +66,7 @@ class _Reason(Text):
         super().__init__(
             multiline=True,
             required=True,
+            error_messages={"required": "Give a reason of 3 to 1000 characters."},
             validate=validate.Length(3, 1000, error="Give a reason of 3 to 1000 characters."),
             metadata={"description": "Why; kept in the audit trail."},
             **kwargs,
@@ -75,7 +76,12 @@ class _Reason(Text):
 class OverrideRequestSchema(InputSchema):
     """A new route, with a required reason; optionally a specific slot or another urgency."""
 
-    route = Text(required=True, validate=_one_of(_ROUTES), metadata={"description": ROUTE})
+    route = Text(
+        required=True,
+        error_messages={"required": "Choose a route."},
+        validate=_one_of(_ROUTES),
+        metadata={"description": ROUTE},
+    )
     reason = _Reason()
     slot_id = Text(validate=validate.Length(1, 255), metadata={"description": "A free slot's id"})
     urgency = Text(
@@ -93,7 +99,12 @@ class CancelRequestSchema(InputSchema):
 class CallbackRequestSchema(InputSchema):
     """The outcome of a clinician's call-back on an urgent_review inquiry."""
 
-    outcome = Text(required=True, validate=_one_of(_OUTCOMES), metadata={"description": OUTCOME})
+    outcome = Text(
+        required=True,
+        error_messages={"required": "Choose the call-back's outcome."},
+        validate=_one_of(_OUTCOMES),
+        metadata={"description": OUTCOME},
+    )
     note = Text(multiline=True, validate=validate.Length(max=1000))
 
 

@@ -29,10 +29,11 @@ from routing.domain.vocabulary import InquiryStatus, Route, Urgency
 from routing.http.console_forms import PER_PAGE, parse_queue_query
 from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text, rule_text
 from routing.http.deps import request_session, wiring
+from routing.http.problems import flatten_errors
 from routing.services import console_sessions, schedule, staff_actions, staff_queue
 from routing.services.staff_tokens import TokenExpired, authenticate
+from schemas.admin import AcknowledgeRequestSchema, CallbackRequestSchema, CancelRequestSchema, OverrideRequestSchema
 from schemas.inquiry import InquiryRequestSchema
-from schemas.text import control_character_error
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 csrf = CSRFProtect()
@@ -242,38 +243,28 @@ def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
 @bp.post("/inquiries/<uuid:inquiry_id>/override")
 def override(inquiry_id: uuid.UUID):
     """Change the route (book new, then cancel old), with a reason."""
-    route = request.form.get("route", "")
-    reason = (request.form.get("reason") or "").strip()
-    if route not in {r.value for r in Route}:
-        return _back(inquiry_id, "Choose a route.", ok=False)
-    if len(reason) < 3:
-        return _back(inquiry_id, "Give a reason (it goes into the audit trail).", ok=False)
-    if problem := control_character_error(reason, multiline=True):
-        return _back(inquiry_id, f"The reason: {problem}", ok=False)
-    change = staff_actions.Override(
-        route=route,
-        reason=reason[:1000],
-        slot_id=request.form.get("slot_id") or None,
-        urgency=_one_of(request.form.get("urgency"), [u.value for u in Urgency if u != Urgency.EMERGENCY]),
-    )
+    body, problem = _form(_override_form)
+    if problem:
+        return _back(inquiry_id, problem, ok=False)
+    change = staff_actions.Override(**body)
     return _act(
         inquiry_id,
         lambda db, tag: staff_actions.override_route(db, wiring().routing, g.staff, inquiry_id, tag, change),
-        f"Route changed to {route}.",
+        f"Route changed to {label(change.route, 'route')}.",
     )
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/cancel")
 def cancel(inquiry_id: uuid.UUID):
     """Cancel the appointment, with a reason."""
-    reason = (request.form.get("reason") or "").strip()
-    if len(reason) < 3:
-        return _back(inquiry_id, "Give a reason for the cancellation.", ok=False)
-    if problem := control_character_error(reason, multiline=True):
-        return _back(inquiry_id, f"The reason: {problem}", ok=False)
+    body, problem = _form(_cancel_form)
+    if problem:
+        return _back(inquiry_id, problem, ok=False)
     return _act(
         inquiry_id,
-        lambda db, tag: staff_actions.cancel_appointment(db, wiring().routing, g.staff, inquiry_id, tag, reason),
+        lambda db, tag: staff_actions.cancel_appointment(
+            db, wiring().routing, g.staff, inquiry_id, tag, body["reason"]
+        ),
         "Appointment cancelled.",
     )
 
@@ -281,15 +272,12 @@ def cancel(inquiry_id: uuid.UUID):
 @bp.post("/inquiries/<uuid:inquiry_id>/callback")
 def callback(inquiry_id: uuid.UUID):
     """Record a call-back outcome on an urgent_review inquiry."""
-    outcome = _one_of(request.form.get("outcome"), list(staff_actions.CALLBACK_OUTCOMES))
-    if outcome is None:
-        return _back(inquiry_id, "Choose the call-back's outcome.", ok=False)
-    note = (request.form.get("note") or "").strip()[:1000] or None
-    if note and (problem := control_character_error(note, multiline=True)):
-        return _back(inquiry_id, f"The note: {problem}", ok=False)
+    body, problem = _form(_callback_form)
+    if problem:
+        return _back(inquiry_id, problem, ok=False)
     return _act(
         inquiry_id,
-        lambda db, tag: staff_actions.record_callback(db, g.staff, inquiry_id, tag, outcome, note),
+        lambda db, tag: staff_actions.record_callback(db, g.staff, inquiry_id, tag, body["outcome"], body.get("note")),
         "Call-back recorded.",
     )
 
@@ -297,14 +285,32 @@ def callback(inquiry_id: uuid.UUID):
 @bp.post("/inquiries/<uuid:inquiry_id>/acknowledge")
 def acknowledge(inquiry_id: uuid.UUID):
     """Mark an open emergency or urgent review as handled (for example, called from another phone)."""
-    note = (request.form.get("note") or "").strip()[:1000] or None
-    if note and (problem := control_character_error(note, multiline=True)):
-        return _back(inquiry_id, f"The note: {problem}", ok=False)
+    body, problem = _form(_acknowledge_form)
+    if problem:
+        return _back(inquiry_id, problem, ok=False)
     return _act(
         inquiry_id,
-        lambda db, tag: staff_actions.acknowledge(db, g.staff, inquiry_id, tag, note),
+        lambda db, tag: staff_actions.acknowledge(db, g.staff, inquiry_id, tag, body.get("note")),
         "Marked as handled.",
     )
+
+
+# The console's forms are read by the admin API's own schemas: the same rules and the same messages.
+_override_form = OverrideRequestSchema()
+_cancel_form = CancelRequestSchema()
+_callback_form = CallbackRequestSchema()
+_acknowledge_form = AcknowledgeRequestSchema()
+_NOT_FIELDS = ("csrf_token", "etag")
+
+
+def _form(schema) -> tuple[dict, str | None]:
+    """The posted form loaded by ``schema`` (blank fields left out), or a message naming each bad field."""
+    raw = {name: value.strip() for name, value in request.form.items() if name not in _NOT_FIELDS and value.strip()}
+    try:
+        return schema.load(raw), None
+    except ValidationError as error:
+        problems = flatten_errors(error.messages)
+        return {}, " ".join(f"{name.replace('_', ' ').capitalize()}: {' '.join(problems[name])}" for name in problems)
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/retriage")
@@ -410,10 +416,6 @@ def _rulebook_page(**extra):
 def _modifier_steps(modifiers) -> list:
     # The rulebook keeps its modifiers as {"never_for_routes": [...], "steps": [...]}; older ones as a list.
     return modifiers.get("steps") or [] if isinstance(modifiers, dict) else modifiers or []
-
-
-def _one_of(value: str | None, allowed: list[str]) -> str | None:
-    return value if value in allowed else None
 
 
 def _parse(moment: str | None) -> datetime | None:
