@@ -32,8 +32,24 @@ from routing.adapters.db import migrations
 hypothesis_core.RepresentationPrinter = pretty.RepresentationPrinter
 
 BACKENDS = ("sqlite", "postgresql")
+
+#: The quick loop, ``pytest tests/unit -m fast``: tests of pure code that need no database, server,
+#: subprocess or browser and together finish in seconds. These unit modules are left out, and why.
+FAST_FOLDER = Path(__file__).resolve().parent / "unit"
+NOT_FAST = {
+    "test_config.py": "starts the WSGI entry point in a subprocess",
+    "test_lexicon.py": "most tests compile a fresh copy of the lexicons, seconds each",
+    "test_text_properties.py": "Hypothesis reads hundreds of generated texts, seconds per test",
+}
 #: Whether the test's ``database_url`` was copied from the migrated template.
 _FROM_TEMPLATE = pytest.StashKey[bool]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the quick loop's tests ``fast`` by module, so no test file has to carry the mark."""
+    for item in items:
+        if item.path.parent == FAST_FOLDER and item.path.name not in NOT_FAST:
+            item.add_marker(pytest.mark.fast)
 
 
 def _postgres_server_url() -> URL | None:
