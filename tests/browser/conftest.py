@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,6 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from routing import create_app
-from routing.adapters.db import migrations
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from tests.conftest import settings_for
@@ -122,10 +122,10 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path) -> Iterator[LiveServer]:
+def live_server(tmp_path, sqlite_template) -> Iterator[LiveServer]:
     """The application on a fresh migrated SQLite database, served on 127.0.0.1:<free port>."""
+    shutil.copyfile(sqlite_template, tmp_path / "console.sqlite3")  # the migrations, run once per session
     url = make_url(f"sqlite:///{tmp_path / 'console.sqlite3'}")
-    migrations.upgrade(url)
     app = create_app(
         settings_for(
             url,

@@ -8,6 +8,7 @@ same slots and the same expectations.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import make_url
 
-from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
 from routing.adapters.scheduling import embedded
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
@@ -75,8 +75,9 @@ def backend(request) -> Iterator[Backend]:
         fhir_server.seed_slots(service_types["consult"], SLOTS)
         yield Backend(request.getfixturevalue("scheduler"), lambda call: call(None))
         return
-    url = make_url(f"sqlite:///{request.getfixturevalue('tmp_path') / 'routing.sqlite3'}")
-    migrations.upgrade(url)
+    path = request.getfixturevalue("tmp_path") / "routing.sqlite3"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)  # the migrations, run once per session
+    url = make_url(f"sqlite:///{path}")
     db = Database(url)
     with db.session() as session, session.begin():
         embedded.add_slots(session, [SlotSpec(SlotType.CONSULT, s, s + timedelta(minutes=30)) for s in SLOTS])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import routing.adapters.scheduling
-from routing.adapters.db import migrations
 from routing.adapters.scheduling import embedded
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.fhir import FhirScheduler
@@ -76,8 +76,8 @@ def contract(request, tmp_path) -> Iterator[Contract]:
 
 def _build(request, tmp_path) -> Iterator[Contract]:
     if request.param == "embedded":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "contract.sqlite3")
         url = make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
-        migrations.upgrade(url)
         engine = create_engine(url)
         with Session(engine) as session:
 
