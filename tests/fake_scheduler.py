@@ -39,15 +39,18 @@ class FakeScheduler:
         self.held_by: dict[str, str] = {}  # slot id -> booking key holding it
         self.appointments: dict[str, Booking] = {}  # external id -> appointment
         self.calls: list[str] = []
-        self._failures: dict[str, Exception] = {}
+        self._failures: dict[str, BaseException] = {}
         self._delays: dict[str, float] = {}
         self._ids = itertools.count(1)
 
     # --- test controls ----------------------------------------------------------------------------
 
-    def failing(self, call: str, error: Exception) -> FakeScheduler:
-        """Make ``call`` (a method name, e.g. "book") raise ``error`` from now on; returns self."""
-        self._failures[call] = error
+    def failing(self, call: str, error: BaseException | None) -> FakeScheduler:
+        """Make ``call`` (a method name, e.g. "book") raise ``error`` from now on (None: not any more)."""
+        if error is None:
+            self._failures.pop(call, None)
+        else:
+            self._failures[call] = error
         return self
 
     def slowed(self, call: str, seconds: float) -> FakeScheduler:
@@ -106,6 +109,14 @@ class FakeScheduler:
         """The appointment as this fake has it now."""
         self._called("read")
         return self._appointment(external_id)
+
+    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
+        """The live appointment held under ``booking_key``, if any."""
+        self._called("find_booking")
+        for appointment in self.appointments.values():
+            if appointment.status == "booked" and self.held_by.get(appointment.slot.id) == booking_key:
+                return appointment
+        return None
 
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
         """Search and book, as a remote scheduling system is booked."""

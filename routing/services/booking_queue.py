@@ -22,6 +22,7 @@ from routing.adapters.db.models import Inquiry
 from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
+from routing.services import staff_actions
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -154,5 +155,8 @@ def run_worker(
             continue
         if until_idle:
             break
+        with sessions() as session:
+            # Nothing due: finish any staff override a dead process left between its calls and its record.
+            staff_actions.finish_interrupted_overrides(session, routing, clock(), after=routing.policy.lease)
         stop.wait(idle_sleep)
     return done

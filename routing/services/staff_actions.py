@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
+from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import Booking, BookingRequest, SchedulingError, SlotTime
@@ -86,10 +86,10 @@ def override_route(
     ``if_match``, also while the scheduling system was being asked (the new booking is then undone).
 
     With the embedded scheduler the booking is a write in our database: everything is one transaction.
-    With a scheduler over the network no transaction or row lock is held during its calls: read and
-    check, call the scheduler, then lock the row, check the version again and record the outcome. A
-    process that dies between the calls and the record leaves no record; sending the same override
-    again books with the same booking key, so it finds the appointment already made (no second one).
+    With a scheduler over the network no transaction or row lock is held during its calls: check and
+    write the intent (audit ``override.started``), call the scheduler, then lock the row, check the
+    version again and record the outcome (``override``), or undo and say so (``override.undone``). An
+    intent a dead process left unfinished is finished by :func:`finish_interrupted_overrides`.
     """
     now = now or utcnow()
     if routing.scheduler.capabilities.books_in_transaction:
@@ -100,15 +100,105 @@ def override_route(
     else:
         with session.begin():
             plan = _plan_override(session, routing, inquiry_id, if_match, change, lock=False)
-        booked = _override_in_scheduler(session, routing, plan, change, now)
+            details = {"change": asdict(change), "etag": _normalise(if_match or ""), "booking_key": plan.booking_key}
+            audit.record(session, staff, OVERRIDE_STARTED, inquiry_id=inquiry_id, details=details, now=now)
+        _finish_override(session, routing, staff, plan, change, if_match, now)
+    events.staff_action("override", inquiry_id, staff.id)
+
+
+#: The audit actions of an override on a remote scheduler: its intent, then one of its two ends.
+OVERRIDE_STARTED = "override.started"
+OVERRIDE_UNDONE = "override.undone"
+_OVERRIDE_ENDS = ("override", OVERRIDE_UNDONE)
+#: How far back an interrupted override is still finished by the worker; an older one is left to staff.
+_INTERRUPTED_WITHIN = timedelta(days=1)
+
+
+def _finish_override(
+    session: Session,
+    routing: Routing,
+    staff: Staff,
+    plan: _OverridePlan,
+    change: Override,
+    if_match: str | None,
+    now: datetime,
+    *,
+    resume: bool = False,
+) -> None:
+    """Call the scheduler, then record the override, or undo it and record why (its intent is written)."""
+    inquiry_id = plan.inquiry.id  # read now: a failed transaction below expires the row
+    try:
+        booked = _override_in_scheduler(session, routing, plan, change, now, resume=resume)
+    except ActionRefused as refused:
+        _record_undone(session, staff, inquiry_id, str(refused), now)
+        raise
+    try:
+        with session.begin():
+            _locked(session, inquiry_id, if_match)  # nobody changed it while the scheduler was asked
+            _record_override(session, routing, staff, plan, change, booked, now)
+    except StaleVersion:
+        if booked is not None:
+            _undo_booking(session, routing, booked, "the inquiry changed during the override")
+        _record_undone(session, staff, inquiry_id, "the inquiry changed during the override", now)
+        raise
+
+
+def _record_undone(session: Session, staff: Staff, inquiry_id: uuid.UUID, why: str, now: datetime) -> None:
+    with session.begin():
+        audit.record(session, staff, OVERRIDE_UNDONE, inquiry_id=inquiry_id, details={"why": why}, now=now)
+
+
+def finish_interrupted_overrides(session: Session, routing: Routing, now: datetime, after: timedelta) -> int:
+    """Finish the overrides whose process died between the scheduler's calls and the record; how many.
+
+    An intent (``override.started``) older than ``after`` with no end is run again on behalf of the staff
+    member who started it: the same booking key finds the appointment already made, cancelling the old
+    one again is harmless, and the outcome is recorded. If the inquiry changed since, the booking the
+    dead process made is found by its key and cancelled, and the override recorded as undone. The
+    booking worker calls this between jobs.
+    """
+    with session.begin():
+        started = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == OVERRIDE_STARTED,
+                AuditEvent.at <= now - after,
+                AuditEvent.at > now - _INTERRUPTED_WITHIN,  # the audit log only grows: look at recent intents
+            )
+        ).all()
+        # Plain values: the rows expire with the transactions each override runs below.
+        unfinished = [
+            (event.inquiry_id, Staff(event.actor_id, event.actor_name, "staff"), dict(event.details))
+            for event in started
+            if not _ended_after(session, event)
+        ]
+    for inquiry_id, staff, details in unfinished:
+        change, etag = Override(**details["change"]), details["etag"]
         try:
             with session.begin():
-                _locked(session, inquiry_id, if_match)  # nobody changed it while the scheduler was asked
-                _record_override(session, routing, staff, plan, change, booked, now)
+                plan = _plan_override(session, routing, inquiry_id, etag, change, lock=False)
         except StaleVersion:
-            _undo_booking(session, routing, booked, "the inquiry changed during the override")
-            raise
-    events.staff_action("override", inquiry_id, staff.id)
+            left = routing.scheduler.find_booking(session, details["booking_key"] or "")
+            if left is not None:
+                _undo_booking(session, routing, left, "the override did not finish and the inquiry has changed")
+            _record_undone(session, staff, inquiry_id, "the override did not finish; the inquiry changed", now)
+            continue
+        except NotFound:
+            continue
+        try:
+            _finish_override(session, routing, staff, plan, change, etag, now, resume=True)
+        except (ActionRefused, StaleVersion):
+            continue  # undone, and recorded as such, by _finish_override
+        log.warning("finished an interrupted override on inquiry %s", inquiry_id)
+    return len(unfinished)
+
+
+def _ended_after(session: Session, started: AuditEvent) -> bool:
+    later = select(AuditEvent.id).where(
+        AuditEvent.inquiry_id == started.inquiry_id,
+        AuditEvent.action.in_(_OVERRIDE_ENDS),
+        AuditEvent.id > started.id,
+    )
+    return session.scalar(later.limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -120,6 +210,11 @@ class _OverridePlan:
     old: Appointment | None
     urgency: str
     request: BookingRequest | None  # None: moved to urgent review, nothing to book
+
+    @property
+    def booking_key(self) -> str | None:
+        """The key the new booking is made under (the same when the override is run again)."""
+        return self.request.booking_key if self.request else None
 
 
 def _plan_override(
@@ -146,11 +241,18 @@ def _plan_override(
 
 
 def _override_in_scheduler(
-    session: Session, routing: Routing, plan: _OverridePlan, change: Override, now: datetime
+    session: Session, routing: Routing, plan: _OverridePlan, change: Override, now: datetime, *, resume: bool = False
 ) -> Booking | None:
-    """Book the new appointment (if any), then cancel the old one; undo the new one if that fails."""
+    """Book the new appointment (if any), then cancel the old one; undo the new one if that fails.
+
+    ``resume``: an interrupted override run again, so its booking may exist already (found by its key).
+    """
     try:
-        booked = _book_new(session, routing, plan.request, change, plan.urgency, now) if plan.request else None
+        booked = None
+        if plan.request is not None and resume:
+            booked = routing.scheduler.find_booking(session, plan.request.booking_key)
+        if plan.request is not None and booked is None:
+            booked = _book_new(session, routing, plan.request, change, plan.urgency, now)
         if plan.old is not None:
             try:
                 routing.scheduler.cancel(session, plan.old.external_id, change.reason)

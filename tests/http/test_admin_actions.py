@@ -14,6 +14,7 @@ from routing import create_app
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, Slot, TriageDecision
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import SchedulerUnavailable
+from routing.services import staff_actions, staff_tokens
 from tests.conftest import settings_for
 from tests.fake_scheduler import FakeScheduler
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
@@ -219,7 +220,7 @@ def test_a_slow_scheduler_during_an_override_does_not_hold_up_a_call_back_on_the
     assert answers["override"][0] == 412  # the call-back changed the inquiry meanwhile
     assert [a.status for a in fake.appointments.values()] == ["cancelled"]  # its booking undone
     assert rows(app, Appointment) == []
-    assert [e.action for e in audit_events(app, inquiry_id)] == ["callback"]
+    assert [e.action for e in audit_events(app, inquiry_id)] == ["override.started", "callback", "override.undone"]
 
 
 def test_a_cancel_through_a_remote_scheduler_is_recorded_after_its_call(app, client, token):
@@ -236,6 +237,75 @@ def test_a_cancel_through_a_remote_scheduler_is_recorded_after_its_call(app, cli
     assert [(a.status, a.scheduler) for a in rows(app, Appointment)] == [("cancelled", "fake")]
     assert response.get_json()["status"] == "needs_review"
     assert [e.action for e in audit_events(app, inquiry_id)] == ["cancel"]
+
+
+class ProcessDied(BaseException):
+    """The process running the override is killed (not an error anyone could catch and record)."""
+
+
+def _remote(app) -> FakeScheduler:
+    fake = FakeScheduler()
+    for slot_type, hours in (("consult", 26), ("imaging", 50)):
+        start = datetime.now(UTC) + timedelta(hours=hours)
+        fake.add_slot(slot_type, start, start + timedelta(minutes=30))
+    app.extensions["routing"].scheduler = fake
+    return fake
+
+
+def _die_mid_override(app, client, token, fake) -> str:
+    """An override whose process dies after booking the new slot, while cancelling the old one."""
+    inquiry_id = new_inquiry(client)
+    etag = etag_of(client, token, inquiry_id)
+    wiring = app.extensions["routing"]
+    fake.failing("cancel", ProcessDied())
+    with wiring.db.session() as session:
+        staff = staff_tokens.authenticate(session, token)
+        change = staff_actions.Override(route="imaging", reason="MRI first, per Dr Lee")
+        with pytest.raises(ProcessDied):
+            staff_actions.override_route(session, wiring.routing, staff, uuid.UUID(inquiry_id), etag, change)
+    fake.failing("cancel", None)
+    return inquiry_id
+
+
+def _finish_later(app) -> int:
+    wiring = app.extensions["routing"]
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    with wiring.db.session() as session:
+        return staff_actions.finish_interrupted_overrides(session, wiring.routing, later, timedelta(seconds=50))
+
+
+def test_an_override_interrupted_after_the_scheduler_call_is_finished_by_the_worker(app, client, token):
+    fake = _remote(app)
+    inquiry_id = _die_mid_override(app, client, token, fake)
+    assert [a.slot_type for a in rows(app, Appointment, Appointment.status == "booked")] == ["consult"]
+
+    assert _finish_later(app) == 1
+    assert _finish_later(app) == 0  # finished once
+
+    assert sorted((a.slot_type, a.status) for a in rows(app, Appointment)) == [
+        ("consult", "cancelled"),
+        ("imaging", "booked"),
+    ]
+    assert sorted((a.slot.slot_type, a.status) for a in fake.appointments.values()) == [
+        ("consult", "cancelled"),
+        ("imaging", "booked"),
+    ]
+    assert [e.action for e in audit_events(app, inquiry_id)] == ["override.started", "override"]
+
+
+def test_an_interrupted_override_on_an_inquiry_changed_since_is_undone_not_finished(app, client, token):
+    fake = _remote(app)
+    inquiry_id = _die_mid_override(app, client, token, fake)
+    assert act(client, token, inquiry_id, "cancel", {"reason": "patient will call back"}).status_code == 200
+
+    assert _finish_later(app) == 1
+
+    assert [(a.slot.slot_type, a.status) for a in fake.appointments.values()] == [
+        ("consult", "cancelled"),
+        ("imaging", "cancelled"),  # the dead process's booking, found by its key and cancelled
+    ]
+    assert [(a.slot_type, a.status) for a in rows(app, Appointment)] == [("consult", "cancelled")]
+    assert [e.action for e in audit_events(app, inquiry_id)] == ["override.started", "cancel", "override.undone"]
 
 
 class CannotCancel(EmbeddedScheduler):

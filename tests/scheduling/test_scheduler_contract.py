@@ -183,6 +183,23 @@ def test_cancel_frees_the_slot_reads_back_cancelled_and_twice_is_harmless(contra
     assert contract.scheduler.read(contract.session, booking.external_id).status == "cancelled"
 
 
+def test_a_booking_is_found_again_by_its_key_until_cancelled(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    request = request_for()
+    booking = contract.scheduler.book(contract.session, slot, request)
+
+    found = contract.scheduler.find_booking(contract.session, request.booking_key)
+    contract.scheduler.cancel(contract.session, booking.external_id, "patient called")
+    gone = contract.scheduler.find_booking(contract.session, request.booking_key)
+
+    if contract.scheduler.capabilities.books_in_transaction:
+        assert (found, gone) == (None, None)  # its bookings commit with our records: none is left behind
+    else:
+        assert (found.external_id, found.slot.start, gone) == (booking.external_id, at(9), None)
+    assert contract.scheduler.find_booking(contract.session, "never-used") is None
+
+
 def test_an_unknown_appointment_is_unknown(contract):
     with pytest.raises(UnknownAppointment):
         contract.scheduler.read(contract.session, "Appointment/does-not-exist")

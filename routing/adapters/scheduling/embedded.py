@@ -182,6 +182,9 @@ class EmbeddedScheduler:
             return BookingOutcome(None, proposed=slot)
         return BookingOutcome(slot, booking=Booking(external_id=slot.id, slot=slot))
 
+    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
+        """None: a booking here commits with our record of it, so no process leaves one behind."""
+
     def breaker_state(self) -> str | None:
         """None: no circuit breaker, the slots are in our own database."""
 

@@ -97,6 +97,11 @@ class FhirScheduler:
         """Search the window and book the first slot still free (FHIR has no "claim the earliest" call)."""
         return book_earliest_by_search(self, session, plan, request)
 
+    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
+        """The appointment made under this booking key and not cancelled (by its identifier), if any."""
+        appointment = self._live_appointment(booking_key)
+        return self._booking(appointment, fallback_slot_type="") if appointment is not None else None
+
     def breaker_state(self) -> str:
         """The HTTP client's circuit breaker: "closed", "half-open" or "open"."""
         return self._http.breaker_state

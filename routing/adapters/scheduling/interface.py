@@ -147,6 +147,12 @@ class Scheduler(Protocol):
         """The appointment as the scheduling system has it now. Raises UnknownAppointment."""
         ...
 
+    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
+        """The live appointment made under ``booking_key``, if any: how a booking a dead process made is
+        found again. None from a scheduler that books in the caller's transaction (its bookings commit
+        with our records, so none is ever left behind)."""
+        ...
+
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
         """Book the earliest free slot inside the plan's window; when none is free, propose the earliest
         one after it (within PROPOSAL_HORIZON), unbooked. Raises SchedulerUnavailable."""
