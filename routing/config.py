@@ -142,12 +142,19 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             breaker_failures=number("FHIR_BREAKER_FAILURES", 5, 1, int),
             breaker_reset_seconds=number("FHIR_BREAKER_RESET_SECONDS", 30.0, 0.01),
         )
+    event_secrets = _webhook_secrets(text("ROUTING_SCHEDULER_EVENTS_SECRET", webhook_secrets))
+    if scheduler == "fhir" and not event_secrets:
+        # Unsigned, anyone who can reach the service could cancel appointments: with an EHR, refuse to start.
+        raise ConfigError(
+            "ROUTING_SCHEDULER=fhir needs ROUTING_SCHEDULER_EVENTS_SECRET (or ROUTING_WEBHOOK_SECRET): the "
+            "scheduling system's events must be signed."
+        )
     return Settings(
         database_url=_database_url(text("DATABASE_URL", DEFAULT_DATABASE_URL)),
         webhook_secrets=_webhook_secrets(webhook_secrets),
         scheduler=scheduler,
         fhir=fhir,
-        scheduler_event_secrets=_webhook_secrets(text("ROUTING_SCHEDULER_EVENTS_SECRET", webhook_secrets)),
+        scheduler_event_secrets=event_secrets,
         booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
         booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 50.0, 0.01),
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),

@@ -51,7 +51,10 @@ class SchedulerEventResultSchema(Schema):
     event = fields.String(metadata={"description": "Our id for this event."})
     inquiry = fields.String()
     action = fields.String(
-        metadata={"description": "rebooked | queued_for_staff | rebook_pending | none (already not booked)"}
+        metadata={
+            "description": "rebooked | queued_for_staff | rebook_pending | none (already not booked) | ignored "
+            "(a remote scheduling system, read back, does not confirm the event; the note says what it shows)"
+        }
     )
     previous_appointment = fields.Nested(AppointmentRefSchema, allow_none=True)
     new_appointment = fields.Nested(AppointmentRefSchema, allow_none=True)

@@ -17,6 +17,7 @@ from routing import create_app
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Inquiry, Slot, TriageDecision
 from tests.conftest import settings_for
+from tests.http.intake_helpers import SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 UPGRADE_HINT = "run `.venv/bin/flask --app wsgi db upgrade`"
@@ -174,7 +175,14 @@ def test_gated_seed_fills_the_embedded_scheduler_unless_demo_slots_are_off(fresh
 
 
 def test_gated_seed_leaves_a_fhir_scheduler_alone(database_url):
-    app = create_app(settings_for(database_url, ROUTING_SCHEDULER="fhir", FHIR_BASE_URL="http://127.0.0.1:9/fhir"))
+    app = create_app(
+        settings_for(
+            database_url,
+            ROUTING_SCHEDULER="fhir",
+            FHIR_BASE_URL="http://127.0.0.1:9/fhir",
+            ROUTING_SCHEDULER_EVENTS_SECRET=SECRET,
+        )
+    )
     try:
         _run(app, "db", "upgrade")
         output = _run(app, "schedule", "seed", "--if-demo-slots")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
-from routing.adapters.scheduling.interface import UnknownAppointment
+from routing.adapters.scheduling.interface import SchedulingError, UnknownAppointment
 from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
@@ -23,6 +23,7 @@ _ERRORS = {
     409: "Delivery key reused with a different body",
     415: "Unsupported Content-Type (send application/json)",
     422: "Invalid fields or headers; 'errors' lists every one, by field path or header name",
+    503: "The scheduling system could not be reached to confirm the event; nothing was done (send it again)",
 }
 
 
@@ -59,6 +60,12 @@ def receive_event():
         result, replayed = handle_event(request_session(), w.routing, event)
     except UnknownAppointment:
         raise Problem(404, "No appointment of ours has this id; check the 'appointment' field.") from None
+    except SchedulingError:
+        raise Problem(
+            503,
+            "The scheduling system could not be reached to confirm the event; nothing was done. Send it again.",
+            headers={"Retry-After": "30"},
+        ) from None
     except EventConflict:
         raise Problem(
             409, "This webhook-id was already used for a different event; use a new id.", slug="idempotency-conflict"

@@ -3,6 +3,11 @@
 A cancelled or withdrawn appointment is rebooked into the next suitable slot (or, failing that, put in
 the staff queue); a no-show goes to the staff queue. Each delivery acts once: a replay gets the stored
 answer. Every change is audited with the scheduling system as the actor.
+
+An event is a claim, not a fact: with a remote scheduling system the appointment is read back first,
+and the event acts only if the system says so too (cancelled, no-show). A stale or false event is
+recorded and ignored. The embedded scheduler's appointments live in our own database, which is the
+record there: its events are trusted as signed.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ def handle_event(
         raise UnknownAppointment("no appointment with that id")
     inquiry_id, previous = appointment.inquiry_id, _appointment_view(appointment)
     session.rollback()
+    # Read back outside any transaction (a network call); SchedulerUnavailable goes up: nothing acted on.
+    contradiction = _contradicted(session, routing, event)
 
     try:
         with session.begin():
@@ -80,7 +87,7 @@ def handle_event(
             )
             session.add(row)
             session.flush()  # the unique delivery key stops a concurrent replay here
-            acted = _take_appointment_back(session, routing, appointment.id, event, now)
+            acted = contradiction is None and _take_appointment_back(session, routing, appointment.id, event, now)
     except IntegrityError:
         session.rollback()
         stored = _stored(session, event)
@@ -88,7 +95,9 @@ def handle_event(
             raise
         return stored, True
 
-    if not acted:
+    if contradiction is not None:
+        result = _result(row.id, inquiry_id, "ignored", previous, None, contradiction)
+    elif not acted:
         result = _result(row.id, inquiry_id, "none", previous, None, "the appointment was no longer booked")
     elif event.event_type == SchedulerEventType.APPOINTMENT_NOSHOW:
         result = _result(row.id, inquiry_id, "queued_for_staff", previous, None, "patient did not attend")
@@ -100,6 +109,28 @@ def handle_event(
             _audit(session, inquiry_id, f"scheduler.{result['action']}", result, event.reason, now)
     events.scheduler_event(event.event_type, result["action"], inquiry_id)
     return result, False
+
+
+#: What the scheduling system must say of the appointment for each event to be true.
+_CONFIRMED_BY = {
+    SchedulerEventType.APPOINTMENT_CANCELLED: frozenset({"cancelled", "entered-in-error"}),
+    SchedulerEventType.APPOINTMENT_NOSHOW: frozenset({"noshow"}),
+    SchedulerEventType.SLOT_WITHDRAWN: frozenset({"cancelled", "entered-in-error"}),
+}
+
+
+def _contradicted(session: Session, routing: Routing, event: SchedulerEventInput) -> str | None:
+    """Why the scheduling system contradicts the event (to ignore it), or None when it confirms it."""
+    scheduler = routing.scheduler
+    if scheduler.capabilities.books_in_transaction:
+        return None  # our own database is the record: the signed event is all there is to go on
+    try:
+        status = scheduler.read(session, event.appointment).status
+    except UnknownAppointment:
+        return "the scheduling system has no such appointment"
+    if status in _CONFIRMED_BY[SchedulerEventType(event.event_type)]:
+        return None
+    return f"the scheduling system shows the appointment as {status}"
 
 
 def _stored(session: Session, event: SchedulerEventInput) -> dict[str, Any] | None:

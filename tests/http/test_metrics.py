@@ -17,7 +17,7 @@ from routing import create_app
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from tests.conftest import settings_for
 from tests.http.admin_helpers import bearer, make_token
-from tests.http.intake_helpers import add_slots, inquiry
+from tests.http.intake_helpers import SECRET, add_slots, inquiry
 from tests.http.test_booking_queue import down_scheduler
 from tests.scheduling.fault_server import refused_url
 
@@ -157,6 +157,7 @@ def fhir_app(migrated_url):
     settings = settings_for(
         migrated_url,
         ROUTING_SCHEDULER="fhir",
+        ROUTING_SCHEDULER_EVENTS_SECRET=SECRET,
         FHIR_BASE_URL=refused_url(),
         FHIR_RETRIES=0,
         FHIR_CONNECT_TIMEOUT=0.5,

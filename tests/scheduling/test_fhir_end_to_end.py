@@ -6,6 +6,7 @@ on loopback (tests/scheduling/conftest.py), the databases are SQLite and Postgre
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from routing import create_app
-from routing.adapters.db.models import Appointment, Inquiry, Referral
+from routing.adapters.db.models import Appointment, Inquiry, Referral, SchedulerEvent
 from tests.conftest import settings_for
-from tests.http.intake_helpers import inquiry
+from tests.http.intake_helpers import SECRET, inquiry, signed_headers
 from tests.scheduling.fault_server import refused_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +37,7 @@ def fhir_settings(url, base_url: str, service_types: dict, **extra) -> dict:
         "FHIR_CONNECT_TIMEOUT": "0.5",
         "FHIR_READ_TIMEOUT": "5",
         "FHIR_RETRIES": "1",
+        "ROUTING_SCHEDULER_EVENTS_SECRET": SECRET,  # required with the FHIR scheduler
     }
     return settings_for(url, **{**options, **extra})
 
@@ -45,6 +47,13 @@ def fhir_app(migrated_url, fhir_base_url, service_types):
     application = create_app(fhir_settings(migrated_url, fhir_base_url, service_types))
     yield application
     application.extensions["routing"].db.dispose()
+
+
+def post_event(client, event: dict, key: str):
+    """A scheduling-system event, signed as the FHIR scheduler requires."""
+    body = json.dumps(event).encode()
+    headers = {**signed_headers(body, SECRET, key), "Content-Type": "application/json"}
+    return client.post("/v1/scheduling/events", data=body, headers=headers)
 
 
 def soon(count: int, every_minutes: int = 10) -> list[datetime]:
@@ -160,11 +169,7 @@ def test_a_cancellation_reported_by_the_fhir_server_is_rebooked_there(fhir_app, 
     cancelled = {**fhir_server.get(first.external_id), "status": "cancelled"}
     fhir_server.update(cancelled)
 
-    response = client.post(
-        "/v1/scheduling/events",
-        json={"type": "appointment.cancelled", "appointment": first.external_id},
-        headers={"webhook-id": "fhir-evt-1"},
-    )
+    response = post_event(client, {"type": "appointment.cancelled", "appointment": first.external_id}, "fhir-evt-1")
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["action"] == "rebooked"
@@ -174,3 +179,39 @@ def test_a_cancellation_reported_by_the_fhir_server_is_rebooked_there(fhir_app, 
     remote = fhir_server.get(live.external_id)
     assert remote["status"] == "booked"
     assert remote["id"] != first.external_id.split("/")[1]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "server_status"),
+    [("appointment.cancelled", "booked"), ("appointment.noshow", "booked"), ("appointment.cancelled", "noshow")],
+)
+def test_an_event_the_fhir_server_does_not_confirm_is_recorded_and_ignored(
+    fhir_app, fhir_server, service_types, event_type, server_status
+):
+    fhir_server.seed_slots(service_types["consult"], soon(2))
+    client = fhir_app.test_client()
+    client.post("/v1/inquiries", json=inquiry())
+    with fhir_app.extensions["routing"].db.session() as session:
+        first = session.scalar(select(Appointment))
+    if server_status != "booked":
+        fhir_server.update({**fhir_server.get(first.external_id), "status": server_status})
+
+    event = {"type": event_type, "appointment": first.external_id}
+    response = post_event(client, event, f"false-{event_type}-{server_status}")
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["action"], body["note"]) == (
+        "ignored",
+        f"the scheduling system shows the appointment as {server_status}",
+    )
+    with fhir_app.extensions["routing"].db.session() as session:
+        assert [(a.external_id, a.status) for a in session.scalars(select(Appointment))] == [
+            (first.external_id, "booked")
+        ]
+        stored = session.scalar(select(SchedulerEvent))
+        assert stored.result["action"] == "ignored"
+    booked_remote = fhir_server.search(
+        "Appointment", status="booked", identifier=f"urn:routing:inquiry|{first.inquiry_id}"
+    )
+    assert len(booked_remote) == (1 if server_status == "booked" else 0)  # never a second one

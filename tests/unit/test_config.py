@@ -61,6 +61,20 @@ def test_bad_value_fails_with_a_message_naming_the_variable(variable, value):
         load_settings(environ={variable: value})
 
 
+def test_the_fhir_scheduler_refuses_to_start_with_unsigned_scheduler_events():
+    fhir = {"ROUTING_SCHEDULER": "fhir", "FHIR_BASE_URL": "https://ehr.example.org/fhir"}
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ=fhir)
+    signed = load_settings(environ={**fhir, "ROUTING_SCHEDULER_EVENTS_SECRET": "whsec_c2VjcmV0LW9uZQ=="})
+
+    assert str(refused.value) == (
+        "ROUTING_SCHEDULER=fhir needs ROUTING_SCHEDULER_EVENTS_SECRET (or ROUTING_WEBHOOK_SECRET): the "
+        "scheduling system's events must be signed."
+    )
+    assert signed.scheduler_event_secrets == (b"secret-one",)
+
+
 def test_create_app_refuses_bad_settings_before_serving():
     with pytest.raises(ConfigError, match="ROUTING_SCHEDULER"):
         create_app({"ROUTING_SCHEDULER": "fax"})
