@@ -109,11 +109,17 @@ echo
 
 # Whichever stops first, the other follows (the EXIT trap) and the script fails: a web server without
 # its worker (or a worker without a web server) is not the service.
+# Polled rather than `wait -n`: bash's `wait -n` misses a job that ended before it was called (a
+# worker killed the moment the service came up), and would then wait forever.
+while kill -0 "$web" 2>/dev/null && kill -0 "$worker" 2>/dev/null; do
+  sleep 1
+done
 status=0
-wait -n "$web" "$worker" || status=$?
 if kill -0 "$web" 2>/dev/null; then
+  wait "$worker" || status=$?
   log "the booking worker stopped (exit $status); stopping the web server"
 else
+  wait "$web" || status=$?
   log "the web server stopped (exit $status); stopping the booking worker"
 fi
 exit $((status == 0 ? 1 : status))
