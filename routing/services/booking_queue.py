@@ -155,8 +155,10 @@ def run_worker(
             continue
         if until_idle:
             break
-        with sessions() as session:
-            # Nothing due: finish any staff override a dead process left between its calls and its record.
-            staff_actions.finish_interrupted_overrides(session, routing, clock(), after=routing.policy.lease)
+        if not routing.scheduler.capabilities.books_in_transaction:
+            # Nothing due: finish any staff override a dead process left between a remote scheduler's calls
+            # and its record (with the embedded scheduler an override is one transaction: none is left).
+            with sessions() as session:
+                staff_actions.finish_interrupted_overrides(session, routing, clock(), after=routing.policy.lease)
         stop.wait(idle_sleep)
     return done

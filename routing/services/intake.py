@@ -109,23 +109,25 @@ def _route_reconnecting(
     # When the request's pooled connection turns out dead (the database restarted since it was last used;
     # see adapters.db.database), the whole thing runs once more on a new connection. Should the first
     # try have committed unseen, the retry meets the unique key and answers as a redelivery.
-    for attempt in (1, 2):
-        try:
-            return route_inquiry(
-                session,
-                routing,
-                inquiry_id=row["id"],
-                data=data,
-                received_at=now,
-                now=now,
-                first_booking=True,
-                new_inquiry=row,
-            )
-        except DBAPIError as error:
-            if not error.connection_invalidated or attempt == 2:
-                raise
-            session.rollback()
-    raise AssertionError("unreachable")  # pragma: no cover
+    def route() -> Outcome:
+        return route_inquiry(
+            session,
+            routing,
+            inquiry_id=row["id"],
+            data=data,
+            received_at=now,
+            now=now,
+            first_booking=True,
+            new_inquiry=row,
+        )
+
+    try:
+        return route()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        session.rollback()
+    return route()
 
 
 def _redelivered(session: Session, routing: Routing, existing: Inquiry, delivery: Delivery, now: datetime) -> Outcome:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.db.write_batch import WriteBatch
-from routing.adapters.scheduling.interface import Booking, BookingRequest, SchedulingError, SlotTime
+from routing.adapters.scheduling.interface import PROPOSAL_HORIZON, Booking, BookingRequest, SchedulingError, SlotTime
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.labels import LABELS
@@ -29,7 +29,7 @@ from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
 from routing.services import audit
-from routing.services.booking import PROPOSAL_HORIZON, book_earliest, booking_request, record_booking
+from routing.services.booking import book_earliest, booking_request, record_booking
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
 from routing.services.staff_queue import ACKNOWLEDGE, appointment_dict, decision_dict, etag, handling
