@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 
 #: Where the default SQLite database lives, relative to the repository root.
@@ -25,13 +26,10 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'routing.sqlite3'}"
 
 SCHEDULERS = ("embedded", "fhir")
-SLOT_TYPES = ("consult", "imaging", "injection")
-#: FHIR Appointment.serviceType codes per slot type, unless FHIR_SERVICE_TYPES says otherwise.
-DEFAULT_SERVICE_TYPES = (
-    "consult=urn:routing:service-type|pain-consult,"
-    "imaging=urn:routing:service-type|mri,"
-    "injection=urn:routing:service-type|injection"
-)
+#: Where our FHIR identifier systems live when neither FHIR_IDENTIFIER_BASE nor an https clinic website is set.
+DEFAULT_IDENTIFIER_BASE = "https://clinic.example.org/fhir/identifier"
+# Who may be named as the requester of an order (ServiceRequest.requester).
+_REQUESTER = re.compile(r"(Practitioner|PractitionerRole|Organization)/[A-Za-z0-9\-.]{1,64}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 #: The clinic profile's settings: all three required ones set, or none (the demo clinic).
@@ -50,7 +48,13 @@ class FhirSettings:
 
     base_url: str
     token: str | None
-    service_types: dict[str, tuple[str, str]]
+    #: Slot type -> (system, code) from FHIR_SERVICE_TYPES, replacing the terminology file's; None: the file's.
+    service_types: dict[str, tuple[str, str]] | None = None
+    #: Our identifier systems (booking, inquiry, patient) are ``<identifier_base>/<name>``: https, the clinic's.
+    identifier_base: str = DEFAULT_IDENTIFIER_BASE
+    #: ServiceRequest.requester: a reference (``Practitioner/7``, ``Organization/3``...) and its display.
+    requester: str | None = None
+    requester_display: str | None = None
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
     retries: int = 3
@@ -68,6 +72,8 @@ class Settings:
     log_level: str
     timezone: ZoneInfo
     rulebook_path: Path = DEFAULT_RULEBOOK_PATH
+    #: The codes written on orders and appointments (``ROUTING_TERMINOLOGY_FILE``).
+    terminology_path: Path = DEFAULT_TERMINOLOGY_PATH
     #: The reader's lexicon folder (one TOML file per language); None: the shipped lexicons.
     lexicon_dir: Path | None = None
     testing: bool = False
@@ -131,11 +137,16 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     webhook_secrets = text("ROUTING_WEBHOOK_SECRET", "")
     scheduler = _choice("ROUTING_SCHEDULER", text("ROUTING_SCHEDULER", "embedded").lower(), SCHEDULERS)
     fhir = None
+    clinic = _clinic({name: text(name, "") for name in (*CLINIC_REQUIRED, "ROUTING_CLINIC_WEBSITE")})
     if scheduler == "fhir":
+        service_types = text("FHIR_SERVICE_TYPES", "")
         fhir = FhirSettings(
             base_url=_fhir_base_url(text("FHIR_BASE_URL", "")),
             token=text("FHIR_TOKEN", "") or None,
-            service_types=_service_types(text("FHIR_SERVICE_TYPES", DEFAULT_SERVICE_TYPES)),
+            service_types=_service_types(service_types) if service_types else None,
+            identifier_base=_identifier_base(text("FHIR_IDENTIFIER_BASE", ""), clinic),
+            requester=_requester(text("FHIR_REQUESTER", "")),
+            requester_display=text("FHIR_REQUESTER_DISPLAY", "") or None,
             connect_timeout=number("FHIR_CONNECT_TIMEOUT", 3.05, 0.01),
             read_timeout=number("FHIR_READ_TIMEOUT", 10.0, 0.01),
             retries=number("FHIR_RETRIES", 3, 0, int),
@@ -172,9 +183,10 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
+        terminology_path=Path(text("ROUTING_TERMINOLOGY_FILE", str(DEFAULT_TERMINOLOGY_PATH))),
         lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),
-        clinic=_clinic({name: text(name, "") for name in (*CLINIC_REQUIRED, "ROUTING_CLINIC_WEBSITE")}),
+        clinic=clinic,
     )
 
 
@@ -280,6 +292,29 @@ def _fhir_base_url(raw: str) -> str:
             "ROUTING_SCHEDULER=fhir, e.g. https://scheduling.example.org/fhir."
         )
     return raw.rstrip("/") + "/"
+
+
+def _identifier_base(raw: str, clinic: ClinicProfile) -> str:
+    """FHIR_IDENTIFIER_BASE, else ``<clinic website>/fhir/identifier`` for an https website, else the demo's."""
+    if not raw:
+        website = (clinic.website or "").rstrip("/")
+        return f"{website}/fhir/identifier" if website.startswith("https://") else DEFAULT_IDENTIFIER_BASE
+    if not raw.startswith("https://") or any(char.isspace() for char in raw) or "?" in raw or "#" in raw:
+        raise ConfigError(
+            f"FHIR_IDENTIFIER_BASE={raw!r} must be an https URL the clinic owns, without query or fragment, "
+            "e.g. https://www.example-clinic.org/fhir/identifier (our booking, inquiry and patient identifier "
+            "systems are made under it)."
+        )
+    return raw.rstrip("/")
+
+
+def _requester(raw: str) -> str | None:
+    if raw and not _REQUESTER.fullmatch(raw):
+        raise ConfigError(
+            f"FHIR_REQUESTER={raw!r} must be a relative reference to who orders imaging and injections: "
+            "Practitioner/<id>, PractitionerRole/<id> or Organization/<id>."
+        )
+    return raw or None
 
 
 def _service_types(raw: str) -> dict[str, tuple[str, str]]:

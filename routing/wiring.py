@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from routing.adapters.db import migrations
@@ -12,6 +12,7 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, Settings
 from routing.domain.clinic import ClinicProfile
+from routing.domain.terminology import Terminology, TerminologyError, default_terminology, load_terminology
 from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time_words
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
@@ -34,6 +35,8 @@ class Wiring:
     reader: Reader
     #: The words patients use for their preferred times, per language (routing/domain/time_words).
     time_words: tuple[TimeWords, ...] = ()
+    #: The codes written on orders and appointments (ROUTING_TERMINOLOGY_FILE).
+    terminology: Terminology = field(default_factory=default_terminology)
 
     @property
     def clinic(self) -> ClinicProfile:
@@ -51,6 +54,7 @@ class Wiring:
             self.reader,
             clinic=self.settings.clinic,
             time_words=self.time_words,
+            terminology=self.terminology,
         )
 
 
@@ -65,6 +69,10 @@ def wire(settings: Settings) -> Wiring:
     except LexiconError as error:
         raise ConfigError(f"ROUTING_LEXICONS: {error}") from None
     try:
+        terminology = load_terminology(settings.terminology_path)
+    except TerminologyError as error:
+        raise ConfigError(f"ROUTING_TERMINOLOGY_FILE: {error}") from None
+    try:
         time_words = load_time_words()
     except TimeWordsError as error:
         raise ConfigError(f"time words: {error}") from None
@@ -76,7 +84,7 @@ def wire(settings: Settings) -> Wiring:
         db=Database(settings.database_url),
         head_revision=migrations.head_revision(),
         rulebook=rulebook,
-        scheduler=build_scheduler(settings),
+        scheduler=build_scheduler(settings, terminology),
         policy=QueuePolicy(
             max_attempts=settings.booking_max_attempts,
             lease=timedelta(seconds=settings.booking_lease_seconds),
@@ -84,16 +92,19 @@ def wire(settings: Settings) -> Wiring:
         ),
         reader=reader,
         time_words=time_words,
+        terminology=terminology,
     )
 
 
-def build_scheduler(settings: Settings) -> Scheduler:
-    """The configured scheduling system: the embedded one, or a FHIR R4 server."""
+def build_scheduler(settings: Settings, terminology: Terminology | None = None) -> Scheduler:
+    """The configured scheduling system: the embedded one, or a FHIR R4 server (writing ``terminology``'s
+    codes, the shipped ones by default)."""
     if settings.scheduler != "fhir" or settings.fhir is None:
         return EmbeddedScheduler()
     # Imported here so the embedded default does not load the HTTP stack.
     from routing.adapters.scheduling.fhir import FhirScheduler
     from routing.adapters.scheduling.fhir_http import FhirHttp
+    from routing.adapters.scheduling.fhir_resources import FhirIdentity
 
     fhir = settings.fhir
     http = FhirHttp(
@@ -105,4 +116,8 @@ def build_scheduler(settings: Settings) -> Scheduler:
         breaker_fail_max=fhir.breaker_failures,
         breaker_reset_timeout=fhir.breaker_reset_seconds,
     )
-    return FhirScheduler(http, fhir.service_types)
+    codes = terminology or default_terminology()
+    if fhir.service_types is not None:
+        codes = codes.with_service_types(fhir.service_types)
+    identity = FhirIdentity(fhir.identifier_base, fhir.requester, fhir.requester_display)
+    return FhirScheduler(http, codes, identity)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,29 +17,16 @@ from routing.adapters.scheduling.interface import (
     Booking,
     BookingOutcome,
     BookingRequest,
+    PatientDetails,
     ReferralRequest,
     Scheduler,
     SlotTaken,
     SlotTime,
 )
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.terminology import REQUEST_PRIORITY, Terminology
 from routing.domain.time_preferences import TimePreference
-from routing.domain.vocabulary import Route, Urgency
 
-#: What imaging and injection routes order. A practice-local code system: the clinic's scheduling
-#: system maps it to its own catalogue (SNOMED CT, CPT) if it needs to.
-PROCEDURE_SYSTEM = "urn:routing:procedure"
-REFERRALS = {
-    Route.IMAGING: ReferralRequest(PROCEDURE_SYSTEM, "mri-lumbar-spine", "MRI of the lumbar spine"),
-    Route.INJECTION: ReferralRequest(PROCEDURE_SYSTEM, "facet-joint-block", "Facet joint block (injection)"),
-}
-#: FHIR request-priority codes (routine | urgent | asap | stat) for our urgencies.
-REFERRAL_PRIORITY = {
-    Urgency.EMERGENCY: "stat",
-    Urgency.URGENT: "asap",
-    Urgency.SOON: "urgent",
-    Urgency.ROUTINE: "routine",
-}
 # Looking for a slot that suits the patient's preferred times: the window's free slots are read in pages,
 # up to a bound (a routine window of three weeks holds about 200 consult slots in the demo timetable).
 _PREFERENCE_PAGE = 50
@@ -58,9 +45,12 @@ def booking_request(
     urgency: str,
     reasons: Sequence[str],
     patient: dict[str, Any] | None,
+    terminology: Terminology,
     first: bool = False,
 ) -> BookingRequest:
     """What to ask the scheduler for. ``first`` marks the inquiry's first booking (no query needed).
+
+    Imaging and injection routes order their procedure (codes from the practice's ``terminology``).
 
     The booking key is the inquiry id for the first booking and gets a counter for later ones
     (rebooking after a cancellation), so each booking is idempotent on its own.
@@ -77,7 +67,8 @@ def booking_request(
         urgency=urgency,
         reasons=tuple(reasons),
         patient_display=_display_name(patient),
-        referral=REFERRALS.get(route),
+        referral=_referral(route, terminology),
+        patient=_patient_details(patient),
     )
 
 
@@ -155,7 +146,7 @@ def record_booking(
                 "code_system": request.referral.code_system,
                 "code": request.referral.code,
                 "display": request.referral.display,
-                "priority": REFERRAL_PRIORITY.get(request.urgency, "routine"),
+                "priority": REQUEST_PRIORITY.get(request.urgency, "routine"),
                 "reasons": list(request.reasons),
                 "status": "active",
                 "scheduler": scheduler.name,
@@ -183,6 +174,31 @@ def record_booking(
         },
     )
     return SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end)
+
+
+def _referral(route: str, terminology: Terminology) -> ReferralRequest | None:
+    """The order the route makes (imaging: the MRI; injection: the facet joint block), or None."""
+    code = terminology.procedure.get(route)
+    return ReferralRequest(code.system, code.code, code.display) if code is not None else None
+
+
+def _patient_details(patient: dict[str, Any] | None) -> PatientDetails | None:
+    """The patient as the form gave them; None without both names (nothing to look a record up by)."""
+    if not patient:
+        return None
+    first, last = (str(patient.get(part) or "").strip() for part in ("first_name", "last_name"))
+    if not first or not last:
+        return None
+    birth_date = patient.get("date_of_birth")
+    if isinstance(birth_date, str):  # a payload read back from JSON rather than loaded by the schema
+        birth_date = date.fromisoformat(birth_date)
+    return PatientDetails(
+        first_name=first,
+        last_name=last,
+        birth_date=birth_date,
+        email=patient.get("email") or None,
+        phone=patient.get("phone") or None,
+    )
 
 
 def _display_name(patient: dict[str, Any] | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from routing.adapters.db.write_batch import RowWrite, WriteBatch
 from routing.adapters.scheduling.interface import (
     BookingOutcome,
     BookingRequest,
+    PatientNotIdentified,
     Scheduler,
     SchedulerUnavailable,
     SchedulingError,
@@ -26,6 +27,7 @@ from routing.adapters.scheduling.interface import (
 from routing.domain import patient_messages
 from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.terminology import Terminology, default_terminology
 from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.triage.reader import Reader
@@ -78,6 +80,8 @@ class Routing:
     reader: Reader | None = None  # None: the lexicons shipped with the service
     clinic: ClinicProfile = DEMO_CLINIC
     time_words: tuple[TimeWords, ...] = ()  # empty: preferred times are not read
+    #: The codes written for orders and appointments (ROUTING_TERMINOLOGY_FILE).
+    terminology: Terminology = field(default_factory=default_terminology)
 
 
 _decisions = TriageDecision.__table__
@@ -169,6 +173,7 @@ def route_inquiry(
             urgency=decision.urgency,
             reasons=[reason.text for reason in decision.reasons],
             patient=data.get("patient"),
+            terminology=routing.terminology,
             first=first_booking,
         )
 
@@ -201,6 +206,8 @@ def route_inquiry(
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         why = "scheduling system unavailable"
         return booking_failed(session, routing, inquiry_id, attempts + 1, why, now, decision.language)
+    except PatientNotIdentified as doubt:
+        return _hold_for_identity(step, doubt)
     with session.begin(), WriteBatch(session.connection()) as writes:
         outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
     _announce(routing, outcome, decision)
@@ -284,6 +291,19 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
     return Outcome(
         step.inquiry_id, status, message, decision.to_dict(), proposed_slot=proposed, language=decision.language
     )
+
+
+def _hold_for_identity(step: _Step, doubt: PatientNotIdentified) -> Outcome:
+    """The scheduling system has records that may be this patient: staff choose one; nothing was booked."""
+    decision = step.decision
+    detail = f"held for staff: {doubt} in the scheduling system; choose the patient's record, then book"
+    message = patient_messages.held_for_reading(decision.language, clinic=step.routing.clinic)
+    with step.session.begin(), WriteBatch(step.session.connection()) as writes:
+        step.record(writes, InquiryStatus.NEEDS_REVIEW, detail, message)
+    events.inquiry_routed(
+        step.inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=step.routing.scheduler.name, booked=False
+    )
+    return Outcome(step.inquiry_id, InquiryStatus.NEEDS_REVIEW, message, decision.to_dict(), language=decision.language)
 
 
 def _store_untriaged(

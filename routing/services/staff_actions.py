@@ -236,6 +236,7 @@ def _plan_override(
             urgency=urgency,
             reasons=reasons,
             patient=(inquiry.payload or {}).get("patient"),
+            terminology=routing.terminology,
         )
     return _OverridePlan(inquiry, decision, old, urgency, request)
 

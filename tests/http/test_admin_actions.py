@@ -67,7 +67,7 @@ def test_an_override_books_the_new_route_cancels_the_old_and_leaves_one_audit_ev
     assert body["status"] == "booked"
     assert "MRI scan" in body["patient_message"]
     assert rows(app, Slot, Slot.id == old.slot_id)[0].status == "free"  # the old slot is offered again
-    assert rows(app, Referral)[0].code == "mri-lumbar-spine"
+    assert rows(app, Referral)[0].code == "72148"  # CPT: MRI lumbar spine without contrast
     [event] = audit_events(app, inquiry_id)
     assert (event.action, event.actor_name, event.reason) == ("override", "Sam Staff", "Dr Lee wants an MRI first")
     assert event.details["from"]["route"] == "consult"

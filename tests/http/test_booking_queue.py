@@ -184,8 +184,8 @@ def test_an_imaging_booking_keeps_the_referral_it_is_based_on(app, client, slots
     with app.extensions["routing"].db.session() as session:
         referral = session.scalar(select(Referral))
         appointment = session.scalar(select(Appointment))
-    assert referral.code == "mri-lumbar-spine"
-    assert referral.display == "MRI of the lumbar spine"
+    assert (referral.code_system, referral.code) == ("http://www.ama-assn.org/go/cpt", "72148")
+    assert referral.display == "MRI lumbar spine without contrast"
     assert referral.scheduler == "embedded"
     assert referral.reasons  # the triage reasons travel with the order
     assert appointment.referral_id == referral.id

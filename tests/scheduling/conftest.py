@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,14 @@ import requests
 
 from routing.adapters.scheduling.fhir import FhirScheduler
 from routing.adapters.scheduling.fhir_http import FhirHttp
+from routing.adapters.scheduling.fhir_resources import FhirIdentity
+from routing.domain.terminology import SLOT_TYPES, default_terminology
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
 # npm writes this hidden lock file last, so its presence means a complete install.
 INSTALLED_MARKER = SERVER_DIR / "node_modules" / ".package-lock.json"
-SLOT_TYPES = ("consult", "imaging", "injection")
+#: Our identifier systems in the tests: https, under a base the "clinic" owns, as in production.
+TEST_IDENTITY = FhirIdentity("https://clinic.example.org/fhir/identifier")
 START_TIMEOUT = 30.0
 
 
@@ -176,13 +179,14 @@ class FhirTestServer:
         *,
         minutes: int = 30,
         status: str = "free",
+        actors: Sequence[str] = (),
     ) -> list[str]:
-        """One Schedule with a Slot of ``service_type`` at each start; the slots' ``Slot/<id>`` references."""
+        """One Schedule (for ``actors``, references such as "Practitioner/1"; else a display-only clinic) with a
+        Slot of ``service_type`` at each start; the slots' ``Slot/<id>`` references."""
         system, code = service_type
         service = [{"coding": [{"system": system, "code": code}]}]
-        schedule = self.create(
-            {"resourceType": "Schedule", "active": True, "serviceType": service, "actor": [{"display": "Clinic"}]}
-        )
+        actor = [{"reference": reference} for reference in actors] or [{"display": "Clinic"}]
+        schedule = self.create({"resourceType": "Schedule", "active": True, "serviceType": service, "actor": actor})
         references = []
         for start in starts:
             slot = self.create(
@@ -210,6 +214,35 @@ def fhir_server(fhir_base_url) -> Iterator[FhirTestServer]:
     server.close()
 
 
+#: What the adapter writes, checked after every test that used the FHIR server.
+_WRITTEN_TYPES = ("Appointment", "ServiceRequest", "Patient", "Slot")
+
+
+@pytest.fixture(autouse=True)
+def written_resources_are_valid_r4(request) -> Iterator[None]:
+    """After a test that used the FHIR server, every resource written meanwhile must be valid FHIR R4.
+
+    The server (Medplum) checks much on write, not everything R4 says; fhir.resources (R4 4.0.1 models)
+    checks the structure: elements, cardinalities, types. A bad resource fails the test that wrote it.
+    """
+    if "fhir_server" not in request.fixturenames and "fhir_app" not in request.fixturenames:
+        yield
+        return
+    server: FhirTestServer = request.getfixturevalue("fhir_server")
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    yield
+    from fhir.resources import get_fhir_model_class  # imported late: only FHIR tests need it
+
+    invalid = []
+    for resource_type in _WRITTEN_TYPES:
+        for resource in server.search(resource_type, _lastUpdated=f"ge{since}", _count="1000"):
+            try:
+                get_fhir_model_class(resource_type).parse_obj(resource)
+            except ValueError as error:  # pydantic's ValidationError is a ValueError
+                invalid.append(f"{resource_type}/{resource.get('id')}: {error}")
+    assert invalid == []
+
+
 @pytest.fixture
 def service_types() -> dict[str, tuple[str, str]]:
     """Slot types mapped to a service-type system of this test's own, so tests never see each other's slots."""
@@ -222,10 +255,12 @@ def make_scheduler(fhir_base_url, service_types) -> Iterator[Callable[..., FhirS
     """Build FhirSchedulers on the test server, each with its own HTTP client (closed after the test)."""
     clients: list[FhirHttp] = []
 
-    def make(base_url: str = fhir_base_url, **http_options: Any) -> FhirScheduler:
+    def make(
+        base_url: str = fhir_base_url, identity: FhirIdentity = TEST_IDENTITY, **http_options: Any
+    ) -> FhirScheduler:
         http = FhirHttp(base_url, **{"read_timeout": 5.0, "retries": 1, "backoff_factor": 0.0, **http_options})
         clients.append(http)
-        return FhirScheduler(http, service_types)
+        return FhirScheduler(http, default_terminology().with_service_types(service_types), identity)
 
     yield make
     for http in clients:

@@ -22,6 +22,7 @@ from routing import create_app
 from routing.adapters.db.models import Appointment, Inquiry, Referral, SchedulerEvent
 from tests.conftest import settings_for
 from tests.http.intake_helpers import SECRET, inquiry, signed_headers
+from tests.scheduling.conftest import TEST_IDENTITY
 from tests.scheduling.fault_server import refused_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,10 +77,17 @@ def test_intake_books_a_consult_on_the_fhir_server(fhir_app, fhir_server, servic
     remote = fhir_server.get(ours.external_id)
     assert remote["status"] == "booked"
     assert remote["slot"][0]["reference"] == slots[0]
-    assert {"system": "urn:routing:inquiry", "value": body["id"]} in [
+    assert {"system": TEST_IDENTITY.inquiry_system, "value": body["id"]} in [
         {"system": i["system"], "value": i["value"]} for i in remote["identifier"]
     ]
     assert fhir_server.get(slots[0])["status"] == "busy"
+    patient = remote["participant"][0]["actor"]
+    assert patient["reference"].startswith("Patient/")
+    record = fhir_server.get(patient["reference"])
+    assert (record["name"][0]["family"], record["name"][0]["given"]) == (
+        inquiry()["patient"]["last_name"],
+        [inquiry()["patient"]["first_name"]],
+    )
 
 
 def test_an_imaging_route_orders_the_mri_and_bases_the_appointment_on_it(fhir_app, fhir_server, service_types):
@@ -147,7 +155,7 @@ def test_a_scheduler_outage_loses_nothing_and_workers_book_everything_once_it_is
     assert len(appointments) == 100
     assert {str(a.inquiry_id) for a in appointments} == set(ids)
     assert len({a.external_slot_id for a in appointments}) == 100  # no slot held twice
-    remote = fhir_server.search("Appointment", identifier=f"urn:routing:inquiry|{ids[0]}")
+    remote = fhir_server.search("Appointment", identifier=f"{TEST_IDENTITY.inquiry_system}|{ids[0]}")
     assert len(remote) == 1
     booked_remote = {
         ref["reference"]
@@ -212,6 +220,39 @@ def test_an_event_the_fhir_server_does_not_confirm_is_recorded_and_ignored(
         stored = session.scalar(select(SchedulerEvent))
         assert stored.result["action"] == "ignored"
     booked_remote = fhir_server.search(
-        "Appointment", status="booked", identifier=f"urn:routing:inquiry|{first.inquiry_id}"
+        "Appointment", status="booked", identifier=f"{TEST_IDENTITY.inquiry_system}|{first.inquiry_id}"
     )
     assert len(booked_remote) == (1 if server_status == "booked" else 0)  # never a second one
+
+
+def test_an_inquiry_whose_patient_has_two_records_on_the_ehr_is_held_for_staff(fhir_app, fhir_server, service_types):
+    fhir_server.seed_slots(service_types["consult"], soon(2))
+    patient = {"first_name": "Marta", "last_name": f"Twin{uuid.uuid4().hex[:8]}", "email": "marta@example.org"}
+    for _ in range(2):
+        fhir_server.create(
+            {
+                "resourceType": "Patient",
+                "name": [{"family": patient["last_name"], "given": ["Marta"]}],
+                "birthDate": "1990-01-02",
+                "telecom": [{"system": "email", "value": "marta@example.org"}],
+            }
+        )
+
+    body = (
+        fhir_app.test_client()
+        .post("/v1/inquiries", json={**inquiry(), "patient": {**patient, "date_of_birth": "1990-01-02"}})
+        .get_json()
+    )
+
+    assert body["status"] == "needs_review", body
+    assert body["appointment"] is None
+    with fhir_app.extensions["routing"].db.session() as session:
+        stored = session.get(Inquiry, uuid.UUID(body["id"]))
+        assert stored.status_detail == (
+            "held for staff: 2 patient records share this name, birth date and contact in the scheduling system; "
+            "choose the patient's record, then book"
+        )
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+    assert (
+        fhir_server.search("Slot", **{"service-type": f"{service_types['consult'][0]}|consult", "status": "busy"}) == []
+    )

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from routing.adapters.scheduling.fhir import BOOKING_SYSTEM, INQUIRY_SYSTEM
 from routing.adapters.scheduling.interface import (
     Booking,
     BookingRequest,
@@ -21,11 +20,14 @@ from routing.adapters.scheduling.interface import (
     SlotTime,
     UnknownAppointment,
 )
+from tests.scheduling.conftest import TEST_IDENTITY
 
 # Far in the future so the server's own clock never matters; whole hours keep the arithmetic readable.
 DAY = datetime(2031, 3, 10, tzinfo=UTC)
 SESSION = None  # the FHIR scheduler ignores the database session
-MRI = ReferralRequest("urn:routing:procedure", "mri-lumbar-spine", "MRI of the lumbar spine")
+MRI = ReferralRequest("http://www.ama-assn.org/go/cpt", "72148", "MRI lumbar spine without contrast")
+BOOKING_SYSTEM = TEST_IDENTITY.booking_system
+INQUIRY_SYSTEM = TEST_IDENTITY.inquiry_system
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -129,8 +131,22 @@ def test_book_creates_a_booked_appointment_and_marks_the_slot_busy(fhir_server, 
     assert appointment["slot"] == [{"reference": slot.id}]
     assert datetime.fromisoformat(appointment["start"]) == at(9)
     assert datetime.fromisoformat(appointment["end"]) == at(9, 30)
-    assert appointment["participant"] == [{"actor": {"display": "Alex Example"}, "status": "accepted"}]
+    assert appointment["participant"] == [
+        {"actor": {"display": "Alex Example"}, "required": "required", "status": "accepted"}
+    ]
     assert appointment["serviceType"] == [{"coding": [{"system": service_types["consult"][0], "code": "consult"}]}]
+    assert appointment["specialty"] == [
+        {"coding": [{"system": "http://snomed.info/sct", "code": "394882004", "display": "Pain management"}]}
+    ]
+    assert appointment["appointmentType"] == {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v2-0276",
+                "code": "ROUTINE",
+                "display": "Routine appointment - default if not valued",
+            }
+        ]
+    }
     assert appointment["priority"] == 2
     assert [reason["text"] for reason in appointment["reasonCode"]] == list(request.reasons)
     assert appointment["comment"] == "low back pain for 8 weeks; pain radiates to the left leg"
@@ -170,7 +186,12 @@ def test_book_with_a_referral_creates_the_service_request_first(fhir_server, sch
     assert order["subject"] == {"display": "Alex Example"}
     assert [reason["text"] for reason in order["reasonCode"]] == list(request.reasons)
     assert order["note"] == [{"text": "low back pain for 8 weeks; pain radiates to the left leg"}]
-    assert {"system": BOOKING_SYSTEM, "value": request.booking_key} in order["identifier"]
+    assert order["identifier"] == [{"system": INQUIRY_SYSTEM, "value": str(request.inquiry_id)}]
+    assert order["category"] == [
+        {"coding": [{"system": "http://snomed.info/sct", "code": "363679005", "display": "Imaging"}]}
+    ]
+    assert "requester" not in order  # none configured in this scheduler
+    assert datetime.fromisoformat(order["authoredOn"]).tzinfo is not None
     appointment = fhir_server.get(booking.external_id)
     assert appointment["basedOn"] == [{"reference": booking.referral_external_id}]
     assert appointment["priority"] == 9
@@ -187,7 +208,7 @@ def test_booking_twice_with_the_same_key_makes_one_appointment(fhir_server, sche
 
     assert again == first
     assert len(appointments_with_key(fhir_server, request.booking_key)) == 1
-    assert len(fhir_server.search("ServiceRequest", identifier=f"{BOOKING_SYSTEM}|{request.booking_key}")) == 1
+    assert len(fhir_server.search("ServiceRequest", identifier=f"{INQUIRY_SYSTEM}|{request.inquiry_id}")) == 1
     assert fhir_server.get(first_slot)["status"] == "busy"
     assert fhir_server.get(second_slot)["status"] == "free"
 

@@ -154,3 +154,52 @@ def test_a_bad_or_partial_clinic_profile_stops_the_start(changes, message):
         load_settings(environ={**CLINIC_ENV, **changes})
 
     assert str(error.value).startswith(message)
+
+
+FHIR_ENV = {
+    "ROUTING_SCHEDULER": "fhir",
+    "FHIR_BASE_URL": "https://ehr.example.org/fhir",
+    "ROUTING_SCHEDULER_EVENTS_SECRET": "whsec_c2VjcmV0LW9uZQ==",
+}
+
+
+def test_our_fhir_identifiers_live_under_the_clinics_https_website_unless_set():
+    demo = load_settings(environ=FHIR_ENV).fhir
+    clinic = load_settings(environ={**FHIR_ENV, **CLINIC_ENV, "ROUTING_CLINIC_WEBSITE": "https://hudsonback.org/"}).fhir
+    chosen = load_settings(environ={**FHIR_ENV, "FHIR_IDENTIFIER_BASE": "https://ids.hudsonback.org/fhir/"}).fhir
+
+    assert demo.identifier_base == "https://clinic.example.org/fhir/identifier"
+    assert clinic.identifier_base == "https://hudsonback.org/fhir/identifier"
+    assert chosen.identifier_base == "https://ids.hudsonback.org/fhir"
+
+
+@pytest.mark.parametrize("value", ["urn:routing", "http://clinic.example.org/ids", "https://x.org/ids?a=1"])
+def test_an_identifier_base_that_is_not_an_https_url_is_refused(value):
+    with pytest.raises(ConfigError, match=r"FHIR_IDENTIFIER_BASE=.* must be an https URL the clinic owns"):
+        load_settings(environ={**FHIR_ENV, "FHIR_IDENTIFIER_BASE": value})
+
+
+def test_the_requester_of_orders_is_a_practitioner_role_or_organization_reference():
+    chosen = load_settings(
+        environ={**FHIR_ENV, "FHIR_REQUESTER": "PractitionerRole/dr-lee", "FHIR_REQUESTER_DISPLAY": "Dr Lee"}
+    ).fhir
+
+    assert (chosen.requester, chosen.requester_display) == ("PractitionerRole/dr-lee", "Dr Lee")
+    assert load_settings(environ=FHIR_ENV).fhir.requester is None
+    with pytest.raises(ConfigError, match=r"FHIR_REQUESTER='Patient/1' must be a relative reference"):
+        load_settings(environ={**FHIR_ENV, "FHIR_REQUESTER": "Patient/1"})
+
+
+def test_service_types_come_from_the_terminology_file_unless_fhir_service_types_is_set():
+    assert load_settings(environ=FHIR_ENV).fhir.service_types is None
+    chosen = load_settings(
+        environ={
+            **FHIR_ENV,
+            "FHIR_SERVICE_TYPES": "consult=https://x.org/st|c,imaging=https://x.org/st|i,injection=https://x.org/st|j",
+        }
+    ).fhir
+    assert chosen.service_types == {
+        "consult": ("https://x.org/st", "c"),
+        "imaging": ("https://x.org/st", "i"),
+        "injection": ("https://x.org/st", "j"),
+    }

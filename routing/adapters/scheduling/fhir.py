@@ -9,14 +9,25 @@ Ids: :class:`SlotTime` ids and :class:`Booking` external ids are FHIR relative r
 (``Slot/<id>``, ``Appointment/<id>``, ``ServiceRequest/<id>``), what the scheduling system's own staff
 see and what our ``appointments.external_slot_id`` column stores; ``book`` also accepts a bare slot id.
 
+Our identifiers live under an https base the clinic owns (:class:`FhirIdentity`): ``<base>/booking``
+(the booking key), ``<base>/inquiry`` (our inquiry id), ``<base>/patient`` (patients we registered). The
+codes written (service type, specialty, appointment type, procedure, order category) come from the
+practice's terminology file (``routing/domain/terminology``).
+
 Booking is several calls, any of which may fail or be retried, so each step is idempotent on the
-booking key (identifier system ``urn:routing:booking``):
+booking key:
 
 1. an Appointment already made for the key (and not cancelled) is returned as is;
-2. the Slot is marked ``busy`` by a versioned update (``If-Match``), tagged with the key: a concurrent
+2. the patient's record is found, or made (``fhir_patients``); in doubt, nothing is booked
+   (PatientNotIdentified: staff choose the record);
+3. the Slot is marked ``busy`` by a versioned update (``If-Match``), tagged with the key: a concurrent
    booker gets 412 and SlotTaken, while our own retry finds the slot by its tag and carries on with it;
-3. the ServiceRequest (referrals only) and the Appointment are conditional creates (``If-None-Exist``
-   on the key), so a retry finds what the first attempt made instead of making a second one.
+4. the order (imaging and injection: a ServiceRequest) is the inquiry's active order for the procedure,
+   made once (a rebook after a cancellation reuses it); the Appointment is a conditional create
+   (``If-None-Exist`` on the key), so a retry finds what the first attempt made instead of making another.
+   Its participants are the patient and the actors of the slot's Schedule (practitioner, location).
+
+Cancelling an appointment revokes its order unless another live appointment is based on it.
 
 Error messages name resource types, ids and HTTP statuses only, never patient data.
 """
@@ -24,18 +35,22 @@ Error messages name resource types, ids and HTTP statuses only, never patient da
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
 from sqlalchemy.orm import Session
 
+from routing.adapters.scheduling import fhir_patients, fhir_resources
+from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.interface import (
     Booking,
     BookingOutcome,
     BookingRequest,
     Capabilities,
+    PatientDetails,
+    PatientNotIdentified,
     ReferralRequest,
     SchedulingRejected,
     SlotTaken,
@@ -44,34 +59,18 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.adapters.scheduling.search import book_earliest_by_search
 from routing.domain.booking_plan import BookingPlan
-from routing.domain.vocabulary import Urgency
+from routing.domain.terminology import Terminology
 
 if TYPE_CHECKING:
     from routing.adapters.scheduling.fhir_http import FhirHttp
 
-BOOKING_SYSTEM = "urn:routing:booking"
-INQUIRY_SYSTEM = "urn:routing:inquiry"
-
-#: ServiceRequest.priority (FHIR request-priority: routine < urgent < asap < stat) for our urgencies.
-#: Order-preserving: "soon" is FHIR's "urgent" (promptly, above routine), our "urgent" is FHIR's "asap".
-#: Same table as ``routing.services.booking.REFERRAL_PRIORITY``, which records the referral on our side.
-REQUEST_PRIORITY = {
-    Urgency.EMERGENCY: "stat",
-    Urgency.URGENT: "asap",
-    Urgency.SOON: "urgent",
-    Urgency.ROUTINE: "routine",
-}
-#: Appointment.priority is an unsignedInt on the iCalendar scale: 1 highest, 9 lowest, 0 undefined.
-#: 1-4 are iCalendar's "high", 5 "medium", 6-9 "low".
-APPOINTMENT_PRIORITY = {
-    Urgency.EMERGENCY: 1,
-    Urgency.URGENT: 2,
-    Urgency.SOON: 5,
-    Urgency.ROUTINE: 9,
-}
 
 # Appointments in these states hold nothing: a booking key whose appointment ended so may book again.
 _DEAD_APPOINTMENT = frozenset({"cancelled", "entered-in-error"})
+# Orders in these states may still be acted on, so cancelling their last appointment revokes them.
+_OPEN_ORDER = frozenset({"draft", "active", "on-hold"})
+# Who in a Schedule's actors may take part in an Appointment (R4 Appointment.participant.actor types).
+_PARTICIPANT_TYPES = ("Practitioner/", "PractitionerRole/", "Location/", "HealthcareService/", "Device/")
 # FHIR R4 id: 1-64 of [A-Za-z0-9-.]. Checked before an id goes into a URL path.
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # Versioned writes retried after a 412 caused by someone else's concurrent edit (cancel only).
@@ -86,10 +85,12 @@ class FhirScheduler:
     name = "fhir"
     capabilities = Capabilities()  # a network call: booked outside any transaction
 
-    def __init__(self, http: FhirHttp, service_types: Mapping[str, tuple[str, str]]):
-        """``service_types`` maps our slot types ("consult", ...) to the (system, code) of Slot.serviceType."""
+    def __init__(self, http: FhirHttp, terminology: Terminology, identity: FhirIdentity):
+        """``terminology``: the codes to write (its service types are also how free Slots are searched)."""
         self._http = http
-        self._service_types = dict(service_types)
+        self._codes = terminology
+        self._ids = identity
+        self._service_types = {slot_type: (c.system, c.code) for slot_type, c in terminology.service_type.items()}
 
     # ------------------------------------------------------------------ Scheduler protocol
 
@@ -142,13 +143,14 @@ class FhirScheduler:
         slot_id = _reference_id("Slot", slot.id)
         if slot_id is None:
             raise SchedulingRejected("not a FHIR Slot reference")
+        patient = self._patient_reference(request)  # before anything is held: in doubt, nothing is booked
         # An earlier attempt that died after claiming a slot left it tagged: finish on that one, so it is
         # not left busy for nobody (it is no longer free, so the retry was offered another slot).
         fhir_slot = self._slot_held_by(request.booking_key) or self._claim_slot(slot_id, request.booking_key)
-        referral_ref = None
+        order_ref = None
         if request.referral is not None:
-            referral_ref = self._create_service_request(request, request.referral)
-        appointment = self._create_appointment(fhir_slot, slot.slot_type, request, referral_ref)
+            order_ref = self._order(request, request.referral, patient)
+        appointment = self._create_appointment(fhir_slot, slot.slot_type, request, patient, order_ref)
         return self._booking(appointment, fallback_slot_type=slot.slot_type)
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
@@ -160,12 +162,17 @@ class FhirScheduler:
         """
         appointment = self._read_appointment(external_id)
         if appointment.get("status") not in _DEAD_APPOINTMENT:
-            appointment = self._update_with_retry(appointment, lambda current: _cancelled(current, reason))
-        key = _identifier(appointment, BOOKING_SYSTEM)
+            appointment = self._update_with_retry(
+                appointment, lambda current: fhir_resources.cancelled(current, reason)
+            )
+        key = _identifier(appointment, self._ids.booking_system)
         for slot_ref in _slot_references(appointment):
             slot_id = _reference_id("Slot", slot_ref)
             if slot_id is not None:
                 self._free_slot(slot_id, key)
+        order_ref = _referral_reference(appointment)
+        if order_ref is not None and not self._order_still_used(order_ref):
+            self._revoke_order(order_ref)
 
     def read(self, session: Session, external_id: str) -> Booking:
         """The appointment as the scheduling system has it now (status booked, cancelled, noshow, ...)."""
@@ -175,7 +182,7 @@ class FhirScheduler:
 
     def _live_appointment(self, key: str) -> dict[str, Any] | None:
         """The appointment already made for this booking key and not cancelled, if any."""
-        params = {"identifier": f"{BOOKING_SYSTEM}|{key}"}
+        params = {"identifier": f"{self._ids.booking_system}|{key}"}
         bundle = self._expect_ok(self._http.request("GET", "Appointment", params=params), "search Appointment")
         for entry in bundle.get("entry", []):
             resource = entry.get("resource") or {}
@@ -185,7 +192,7 @@ class FhirScheduler:
 
     def _slot_held_by(self, key: str) -> dict[str, Any] | None:
         """The slot an earlier attempt with this booking key claimed, if any."""
-        params = {"identifier": f"{BOOKING_SYSTEM}|{key}", "status": "busy"}
+        params = {"identifier": f"{self._ids.booking_system}|{key}", "status": "busy"}
         bundle = self._expect_ok(self._http.request("GET", "Slot", params=params), "search Slot")
         slots = [entry.get("resource") or {} for entry in bundle.get("entry", [])]
         return next((slot for slot in slots if slot.get("resourceType") == "Slot"), None)
@@ -199,31 +206,116 @@ class FhirScheduler:
         """
         for _ in range(2):
             current = self._read_slot(slot_id)
-            if current.get("status") == "busy" and _identifier(current, BOOKING_SYSTEM) == key:
+            if current.get("status") == "busy" and _identifier(current, self._ids.booking_system) == key:
                 return current
             if current.get("status") != "free":
                 raise SlotTaken(f"Slot/{slot_id} is {current.get('status')}")
-            response = self._put_versioned(_busy(current, key))
+            response = self._put_versioned(fhir_resources.busy(current, self._ids.booking_system, key))
             if response.status_code in (409, 412):
                 continue
             return self._expect_ok(response, "update Slot")
         raise SlotTaken(f"Slot/{slot_id} was taken by another booking")
 
-    def _create_service_request(self, request: BookingRequest, referral: ReferralRequest) -> str:
-        """The referral order for this booking key (made once); its reference ``ServiceRequest/<id>``."""
-        resource = _service_request(request, referral)
-        created = self._conditional_create(resource, f"identifier={BOOKING_SYSTEM}|{request.booking_key}")
+    def _patient_reference(self, request: BookingRequest) -> dict[str, str]:
+        """The patient's record on the server, found or made (see ``fhir_patients``), as a reference.
+
+        Raises PatientNotIdentified when the server's records leave doubt. A request without the names to
+        look anyone up by books with a display-only participant.
+        """
+        details = request.patient
+        if details is None:
+            return fhir_resources.display_only(request)
+        record = fhir_patients.choose(details, self._patient_candidates(details))
+        if record is None:
+            system, value = self._ids.patient_system, str(request.inquiry_id)
+            resource = fhir_patients.new_patient(details, system, value)
+            record = self._conditional_create(resource, f"identifier={system}|{value}")
+        return fhir_patients.reference(record, details)
+
+    def _patient_candidates(self, details: PatientDetails) -> list[dict[str, Any]]:
+        """Every Patient the search finds, page by page; too many to compare raises PatientNotIdentified."""
+        response = self._http.request("GET", "Patient", params=fhir_patients.search_params(details))
+        candidates: list[dict[str, Any]] = []
+        for _ in range(fhir_patients.MAX_PAGES):
+            bundle = self._expect_ok(response, "search Patient")
+            resources = (entry.get("resource") or {} for entry in bundle.get("entry", []))
+            candidates += [resource for resource in resources if resource.get("resourceType") == "Patient"]
+            following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            if following is None:
+                return candidates
+            response = self._http.request("GET", following)
+        raise PatientNotIdentified(f"more than {len(candidates)} patient records share this family name")
+
+    def _order(self, request: BookingRequest, referral: ReferralRequest, patient: dict[str, str]) -> str:
+        """The inquiry's active order for the procedure, made once and reused by a rebook; ``ServiceRequest/<id>``."""
+        resource = fhir_resources.service_request(
+            request, referral, codes=self._codes, ids=self._ids, subject=patient, authored_on=_now()
+        )
+        criteria = (
+            f"identifier={self._ids.inquiry_system}|{request.inquiry_id}"
+            f"&code={referral.code_system}|{referral.code}&status=active"
+        )
+        created = self._conditional_create(resource, criteria)
         return f"ServiceRequest/{created['id']}"
 
     def _create_appointment(
-        self, slot: dict[str, Any], slot_type: str, request: BookingRequest, referral_ref: str | None
+        self,
+        slot: dict[str, Any],
+        slot_type: str,
+        request: BookingRequest,
+        patient: dict[str, str],
+        order_ref: str | None,
     ) -> dict[str, Any]:
         """The Appointment for this booking key (made once), on the claimed slot."""
-        resource = _appointment(slot, self._service_type(slot_type), request, referral_ref)
+        self._service_type(slot_type)  # an unknown slot type is refused before anything is written
+        resource = fhir_resources.appointment(
+            slot,
+            slot_type,
+            request,
+            codes=self._codes,
+            ids=self._ids,
+            patient=patient,
+            actors=self._schedule_actors(slot),
+            order_ref=order_ref,
+            created=_now(),
+        )
         # Dead appointments excluded, as in step 1, so a key whose appointment was cancelled can book again.
         dead = "".join(f"&status:not={status}" for status in sorted(_DEAD_APPOINTMENT))
-        criteria = f"identifier={BOOKING_SYSTEM}|{request.booking_key}{dead}"
+        criteria = f"identifier={self._ids.booking_system}|{request.booking_key}{dead}"
         return self._conditional_create(resource, criteria)
+
+    def _schedule_actors(self, slot: dict[str, Any]) -> list[str]:
+        """Who the slot's Schedule is for (practitioner, location...): they take part in the appointment."""
+        schedule_id = _reference_id("Schedule", (slot.get("schedule") or {}).get("reference", ""))
+        if schedule_id is None:
+            return []
+        response = self._http.request("GET", f"Schedule/{schedule_id}")
+        if response.status_code in (404, 410):
+            return []  # the appointment stands without them; the slot is what was booked
+        schedule = self._expect_ok(response, "read Schedule")
+        references = (actor.get("reference") or "" for actor in schedule.get("actor", []))
+        return [reference for reference in references if reference.startswith(_PARTICIPANT_TYPES)]
+
+    def _order_still_used(self, order_ref: str) -> bool:
+        """Whether a live appointment is still based on the order (a rebook or an override reused it)."""
+        params = {"based-on": order_ref}
+        bundle = self._expect_ok(self._http.request("GET", "Appointment", params=params), "search Appointment")
+        appointments = [entry.get("resource") or {} for entry in bundle.get("entry", [])]
+        return any(
+            a.get("status") not in _DEAD_APPOINTMENT for a in appointments if a.get("resourceType") == "Appointment"
+        )
+
+    def _revoke_order(self, order_ref: str) -> None:
+        """Withdraw an order nothing is based on any more; one already completed or revoked is left alone."""
+        order_id = _reference_id("ServiceRequest", order_ref)
+        if order_id is None:
+            return
+        response = self._http.request("GET", f"ServiceRequest/{order_id}")
+        if response.status_code in (404, 410):
+            return
+        order = self._expect_ok(response, "read ServiceRequest")
+        if order.get("status") in _OPEN_ORDER:
+            self._update_with_retry(order, fhir_resources.revoked)
 
     def _free_slot(self, slot_id: str, key: str | None) -> None:
         """Set the slot free again unless another booking holds it now; a missing slot is left alone."""
@@ -232,10 +324,10 @@ class FhirScheduler:
             if response.status_code in (404, 410):
                 return
             current = self._expect_ok(response, "read Slot")
-            holder = _identifier(current, BOOKING_SYSTEM)
+            holder = _identifier(current, self._ids.booking_system)
             if current.get("status") != "busy" or (holder is not None and holder != key):
                 return
-            response = self._put_versioned(_freed(current))
+            response = self._put_versioned(fhir_resources.freed(current, self._ids.booking_system))
             if response.status_code not in (409, 412):
                 self._expect_ok(response, "update Slot")
                 return
@@ -323,89 +415,6 @@ class FhirScheduler:
         )
 
 
-# ---------------------------------------------------------------------- resources
-
-
-def _busy(slot: dict[str, Any], key: str) -> dict[str, Any]:
-    """The slot marked busy and tagged with the booking key that holds it."""
-    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != BOOKING_SYSTEM]
-    return {**slot, "status": "busy", "identifier": [*identifiers, {"system": BOOKING_SYSTEM, "value": key}]}
-
-
-def _freed(slot: dict[str, Any]) -> dict[str, Any]:
-    """The slot free again, without the tag of the booking that held it."""
-    freed = {**slot, "status": "free"}
-    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != BOOKING_SYSTEM]
-    if identifiers:
-        freed["identifier"] = identifiers
-    else:
-        freed.pop("identifier", None)
-    return freed
-
-
-def _cancelled(appointment: dict[str, Any], reason: str) -> dict[str, Any]:
-    changed = {**appointment, "status": "cancelled"}
-    if reason:
-        changed["cancelationReason"] = {"text": reason}
-    return changed
-
-
-def _service_request(request: BookingRequest, referral: ReferralRequest) -> dict[str, Any]:
-    """The referral order (FHIR ServiceRequest) for the booking request."""
-    resource: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "identifier": [{"system": BOOKING_SYSTEM, "value": request.booking_key}, _inquiry_identifier(request)],
-        "status": "active",
-        "intent": "order",
-        "code": {"coding": [{"system": referral.code_system, "code": referral.code, "display": referral.display}]},
-        # ServiceRequest.subject is required; we hold no Patient resource, so a display-only reference.
-        "subject": {"display": request.patient_display or "Patient"},
-        **_reason_codes(request.reasons),
-    }
-    if request.reasons:
-        resource["note"] = [{"text": "; ".join(request.reasons)}]
-    priority = REQUEST_PRIORITY.get(request.urgency)
-    if priority is not None:
-        resource["priority"] = priority
-    return resource
-
-
-def _appointment(
-    slot: dict[str, Any], service_type: tuple[str, str], request: BookingRequest, referral_ref: str | None
-) -> dict[str, Any]:
-    """The Appointment for the claimed ``slot``, booked for the request's patient."""
-    system, code = service_type
-    resource: dict[str, Any] = {
-        "resourceType": "Appointment",
-        "identifier": [{"system": BOOKING_SYSTEM, "value": request.booking_key}, _inquiry_identifier(request)],
-        "status": "booked",
-        "serviceType": [{"coding": [{"system": system, "code": code}]}],
-        "slot": [{"reference": f"Slot/{slot['id']}"}],
-        "start": slot["start"],
-        "end": slot["end"],
-        "participant": [{"actor": {"display": request.patient_display or "Patient"}, "status": "accepted"}],
-        **_reason_codes(request.reasons),
-    }
-    priority = APPOINTMENT_PRIORITY.get(request.urgency)
-    if priority is not None:
-        resource["priority"] = priority
-    if request.reasons:
-        # R4 Appointment has no ``note``; ``comment`` is its free text for staff.
-        resource["comment"] = "; ".join(request.reasons)
-    if referral_ref is not None:
-        resource["basedOn"] = [{"reference": referral_ref}]
-    return resource
-
-
-def _inquiry_identifier(request: BookingRequest) -> dict[str, str]:
-    return {"system": INQUIRY_SYSTEM, "value": str(request.inquiry_id)}
-
-
-def _reason_codes(reasons: tuple[str, ...]) -> dict[str, Any]:
-    """reasonCode as text-only concepts: our reasons are triage phrases, not codes."""
-    return {"reasonCode": [{"text": reason} for reason in reasons]} if reasons else {}
-
-
 # ---------------------------------------------------------------------- small helpers
 
 
@@ -467,3 +476,8 @@ def _issue_codes(response: requests.Response) -> str:
         return ""
     codes = sorted({str(issue.get("code")) for issue in body.get("issue", []) if issue.get("code")})
     return f" ({', '.join(codes)})" if codes else ""
+
+
+def _now() -> str:
+    """Now as a FHIR dateTime (for ``authoredOn`` and ``created``)."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

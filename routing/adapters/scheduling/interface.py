@@ -12,8 +12,8 @@ line in ``routing/wiring.py``; tests/scheduling/test_scheduler_contract.py runs 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -47,6 +47,11 @@ class SchedulingRejected(SchedulingError):
     """The scheduling system refused the request for a reason retrying will not fix (a 4xx)."""
 
 
+class PatientNotIdentified(SchedulingError):
+    """The scheduling system holds records that may or may not be this patient (several candidates, or one
+    whose contact details differ). Nothing is booked: staff choose the record, never the adapter."""
+
+
 @dataclass(frozen=True)
 class SlotTime:
     """A slot or appointment as the patient and staff see it: what, when, and its id."""
@@ -76,6 +81,25 @@ class ReferralRequest:
 
 
 @dataclass(frozen=True)
+class PatientDetails:
+    """Who the booking is for, as the patient gave it on the form; used to find or create their record.
+
+    ``repr`` is off for every field: these are patient data and must never reach a log line.
+    """
+
+    first_name: str = field(repr=False)
+    last_name: str = field(repr=False)
+    birth_date: date | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
+
+    @property
+    def display(self) -> str:
+        """The name as staff read it."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     """Everything a scheduler needs to book one slot for one inquiry.
 
@@ -91,6 +115,9 @@ class BookingRequest:
     reasons: tuple[str, ...] = ()
     patient_display: str | None = None
     referral: ReferralRequest | None = None
+    #: Who the booking is for; None when the inquiry has no usable name (the FHIR adapter then books
+    #: with a display-only participant, as staff would for a walk-in).
+    patient: PatientDetails | None = None
 
 
 @dataclass(frozen=True)
