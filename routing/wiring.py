@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
-from routing.config import ConfigError, Settings
+from routing.config import ConfigError, FhirSettings, Settings
 from routing.domain.clinic import ClinicProfile
 from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time_words
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
 from routing.services.route_inquiry import QueuePolicy, Routing
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,7 @@ def build_scheduler(settings: Settings) -> Scheduler:
     http = FhirHttp(
         fhir.base_url,
         token=fhir.token,
+        auth=_smart_auth(fhir),
         connect_timeout=fhir.connect_timeout,
         read_timeout=fhir.read_timeout,
         retries=fhir.retries,
@@ -106,3 +111,23 @@ def build_scheduler(settings: Settings) -> Scheduler:
         breaker_reset_timeout=fhir.breaker_reset_seconds,
     )
     return FhirScheduler(http, fhir.service_types)
+
+
+def _smart_auth(fhir: FhirSettings) -> AuthBase | None:
+    """The SMART Backend Services token hook for the FHIR client (FHIR_AUTH=smart), else None."""
+    if fhir.smart is None:
+        return None
+    from routing.adapters.scheduling.fhir_auth import SmartBackendAuth
+
+    smart = fhir.smart
+    return SmartBackendAuth(
+        fhir.base_url,
+        client_id=smart.client_id,
+        private_key=smart.private_key,
+        key_id=smart.key_id,
+        algorithm=smart.algorithm,
+        scopes=smart.scopes,
+        token_url=smart.token_url,
+        connect_timeout=fhir.connect_timeout,
+        read_timeout=fhir.read_timeout,
+    )
