@@ -10,8 +10,9 @@ import base64
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import URL, make_url
@@ -30,6 +31,18 @@ SCHEDULERS = ("embedded", "fhir")
 DEFAULT_IDENTIFIER_BASE = "https://clinic.example.org/fhir/identifier"
 # Who may be named as the requester of an order (ServiceRequest.requester).
 _REQUESTER = re.compile(r"(Practitioner|PractitionerRole|Organization)/[A-Za-z0-9\-.]{1,64}")
+#: How the service authenticates to the FHIR server (FHIR_AUTH).
+FHIR_AUTH_MODES = ("none", "static", "smart")
+SMART_ALGORITHMS = ("RS384", "ES384")
+SMART_REQUIRED = ("FHIR_SMART_CLIENT_ID", "FHIR_SMART_PRIVATE_KEY", "FHIR_SMART_KEY_ID")
+SMART_SETTINGS = (*SMART_REQUIRED, "FHIR_SMART_ALGORITHM", "FHIR_SMART_SCOPES", "FHIR_SMART_TOKEN_URL")
+#: SMART v2 system scopes for what the FHIR scheduler does: search and update Slots (marking them busy),
+#: create, read, update and search Appointments and ServiceRequests, and find or create the Patient.
+DEFAULT_SMART_SCOPES = (
+    "system/Slot.rus system/Schedule.rs system/Appointment.cruds system/ServiceRequest.crus system/Patient.crs"
+)
+# RFC 6749 section 3.3: a scope is space-separated tokens of these characters.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 #: The clinic profile's settings: all three required ones set, or none (the demo clinic).
@@ -43,11 +56,25 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class SmartSettings:
+    """SMART Backend Services client credentials for the FHIR server (``FHIR_AUTH=smart``)."""
+
+    client_id: str
+    #: The loaded private key (never printed: see ``repr=False``).
+    private_key: Any = field(repr=False)
+    key_id: str
+    algorithm: str
+    scopes: str
+    #: None: discovered from the FHIR server's ``.well-known/smart-configuration``.
+    token_url: str | None = None
+
+
+@dataclass(frozen=True)
 class FhirSettings:
     """How to reach a FHIR R4 scheduling system (``ROUTING_SCHEDULER=fhir``)."""
 
     base_url: str
-    token: str | None
+    token: str | None = field(repr=False)
     #: Slot type -> (system, code) from FHIR_SERVICE_TYPES, replacing the terminology file's; None: the file's.
     service_types: dict[str, tuple[str, str]] | None = None
     #: Our identifier systems (booking, inquiry, patient) are ``<identifier_base>/<name>``: https, the clinic's.
@@ -55,6 +82,9 @@ class FhirSettings:
     #: ServiceRequest.requester: a reference (``Practitioner/7``, ``Organization/3``...) and its display.
     requester: str | None = None
     requester_display: str | None = None
+    #: ``none``, ``static`` (``token``) or ``smart`` (``smart``).
+    auth: str = "none"
+    smart: SmartSettings | None = None
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
     retries: int = 3
@@ -142,7 +172,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         service_types = text("FHIR_SERVICE_TYPES", "")
         fhir = FhirSettings(
             base_url=_fhir_base_url(text("FHIR_BASE_URL", "")),
-            token=text("FHIR_TOKEN", "") or None,
+            **_fhir_auth({name: text(name, "") for name in ("FHIR_AUTH", "FHIR_TOKEN", *SMART_SETTINGS)}),
             service_types=_service_types(service_types) if service_types else None,
             identifier_base=_identifier_base(text("FHIR_IDENTIFIER_BASE", ""), clinic),
             requester=_requester(text("FHIR_REQUESTER", "")),
@@ -315,6 +345,70 @@ def _requester(raw: str) -> str | None:
             "Practitioner/<id>, PractitionerRole/<id> or Organization/<id>."
         )
     return raw or None
+
+
+def _fhir_auth(raw: Mapping[str, str]) -> dict[str, Any]:
+    """FhirSettings' ``auth``, ``token`` and ``smart``: FHIR_AUTH, or ``static`` when only FHIR_TOKEN is set."""
+    token = raw["FHIR_TOKEN"] or None
+    mode = _choice("FHIR_AUTH", raw["FHIR_AUTH"].lower() or ("static" if token else "none"), FHIR_AUTH_MODES)
+    if mode == "static" and token is None:
+        raise ConfigError("FHIR_AUTH=static needs FHIR_TOKEN, the bearer token to send to the FHIR server.")
+    if mode != "static" and token is not None:
+        # Two ways to authenticate set at once: say so rather than quietly drop one of them.
+        raise ConfigError(f"FHIR_TOKEN is set but FHIR_AUTH={mode}; FHIR_TOKEN is only for FHIR_AUTH=static: unset it.")
+    stray = [name for name in SMART_SETTINGS if raw[name]]
+    if mode != "smart" and stray:
+        raise ConfigError(
+            f"{', '.join(stray)} set but FHIR_AUTH={mode}: set FHIR_AUTH=smart to use SMART Backend Services, "
+            "or unset them."
+        )
+    return {"auth": mode, "token": token, "smart": _smart(raw) if mode == "smart" else None}
+
+
+def _smart(raw: Mapping[str, str]) -> SmartSettings:
+    """The FHIR_SMART_* settings, the private key loaded and checked against the algorithm."""
+    missing = [name for name in SMART_REQUIRED if not raw[name]]
+    if missing:
+        raise ConfigError(
+            f"FHIR_AUTH=smart needs {', '.join(missing)}: the client id the EHR registered for this service, "
+            "the PEM private key whose public key the EHR holds (JWKS), and that key's kid."
+        )
+    for name in ("FHIR_SMART_CLIENT_ID", "FHIR_SMART_KEY_ID"):
+        if not raw[name].isprintable() or any(char.isspace() for char in raw[name]):
+            raise ConfigError(f"{name} must be one word of printable characters, as the EHR registered it.")
+    algorithm = _choice("FHIR_SMART_ALGORITHM", raw["FHIR_SMART_ALGORITHM"].upper() or "RS384", SMART_ALGORITHMS)
+    # Imported here: only a SMART set-up needs the crypto stack.
+    from routing.adapters.scheduling.fhir_auth import load_signing_key
+
+    # Environments that cannot hold line breaks get the PEM with "\n" written out.
+    pem = raw["FHIR_SMART_PRIVATE_KEY"]
+    if "\n" not in pem:
+        pem = pem.replace("\\n", "\n")
+    try:
+        private_key = load_signing_key(pem, algorithm)
+    except ValueError as error:
+        # The message describes the key (kind, size, curve), never its contents.
+        raise ConfigError(f"FHIR_SMART_PRIVATE_KEY {error} (FHIR_SMART_ALGORITHM={algorithm}).") from None
+    scopes = raw["FHIR_SMART_SCOPES"].split() or DEFAULT_SMART_SCOPES.split()
+    if not all(_SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
+        raise ConfigError(
+            "FHIR_SMART_SCOPES must be space-separated OAuth scopes, e.g. "
+            f"'{DEFAULT_SMART_SCOPES}'; one of them has a character scopes cannot hold."
+        )
+    token_url = raw["FHIR_SMART_TOKEN_URL"] or None
+    if token_url is not None and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", token_url):
+        raise ConfigError(
+            f"FHIR_SMART_TOKEN_URL={token_url!r} is not an http(s) URL; give the EHR's OAuth token endpoint, or "
+            "leave it unset to read it from the FHIR server's .well-known/smart-configuration."
+        )
+    return SmartSettings(
+        client_id=raw["FHIR_SMART_CLIENT_ID"],
+        private_key=private_key,
+        key_id=raw["FHIR_SMART_KEY_ID"],
+        algorithm=algorithm,
+        scopes=" ".join(scopes),
+        token_url=token_url,
+    )
 
 
 def _service_types(raw: str) -> dict[str, tuple[str, str]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
-from routing.config import ConfigError, Settings
+from routing.config import ConfigError, FhirSettings, Settings
 from routing.domain.clinic import ClinicProfile
 from routing.domain.terminology import Terminology, TerminologyError, default_terminology, load_terminology
 from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time_words
@@ -18,6 +19,9 @@ from routing.domain.triage import Rulebook, RulebookError, language, load_rulebo
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
 from routing.services.route_inquiry import QueuePolicy, Routing
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,7 @@ def build_scheduler(settings: Settings, terminology: Terminology | None = None) 
     http = FhirHttp(
         fhir.base_url,
         token=fhir.token,
+        auth=_smart_auth(fhir),
         connect_timeout=fhir.connect_timeout,
         read_timeout=fhir.read_timeout,
         retries=fhir.retries,
@@ -121,3 +126,23 @@ def build_scheduler(settings: Settings, terminology: Terminology | None = None) 
         codes = codes.with_service_types(fhir.service_types)
     identity = FhirIdentity(fhir.identifier_base, fhir.requester, fhir.requester_display)
     return FhirScheduler(http, codes, identity)
+
+
+def _smart_auth(fhir: FhirSettings) -> AuthBase | None:
+    """The SMART Backend Services token hook for the FHIR client (FHIR_AUTH=smart), else None."""
+    if fhir.smart is None:
+        return None
+    from routing.adapters.scheduling.fhir_auth import SmartBackendAuth
+
+    smart = fhir.smart
+    return SmartBackendAuth(
+        fhir.base_url,
+        client_id=smart.client_id,
+        private_key=smart.private_key,
+        key_id=smart.key_id,
+        algorithm=smart.algorithm,
+        scopes=smart.scopes,
+        token_url=smart.token_url,
+        connect_timeout=fhir.connect_timeout,
+        read_timeout=fhir.read_timeout,
+    )

@@ -158,6 +158,7 @@ class FhirHttp:
         base_url: str,
         *,
         token: str | None = None,
+        auth: requests.auth.AuthBase | None = None,
         connect_timeout: float = 3.05,
         read_timeout: float = 10.0,
         retries: int = 3,
@@ -179,7 +180,7 @@ class FhirHttp:
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
         )
-        self._session = _session(retry, token)
+        self._session = _session(retry, token, auth)
 
     @property
     def breaker_state(self) -> str:
@@ -219,7 +220,10 @@ class FhirHttp:
         return response
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (the auth hook's too, if it keeps any)."""
+        close_auth = getattr(self._session.auth, "close", None)
+        if close_auth is not None:
+            close_auth()
         self._session.close()
 
     def _send(
@@ -283,8 +287,12 @@ def _retry_policy(
     )
 
 
-def _session(retry: Retry, token: str | None) -> requests.Session:
-    """A session whose adapter retries, with the FHIR headers every call carries."""
+def _session(retry: Retry, token: str | None, auth: requests.auth.AuthBase | None) -> requests.Session:
+    """A session whose adapter retries, with the FHIR headers every call carries.
+
+    ``token`` is a static bearer token; ``auth`` a requests auth hook that adds one per call (SMART Backend
+    Services, routing/adapters/scheduling/fhir_auth.py). Either way only URLs under the base URL are asked.
+    """
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
@@ -292,6 +300,7 @@ def _session(retry: Retry, token: str | None) -> requests.Session:
     session.headers["Accept"] = FHIR_JSON
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
+    session.auth = auth
     return session
 
 
