@@ -171,8 +171,9 @@ PEMS = other_pems()
         ),
         (
             {**SMART, "FHIR_SMART_SCOPES": 'system/Slot.rs "system/Appointment.cruds"'},
-            "FHIR_SMART_SCOPES must be space-separated OAuth scopes, e.g. 'system/Slot.rus system/Appointment.cruds "
-            "system/ServiceRequest.crus system/Patient.crs'; one of them has a character scopes cannot hold.",
+            "FHIR_SMART_SCOPES must be space-separated OAuth scopes, e.g. 'system/Slot.rus system/Schedule.rs "
+            "system/Appointment.cruds system/ServiceRequest.crus system/Patient.crs'; one of them has a character "
+            "scopes cannot hold.",
         ),
         (
             {**SMART, "FHIR_SMART_TOKEN_URL": "auth.example.org/token"},
