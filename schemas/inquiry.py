@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -13,6 +14,15 @@ from schemas.text import Email, InputSchema, Text
 
 # Digits with the usual separators; at least 7 digits so "call me" or "n/a" is refused.
 PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
+
+
+def _plausible_birth_date(born: date) -> None:
+    """A birth date a living patient can have: not in the future, at most 130 years ago."""
+    today = date.today()
+    if born > today:
+        raise ValidationError("A date of birth cannot be in the future.")
+    if born < today.replace(year=today.year - 130, day=min(today.day, 28)):
+        raise ValidationError("A date of birth more than 130 years ago is not plausible; check the year.")
 
 
 def _one_of(values) -> validate.OneOf:
@@ -28,7 +38,14 @@ class PatientSchema(InputSchema):
     phone = Text(
         validate=validate.Regexp(PHONE, error="Not a valid phone number; use digits, spaces and an optional +.")
     )
-    date_of_birth = fields.Date()
+    date_of_birth = fields.Date(
+        validate=lambda born: _plausible_birth_date(born),
+        metadata={
+            "description": "Optional. Helps the clinic's records system find the patient's own record "
+            "(YYYY-MM-DD; not in the future, at most 130 years ago).",
+            "example": "1975-02-03",
+        },
+    )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _reachable(self, _data, original, **_kwargs):

@@ -399,3 +399,25 @@ def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(
     assert response.get_json()["status"] == status
     assert sent == statements
     assert len(commits) == 1
+
+
+@pytest.mark.parametrize(
+    ("born", "message"),
+    [
+        ("2999-01-01", "A date of birth cannot be in the future."),
+        ("1850-06-01", "A date of birth more than 130 years ago is not plausible; check the year."),
+    ],
+)
+def test_an_implausible_date_of_birth_is_a_422_naming_it(client, slots, born, message):
+    response = client.post("/v1/inquiries", json={**inquiry(), "patient": {**PATIENT, "date_of_birth": born}})
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"patient.date_of_birth": [message]}
+    assert count(slots, Inquiry) == 0
+
+
+def test_a_date_of_birth_is_optional_and_kept_when_given(client, slots):
+    with_birth = client.post("/v1/inquiries", json={**inquiry(), "patient": {**PATIENT, "date_of_birth": "1975-02-03"}})
+    without = client.post("/v1/inquiries", json=inquiry())
+
+    assert (with_birth.status_code, without.status_code) == (201, 201)
