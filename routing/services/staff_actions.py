@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, TriageDecision
 from routing.adapters.db.types import utcnow
 from routing.adapters.db.write_batch import WriteBatch
-from routing.adapters.scheduling.interface import PROPOSAL_HORIZON, Booking, BookingRequest, SchedulingError, SlotTime
+from routing.adapters.scheduling.interface import (
+    PROPOSAL_HORIZON,
+    Booking,
+    BookingRequest,
+    PatientNotIdentified,
+    SchedulerUnavailable,
+    SchedulingError,
+    SlotTaken,
+    SlotTime,
+)
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.labels import LABELS
@@ -648,16 +657,21 @@ def _differs(current: TriageDecision, proposed: Decision) -> bool:
 
 
 def _scheduling_problem(error: SchedulingError) -> str:
-    kind = type(error).__name__
-    if kind == "SlotTaken":
+    if isinstance(error, SlotTaken):
         return "That slot is no longer free; pick another. The current appointment stands."
-    if kind == "SchedulerUnavailable":
+    if isinstance(error, SchedulerUnavailable):
         return "The scheduling system is unavailable; try again shortly. The current appointment stands."
-    return f"The scheduling system refused the change ({kind}); the current appointment stands."
+    if isinstance(error, PatientNotIdentified):
+        # The message counts records only (no patient data): staff settle it in the EHR, then book again.
+        return (
+            f"The scheduling system cannot tell which record is this patient's ({error}); settle it in the EHR, "
+            "then book again. The current appointment stands."
+        )
+    return f"The scheduling system refused the change ({type(error).__name__}); the current appointment stands."
 
 
 def _status_for(error: SchedulingError) -> int:
-    return 503 if type(error).__name__ == "SchedulerUnavailable" else 409
+    return 503 if isinstance(error, SchedulerUnavailable) else 409
 
 
 __all__ = [

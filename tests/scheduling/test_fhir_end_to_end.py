@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from routing import create_app
 from routing.adapters.db.models import Appointment, Inquiry, Referral, SchedulerEvent
 from tests.conftest import settings_for
+from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import SECRET, inquiry, signed_headers
 from tests.scheduling.conftest import TEST_IDENTITY
 from tests.scheduling.fault_server import refused_url
@@ -256,3 +257,39 @@ def test_an_inquiry_whose_patient_has_two_records_on_the_ehr_is_held_for_staff(f
     assert (
         fhir_server.search("Slot", **{"service-type": f"{service_types['consult'][0]}|consult", "status": "busy"}) == []
     )
+
+
+def test_a_staff_override_when_the_ehr_has_two_records_for_the_patient_is_refused_and_changes_nothing(
+    fhir_app, fhir_server, service_types
+):
+    fhir_server.seed_slots(service_types["consult"], soon(2))
+    fhir_server.seed_slots(service_types["imaging"], soon(2), minutes=60)
+    family = f"Late{uuid.uuid4().hex[:8]}"
+    patient = {"first_name": "Rosa", "last_name": family, "email": "rosa@example.org", "date_of_birth": "1966-03-04"}
+    client = fhir_app.test_client()
+    booked = client.post("/v1/inquiries", json={**inquiry(), "patient": patient}).get_json()
+    assert booked["status"] == "booked", booked
+    # Meanwhile the front desk registers the same patient again in the EHR.
+    fhir_server.create(
+        {
+            "resourceType": "Patient",
+            "name": [{"family": family, "given": ["Rosa"]}],
+            "birthDate": "1966-03-04",
+            "telecom": [{"system": "email", "value": "rosa@example.org"}],
+        }
+    )
+    token = make_token(fhir_app, "Sam Staff", "staff")
+    url = f"/v1/admin/inquiries/{booked['id']}"
+    etag = client.get(url, headers=bearer(token)).headers["ETag"]
+
+    response = client.post(
+        f"{url}/override", json={"route": "imaging", "reason": "MRI first"}, headers={**bearer(token), "If-Match": etag}
+    )
+
+    assert response.status_code == 409
+    assert response.get_json()["detail"] == (
+        "The scheduling system cannot tell which record is this patient's (2 patient records share this name, "
+        "birth date and contact); settle it in the EHR, then book again. The current appointment stands."
+    )
+    with fhir_app.extensions["routing"].db.session() as session:
+        assert [a.status for a in session.scalars(select(Appointment))] == ["booked"]
