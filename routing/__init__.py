@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         deps,
         docs_assets,
         dry_run,
+        fhir_notifications,
         health,
         intake,
         landing,
@@ -68,6 +69,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(intake.bp)
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
+    api.register_blueprint(fhir_notifications.bp)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(dry_run.bp)
     api.register_blueprint(admin.bp)

@@ -185,7 +185,14 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
         signal.signal(signum, lambda *_: stop.set())
     with wiring.db.session() as session:
         click.echo(f"worker started ({wiring.scheduler.name} scheduler); {queue_depth(session)} pending")
-    done = run_worker(wiring.db.session, wiring.routing, stop=stop, idle_sleep=idle_sleep, until_idle=until_idle)
+    done = run_worker(
+        wiring.db.session,
+        wiring.routing,
+        stop=stop,
+        idle_sleep=idle_sleep,
+        until_idle=until_idle,
+        reconcile_every=timedelta(seconds=wiring.settings.reconcile_seconds),
+    )
     click.echo(f"worker stopped after {done} jobs")
 
 

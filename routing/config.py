@@ -47,6 +47,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 #: The clinic profile's settings: all three required ones set, or none (the demo clinic).
 CLINIC_REQUIRED = ("ROUTING_CLINIC_NAME", "ROUTING_CLINIC_PHONE", "ROUTING_CLINIC_ADDRESS")
+# A bearer token as RFC 6750 writes one (b64token), long enough to be a secret.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{32,512}=*")
 # A phone number as patients dial it: digits with the usual separators, 7 to 15 digits, an optional extension.
 _CLINIC_PHONE = re.compile(r"\+?[\d\s().\-]{7,30}(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
@@ -109,6 +111,11 @@ class Settings:
     testing: bool = False
     #: Secrets for POST /v1/scheduling/events; defaults to the intake webhook's.
     scheduler_event_secrets: tuple[bytes, ...] = ()
+    #: Bearer tokens a FHIR server's subscriptions send to POST /v1/scheduling/fhir-notifications (several
+    #: while one is rotated); none: that endpoint refuses every notification.
+    fhir_notification_tokens: tuple[str, ...] = ()
+    #: How often the booking worker asks a remote scheduling system for changes to our appointments.
+    reconcile_seconds: float = 120.0
     fhir: FhirSettings | None = None
     booking_max_attempts: int = 5
     booking_lease_seconds: float = 50.0
@@ -144,6 +151,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
     the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
+    ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``,
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts) plus
     ``TESTING``.
     """
@@ -196,6 +204,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         scheduler=scheduler,
         fhir=fhir,
         scheduler_event_secrets=event_secrets,
+        fhir_notification_tokens=_bearer_tokens(text("ROUTING_FHIR_NOTIFICATION_TOKENS", "")),
+        reconcile_seconds=number("ROUTING_RECONCILE_SECONDS", 120.0, 1.0),
         booking_max_attempts=number("ROUTING_BOOKING_MAX_ATTEMPTS", 5, 1, int),
         booking_lease_seconds=number("ROUTING_BOOKING_LEASE_SECONDS", 50.0, 0.01),
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
@@ -425,6 +435,18 @@ def _service_types(raw: str) -> dict[str, tuple[str, str]]:
     if set(mapping) != set(SLOT_TYPES):
         raise ConfigError(f"FHIR_SERVICE_TYPES must name every slot type: {', '.join(SLOT_TYPES)}.")
     return mapping
+
+
+def _bearer_tokens(raw: str) -> tuple[str, ...]:
+    """Comma-separated tokens (old and new both listed while one is rotated); the message never shows one."""
+    tokens = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if raw.strip() and (not tokens or not all(_BEARER_TOKEN.fullmatch(token) for token in tokens)):
+        raise ConfigError(
+            "ROUTING_FHIR_NOTIFICATION_TOKENS must be comma-separated bearer tokens of at least 32 characters "
+            "(letters, digits and -._~+/), e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+        )
+    return tokens
 
 
 def _webhook_secrets(raw: str) -> tuple[bytes, ...]:

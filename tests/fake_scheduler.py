@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from routing.adapters.scheduling.interface import (
+    AppointmentChange,
     Booking,
     BookingOutcome,
     BookingRequest,
@@ -38,6 +39,7 @@ class FakeScheduler:
         self.slots: dict[str, SlotTime] = {}
         self.held_by: dict[str, str] = {}  # slot id -> booking key holding it
         self.appointments: dict[str, Booking] = {}  # external id -> appointment
+        self.changed_at: dict[str, datetime] = {}  # external id -> when it last changed
         self.calls: list[str] = []
         self._failures: dict[str, BaseException] = {}
         self._delays: dict[str, float] = {}
@@ -63,6 +65,16 @@ class FakeScheduler:
         slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end)
         self.slots[slot.id] = slot
         return slot
+
+    def set_status(self, external_id: str, status: str) -> Booking:
+        """Change an appointment as the scheduling system's own staff would (e.g. to "noshow")."""
+        appointment = replace(self._appointment(external_id), status=status)
+        self._changed(appointment)
+        return appointment
+
+    def _changed(self, appointment: Booking) -> None:
+        self.appointments[appointment.external_id] = appointment
+        self.changed_at[appointment.external_id] = datetime.now(UTC)
 
     def _called(self, call: str) -> None:
         self.calls.append(call)
@@ -94,7 +106,7 @@ class FakeScheduler:
             raise SlotTaken("the slot is no longer free")
         self.held_by[slot.id] = request.booking_key
         appointment = Booking(f"Appointment/{next(self._ids)}", self.slots[slot.id])
-        self.appointments[appointment.external_id] = appointment
+        self._changed(appointment)
         return appointment
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
@@ -103,7 +115,7 @@ class FakeScheduler:
         appointment = self._appointment(external_id)
         if appointment.status == "booked":
             self.held_by.pop(appointment.slot.id, None)
-            self.appointments[external_id] = replace(appointment, status="cancelled")
+            self._changed(replace(appointment, status="cancelled"))
 
     def read(self, session: Session, external_id: str) -> Booking:
         """The appointment as this fake has it now."""
@@ -124,6 +136,16 @@ class FakeScheduler:
 
     def breaker_state(self) -> str | None:
         """None: no circuit breaker."""
+
+    def changed_appointments(self, session: Session, since: datetime) -> list[AppointmentChange]:
+        """The appointments changed after ``since``, oldest change first."""
+        self._called("changed_appointments")
+        changes = [
+            AppointmentChange(external_id, self.appointments[external_id].status, at)
+            for external_id, at in self.changed_at.items()
+            if at > since
+        ]
+        return sorted(changes, key=lambda change: change.updated_at)
 
     def _appointment(self, external_id: str) -> Booking:
         if external_id not in self.appointments:

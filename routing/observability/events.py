@@ -57,6 +57,25 @@ def scheduler_event(event_type: str, action: str, inquiry_id: uuid.UUID) -> None
     _emit(logging.INFO, "scheduler.event", event_type=event_type, action=action, inquiry_id=inquiry_id)
 
 
+def fhir_notification(notification_type: str, subscription: str, event_count: int) -> None:
+    """A FHIR server's subscription notified us (handshake, heartbeat, event-notification, ...)."""
+    metrics.count_fhir_notification(notification_type)
+    _emit(
+        logging.INFO,
+        "fhir.notification",
+        notification_type=notification_type,
+        subscription=subscription,
+        event_count=event_count,
+    )
+
+
+def reconciliation_poll(result: str, changes: int = 0, acted: int = 0) -> None:
+    """The reconciliation poll ran: ``ok`` (``changes`` seen, ``acted`` on), ``unavailable`` or ``error``."""
+    metrics.count_reconciliation_poll(result)
+    level = logging.INFO if acted or result != "ok" else logging.DEBUG
+    _emit(level, "reconciliation.poll", result=result, changes=changes, acted=acted)
+
+
 def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> None:
     """A staff member changed an inquiry (override, cancel, callback, acknowledge, retriage)."""
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)

@@ -48,6 +48,12 @@ EXTRA_FIELDS = frozenset(
         "staff_id",
         "event_type",
         "error_id",
+        # FHIR subscription notifications and the reconciliation poll: codes, "Subscription/<id>", counts.
+        "notification_type",
+        "subscription",
+        "event_count",
+        "changes",
+        "acted",
     }
 )
 #: Loggers whose calls we review (ours); only their arguments are interpolated as given.

@@ -11,6 +11,10 @@ Metrics:
   needs_review, urgent_review; ``route``/``urgency`` are ``unknown`` when the booking queue gave up).
 * ``routing_booking_attempts_total{scheduler,result}``: result ``booked``, ``no_slot``,
   ``unavailable`` (scheduling system unreachable) or ``error`` (anything else failed).
+* ``routing_fhir_notifications_total{type}``: FHIR subscription notifications received, by notification
+  type (handshake, heartbeat, event-notification, query-status, query-event).
+* ``routing_reconciliation_polls_total{result}``: polls of the scheduling system for changed appointments,
+  ``ok``, ``unavailable`` (it could not be reached) or ``error``.
 * ``routing_circuit_breaker_state{scheduler}``: 0 closed, 1 half-open, 2 open; the FHIR client's breaker.
 * ``routing_booking_queue_depth``: inquiries in ``pending_booking`` (one ``COUNT`` per scrape).
 
@@ -74,6 +78,10 @@ INQUIRIES = Counter("routing_inquiries_total", "Inquiries routed to an outcome."
 BOOKING_ATTEMPTS = Counter(
     "routing_booking_attempts_total", "Attempts to book with the scheduling system.", ["scheduler", "result"]
 )
+FHIR_NOTIFICATIONS = Counter("routing_fhir_notifications_total", "FHIR subscription notifications received.", ["type"])
+RECONCILIATION_POLLS = Counter(
+    "routing_reconciliation_polls_total", "Polls of the scheduling system for changed appointments.", ["result"]
+)
 BREAKER_STATE = Gauge(
     "routing_circuit_breaker_state",
     "Circuit breaker of the scheduling system's client: 0 closed, 1 half-open, 2 open.",
@@ -110,6 +118,16 @@ def count_inquiry(status: str, route: str | None, urgency: str | None) -> None:
 def count_booking_attempt(scheduler: str, result: str) -> None:
     """Count one booking attempt; ``result`` is one of :data:`BOOKING_RESULTS`."""
     BOOKING_ATTEMPTS.labels(scheduler, result if result in BOOKING_RESULTS else "error").inc()
+
+
+def count_fhir_notification(notification_type: str) -> None:
+    """Count one FHIR subscription notification (its type was validated: a closed set of codes)."""
+    FHIR_NOTIFICATIONS.labels(notification_type).inc()
+
+
+def count_reconciliation_poll(result: str) -> None:
+    """Count one reconciliation poll by its result: ok, unavailable or error."""
+    RECONCILIATION_POLLS.labels(result).inc()
 
 
 def set_breaker_state(scheduler: Scheduler) -> None:

@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from routing.adapters.db.models import Inquiry
 from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
-from routing.services import staff_actions
+from routing.services import reconciliation, staff_actions
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -140,13 +140,22 @@ def run_worker(
     idle_sleep: float = 1.0,
     until_idle: bool = False,
     clock: Callable[[], datetime] = utcnow,
+    reconcile_every: timedelta | None = None,
 ) -> int:
     """Book due inquiries until ``stop`` is set (or, with ``until_idle``, until none is due); jobs done.
 
-    Sleeps ``idle_sleep`` seconds when nothing is due. Each job gets a fresh session.
+    Sleeps ``idle_sleep`` seconds when nothing is due. Each job gets a fresh session. With a remote
+    scheduler and ``reconcile_every``, also runs the reconciliation poll that often (at start, then between
+    jobs; among several workers, one polls each period).
     """
     done = 0
+    remote = not routing.scheduler.capabilities.books_in_transaction
+    next_poll = clock()  # this process's own timer, so it asks the database only when a poll may be due
     while not stop.is_set():
+        if remote and reconcile_every is not None and clock() >= next_poll:
+            next_poll = clock() + reconcile_every
+            with sessions() as session:
+                reconciliation.poll_if_due(session, routing, clock(), reconcile_every)
         with sessions() as session:
             outcome = work_one(session, routing, clock())
         if outcome is not None:
@@ -155,7 +164,7 @@ def run_worker(
             continue
         if until_idle:
             break
-        if not routing.scheduler.capabilities.books_in_transaction:
+        if remote:
             # Nothing due: finish any staff override a dead process left between a remote scheduler's calls
             # and its record (with the embedded scheduler an override is one transaction: none is left).
             with sessions() as session:

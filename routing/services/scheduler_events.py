@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,7 +60,35 @@ def handle_event(
     session: Session, routing: Routing, event: SchedulerEventInput, now: datetime | None = None
 ) -> tuple[dict[str, Any], bool]:
     """Act on the event once; return (result, replayed). Raises UnknownAppointment or EventConflict."""
-    now = now or utcnow()
+    return _handle(session, routing, event, now or utcnow(), lambda: _contradicted(session, routing, event))
+
+
+def handle_confirmed_event(
+    session: Session, routing: Routing, event: SchedulerEventInput, now: datetime | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Act once on an event the caller took from the scheduling system's own record, as just read there.
+
+    A FHIR notification's focus read back from the server, or the reconciliation poll's search: the
+    event is what the system says, so it is not asked again. Otherwise as :func:`handle_event`.
+    """
+    return _handle(session, routing, event, now or utcnow(), lambda: None)
+
+
+def stored_result(session: Session, key: str) -> dict[str, Any] | None:
+    """What was done under this delivery key before, if anything (for a redelivery)."""
+    existing = session.scalar(select(SchedulerEvent.result).where(SchedulerEvent.delivery_key == key))
+    session.rollback()
+    return existing
+
+
+def _handle(
+    session: Session,
+    routing: Routing,
+    event: SchedulerEventInput,
+    now: datetime,
+    contradicted: Callable[[], str | None],
+) -> tuple[dict[str, Any], bool]:
+    """Act on the event once, unless ``contradicted()`` (a read-back) says why the record says otherwise."""
     stored = _stored(session, event)
     if stored is not None:
         return stored, True
@@ -72,7 +101,7 @@ def handle_event(
     inquiry_id, previous = appointment.inquiry_id, _appointment_view(appointment)
     session.rollback()
     # Read back outside any transaction (a network call); SchedulerUnavailable goes up: nothing acted on.
-    contradiction = _contradicted(session, routing, event)
+    contradiction = contradicted()
 
     try:
         with session.begin():

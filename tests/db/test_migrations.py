@@ -20,6 +20,7 @@ TABLES = {
     "console_sessions",
     "referrals",
     "scheduler_events",
+    "sync_checkpoints",
     "audit_events",
 }
 
@@ -99,3 +100,20 @@ def test_0005_adds_console_sessions_and_token_expiry_keeping_tokens_and_undoes_c
             assert connection.execute(text("SELECT name FROM staff_tokens")).scalars().all() == ["Nina Nurse"]
     finally:
         engine.dispose()
+
+
+def test_0006_adds_the_poll_checkpoint_table_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0005")
+
+    migrations.upgrade(database_url, "0006")
+    engine = create_engine(database_url)
+    try:
+        columns = [c["name"] for c in inspect(engine).get_columns("sync_checkpoints")]
+        migrations.downgrade(database_url, "0005")
+        after_downgrade = _tables(database_url)
+    finally:
+        engine.dispose()
+
+    assert columns == ["name", "position", "checked_at"]
+    assert "sync_checkpoints" not in after_downgrade
+    assert TABLES - after_downgrade == {"sync_checkpoints"}

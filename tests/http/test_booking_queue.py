@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from routing.adapters.db.models import Appointment, Inquiry, Referral
+from routing.adapters.db.models import Appointment, Inquiry, Referral, SyncCheckpoint
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import SchedulerUnavailable
 from routing.services import booking_queue
@@ -203,3 +204,52 @@ def test_the_worker_command_books_everything_due_and_stops_when_idle(app, client
     assert "3 pending" in result.output
     assert "after 3 jobs" in result.output
     assert all(stored(app, inquiry_id).status == "booked" for inquiry_id in ids)
+
+
+def run_polling_worker(app, routing, now) -> int:
+    """The worker as ``--until-idle`` at ``now``, with the reconciliation poll every two minutes."""
+    sessions = app.extensions["routing"].db.session
+    every = timedelta(minutes=2)
+    return booking_queue.run_worker(
+        sessions, routing, stop=threading.Event(), until_idle=True, clock=lambda: now, reconcile_every=every
+    )
+
+
+def checkpoints(app) -> list[tuple]:
+    with app.extensions["routing"].db.session() as session:
+        return [(row.name, row.position) for row in session.scalars(select(SyncCheckpoint))]
+
+
+def test_the_worker_polls_a_remote_scheduler_and_sends_a_no_show_found_there_to_staff(app, client):
+    fake = FakeScheduler("fhir")
+    fake.add_slot("consult", datetime.now(UTC) + timedelta(hours=2), datetime.now(UTC) + timedelta(hours=3))
+    app.extensions["routing"].scheduler = fake
+    booked = client.post("/v1/inquiries", json=inquiry()).get_json()
+    (appointment,) = fake.appointments
+    fake.set_status(appointment, "noshow")
+
+    run_polling_worker(app, routing_with(app, fake), datetime.now(UTC))
+
+    assert stored(app, booked["id"]).status == "needs_review"
+    assert checkpoints(app) == [("scheduler.appointments", fake.changed_at[appointment])]
+
+
+def test_the_worker_keeps_booking_when_the_reconciliation_poll_cannot_reach_the_scheduler(app, client, caplog):
+    fake = FakeScheduler("fhir").failing("changed_appointments", SchedulerUnavailable("down"))
+    fake.add_slot("consult", datetime.now(UTC) + timedelta(hours=2), datetime.now(UTC) + timedelta(hours=3))
+    inquiry_id = post_while_down(app, client)
+    caplog.set_level(logging.INFO, logger="routing.events")
+
+    done = run_polling_worker(app, routing_with(app, fake), datetime.now(UTC) + timedelta(hours=1))
+
+    assert (done, stored(app, inquiry_id).status) == (1, "booked")
+    assert fake.calls[0] == "changed_appointments"
+    assert checkpoints(app) == [("scheduler.appointments", None)]  # claimed, but no change handled
+    polls = [record.result for record in caplog.records if record.msg == "reconciliation.poll"]
+    assert polls == ["unavailable"]
+
+
+def test_the_embedded_scheduler_is_never_polled(app, client, slots):
+    run_polling_worker(app, routing_with(app, EmbeddedScheduler()), datetime.now(UTC))
+
+    assert checkpoints(app) == []

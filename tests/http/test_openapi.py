@@ -137,3 +137,14 @@ def test_the_queue_filters_describe_their_codes_in_words(client):
     assert described["status"] == f"Where the inquiry stands. {LABELS.described('status')}"
     assert described["urgency"] == f"How soon a clinician must see the patient. {LABELS.described('urgency')}"
     assert described["route"] == f"Where the inquiry goes. {LABELS.described('route')}"
+
+
+def test_the_fhir_notification_receiver_is_documented_for_fhir_json_with_a_bearer_token(client):
+    spec = client.get("/openapi.json").get_json()
+
+    post = spec["paths"]["/v1/scheduling/fhir-notifications"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/fhir+json", "application/json"}
+    assert post["security"] == [{"bearerAuth": []}]
+    assert set(post["responses"]) == {"200", "400", "401", "415", "422", "503", "default"}
+    answer = spec["components"]["schemas"]["FhirNotificationAnswer"]
+    assert set(answer["properties"]) == {"subscription", "type", "results"}

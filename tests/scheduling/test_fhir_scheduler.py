@@ -407,3 +407,33 @@ def test_an_unreachable_server_is_unavailable(make_scheduler):
 
     with pytest.raises(SchedulerUnavailable):
         scheduler.find_free_slots(SESSION, "consult", at(0), at(23))
+
+
+# ---------------------------------------------------------------------- changed_appointments
+
+
+def our_appointment(fhir_server, status: str = "booked") -> dict:
+    """An Appointment carrying our booking identifier, made directly on the server."""
+    return fhir_server.create(
+        {
+            "resourceType": "Appointment",
+            "identifier": [{"system": BOOKING_SYSTEM, "value": str(uuid.uuid4())}],
+            "status": status,
+            "participant": [{"actor": {"display": "Patient"}, "status": "accepted"}],
+        }
+    )
+
+
+def test_changed_appointments_reads_every_change_past_a_full_page_once_oldest_first(fhir_server, scheduler):
+    marker = our_appointment(fhir_server)
+    since = datetime.fromisoformat(marker["meta"]["lastUpdated"])
+    # More than one page (100): the test server gives no next link, so the pages are asked for by time.
+    made = [our_appointment(fhir_server, status="cancelled" if n % 2 else "booked") for n in range(130)]
+    fhir_server.create({"resourceType": "Appointment", "status": "cancelled", "participant": [{"status": "accepted"}]})
+
+    changes = scheduler.changed_appointments(SESSION, since)
+
+    assert [change.external_id for change in changes] == [f"Appointment/{a['id']}" for a in made]
+    assert [change.status for change in changes] == [a["status"] for a in made]
+    assert [change.version for change in changes] == [a["meta"]["versionId"] for a in made]
+    assert [change.updated_at for change in changes] == [datetime.fromisoformat(a["meta"]["lastUpdated"]) for a in made]

@@ -221,3 +221,22 @@ def test_book_earliest_proposes_the_earliest_later_slot_when_the_window_is_full(
 
     assert (outcome.appointment, outcome.booking, outcome.proposed.start) == (None, None, at(16))
     assert [slot.start for slot in contract.free()] == [at(16), at(20)]  # proposed, not booked
+
+
+def test_changed_appointments_lists_ours_changed_after_a_moment_with_their_status_now(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    booking = contract.scheduler.book(contract.session, slot, request_for())
+    before = datetime.now(UTC) - timedelta(minutes=5)  # a server's clock may be a little off ours
+    contract.scheduler.cancel(contract.session, booking.external_id, "clinic closed")
+
+    changes = contract.scheduler.changed_appointments(contract.session, before)
+
+    if contract.scheduler.capabilities.books_in_transaction:
+        assert changes == []  # its appointments live in our database: nothing changes there unseen
+        return
+    ours = [change for change in changes if change.external_id == booking.external_id]
+    assert [change.status for change in ours] == ["cancelled"]
+    assert [change.updated_at for change in changes] == sorted(change.updated_at for change in changes)
+    later = contract.scheduler.changed_appointments(contract.session, ours[0].updated_at)
+    assert booking.external_id not in {change.external_id for change in later}

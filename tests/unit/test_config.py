@@ -75,6 +75,33 @@ def test_the_fhir_scheduler_refuses_to_start_with_unsigned_scheduler_events():
     assert signed.scheduler_event_secrets == (b"secret-one",)
 
 
+def test_fhir_notification_tokens_are_comma_separated_so_one_can_be_rotated():
+    old, new = "o" * 32, "N-ew_token.~+/" + "n" * 18 + "=="
+
+    settings = load_settings(environ={"ROUTING_FHIR_NOTIFICATION_TOKENS": f" {old} , {new},"})
+
+    assert settings.fhir_notification_tokens == (old, new)
+    assert load_settings(environ={}).fhir_notification_tokens == ()
+
+
+@pytest.mark.parametrize("raw", ["short-token", "x" * 40 + " y", "a" * 32 + ",tab\t" + "b" * 32, ",", "ä" * 40])
+def test_a_bad_fhir_notification_token_stops_the_start_without_showing_it(raw):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={"ROUTING_FHIR_NOTIFICATION_TOKENS": raw})
+
+    assert str(refused.value) == (
+        "ROUTING_FHIR_NOTIFICATION_TOKENS must be comma-separated bearer tokens of at least 32 characters "
+        "(letters, digits and -._~+/), e.g. the output of python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    )
+
+
+def test_the_reconciliation_poll_runs_every_two_minutes_unless_told_otherwise():
+    assert load_settings(environ={}).reconcile_seconds == 120.0
+    assert load_settings(environ={"ROUTING_RECONCILE_SECONDS": "30"}).reconcile_seconds == 30.0
+    with pytest.raises(ConfigError, match="ROUTING_RECONCILE_SECONDS"):
+        load_settings(environ={"ROUTING_RECONCILE_SECONDS": "0.5"})
+
+
 def test_create_app_refuses_bad_settings_before_serving():
     with pytest.raises(ConfigError, match="ROUTING_SCHEDULER"):
         create_app({"ROUTING_SCHEDULER": "fax"})

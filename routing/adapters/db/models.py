@@ -197,6 +197,18 @@ class SchedulerEvent(Base):
     result: Mapped[dict[str, Any]]
 
 
+class SyncCheckpoint(Base):
+    """How far a poll of the scheduling system has read, kept so a restarted worker goes on from there."""
+
+    __tablename__ = "sync_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The newest change handled, by the scheduling system's own clock (FHIR meta.lastUpdated).
+    position: Mapped[datetime | None]
+    #: When a worker last started a poll: the claim that lets one worker of many poll each period.
+    checked_at: Mapped[datetime | None]
+
+
 class StaffToken(Base):
     """A staff member's API token; only its SHA-256 is stored."""
 

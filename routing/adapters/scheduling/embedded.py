@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.models import Slot
 from routing.adapters.scheduling.interface import (
     PROPOSAL_HORIZON,
+    AppointmentChange,
     Booking,
     BookingOutcome,
     BookingRequest,
@@ -200,3 +201,7 @@ class EmbeddedScheduler:
             raise UnknownAppointment("no such embedded slot")
         status = "booked" if row.status == SlotStatus.BUSY else "cancelled"
         return Booking(external_id=str(row.id), slot=_slot_time(row), status=status)
+
+    def changed_appointments(self, session: Session, since: datetime) -> list[AppointmentChange]:
+        """[]: its appointments live in our own database, so none changes without our knowing."""
+        return []

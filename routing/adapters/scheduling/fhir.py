@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.scheduling import fhir_patients, fhir_resources
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.interface import (
+    AppointmentChange,
     Booking,
     BookingOutcome,
     BookingRequest,
@@ -240,7 +241,7 @@ class FhirScheduler:
             bundle = self._expect_ok(response, "search Patient")
             resources = (entry.get("resource") or {} for entry in bundle.get("entry", []))
             candidates += [resource for resource in resources if resource.get("resourceType") == "Patient"]
-            following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            following = _next_link(bundle)
             if following is None:
                 return candidates
             response = self._http.request("GET", following)
@@ -414,6 +415,52 @@ class FhirScheduler:
             referral_external_id=_referral_reference(appointment),
         )
 
+    # ------------------------------------------------------------------ reconciliation
+
+    #: The reconciliation poll's search: appointments per page, and pages per poll.
+    _CHANGE_PAGE = 100
+    _CHANGE_PAGES = 20
+
+    def changed_appointments(self, session: Session, since: datetime) -> list[AppointmentChange]:
+        """Appointments with our booking identifier changed after ``since`` (the server's ``_lastUpdated``).
+
+        ``Appointment?identifier=<booking system>|&_lastUpdated=gt<since>&_sort=_lastUpdated``, oldest change
+        first, at most ``_CHANGE_PAGES`` pages: a poll reads a bounded amount, and the next poll goes on from
+        the newest change this one saw. Pages follow the Bundle's ``next`` link; a server that gives none
+        for a full page is asked again from the newest change on that page (``ge``), the repeats dropped.
+        """
+        changes: dict[tuple[str, str], AppointmentChange] = {}
+        lower = f"gt{_instant(since)}"
+        response = self._http.request("GET", "Appointment", params=self._changes_query(lower))
+        for _ in range(self._CHANGE_PAGES):
+            bundle = self._expect_ok(response, "search Appointment")
+            resources = [entry.get("resource") or {} for entry in bundle.get("entry", [])]
+            page = [_change(r) for r in resources if r.get("resourceType") == "Appointment" and r.get("id")]
+            newest = max((change.updated_at for change in page), default=None)
+            known = len(changes)
+            changes.update({(c.external_id, c.version or c.updated_at.isoformat()): c for c in page})
+            next_url = _next_link(bundle)
+            if next_url is not None:
+                try:
+                    response = self._http.request("GET", next_url)
+                except ValueError:  # a next link off our server: not followed (our token goes nowhere else)
+                    break
+            elif len(page) >= self._CHANGE_PAGE and len(changes) > known and newest is not None:
+                lower = f"ge{_instant(newest)}"
+                response = self._http.request("GET", "Appointment", params=self._changes_query(lower))
+            else:
+                break
+        # Sorted here too: a server that ignores _sort must not make the poll's checkpoint skip a change.
+        return sorted(changes.values(), key=lambda change: change.updated_at)
+
+    def _changes_query(self, last_updated: str) -> list[tuple[str, str]]:
+        return [
+            ("identifier", f"{self._ids.booking_system}|"),
+            ("_lastUpdated", last_updated),
+            ("_sort", "_lastUpdated"),
+            ("_count", str(self._CHANGE_PAGE)),
+        ]
+
 
 # ---------------------------------------------------------------------- small helpers
 
@@ -481,3 +528,21 @@ def _issue_codes(response: requests.Response) -> str:
 def _now() -> str:
     """Now as a FHIR dateTime (for ``authoredOn`` and ``created``)."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _change(appointment: dict[str, Any]) -> AppointmentChange:
+    """An Appointment from the reconciliation search as an :class:`AppointmentChange`."""
+    meta = appointment.get("meta") or {}
+    updated = meta.get("lastUpdated")
+    return AppointmentChange(
+        external_id=f"Appointment/{appointment['id']}",
+        status=appointment.get("status", "unknown"),
+        # Every server stamps lastUpdated; without it the change counts as old (the checkpoint does not move).
+        updated_at=_parse_instant(updated) if isinstance(updated, str) else datetime.min.replace(tzinfo=UTC),
+        version=meta.get("versionId"),
+    )
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    """The URL of a search Bundle's next page, if it has one."""
+    return next((link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None)

@@ -133,6 +133,20 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class AppointmentChange:
+    """One of our appointments as the scheduling system has it after a change, for the reconciliation poll."""
+
+    #: The scheduling system's reference, as in :attr:`Booking.external_id`.
+    external_id: str
+    #: Its status there now (FHIR Appointment.status: booked, cancelled, noshow, entered-in-error, ...).
+    status: str
+    #: When it last changed, by the scheduling system's clock (FHIR meta.lastUpdated).
+    updated_at: datetime
+    #: Its version there (FHIR meta.versionId), if the system keeps versions.
+    version: str | None = None
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What sets one scheduler apart from another; callers branch on these, never on a scheduler's name."""
 
@@ -187,4 +201,13 @@ class Scheduler(Protocol):
 
     def breaker_state(self) -> str | None:
         """The circuit breaker's state ("closed", "half-open", "open"), or None without one (for metrics)."""
+        ...
+
+    def changed_appointments(self, session: Session, since: datetime) -> list[AppointmentChange]:
+        """Our appointments changed after ``since`` (by the scheduling system's clock), oldest change first.
+
+        The reconciliation poll's question. [] from a scheduler that books in the caller's transaction: its
+        appointments live in our database, so nothing changes there that we do not know. Raises
+        SchedulerUnavailable.
+        """
         ...
