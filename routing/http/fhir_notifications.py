@@ -9,8 +9,6 @@ token must be one of ROUTING_FHIR_NOTIFICATION_TOKENS (several during a rotation
 from __future__ import annotations
 
 import hmac
-import json
-from typing import Any
 
 from flask import Request, request
 from flask_smorest import Blueprint
@@ -19,6 +17,7 @@ from routing.adapters.scheduling.fhir_notification import NotificationError, par
 from routing.adapters.scheduling.interface import SchedulingError
 from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
+from routing.http.json_body import load_json
 from routing.http.problems import Problem
 from routing.services.fhir_notifications import receive_notification
 from schemas.fhir_notification import FhirNotificationAnswerSchema
@@ -61,7 +60,7 @@ def receive():
         raise Problem(415, "Send the notification as application/fhir+json.", slug="unsupported-media-type")
     base_url = w.settings.fhir.base_url if w.settings.fhir is not None else None
     try:
-        notification = parse_notification(_json_body(request), base_url)
+        notification = parse_notification(load_json(request.get_data(cache=True)), base_url)
     except NotificationError as error:
         raise Problem(
             422, "Not a subscription notification we can read.", slug="invalid-notification", errors=error.errors
@@ -98,10 +97,3 @@ def _authenticate(incoming: Request, tokens: tuple[str, ...]) -> None:
             slug="unauthorized",
             headers=_UNAUTHORIZED_HEADERS,
         )
-
-
-def _json_body(incoming: Request) -> Any:
-    try:
-        return json.loads(incoming.get_data(cache=True))
-    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past Python's recursion limit
-        raise Problem(400, "The body is not valid JSON.", slug="malformed-body") from None

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from routing.adapters.scheduling.interface import SchedulingError, UnknownAppointment
 from routing.http.api import documents_problems
 from routing.http.deps import request_session, wiring
+from routing.http.json_body import load_json
 from routing.http.problems import Problem, load_all_or_422
 from routing.http.webhook_delivery import delivery_key, header_errors, verify_signature
 from routing.services.scheduler_events import EventConflict, SchedulerEventInput, handle_event
@@ -45,7 +46,7 @@ def receive_event():
     verify_signature(request, raw, w.settings.scheduler_event_secrets)
     if (request.mimetype or "").lower() != "application/json":
         raise Problem(415, "Send the event as application/json.", slug="unsupported-media-type")
-    payload = request.get_json(silent=True)
+    payload = load_json(raw)
     if not isinstance(payload, dict):
         raise Problem(400, "The body must be a JSON object.", slug="malformed-body")
     data = load_all_or_422(event_schema, payload, header_errors(request))

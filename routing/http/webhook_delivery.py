@@ -6,7 +6,6 @@ Everything here works on the raw body as received, because the signature covers 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from werkzeug.datastructures import MultiDict
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS
+from routing.http.json_body import load_json
 from routing.http.problems import Problem
 from schemas.text import control_character_error
 
@@ -147,32 +147,10 @@ def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        # NaN and Infinity are not JSON (and the database refuses them): refuse them as JSON parsers should.
-        body = json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-        raise Problem(400, f"The body is not valid JSON{where}.", slug="malformed-body") from None
-    except RecursionError:
-        raise Problem(
-            400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.", slug="malformed-body"
-        ) from None
-    except ValueError as error:  # NaN/Infinity, 1e999, or an integer of thousands of digits
-        raise Problem(400, f"The body is not valid JSON: {error}.", slug="malformed-body") from None
+    body = load_json(raw)
     if not isinstance(body, dict):
         raise Problem(400, "The JSON body must be an object with a 'patient' field.", slug="malformed-body")
     return body
-
-
-def _not_json(constant: str) -> float:
-    raise ValueError(f"{constant} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:20]} is too large a number")
-    return value
 
 
 def nesting_depth(value: Any, level: int = 0) -> int:

@@ -152,3 +152,20 @@ def test_events_must_be_signed_when_a_secret_is_set(migrated_url):
     assert unsigned.status_code == 401
     assert signed.status_code == 404  # verified, then: no such appointment
     app.extensions["routing"].db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"[" * 50000, "The JSON body is nested too deeply."),
+        (b'{"type": NaN}', "The body is not valid JSON: NaN is not a JSON number."),
+        (b'{"type": ', "The body is not valid JSON at line 1 column 10."),
+        (b"[1, 2]", "The body must be a JSON object."),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400_problem_never_a_500(client, slots, body, detail):
+    response = client.post("/v1/scheduling/events", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.content_type == PROBLEM
+    assert response.get_json()["detail"] == detail
