@@ -35,6 +35,9 @@ AUTO = "auto"
 STRATEGIES = (OPERATIONS, SLOT_UPDATE, APPOINTMENT)
 #: What FHIR_BOOKING_STRATEGY may say.
 CHOICES = (AUTO, *STRATEGIES)
+#: The Appointment.status an ``appointment`` strategy creates with (FHIR_APPOINTMENT_STATUS): booked, or
+#: proposed for servers that take a request and confirm the booking themselves.
+CREATE_STATUSES = ("booked", "proposed")
 
 #: The IHE ITI Scheduling operations on Appointment, by operation name (the canonical definitions end in
 #: ``OperationDefinition/appointment-<name>``, e.g. https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-find).

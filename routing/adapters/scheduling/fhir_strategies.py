@@ -40,7 +40,13 @@ from routing.adapters.scheduling.fhir import (
     _reference_id,
     _slot_references,
 )
-from routing.adapters.scheduling.fhir_capabilities import APPOINTMENT, OPERATIONS, SLOT_UPDATE, ServerCapabilities
+from routing.adapters.scheduling.fhir_capabilities import (
+    APPOINTMENT,
+    CREATE_STATUSES,
+    OPERATIONS,
+    SLOT_UPDATE,
+    ServerCapabilities,
+)
 from routing.adapters.scheduling.interface import (
     BookingRequest,
     SchedulerUnavailable,
@@ -57,9 +63,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Appointment.status an ``appointment`` strategy may create with: booked, or proposed for servers that
-#: confirm the booking themselves (FHIR_APPOINTMENT_STATUS).
-CREATE_STATUSES = ("booked", "proposed")
 # Answers to a write that may mean "someone else has this slot now" (checked by re-reading the slot).
 _CONFLICT_STATUSES = frozenset({409, 412, 422})
 # Answers to $hold/$book meaning the proposed appointment is no longer available (ITI-116: "not-found").
