@@ -34,7 +34,8 @@ exactly the above, or ``statement`` when a test sets one), and Appointment read/
 
 Test controls: ``seed_slots`` (as FhirTestServer's), ``get``/``search`` in-process, ``clock.advance``
 (hold expiry without sleeping), ``refuse(route, *statuses)`` to answer the next calls of a route with
-those statuses, ``received`` (every request), and ``invalid`` (every resource sent that fhir.resources'
+those statuses, ``interfere(route, action)`` to let another booker act just before the next call,
+``received`` (every request), and ``invalid`` (every resource sent that fhir.resources'
 R4 models refuse; such a request gets 400). One lock serialises requests, as a database would.
 """
 
@@ -45,7 +46,7 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ BASE = "/fhir/R4/"
 FHIR_JSON = "application/fhir+json"
 MODES = ("appointment", "operations")
 IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-"
+#: The identifier base the tests' scheduler uses (tests/scheduling/conftest.py TEST_IDENTITY).
+TEST_IDENTIFIER_BASE = "https://clinic.example.org/fhir/identifier"
 # What a search may ask per resource type (anything else is 400, so a client asking more is caught).
 _SEARCHABLE = {
     "Slot": {"status", "service-type", "start", "identifier"},
@@ -121,6 +124,7 @@ class ConformanceServer:
         self._store: dict[str, dict[str, dict[str, Any]]] = {}
         self._holds: dict[str, datetime] = {}  # held Appointment id -> hold expiry
         self._refusals: dict[str, list[int]] = {}
+        self._interference: dict[str, list[Callable[[], None]]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -174,6 +178,28 @@ class ConformanceServer:
     def refuse(self, route: str, *statuses: int) -> None:
         """Answer the next calls of ``route`` ("$book", "$hold", "$find", "create Appointment") with ``statuses``."""
         self._refusals.setdefault(route, []).extend(statuses)
+
+    def interfere(self, route: str, action: Callable[[], None]) -> None:
+        """Run ``action`` just before the next call of ``route`` is handled (someone acting in between).
+
+        It runs under the server's lock: it may call ``book_for_someone_else`` but not ``get``/``search``.
+        """
+        self._interference.setdefault(route, []).append(action)
+
+    def book_for_someone_else(self, slot: str, booking_key: str | None = None) -> dict[str, Any]:
+        """Appointment mode: another client's booked Appointment on ``slot`` (under ``booking_key`` if given)."""
+        taken = self._slot(slot)
+        resource: dict[str, Any] = {
+            "resourceType": "Appointment",
+            "status": self.create_status,
+            "slot": [{"reference": slot}],
+            "start": taken["start"],
+            "end": taken["end"],
+            "participant": [{"actor": {"display": "Someone else"}, "status": "accepted"}],
+        }
+        if booking_key is not None:
+            resource["identifier"] = [{"system": f"{TEST_IDENTIFIER_BASE}/booking", "value": booking_key}]
+        return self._create_appointment(resource)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -267,6 +293,9 @@ class ConformanceServer:
             raise FhirError(405, "not-supported", f"{interaction} is not allowed on {kind}")
 
     def _refused(self, route: str) -> None:
+        """Cues set by the test for this call: interference first, then a refusal."""
+        for action in self._interference.pop(route, []):
+            action()
         statuses = self._refusals.get(route)
         if statuses:
             raise FhirError(statuses.pop(0), "processing", f"{route} refused on cue")

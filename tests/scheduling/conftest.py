@@ -32,13 +32,13 @@ from routing.adapters.scheduling.fhir import FhirScheduler
 from routing.adapters.scheduling.fhir_http import FhirHttp
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.domain.terminology import SLOT_TYPES, default_terminology
-from tests.scheduling.conformance_server import ConformanceServer, running_conformance_server
+from tests.scheduling.conformance_server import TEST_IDENTIFIER_BASE, ConformanceServer, running_conformance_server
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
 # npm writes this hidden lock file last, so its presence means a complete install.
 INSTALLED_MARKER = SERVER_DIR / "node_modules" / ".package-lock.json"
 #: Our identifier systems in the tests: https, under a base the "clinic" owns, as in production.
-TEST_IDENTITY = FhirIdentity("https://clinic.example.org/fhir/identifier")
+TEST_IDENTITY = FhirIdentity(TEST_IDENTIFIER_BASE)
 START_TIMEOUT = 30.0
 
 
