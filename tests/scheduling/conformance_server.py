@@ -26,7 +26,7 @@ modes:
     the same with status ``cancelled`` cancels a held or booked one and frees its slots;
     ``appointment-reference`` books a held one as it is. A hold that expired answers the Appointment
     ``cancelled`` with an OperationOutcome ``not-found``. A ``$book`` repeated for an appointment already
-    booked under the same booking identifier answers it again (a retried call).
+    booked with the same identifiers answers it again (a retried call).
 
 Both modes also serve what the scheduler needs around booking: Patient, ServiceRequest and Schedule
 (read, search, conditional create, versioned update), ``GET metadata`` (a CapabilityStatement saying
@@ -72,6 +72,7 @@ _SEARCHABLE = {
     "Schedule": {"identifier"},
 }
 _DEAD = {"cancelled", "entered-in-error"}
+_SORTS = {"start": lambda r: _parse(r["start"]), "_lastUpdated": lambda r: _parse(r["meta"]["lastUpdated"])}
 
 
 class FhirError(Exception):
@@ -430,7 +431,7 @@ class ConformanceServer:
             return _bundle([current])
         if resource.get("status") != "pending":
             raise FhirError(422, "business-rule", "an appointment-resource to book has status pending")
-        if current["status"] == "booked" and _key(current) is not None and _key(current) == _key(resource):
+        if current["status"] == "booked" and _identifiers(resource) and _identifiers(resource) <= _identifiers(current):
             return _bundle([current])  # a retried $book
         if current["status"] != "pending":
             rejected = {**current, "status": "cancelled"} if current["status"] != "booked" else current
@@ -485,9 +486,12 @@ class ConformanceServer:
             if base == "_count":
                 count = int(value)
             elif base == "_sort":
-                if value != "start":
+                if value not in _SORTS:
                     raise FhirError(400, "not-supported", f"_sort={value} is not supported")
-                resources.sort(key=lambda resource: _parse(resource["start"]))
+                resources.sort(key=_SORTS[value])
+            elif base == "_lastUpdated":
+                keep = _date_matcher(value, lambda r: r["meta"]["lastUpdated"])
+                resources = [r for r in resources if keep(r)]
             elif base in _SEARCHABLE[kind]:
                 keep = _matcher(base, value)
                 resources = [r for r in resources if keep(r) != (modifier == "not")]
@@ -527,22 +531,28 @@ def _matcher(name: str, value: str):
     if name == "birthdate":
         return lambda r: r.get("birthDate") == value
     if name == "start":
-        prefix, moment = (value[:2], value[2:]) if value[:2] in ("gt", "ge", "lt", "le", "eq") else ("eq", value)
-        bound = _parse(moment)
-        compare = {
-            "gt": lambda at: at > bound,
-            "ge": lambda at: at >= bound,
-            "lt": lambda at: at < bound,
-            "le": lambda at: at <= bound,
-            "eq": lambda at: at == bound,
-        }[prefix]
-        return lambda r: "start" in r and compare(_parse(r["start"]))
+        return _date_matcher(value, lambda r: r.get("start"))
     raise FhirError(400, "not-supported", f"search by {name} is not supported")
 
 
+def _date_matcher(value: str, element):
+    """A date search (``gt``, ``ge``, ``lt``, ``le``, ``eq`` prefixes) on the instant ``element`` gives."""
+    prefix, moment = (value[:2], value[2:]) if value[:2] in ("gt", "ge", "lt", "le", "eq") else ("eq", value)
+    bound = _parse(moment)
+    compare = {
+        "gt": lambda at: at > bound,
+        "ge": lambda at: at >= bound,
+        "lt": lambda at: at < bound,
+        "le": lambda at: at <= bound,
+        "eq": lambda at: at == bound,
+    }[prefix]
+    return lambda r: element(r) is not None and compare(_parse(element(r)))
+
+
 def _token_matches(token: str, pairs: list[tuple[Any, Any]]) -> bool:
+    """``code``, ``system|code``, or ``system|`` (any code of the system)."""
     system, bar, code = token.rpartition("|")
-    return any((not bar or s == system) and c == code for s, c in pairs)
+    return any((not bar or s == system) and (c == code or (bar and not code)) for s, c in pairs)
 
 
 def _codings(concepts: Any) -> list[tuple[Any, Any]]:
@@ -553,10 +563,8 @@ def _references(resource: dict[str, Any], element: str) -> list[str]:
     return [ref.get("reference") for ref in resource.get(element, []) if ref.get("reference")]
 
 
-def _key(appointment: dict[str, Any]) -> str | None:
-    """The booking identifier (our key) on an appointment: the value whose system ends in /booking."""
-    keys = (i.get("value") for i in appointment.get("identifier", []) if str(i.get("system")).endswith("/booking"))
-    return next(keys, None)
+def _identifiers(resource: dict[str, Any]) -> set[tuple[Any, Any]]:
+    return {(i.get("system"), i.get("value")) for i in resource.get("identifier", [])}
 
 
 def _bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:

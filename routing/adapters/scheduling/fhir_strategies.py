@@ -264,6 +264,8 @@ class Operations:
     A ``$book`` that is refused after the hold releases the hold at once (best effort: the server's expiry
     covers a failed release). One whose answer never came (SchedulerUnavailable) leaves the hold alone: the
     booking may have been made, and the retry finds it by the booking key.
+    A ``$hold`` whose answer was lost and that the HTTP client sent again meets its own hold, which the
+    server cannot tell from another client's: that slot counts as taken and the first hold expires.
 
     Argonaut Scheduling has the same three operations with other parameter names (``appt-id``,
     ``appt-resource``); only the IHE names are sent.
