@@ -111,6 +111,12 @@ def test_the_setting_overrides_the_capability_statement_which_is_then_not_read(m
     assert build_scheduler(load_settings(environ=_env(server))).booking_strategy() == "operations"  # auto
 
 
+def test_an_unknown_strategy_is_refused_when_the_scheduler_is_built(scheduler_for):
+    """No server: the mistake shows when the scheduler is made, not at its first booking."""
+    with pytest.raises(ValueError, match=r"^unknown FHIR booking strategy 'slots' or appointment status 'booked'$"):
+        scheduler_for("http://127.0.0.1:9/fhir/", strategy="slots")
+
+
 def _env(server, **settings: str) -> dict[str, str]:
     return {
         "ROUTING_SCHEDULER": "fhir",

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from sqlalchemy.orm import Session
 
-from routing.adapters.scheduling import fhir_patients, fhir_resources
+from routing.adapters.scheduling import fhir_capabilities, fhir_patients, fhir_resources
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.interface import (
     AppointmentChange,
@@ -112,6 +112,8 @@ class FhirScheduler:
         self._codes = terminology
         self._ids = identity
         self._service_types = {slot_type: (c.system, c.code) for slot_type, c in terminology.service_type.items()}
+        if strategy not in fhir_capabilities.CHOICES or appointment_status not in fhir_capabilities.CREATE_STATUSES:
+            raise ValueError(f"unknown FHIR booking strategy {strategy!r} or appointment status {appointment_status!r}")
         self._strategy_setting = strategy
         self._appointment_status = appointment_status
         self._strategy: BookingStrategy | None = None
