@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from routing.adapters.scheduling.fhir_capabilities import CHOICES as BOOKING_STRATEGIES
+from routing.adapters.scheduling.fhir_capabilities import CREATE_STATUSES as APPOINTMENT_STATUSES
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
@@ -87,6 +89,11 @@ class FhirSettings:
     #: ``none``, ``static`` (``token``) or ``smart`` (``smart``).
     auth: str = "none"
     smart: SmartSettings | None = None
+    #: How slots are reserved (FHIR_BOOKING_STRATEGY): auto (from the server's CapabilityStatement),
+    #: operations, appointment or slot-update; see routing/adapters/scheduling/fhir_strategies.py.
+    booking_strategy: str = "auto"
+    #: The status the appointment strategy creates with (FHIR_APPOINTMENT_STATUS): booked or proposed.
+    appointment_status: str = "booked"
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
     retries: int = 3
@@ -185,6 +192,12 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             identifier_base=_identifier_base(text("FHIR_IDENTIFIER_BASE", ""), clinic),
             requester=_requester(text("FHIR_REQUESTER", "")),
             requester_display=text("FHIR_REQUESTER_DISPLAY", "") or None,
+            booking_strategy=_choice(
+                "FHIR_BOOKING_STRATEGY", text("FHIR_BOOKING_STRATEGY", "auto").lower(), BOOKING_STRATEGIES
+            ),
+            appointment_status=_choice(
+                "FHIR_APPOINTMENT_STATUS", text("FHIR_APPOINTMENT_STATUS", "booked").lower(), APPOINTMENT_STATUSES
+            ),
             connect_timeout=number("FHIR_CONNECT_TIMEOUT", 3.05, 0.01),
             read_timeout=number("FHIR_READ_TIMEOUT", 10.0, 0.01),
             retries=number("FHIR_RETRIES", 3, 0, int),

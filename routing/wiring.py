@@ -125,7 +125,9 @@ def build_scheduler(settings: Settings, terminology: Terminology | None = None) 
     if fhir.service_types is not None:
         codes = codes.with_service_types(fhir.service_types)
     identity = FhirIdentity(fhir.identifier_base, fhir.requester, fhir.requester_display)
-    return FhirScheduler(http, codes, identity)
+    return FhirScheduler(
+        http, codes, identity, strategy=fhir.booking_strategy, appointment_status=fhir.appointment_status
+    )
 
 
 def _smart_auth(fhir: FhirSettings) -> AuthBase | None:

@@ -91,10 +91,41 @@ function resourceHeaders(resource, status) {
   return headers;
 }
 
+// The router has no CapabilityStatement (GET metadata would search a "metadata" type). This one says what
+// the router does for the resource types the scheduler uses: every REST interaction, conditional create and
+// versioned update, and no operations (Medplum's $find/$hold live in its server, not in the router).
+const CAPABILITY_STATEMENT = {
+  resourceType: 'CapabilityStatement',
+  status: 'active',
+  date: '2026-01-01',
+  kind: 'instance',
+  fhirVersion: '4.0.1',
+  format: ['application/fhir+json'],
+  software: { name: 'Medplum FHIR router (in-memory), routing tests' },
+  rest: [
+    {
+      mode: 'server',
+      resource: ['Appointment', 'Patient', 'Practitioner', 'Schedule', 'ServiceRequest', 'Slot'].map((type) => ({
+        type,
+        interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create', 'search-type'].map(
+          (code) => ({ code })
+        ),
+        versioning: 'versioned-update',
+        conditionalCreate: true,
+        conditionalUpdate: true,
+      })),
+    },
+  ],
+};
+
 async function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (!url.pathname.startsWith(BASE_PATH)) {
     send(res, 404, normalizeOperationOutcome(new Error(`Not found: use ${BASE_PATH}`)));
+    return;
+  }
+  if (req.method === 'GET' && url.pathname === `${BASE_PATH}metadata`) {
+    send(res, 200, CAPABILITY_STATEMENT);
     return;
   }
   const body = await readBody(req);

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,13 @@ from routing.adapters.scheduling.fhir import FhirScheduler
 from routing.adapters.scheduling.fhir_http import FhirHttp
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.domain.terminology import SLOT_TYPES, default_terminology
+from tests.scheduling.conformance_server import TEST_IDENTIFIER_BASE, ConformanceServer, running_conformance_server
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
 # npm writes this hidden lock file last, so its presence means a complete install.
 INSTALLED_MARKER = SERVER_DIR / "node_modules" / ".package-lock.json"
 #: Our identifier systems in the tests: https, under a base the "clinic" owns, as in production.
-TEST_IDENTITY = FhirIdentity("https://clinic.example.org/fhir/identifier")
+TEST_IDENTITY = FhirIdentity(TEST_IDENTIFIER_BASE)
 START_TIMEOUT = 30.0
 
 
@@ -271,3 +272,44 @@ def make_scheduler(fhir_base_url, service_types) -> Iterator[Callable[..., FhirS
 def scheduler(make_scheduler) -> FhirScheduler:
     """A FhirScheduler on the test server."""
     return make_scheduler()
+
+
+@pytest.fixture
+def make_conformance_server() -> Iterator[Callable[..., ConformanceServer]]:
+    """Start conformance servers (tests/scheduling/conformance_server.py) for this test; stopped after it.
+
+    Every resource the scheduler sent must have been valid R4 (the server refuses and records any other).
+    """
+    servers: list[ConformanceServer] = []
+    with ExitStack() as stack:
+
+        def make(mode: str, **options: Any) -> ConformanceServer:
+            server = stack.enter_context(running_conformance_server(ConformanceServer(mode, **options)))
+            servers.append(server)
+            return server
+
+        yield make
+    assert [problem for server in servers for problem in server.invalid] == []
+
+
+@pytest.fixture
+def scheduler_for(service_types) -> Iterator[Callable[..., FhirScheduler]]:
+    """Build FhirSchedulers on any FHIR server by base URL (``strategy`` as FhirScheduler takes it)."""
+    clients: list[FhirHttp] = []
+
+    def make(
+        base_url: str,
+        *,
+        strategy: str = "auto",
+        appointment_status: str = "booked",
+        identity: FhirIdentity = TEST_IDENTITY,
+        **http_options: Any,
+    ) -> FhirScheduler:
+        http = FhirHttp(base_url, **{"read_timeout": 5.0, "retries": 1, "backoff_factor": 0.0, **http_options})
+        clients.append(http)
+        codes = default_terminology().with_service_types(service_types)
+        return FhirScheduler(http, codes, identity, strategy=strategy, appointment_status=appointment_status)
+
+    yield make
+    for http in clients:
+        http.close()

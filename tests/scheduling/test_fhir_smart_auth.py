@@ -392,7 +392,10 @@ def smart_environment(base_url: str, service_types: dict[str, tuple[str, str]], 
 
 
 def test_the_wired_scheduler_discovers_the_token_endpoint_and_sends_the_default_scopes(tokens, fhir):
-    scheduler = build_scheduler(load_settings(environ=smart_environment(fhir.base_url, SERVICE_TYPES)))
+    # This stand-in server answers every call with an empty Bundle, a CapabilityStatement included: the
+    # booking strategy is set rather than read from it.
+    environment = smart_environment(fhir.base_url, SERVICE_TYPES, FHIR_BOOKING_STRATEGY="slot-update")
+    scheduler = build_scheduler(load_settings(environ=environment))
     try:
         slots = scheduler.find_free_slots(
             None, "consult", datetime(2031, 3, 10, tzinfo=UTC), datetime(2031, 3, 11, tzinfo=UTC)

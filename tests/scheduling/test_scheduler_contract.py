@@ -1,7 +1,13 @@
 """The scheduler contract: one set of tests run against every implementation of the Scheduler protocol.
 
-Embedded (slots in our SQLite database), FHIR (the real test FHIR server, see conftest.py) and the tests'
-shared fake (tests/fake_scheduler.py). A new back-end joins ``IMPLEMENTATIONS`` and must pass them all.
+Embedded (slots in our SQLite database), FHIR and the tests' shared fake (tests/fake_scheduler.py). A new
+back-end joins ``IMPLEMENTATIONS`` and must pass them all.
+
+FHIR runs once per booking strategy (routing/adapters/scheduling/fhir_strategies.py), each against a real
+server on loopback that supports it: ``fhir-slot-update`` against Medplum (tests/fhir_server, which lets
+clients write Slots), ``fhir-appointment`` and ``fhir-operations`` against the conformance server
+(tests/scheduling/conformance_server.py), since Medplum neither marks a slot busy for an Appointment that
+references it nor has ``$find``/``$hold``/``$book``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from routing.adapters.scheduling import embedded
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.fhir import FhirScheduler
 from routing.adapters.scheduling.interface import (
+    Booking,
     BookingRequest,
     Capabilities,
     Scheduler,
@@ -36,8 +43,15 @@ from routing.domain.booking_plan import BookingPlan
 from routing.domain.demo_schedule import SlotSpec
 from routing.domain.vocabulary import SlotType
 from tests.fake_scheduler import FakeScheduler
+from tests.scheduling.test_fhir_scheduler import race
 
-IMPLEMENTATIONS: dict[str, type] = {"embedded": EmbeddedScheduler, "fhir": FhirScheduler, "fake": FakeScheduler}
+IMPLEMENTATIONS: dict[str, type] = {
+    "embedded": EmbeddedScheduler,
+    "fhir-slot-update": FhirScheduler,
+    "fhir-appointment": FhirScheduler,
+    "fhir-operations": FhirScheduler,
+    "fake": FakeScheduler,
+}
 # Far in the future so no server's clock matters; whole hours keep the arithmetic readable.
 DAY = datetime(2031, 5, 12, tzinfo=UTC)
 
@@ -53,6 +67,8 @@ class Contract:
     scheduler: Scheduler
     session: Any
     seed_slots: Any  # (slot_type, starts) -> None
+    #: A second scheduler on the same slots (another worker), for races; None where that is not tested here.
+    rival: Scheduler | None = None
 
     def free(self, slot_type: str = "consult", start: datetime = DAY, end: datetime = DAY + timedelta(hours=23)):
         """The free slots in the test's day (after midnight, up to 23:00)."""
@@ -87,15 +103,27 @@ def _build(request, tmp_path) -> Iterator[Contract]:
 
             yield Contract(EmbeddedScheduler(), session, seed)
         engine.dispose()
-    elif request.param == "fhir":
+    elif request.param == "fhir-slot-update":
         server = request.getfixturevalue("fhir_server")
         service_types = request.getfixturevalue("service_types")
-        scheduler = request.getfixturevalue("make_scheduler")()
+        make = request.getfixturevalue("make_scheduler")
 
         def seed(slot_type: str, starts: list[datetime]) -> None:
             server.seed_slots(service_types[slot_type], starts)
 
-        yield Contract(scheduler, None, seed)
+        yield Contract(make(), None, seed, rival=make())
+    elif request.param in ("fhir-appointment", "fhir-operations"):
+        strategy = request.param.removeprefix("fhir-")
+        server = request.getfixturevalue("make_conformance_server")(strategy)
+        service_types = request.getfixturevalue("service_types")
+        make = request.getfixturevalue("scheduler_for")
+
+        def seed(slot_type: str, starts: list[datetime]) -> None:
+            server.seed_slots(service_types[slot_type], starts)
+
+        scheduler = make(server.base_url, strategy=strategy)
+        assert scheduler.booking_strategy() == strategy
+        yield Contract(scheduler, None, seed, rival=make(server.base_url, strategy=strategy))
     else:
         fake = FakeScheduler()
 
@@ -169,6 +197,20 @@ def test_booking_a_slot_someone_else_holds_raises_slot_taken(contract):
 
     with pytest.raises(SlotTaken):
         contract.scheduler.book(contract.session, slot, request_for())
+
+
+def test_concurrent_bookings_of_one_slot_have_exactly_one_winner(contract):
+    if contract.rival is None:
+        pytest.skip("books in the caller's transaction, or in memory: races are the database's (tests/http)")
+    contract.seed_slots("consult", [at(9), at(10), at(11)])
+
+    for slot in contract.free():
+        results = race(slot, [(contract.scheduler, request_for()), (contract.rival, request_for())])
+
+        winners = [result for result in results if isinstance(result, Booking)]
+        assert (len(winners), [type(r) for r in results if r not in winners]) == (1, [SlotTaken]), results
+        assert winners[0].slot.start == slot.start
+    assert contract.free() == []
 
 
 def test_cancel_frees_the_slot_reads_back_cancelled_and_twice_is_harmless(contract):

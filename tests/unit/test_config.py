@@ -217,6 +217,23 @@ def test_the_requester_of_orders_is_a_practitioner_role_or_organization_referenc
         load_settings(environ={**FHIR_ENV, "FHIR_REQUESTER": "Patient/1"})
 
 
+def test_the_booking_strategy_is_auto_unless_set_and_only_a_known_one():
+    default = load_settings(environ=FHIR_ENV).fhir
+    chosen = load_settings(
+        environ={**FHIR_ENV, "FHIR_BOOKING_STRATEGY": " Operations ", "FHIR_APPOINTMENT_STATUS": "proposed"}
+    ).fhir
+
+    assert (default.booking_strategy, default.appointment_status) == ("auto", "booked")
+    assert (chosen.booking_strategy, chosen.appointment_status) == ("operations", "proposed")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environ={**FHIR_ENV, "FHIR_BOOKING_STRATEGY": "slots"})
+    assert str(refused.value) == (
+        "FHIR_BOOKING_STRATEGY='slots' is not valid; use one of: auto, operations, slot-update, appointment."
+    )
+    with pytest.raises(ConfigError, match=r"^FHIR_APPOINTMENT_STATUS='pending' is not valid; use one of: booked, "):
+        load_settings(environ={**FHIR_ENV, "FHIR_APPOINTMENT_STATUS": "pending"})
+
+
 def test_service_types_come_from_the_terminology_file_unless_fhir_service_types_is_set():
     assert load_settings(environ=FHIR_ENV).fhir.service_types is None
     chosen = load_settings(

@@ -27,6 +27,10 @@ booking key:
    (``If-None-Exist`` on the key), so a retry finds what the first attempt made instead of making another.
    Its participants are the patient and the actors of the slot's Schedule (practitioner, location).
 
+Steps 3 and 4 are those of the ``slot-update`` booking strategy. Servers that do not let clients write Slots
+book differently (``fhir_strategies``: an Appointment create the server reserves the slot for, or the IHE
+``$find``/``$hold``/``$book`` operations); the strategy is set, or chosen from the server's CapabilityStatement.
+
 Cancelling an appointment revokes its order unless another live appointment is based on it.
 
 Error messages name resource types, ids and HTTP statuses only, never patient data.
@@ -42,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from sqlalchemy.orm import Session
 
-from routing.adapters.scheduling import fhir_patients, fhir_resources
+from routing.adapters.scheduling import fhir_capabilities, fhir_patients, fhir_resources
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.interface import (
     AppointmentChange,
@@ -64,6 +68,7 @@ from routing.domain.terminology import Terminology
 
 if TYPE_CHECKING:
     from routing.adapters.scheduling.fhir_http import FhirHttp
+    from routing.adapters.scheduling.fhir_strategies import BookingStrategy
 
 
 # Appointments in these states hold nothing: a booking key whose appointment ended so may book again.
@@ -86,12 +91,32 @@ class FhirScheduler:
     name = "fhir"
     capabilities = Capabilities()  # a network call: booked outside any transaction
 
-    def __init__(self, http: FhirHttp, terminology: Terminology, identity: FhirIdentity):
-        """``terminology``: the codes to write (its service types are also how free Slots are searched)."""
+    def __init__(
+        self,
+        http: FhirHttp,
+        terminology: Terminology,
+        identity: FhirIdentity,
+        *,
+        strategy: str = "slot-update",
+        appointment_status: str = "booked",
+    ):
+        """``terminology``: the codes to write (its service types are also how free Slots are searched).
+
+        ``strategy``: how slots are reserved (``fhir_strategies``): ``slot-update`` (the default here),
+        ``appointment``, ``operations``, or ``auto``: chosen from the server's CapabilityStatement on the
+        first call that books, searches or cancels, and kept; while the server cannot be reached those calls
+        raise SchedulerUnavailable and the next one asks again. ``appointment_status``: the status an
+        ``appointment`` strategy creates with (``booked``, or ``proposed`` for servers that confirm it).
+        """
         self._http = http
         self._codes = terminology
         self._ids = identity
         self._service_types = {slot_type: (c.system, c.code) for slot_type, c in terminology.service_type.items()}
+        if strategy not in fhir_capabilities.CHOICES or appointment_status not in fhir_capabilities.CREATE_STATUSES:
+            raise ValueError(f"unknown FHIR booking strategy {strategy!r} or appointment status {appointment_status!r}")
+        self._strategy_setting = strategy
+        self._appointment_status = appointment_status
+        self._strategy: BookingStrategy | None = None
 
     # ------------------------------------------------------------------ Scheduler protocol
 
@@ -108,6 +133,10 @@ class FhirScheduler:
         """The HTTP client's circuit breaker: "closed", "half-open" or "open"."""
         return self._http.breaker_state
 
+    def booking_strategy(self) -> str:
+        """The booking strategy in use (``slot-update``, ``appointment``, ``operations``); see ``__init__``."""
+        return self._booking_strategy().name
+
     def find_free_slots(
         self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
     ) -> list[SlotTime]:
@@ -118,6 +147,9 @@ class FhirScheduler:
         """
         if limit < 1:
             return []
+        strategy = self._booking_strategy()
+        if strategy.finds_slots:
+            return strategy.find_free_slots(slot_type, start, end, limit)
         system, code = self._service_type(slot_type)
         params = [
             ("status", "free"),
@@ -141,17 +173,15 @@ class FhirScheduler:
         existing = self._live_appointment(request.booking_key)
         if existing is not None:
             return self._booking(existing, fallback_slot_type=slot.slot_type)
-        slot_id = _reference_id("Slot", slot.id)
-        if slot_id is None:
-            raise SchedulingRejected("not a FHIR Slot reference")
+        strategy = self._booking_strategy()
+        strategy.check_slot(slot)
         patient = self._patient_reference(request)  # before anything is held: in doubt, nothing is booked
-        # An earlier attempt that died after claiming a slot left it tagged: finish on that one, so it is
-        # not left busy for nobody (it is no longer free, so the retry was offered another slot).
-        fhir_slot = self._slot_held_by(request.booking_key) or self._claim_slot(slot_id, request.booking_key)
-        order_ref = None
-        if request.referral is not None:
-            order_ref = self._order(request, request.referral, patient)
-        appointment = self._create_appointment(fhir_slot, slot.slot_type, request, patient, order_ref)
+        referral = request.referral
+
+        def order() -> str | None:
+            return self._order(request, referral, patient) if referral is not None else None
+
+        appointment = strategy.reserve_and_create(slot, request, patient, order)
         return self._booking(appointment, fallback_slot_type=slot.slot_type)
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
@@ -162,15 +192,10 @@ class FhirScheduler:
         appointment cancelled and frees the slot then.
         """
         appointment = self._read_appointment(external_id)
+        strategy = self._booking_strategy()
         if appointment.get("status") not in _DEAD_APPOINTMENT:
-            appointment = self._update_with_retry(
-                appointment, lambda current: fhir_resources.cancelled(current, reason)
-            )
-        key = _identifier(appointment, self._ids.booking_system)
-        for slot_ref in _slot_references(appointment):
-            slot_id = _reference_id("Slot", slot_ref)
-            if slot_id is not None:
-                self._free_slot(slot_id, key)
+            appointment = strategy.cancel_appointment(appointment, reason)
+        strategy.free_slots(appointment)
         order_ref = _referral_reference(appointment)
         if order_ref is not None and not self._order_still_used(order_ref):
             self._revoke_order(order_ref)
@@ -180,6 +205,18 @@ class FhirScheduler:
         return self._booking(self._read_appointment(external_id), fallback_slot_type="")
 
     # ------------------------------------------------------------------ booking steps
+
+    def _booking_strategy(self) -> BookingStrategy:
+        """The strategy set, or (``auto``) the one the server's CapabilityStatement allows, read once."""
+        if self._strategy is None:
+            # Imported here: the strategies build on this module's helpers.
+            from routing.adapters.scheduling import fhir_strategies
+
+            if self._strategy_setting == "auto":
+                self._strategy = fhir_strategies.resolve(self, self._appointment_status)
+            else:
+                self._strategy = fhir_strategies.build(self._strategy_setting, self, None, self._appointment_status)
+        return self._strategy
 
     def _live_appointment(self, key: str) -> dict[str, Any] | None:
         """The appointment already made for this booking key and not cancelled, if any."""

@@ -1,0 +1,485 @@
+"""How the FHIR scheduler reserves a slot and makes the Appointment: one strategy per kind of server.
+
+:class:`~routing.adapters.scheduling.fhir.FhirScheduler` does what every server shares (our appointment by
+its booking key first, the patient's record, the order, reading and cancelling) and hands the rest to its
+strategy, taken from ``FHIR_BOOKING_STRATEGY`` or, with ``auto``, from the server's CapabilityStatement
+(``resolve``; the choice is explained in ``fhir_capabilities``):
+
+* :class:`SlotUpdate` (``slot-update``): we mark the Slot busy with a versioned update, then make the
+  Appointment with a conditional create; cancelling frees the Slot again. For servers that let clients write
+  Slots (Medplum).
+* :class:`AppointmentCreate` (``appointment``): we POST an Appointment referencing the Slot and the server
+  marks the Slot busy itself (and frees it when the Appointment is cancelled); a 409/412/422 because the
+  slot was taken is SlotTaken. Oracle Health-style EHRs, where clients may not write Slots.
+* :class:`Operations` (``operations``): the IHE ITI Scheduling operations on Appointment: ``$find``
+  (ITI-115) finds proposed appointments, ``$hold`` (ITI-116) holds one, ``$book`` (ITI-117) books it with our
+  Appointment and also cancels. The server keeps its Slots.
+
+Idempotency holds with each: before any of this, the scheduler returns the live Appointment already made
+under the booking key (``FhirScheduler._live_appointment``), so a retry never makes a second one.
+
+The strategies are part of the FHIR scheduler and use its FHIR call helpers (its ``_``-methods).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from routing.adapters.scheduling import fhir_capabilities, fhir_resources
+from routing.adapters.scheduling.fhir import (
+    _DEAD_APPOINTMENT,
+    _PARTICIPANT_TYPES,
+    _RETURN_RESOURCE,
+    _identifier,
+    _instant,
+    _now,
+    _parse_instant,
+    _reference_id,
+    _slot_references,
+)
+from routing.adapters.scheduling.fhir_capabilities import (
+    APPOINTMENT,
+    CREATE_STATUSES,
+    OPERATIONS,
+    SLOT_UPDATE,
+    ServerCapabilities,
+)
+from routing.adapters.scheduling.interface import (
+    BookingRequest,
+    SchedulerUnavailable,
+    SchedulingError,
+    SchedulingRejected,
+    SlotTaken,
+    SlotTime,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+    from routing.adapters.scheduling.fhir import FhirScheduler
+
+log = logging.getLogger(__name__)
+
+# Answers to a write that may mean "someone else has this slot now" (checked by re-reading the slot).
+_CONFLICT_STATUSES = frozenset({409, 412, 422})
+# Answers to $hold/$book meaning the proposed appointment is no longer available (ITI-116: "not-found").
+_UNAVAILABLE_STATUSES = frozenset({404, 409, 410, 412, 422})
+_UNAVAILABLE_ISSUES = frozenset({"not-found", "conflict", "business-rule", "duplicate"})
+# $find pages followed at most (ITI-115: the client SHALL support paging).
+_FIND_PAGES = 5
+
+# An order made once the slot is reserved: ``ServiceRequest/<id>``, or None without a referral.
+OrderStep = Callable[[], "str | None"]
+
+
+class BookingStrategy(Protocol):
+    """The server-specific part of booking (see module doc)."""
+
+    #: ``slot-update``, ``appointment`` or ``operations``.
+    name: str
+    #: Whether free slots come from the strategy (``$find``) rather than a Slot search.
+    finds_slots: bool
+
+    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+        """Free slots of the type after ``start`` and at or before ``end``, earliest first (``finds_slots`` only)."""
+        ...
+
+    def check_slot(self, slot: SlotTime) -> None:
+        """Refuse (SchedulingRejected) a slot this strategy cannot book, before anything is written."""
+        ...
+
+    def reserve_and_create(
+        self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        """Reserve ``slot`` and make the Appointment for ``patient`` on it; the Appointment as stored."""
+        ...
+
+    def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+        """Cancel the (live) appointment; the cancelled Appointment."""
+        ...
+
+    def free_slots(self, appointment: dict[str, Any]) -> None:
+        """Free what the cancelled appointment held, when that is ours to do."""
+        ...
+
+
+def build(name: str, fhir: FhirScheduler, capabilities: ServerCapabilities | None, appointment_status: str):
+    """The strategy called ``name`` for ``fhir``; ``capabilities`` (when read) tune it (conditional create)."""
+    if name == OPERATIONS:
+        return Operations(fhir)
+    if name == APPOINTMENT:
+        conditional = capabilities is not None and capabilities.creates_conditionally("Appointment")
+        return AppointmentCreate(fhir, status=appointment_status, conditional=conditional)
+    if name == SLOT_UPDATE:
+        return SlotUpdate(fhir)
+    raise ValueError(f"unknown FHIR booking strategy {name!r}")
+
+
+def resolve(fhir: FhirScheduler, appointment_status: str) -> BookingStrategy:
+    """The strategy ``auto`` takes: read ``GET [base]/metadata`` and choose (``fhir_capabilities.choose``).
+
+    Raises SchedulerUnavailable when the server cannot be reached (the caller asks again on its next call)
+    and SchedulingRejected when it answers but no strategy fits (or with something else than a
+    CapabilityStatement); the message names what is missing and the setting that overrides the choice.
+    """
+    statement = fhir._expect_ok(fhir._http.request("GET", "metadata"), "read metadata (CapabilityStatement)")
+    try:
+        capabilities = fhir_capabilities.parse(statement)
+    except fhir_capabilities.NotACapabilityStatement as error:
+        raise SchedulingRejected(f"{error}; set FHIR_BOOKING_STRATEGY to the strategy it supports") from None
+    name = fhir_capabilities.choose(capabilities)
+    if name is None:
+        raise SchedulingRejected(
+            "the FHIR server's CapabilityStatement fits no booking strategy ("
+            f"{fhir_capabilities.explain_none(capabilities)}); set FHIR_BOOKING_STRATEGY if it does more than it says"
+        )
+    log.info("FHIR booking strategy %s, chosen from the server's CapabilityStatement", name)
+    return build(name, fhir, capabilities, appointment_status)
+
+
+class SlotUpdate:
+    """Mark the Slot busy ourselves, then make the Appointment: the steps in ``fhir.py``'s module doc."""
+
+    name = SLOT_UPDATE
+    finds_slots = False
+
+    def __init__(self, fhir: FhirScheduler):
+        self._fhir = fhir
+
+    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+        raise NotImplementedError("slot-update searches Slots (FhirScheduler.find_free_slots)")
+
+    def check_slot(self, slot: SlotTime) -> None:
+        _slot_id(slot)
+
+    def reserve_and_create(
+        self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        fhir = self._fhir
+        # An earlier attempt that died after claiming a slot left it tagged: finish on that one, so it is
+        # not left busy for nobody (it is no longer free, so the retry was offered another slot).
+        fhir_slot = fhir._slot_held_by(request.booking_key) or fhir._claim_slot(_slot_id(slot), request.booking_key)
+        return fhir._create_appointment(fhir_slot, slot.slot_type, request, patient, order())
+
+    def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+        return self._fhir._update_with_retry(appointment, lambda current: fhir_resources.cancelled(current, reason))
+
+    def free_slots(self, appointment: dict[str, Any]) -> None:
+        key = _identifier(appointment, self._fhir._ids.booking_system)
+        for slot_ref in _slot_references(appointment):
+            slot_id = _reference_id("Slot", slot_ref)
+            if slot_id is not None:
+                self._fhir._free_slot(slot_id, key)
+
+
+class AppointmentCreate:
+    """POST an Appointment that references the Slot; the server marks the slot busy (and frees it on cancel).
+
+    With ``conditional`` (the CapabilityStatement says ``conditionalCreate: true`` for Appointment) the
+    create carries ``If-None-Exist`` on the booking key; without, the scheduler's search by the booking key
+    before booking is what keeps a retry from making a second appointment, and a retry whose first attempt
+    did land meets the slot taken by that attempt, which is looked up by the key again before SlotTaken.
+    """
+
+    name = APPOINTMENT
+    finds_slots = False
+
+    def __init__(self, fhir: FhirScheduler, *, status: str = "booked", conditional: bool = False):
+        if status not in CREATE_STATUSES:
+            raise ValueError(f"an Appointment is created {' or '.join(CREATE_STATUSES)}, not {status!r}")
+        self._fhir = fhir
+        self.status = status
+        self.conditional = conditional
+
+    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+        raise NotImplementedError("appointment searches Slots (FhirScheduler.find_free_slots)")
+
+    def check_slot(self, slot: SlotTime) -> None:
+        _slot_id(slot)
+
+    def reserve_and_create(
+        self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        fhir = self._fhir
+        slot_id = _slot_id(slot)
+        fhir_slot = fhir._read_slot(slot_id)  # gone: SlotTaken
+        if fhir_slot.get("status") != "free":
+            raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
+        fhir._service_type(slot.slot_type)  # an unknown slot type is refused before anything is written
+        resource = fhir_resources.appointment(
+            fhir_slot,
+            slot.slot_type,
+            request,
+            codes=fhir._codes,
+            ids=fhir._ids,
+            patient=patient,
+            actors=fhir._schedule_actors(fhir_slot),
+            order_ref=order(),
+            created=_now(),
+        )
+        headers = dict(_RETURN_RESOURCE)
+        if self.conditional:
+            dead = "".join(f"&status:not={status}" for status in sorted(_DEAD_APPOINTMENT))
+            headers["If-None-Exist"] = f"identifier={fhir._ids.booking_system}|{request.booking_key}{dead}"
+        response = fhir._http.request("POST", "Appointment", json={**resource, "status": self.status}, headers=headers)
+        if response.status_code in _CONFLICT_STATUSES:
+            # Our own earlier attempt may hold the slot (its answer was lost and the POST was sent again).
+            mine = fhir._live_appointment(request.booking_key)
+            if mine is not None:
+                return mine
+            if _slot_taken(fhir, slot_id):
+                raise SlotTaken(f"Slot/{slot_id} was taken by another booking (HTTP {response.status_code})")
+        return fhir._expect_ok(response, "create Appointment")
+
+    def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+        return self._fhir._update_with_retry(appointment, lambda current: fhir_resources.cancelled(current, reason))
+
+    def free_slots(self, appointment: dict[str, Any]) -> None:
+        """Nothing: the server frees the slot of a cancelled appointment."""
+
+
+class Operations:
+    """IHE ITI Scheduling: ``$find`` proposes, ``$hold`` holds, ``$book`` books (and cancels).
+
+    Written from the IHE ITI Scheduling profile (https://profiles.ihe.net/ITI/Scheduling/): the
+    OperationDefinitions appointment-find, appointment-hold and appointment-book (version 1.0.0, and the
+    1.0.1 build for ``$book``'s ``appointment-resource``) and the transaction texts ITI-115, ITI-116, ITI-117:
+
+    * ``POST [base]/Appointment/$find`` with Parameters ``start`` and ``end`` (dateTime) and ``visit-type``
+      (a token, ``system|code``: our service type); ``_count`` limits the answer (ITI-115: the server SHALL
+      honour it). The answer is a searchset Bundle of *proposed* Appointments (held ones are never proposed)
+      and maybe an OperationOutcome. A :class:`SlotTime` here is the proposal: ``Appointment/<id>``.
+    * ``POST [base]/Appointment/$hold`` with ``appointment-reference`` (a Reference to the proposal): the
+      server holds its slots and answers the Appointment ``pending``, or ``cancelled`` / an OperationOutcome
+      ``not-found`` when it is no longer available (SlotTaken). A hold that is not booked expires (the
+      length is the server's business rule).
+    * ``POST [base]/Appointment/$book`` with ``appointment-resource``: our Appointment (identifiers, patient,
+      order, reasons) with the held appointment's id and status ``pending``, as the 1.0.1 build requires
+      for a resource; the answer is the Appointment ``booked``. ITI-117 also has ``$book`` cancel a booked or
+      held appointment: the same call with status ``cancelled``, used to cancel and to release a hold.
+
+    A ``$book`` that is refused after the hold releases the hold at once (best effort: the server's expiry
+    covers a failed release). One whose answer never came (SchedulerUnavailable) leaves the hold alone: the
+    booking may have been made, and the retry finds it by the booking key.
+    A ``$hold`` whose answer was lost and that the HTTP client sent again meets its own hold, which the
+    server cannot tell from another client's: that slot counts as taken and the first hold expires.
+
+    Argonaut Scheduling has the same three operations with other parameter names (``appt-id``,
+    ``appt-resource``); only the IHE names are sent.
+
+    ``book`` also takes a ``Slot/<id>`` (say, a slot staff chose in their EHR): the slot is read for its
+    time and the proposal that names it is found with ``$find``.
+    """
+
+    name = OPERATIONS
+    finds_slots = True
+
+    def __init__(self, fhir: FhirScheduler):
+        self._fhir = fhir
+
+    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+        # One more than asked: the server's window may include its start, which ours excludes.
+        proposals = self._find(slot_type, start, end, count=limit + 1)
+        slots = [
+            SlotTime(f"Appointment/{p['id']}", slot_type, _parse_instant(p.get("start")), _parse_instant(p.get("end")))
+            for p in proposals
+        ]
+        return sorted((slot for slot in slots if start < slot.start <= end), key=lambda slot: slot.start)[:limit]
+
+    def check_slot(self, slot: SlotTime) -> None:
+        kind = slot.id.rpartition("/")[0]
+        if kind not in ("", "Slot", "Appointment") or _reference_id(kind or "Slot", slot.id) is None:
+            raise SchedulingRejected("not a FHIR Slot or proposed Appointment reference")
+        self._fhir._service_type(slot.slot_type)
+
+    def reserve_and_create(
+        self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        held = self._hold(self._proposal(slot))
+        try:
+            resource = self._booking_resource(held, slot.slot_type, request, patient, order())
+            return self._book(resource)
+        except SchedulerUnavailable:
+            raise  # the booking may have landed: the retry finds it by the key; else the hold expires
+        except SchedulingError:
+            self._release(held)
+            raise
+
+    def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+        response = self._operation("book", "appointment-resource", fhir_resources.cancelled(appointment, reason))
+        cancelled, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $book (cancel)"))
+        if cancelled is None or cancelled.get("status") != "cancelled":
+            raise SchedulingRejected(f"Appointment $book did not cancel ({', '.join(issues) or 'no outcome'})")
+        return cancelled
+
+    def free_slots(self, appointment: dict[str, Any]) -> None:
+        """Nothing: the server frees the slots of an appointment cancelled with ``$book``."""
+
+    # ------------------------------------------------------------------ the operations
+
+    def _find(self, slot_type: str, start: datetime, end: datetime, *, count: int) -> list[dict[str, Any]]:
+        """The proposed Appointments ``$find`` returns for the window, page by page."""
+        system, code = self._fhir._service_type(slot_type)
+        parameters = _parameters(
+            ("start", "valueDateTime", _instant(start)),
+            ("end", "valueDateTime", _instant(end)),
+            ("visit-type", "valueString", f"{system}|{code}"),
+        )
+        http, expect_ok = self._fhir._http, self._fhir._expect_ok
+        response = http.request("POST", "Appointment/$find", params={"_count": str(count)}, json=parameters)
+        proposals: list[dict[str, Any]] = []
+        for _ in range(_FIND_PAGES):
+            bundle = expect_ok(response, "Appointment $find")
+            resources = (entry.get("resource") or {} for entry in bundle.get("entry", []))
+            proposals += [r for r in resources if _is_proposal(r)]
+            following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            if following is None or len(proposals) >= count:
+                break
+            response = http.request("GET", following)
+        return proposals
+
+    def _proposal(self, slot: SlotTime) -> str:
+        """The proposed Appointment to hold: the SlotTime's own, or the one ``$find`` makes for a Slot."""
+        if slot.id.startswith("Appointment/"):
+            return slot.id
+        slot_id = _slot_id(slot)
+        fhir_slot = self._fhir._read_slot(slot_id)  # gone: SlotTaken
+        if fhir_slot.get("status") != "free":
+            raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
+        when = _parse_instant(fhir_slot.get("start"))
+        for proposal in self._find(slot.slot_type, when, when, count=10):
+            if f"Slot/{slot_id}" in _slot_references(proposal):
+                return f"Appointment/{proposal['id']}"
+        raise SlotTaken(f"$find proposes nothing on Slot/{slot_id}")
+
+    def _hold(self, proposal: str) -> dict[str, Any]:
+        """``$hold`` the proposal: the Appointment ``pending``; SlotTaken when it is no longer available."""
+        response = self._operation("hold", "appointment-reference", {"reference": proposal})
+        if response.status_code in _UNAVAILABLE_STATUSES:
+            raise SlotTaken(f"{proposal} could not be held (HTTP {response.status_code})")
+        held, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $hold"))
+        if held is not None and held.get("status") == "pending":
+            return held
+        if (held is not None and held.get("status") == "cancelled") or _UNAVAILABLE_ISSUES & set(issues):
+            raise SlotTaken(f"{proposal} could not be held ({', '.join(issues) or 'hold rejected'})")
+        raise SchedulingRejected(f"Appointment $hold answered without a held appointment ({', '.join(issues)})")
+
+    def _book(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """``$book`` our Appointment on the held one: the Appointment ``booked``."""
+        response = self._operation("book", "appointment-resource", resource)
+        if response.status_code in _UNAVAILABLE_STATUSES:
+            raise SlotTaken(f"Appointment/{resource['id']} could not be booked (HTTP {response.status_code})")
+        booked, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $book"))
+        if booked is not None and booked.get("status") == "booked":
+            return booked
+        if (booked is not None and booked.get("status") == "cancelled") or _UNAVAILABLE_ISSUES & set(issues):
+            raise SlotTaken(f"Appointment/{resource['id']} could not be booked ({', '.join(issues) or 'rejected'})")
+        raise SchedulingRejected(f"Appointment $book answered without a booked appointment ({', '.join(issues)})")
+
+    def _release(self, held: dict[str, Any]) -> None:
+        """Give the hold back (``$book`` it cancelled); a failure is logged and left to the server's expiry."""
+        try:
+            response = self._operation("book", "appointment-resource", {**held, "status": "cancelled"})
+            outcome = f"HTTP {response.status_code}"
+        except SchedulingError as error:
+            response, outcome = None, type(error).__name__
+        if response is None or not 200 <= response.status_code < 300:
+            log.warning("FHIR hold on Appointment/%s not released (%s); it expires", held.get("id"), outcome)
+
+    def _booking_resource(
+        self,
+        held: dict[str, Any],
+        slot_type: str,
+        request: BookingRequest,
+        patient: dict[str, str],
+        order_ref: str | None,
+    ) -> dict[str, Any]:
+        """Our Appointment on the held one: its id, time, slots and actors; our identifiers, patient, order."""
+        fhir = self._fhir
+        actors = [
+            reference
+            for participant in held.get("participant", [])
+            if (reference := (participant.get("actor") or {}).get("reference") or "").startswith(_PARTICIPANT_TYPES)
+        ]
+        when = {"id": "", "start": held["start"], "end": held["end"]}
+        resource = fhir_resources.appointment(
+            when,
+            slot_type,
+            request,
+            codes=fhir._codes,
+            ids=fhir._ids,
+            patient=patient,
+            actors=actors,
+            order_ref=order_ref,
+            created=_now(),
+        )
+        resource = {**resource, "id": held["id"], "status": "pending"}
+        if held.get("slot"):
+            resource["slot"] = held["slot"]
+        else:
+            resource.pop("slot")
+        return resource
+
+    def _operation(self, name: str, parameter: str, value: dict[str, Any]) -> requests.Response:
+        """POST ``Appointment/$<name>`` with one parameter: a Reference, or a resource."""
+        kind = "resource" if "resourceType" in value else "valueReference"
+        body = {"resourceType": "Parameters", "parameter": [{"name": parameter, kind: value}]}
+        return self._fhir._http.request("POST", f"Appointment/${name}", json=body)
+
+
+# ---------------------------------------------------------------------- small helpers
+
+
+def _slot_id(slot: SlotTime) -> str:
+    """The id of a ``Slot/<id>`` (or bare id) SlotTime; SchedulingRejected for anything else."""
+    slot_id = _reference_id("Slot", slot.id)
+    if slot_id is None:
+        raise SchedulingRejected("not a FHIR Slot reference")
+    return slot_id
+
+
+def _slot_taken(fhir: FhirScheduler, slot_id: str) -> bool:
+    """Whether the slot is gone or no longer free (after a refused write that may have been about it)."""
+    response = fhir._http.request("GET", f"Slot/{slot_id}")
+    if response.status_code in (404, 410):
+        return True
+    return fhir._expect_ok(response, "read Slot").get("status") != "free"
+
+
+def _is_proposal(resource: dict[str, Any]) -> bool:
+    return resource.get("resourceType") == "Appointment" and resource.get("status") == "proposed"
+
+
+def _parameters(*values: tuple[str, str, Any]) -> dict[str, Any]:
+    """A Parameters resource of (name, value[x] element, value) triples."""
+    return {"resourceType": "Parameters", "parameter": [{"name": name, kind: value} for name, kind, value in values]}
+
+
+def _operation_result(body: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """The Appointment an operation answered and its OperationOutcome issue codes.
+
+    The OperationDefinitions answer a Bundle (Appointment and maybe an OperationOutcome); ITI-116's text
+    speaks of an Appointment or an OperationOutcome, and FHIR lets a single ``return`` come as Parameters:
+    all are read.
+    """
+    if not isinstance(body, dict):
+        return None, []
+    kind = body.get("resourceType")
+    if kind == "Appointment":
+        return body, []
+    if kind == "OperationOutcome":
+        return None, [str(issue.get("code")) for issue in body.get("issue", []) if issue.get("code")]
+    if kind == "Parameters":
+        returned = next((p.get("resource") for p in body.get("parameter", []) if p.get("name") == "return"), None)
+        return _operation_result(returned)
+    if kind == "Bundle":
+        appointment, issues = None, []
+        for entry in body.get("entry", []):
+            found, codes = _operation_result(entry.get("resource"))
+            appointment = appointment or found
+            issues += codes
+        return appointment, issues
+    return None, []
