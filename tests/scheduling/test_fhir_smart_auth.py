@@ -401,7 +401,7 @@ def test_the_wired_scheduler_discovers_the_token_endpoint_and_sends_the_default_
             None, "consult", datetime(2031, 3, 10, tzinfo=UTC), datetime(2031, 3, 11, tzinfo=UTC)
         )
     finally:
-        scheduler._http.close()
+        scheduler.close()
 
     assert slots == []
     assert fhir.discoveries == 1
@@ -429,7 +429,7 @@ def test_a_booking_on_the_medplum_server_goes_through_with_smart_tokens(
                 BookingRequest(inquiry_id, str(inquiry_id), "consult", "consult", "soon", patient_display="Patient"),
             )
         finally:
-            scheduler._http.close()
+            scheduler.close()
 
     assert slot == SlotTime(slot_ref, "consult", nine, nine.replace(minute=30))
     appointment = fhir_server.get(booking.external_id)

@@ -16,9 +16,10 @@ strategy, taken from ``FHIR_BOOKING_STRATEGY`` or, with ``auto``, from the serve
   Appointment and also cancels. The server keeps its Slots.
 
 Idempotency holds with each: before any of this, the scheduler returns the live Appointment already made
-under the booking key (``FhirScheduler._live_appointment``), so a retry never makes a second one.
+under the booking key (``FhirSite.live_appointment``), so a retry never makes a second one.
 
-The strategies are part of the FHIR scheduler and use its FHIR call helpers (its ``_``-methods).
+Every strategy works on a :class:`~routing.adapters.scheduling.fhir_site.FhirSite`: the server's client,
+the codes we write and our identifiers, shared with the scheduler.
 """
 
 from __future__ import annotations
@@ -29,17 +30,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from routing.adapters.scheduling import fhir_capabilities, fhir_resources
-from routing.adapters.scheduling.fhir import (
-    _DEAD_APPOINTMENT,
-    _PARTICIPANT_TYPES,
-    _RETURN_RESOURCE,
-    _identifier,
-    _instant,
-    _now,
-    _parse_instant,
-    _reference_id,
-    _slot_references,
-)
 from routing.adapters.scheduling.fhir_capabilities import (
     APPOINTMENT,
     CREATE_STATUSES,
@@ -47,6 +37,16 @@ from routing.adapters.scheduling.fhir_capabilities import (
     SLOT_UPDATE,
     ServerCapabilities,
 )
+from routing.adapters.scheduling.fhir_client import (
+    RETURN_RESOURCE,
+    identifier_value,
+    instant,
+    next_link,
+    parse_instant,
+    reference_id,
+    slot_references,
+)
+from routing.adapters.scheduling.fhir_site import PARTICIPANT_TYPES, FhirSite
 from routing.adapters.scheduling.interface import (
     BookingRequest,
     SchedulerUnavailable,
@@ -59,8 +59,6 @@ from routing.adapters.scheduling.interface import (
 if TYPE_CHECKING:
     import requests
 
-    from routing.adapters.scheduling.fhir import FhirScheduler
-
 log = logging.getLogger(__name__)
 
 # Answers to a write that may mean "someone else has this slot now" (checked by re-reading the slot).
@@ -68,6 +66,8 @@ _CONFLICT_STATUSES = frozenset({409, 412, 422})
 # Answers to $hold/$book meaning the proposed appointment is no longer available (ITI-116: "not-found").
 _UNAVAILABLE_STATUSES = frozenset({404, 409, 410, 412, 422})
 _UNAVAILABLE_ISSUES = frozenset({"not-found", "conflict", "business-rule", "duplicate"})
+# Versioned writes of a slot being freed, retried after someone else's concurrent edit.
+_FREE_ATTEMPTS = 3
 # $find pages followed at most (ITI-115: the client SHALL support paging).
 _FIND_PAGES = 5
 
@@ -106,26 +106,27 @@ class BookingStrategy(Protocol):
         ...
 
 
-def build(name: str, fhir: FhirScheduler, capabilities: ServerCapabilities | None, appointment_status: str):
-    """The strategy called ``name`` for ``fhir``; ``capabilities`` (when read) tune it (conditional create)."""
+def build(name: str, site: FhirSite, capabilities: ServerCapabilities | None, appointment_status: str):
+    """The strategy called ``name`` on ``site``; ``capabilities`` (when read) tune it (conditional create)."""
     if name == OPERATIONS:
-        return Operations(fhir)
+        return Operations(site)
     if name == APPOINTMENT:
         conditional = capabilities is not None and capabilities.creates_conditionally("Appointment")
-        return AppointmentCreate(fhir, status=appointment_status, conditional=conditional)
+        return AppointmentCreate(site, status=appointment_status, conditional=conditional)
     if name == SLOT_UPDATE:
-        return SlotUpdate(fhir)
+        return SlotUpdate(site)
     raise ValueError(f"unknown FHIR booking strategy {name!r}")
 
 
-def resolve(fhir: FhirScheduler, appointment_status: str) -> BookingStrategy:
+def resolve(site: FhirSite, appointment_status: str) -> BookingStrategy:
     """The strategy ``auto`` takes: read ``GET [base]/metadata`` and choose (``fhir_capabilities.choose``).
 
     Raises SchedulerUnavailable when the server cannot be reached (the caller asks again on its next call)
     and SchedulingRejected when it answers but no strategy fits (or with something else than a
     CapabilityStatement); the message names what is missing and the setting that overrides the choice.
     """
-    statement = fhir._expect_ok(fhir._http.request("GET", "metadata"), "read metadata (CapabilityStatement)")
+    client = site.client
+    statement = client.expect_ok(client.request("GET", "metadata"), "read metadata (CapabilityStatement)")
     try:
         capabilities = fhir_capabilities.parse(statement)
     except fhir_capabilities.NotACapabilityStatement as error:
@@ -137,17 +138,25 @@ def resolve(fhir: FhirScheduler, appointment_status: str) -> BookingStrategy:
             f"{fhir_capabilities.explain_none(capabilities)}); set FHIR_BOOKING_STRATEGY if it does more than it says"
         )
     log.info("FHIR booking strategy %s, chosen from the server's CapabilityStatement", name)
-    return build(name, fhir, capabilities, appointment_status)
+    return build(name, site, capabilities, appointment_status)
 
 
 class SlotUpdate:
-    """Mark the Slot busy ourselves, then make the Appointment: the steps in ``fhir.py``'s module doc."""
+    """Mark the Slot busy ourselves (tagged with the booking key), then make the Appointment once.
+
+    1. An earlier attempt that died after claiming a slot left it tagged: the retry finishes on that one,
+       so it is not left busy for nobody (it is no longer free, so the retry was offered another slot).
+    2. Otherwise the Slot is marked ``busy`` by a versioned update (``If-Match``): a concurrent booker gets
+       412 and SlotTaken, while our own concurrent retry finds the slot tagged with its key.
+    3. The Appointment is a conditional create (``If-None-Exist`` on the key).
+    Cancelling frees the slot again, unless another booking holds it by then.
+    """
 
     name = SLOT_UPDATE
     finds_slots = False
 
-    def __init__(self, fhir: FhirScheduler):
-        self._fhir = fhir
+    def __init__(self, site: FhirSite):
+        self._site = site
 
     def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
         raise NotImplementedError("slot-update searches Slots (FhirScheduler.find_free_slots)")
@@ -158,21 +167,65 @@ class SlotUpdate:
     def reserve_and_create(
         self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
     ) -> dict[str, Any]:
-        fhir = self._fhir
-        # An earlier attempt that died after claiming a slot left it tagged: finish on that one, so it is
-        # not left busy for nobody (it is no longer free, so the retry was offered another slot).
-        fhir_slot = fhir._slot_held_by(request.booking_key) or fhir._claim_slot(_slot_id(slot), request.booking_key)
-        return fhir._create_appointment(fhir_slot, slot.slot_type, request, patient, order())
+        site, key = self._site, request.booking_key
+        fhir_slot = self._slot_held_by(key) or self._claim_slot(_slot_id(slot), key)
+        resource = site.appointment(
+            fhir_slot, slot.slot_type, request, patient, order(), site.schedule_actors(fhir_slot)
+        )
+        return site.client.conditional_create(resource, site.not_made_yet(key))
 
     def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
-        return self._fhir._update_with_retry(appointment, lambda current: fhir_resources.cancelled(current, reason))
+        return self._site.client.update_with_retry(
+            appointment, lambda current: fhir_resources.cancelled(current, reason)
+        )
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
-        key = _identifier(appointment, self._fhir._ids.booking_system)
-        for slot_ref in _slot_references(appointment):
-            slot_id = _reference_id("Slot", slot_ref)
+        key = identifier_value(appointment, self._site.ids.booking_system)
+        for slot_ref in slot_references(appointment):
+            slot_id = reference_id("Slot", slot_ref)
             if slot_id is not None:
-                self._fhir._free_slot(slot_id, key)
+                self._free_slot(slot_id, key)
+
+    def _slot_held_by(self, key: str) -> dict[str, Any] | None:
+        """The slot an earlier attempt with this booking key claimed, if any."""
+        params = {"identifier": f"{self._site.ids.booking_system}|{key}", "status": "busy"}
+        return next(iter(self._site.client.search("Slot", params)), None)
+
+    def _claim_slot(self, slot_id: str, key: str) -> dict[str, Any]:
+        """Mark the slot busy for ``key`` with a versioned update; the slot as now stored.
+
+        Our own earlier attempt may already have claimed it (tag = key): that counts as claimed. A 412
+        means someone changed the slot since we read it; one re-read tells whether that was us (a
+        concurrent retry of the same booking) or another booker (SlotTaken).
+        """
+        site, system = self._site, self._site.ids.booking_system
+        for _ in range(2):
+            current = site.read_slot(slot_id)
+            if current.get("status") == "busy" and identifier_value(current, system) == key:
+                return current
+            if current.get("status") != "free":
+                raise SlotTaken(f"Slot/{slot_id} is {current.get('status')}")
+            response = site.client.put_versioned(fhir_resources.busy(current, system, key))
+            if response.status_code in (409, 412):
+                continue
+            return site.client.expect_ok(response, "update Slot")
+        raise SlotTaken(f"Slot/{slot_id} was taken by another booking")
+
+    def _free_slot(self, slot_id: str, key: str | None) -> None:
+        """Set the slot free again unless another booking holds it now; a missing slot is left alone."""
+        client, system = self._site.client, self._site.ids.booking_system
+        for _ in range(_FREE_ATTEMPTS):
+            current = client.read(f"Slot/{slot_id}")
+            if current is None:
+                return
+            holder = identifier_value(current, system)
+            if current.get("status") != "busy" or (holder is not None and holder != key):
+                return
+            response = client.put_versioned(fhir_resources.freed(current, system))
+            if response.status_code not in (409, 412):
+                client.expect_ok(response, "update Slot")
+                return
+        raise SchedulingRejected(f"Slot/{slot_id} kept changing while being freed")
 
 
 class AppointmentCreate:
@@ -187,10 +240,10 @@ class AppointmentCreate:
     name = APPOINTMENT
     finds_slots = False
 
-    def __init__(self, fhir: FhirScheduler, *, status: str = "booked", conditional: bool = False):
+    def __init__(self, site: FhirSite, *, status: str = "booked", conditional: bool = False):
         if status not in CREATE_STATUSES:
             raise ValueError(f"an Appointment is created {' or '.join(CREATE_STATUSES)}, not {status!r}")
-        self._fhir = fhir
+        self._site = site
         self.status = status
         self.conditional = conditional
 
@@ -203,39 +256,32 @@ class AppointmentCreate:
     def reserve_and_create(
         self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
     ) -> dict[str, Any]:
-        fhir = self._fhir
+        site = self._site
         slot_id = _slot_id(slot)
-        fhir_slot = fhir._read_slot(slot_id)  # gone: SlotTaken
+        fhir_slot = site.read_slot(slot_id)  # gone: SlotTaken
         if fhir_slot.get("status") != "free":
             raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
-        fhir._service_type(slot.slot_type)  # an unknown slot type is refused before anything is written
-        resource = fhir_resources.appointment(
-            fhir_slot,
-            slot.slot_type,
-            request,
-            codes=fhir._codes,
-            ids=fhir._ids,
-            patient=patient,
-            actors=fhir._schedule_actors(fhir_slot),
-            order_ref=order(),
-            created=_now(),
+        resource = site.appointment(
+            fhir_slot, slot.slot_type, request, patient, order(), site.schedule_actors(fhir_slot)
         )
-        headers = dict(_RETURN_RESOURCE)
+        headers = dict(RETURN_RESOURCE)
         if self.conditional:
-            dead = "".join(f"&status:not={status}" for status in sorted(_DEAD_APPOINTMENT))
-            headers["If-None-Exist"] = f"identifier={fhir._ids.booking_system}|{request.booking_key}{dead}"
-        response = fhir._http.request("POST", "Appointment", json={**resource, "status": self.status}, headers=headers)
+            headers["If-None-Exist"] = site.not_made_yet(request.booking_key)
+        body = {**resource, "status": self.status}
+        response = site.client.request("POST", "Appointment", json=body, headers=headers)
         if response.status_code in _CONFLICT_STATUSES:
             # Our own earlier attempt may hold the slot (its answer was lost and the POST was sent again).
-            mine = fhir._live_appointment(request.booking_key)
+            mine = site.live_appointment(request.booking_key)
             if mine is not None:
                 return mine
-            if _slot_taken(fhir, slot_id):
+            if _slot_taken(site, slot_id):
                 raise SlotTaken(f"Slot/{slot_id} was taken by another booking (HTTP {response.status_code})")
-        return fhir._expect_ok(response, "create Appointment")
+        return site.client.expect_ok(response, "create Appointment")
 
     def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
-        return self._fhir._update_with_retry(appointment, lambda current: fhir_resources.cancelled(current, reason))
+        return self._site.client.update_with_retry(
+            appointment, lambda current: fhir_resources.cancelled(current, reason)
+        )
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
         """Nothing: the server frees the slot of a cancelled appointment."""
@@ -277,23 +323,23 @@ class Operations:
     name = OPERATIONS
     finds_slots = True
 
-    def __init__(self, fhir: FhirScheduler):
-        self._fhir = fhir
+    def __init__(self, site: FhirSite):
+        self._site = site
 
     def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
         # One more than asked: the server's window may include its start, which ours excludes.
         proposals = self._find(slot_type, start, end, count=limit + 1)
         slots = [
-            SlotTime(f"Appointment/{p['id']}", slot_type, _parse_instant(p.get("start")), _parse_instant(p.get("end")))
+            SlotTime(f"Appointment/{p['id']}", slot_type, parse_instant(p.get("start")), parse_instant(p.get("end")))
             for p in proposals
         ]
         return sorted((slot for slot in slots if start < slot.start <= end), key=lambda slot: slot.start)[:limit]
 
     def check_slot(self, slot: SlotTime) -> None:
         kind = slot.id.rpartition("/")[0]
-        if kind not in ("", "Slot", "Appointment") or _reference_id(kind or "Slot", slot.id) is None:
+        if kind not in ("", "Slot", "Appointment") or reference_id(kind or "Slot", slot.id) is None:
             raise SchedulingRejected("not a FHIR Slot or proposed Appointment reference")
-        self._fhir._service_type(slot.slot_type)
+        self._site.service_type(slot.slot_type)
 
     def reserve_and_create(
         self, slot: SlotTime, request: BookingRequest, patient: dict[str, str], order: OrderStep
@@ -310,7 +356,7 @@ class Operations:
 
     def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
         response = self._operation("book", "appointment-resource", fhir_resources.cancelled(appointment, reason))
-        cancelled, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $book (cancel)"))
+        cancelled, issues = _operation_result(self._site.client.expect_ok(response, "Appointment $book (cancel)"))
         if cancelled is None or cancelled.get("status") != "cancelled":
             raise SchedulingRejected(f"Appointment $book did not cancel ({', '.join(issues) or 'no outcome'})")
         return cancelled
@@ -322,23 +368,23 @@ class Operations:
 
     def _find(self, slot_type: str, start: datetime, end: datetime, *, count: int) -> list[dict[str, Any]]:
         """The proposed Appointments ``$find`` returns for the window, page by page."""
-        system, code = self._fhir._service_type(slot_type)
+        system, code = self._site.service_type(slot_type)
         parameters = _parameters(
-            ("start", "valueDateTime", _instant(start)),
-            ("end", "valueDateTime", _instant(end)),
+            ("start", "valueDateTime", instant(start)),
+            ("end", "valueDateTime", instant(end)),
             ("visit-type", "valueString", f"{system}|{code}"),
         )
-        http, expect_ok = self._fhir._http, self._fhir._expect_ok
-        response = http.request("POST", "Appointment/$find", params={"_count": str(count)}, json=parameters)
+        client = self._site.client
+        response = client.request("POST", "Appointment/$find", params={"_count": str(count)}, json=parameters)
         proposals: list[dict[str, Any]] = []
         for _ in range(_FIND_PAGES):
-            bundle = expect_ok(response, "Appointment $find")
+            bundle = client.expect_ok(response, "Appointment $find")
             resources = (entry.get("resource") or {} for entry in bundle.get("entry", []))
             proposals += [r for r in resources if _is_proposal(r)]
-            following = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            following = next_link(bundle)
             if following is None or len(proposals) >= count:
                 break
-            response = http.request("GET", following)
+            response = client.request("GET", following)
         return proposals
 
     def _proposal(self, slot: SlotTime) -> str:
@@ -346,12 +392,12 @@ class Operations:
         if slot.id.startswith("Appointment/"):
             return slot.id
         slot_id = _slot_id(slot)
-        fhir_slot = self._fhir._read_slot(slot_id)  # gone: SlotTaken
+        fhir_slot = self._site.read_slot(slot_id)  # gone: SlotTaken
         if fhir_slot.get("status") != "free":
             raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
-        when = _parse_instant(fhir_slot.get("start"))
+        when = parse_instant(fhir_slot.get("start"))
         for proposal in self._find(slot.slot_type, when, when, count=10):
-            if f"Slot/{slot_id}" in _slot_references(proposal):
+            if f"Slot/{slot_id}" in slot_references(proposal):
                 return f"Appointment/{proposal['id']}"
         raise SlotTaken(f"$find proposes nothing on Slot/{slot_id}")
 
@@ -360,7 +406,7 @@ class Operations:
         response = self._operation("hold", "appointment-reference", {"reference": proposal})
         if response.status_code in _UNAVAILABLE_STATUSES:
             raise SlotTaken(f"{proposal} could not be held (HTTP {response.status_code})")
-        held, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $hold"))
+        held, issues = _operation_result(self._site.client.expect_ok(response, "Appointment $hold"))
         if held is not None and held.get("status") == "pending":
             return held
         if (held is not None and held.get("status") == "cancelled") or _UNAVAILABLE_ISSUES & set(issues):
@@ -372,7 +418,7 @@ class Operations:
         response = self._operation("book", "appointment-resource", resource)
         if response.status_code in _UNAVAILABLE_STATUSES:
             raise SlotTaken(f"Appointment/{resource['id']} could not be booked (HTTP {response.status_code})")
-        booked, issues = _operation_result(self._fhir._expect_ok(response, "Appointment $book"))
+        booked, issues = _operation_result(self._site.client.expect_ok(response, "Appointment $book"))
         if booked is not None and booked.get("status") == "booked":
             return booked
         if (booked is not None and booked.get("status") == "cancelled") or _UNAVAILABLE_ISSUES & set(issues):
@@ -398,24 +444,13 @@ class Operations:
         order_ref: str | None,
     ) -> dict[str, Any]:
         """Our Appointment on the held one: its id, time, slots and actors; our identifiers, patient, order."""
-        fhir = self._fhir
         actors = [
             reference
             for participant in held.get("participant", [])
-            if (reference := (participant.get("actor") or {}).get("reference") or "").startswith(_PARTICIPANT_TYPES)
+            if (reference := (participant.get("actor") or {}).get("reference") or "").startswith(PARTICIPANT_TYPES)
         ]
         when = {"id": "", "start": held["start"], "end": held["end"]}
-        resource = fhir_resources.appointment(
-            when,
-            slot_type,
-            request,
-            codes=fhir._codes,
-            ids=fhir._ids,
-            patient=patient,
-            actors=actors,
-            order_ref=order_ref,
-            created=_now(),
-        )
+        resource = self._site.appointment(when, slot_type, request, patient, order_ref, actors)
         resource = {**resource, "id": held["id"], "status": "pending"}
         if held.get("slot"):
             resource["slot"] = held["slot"]
@@ -427,7 +462,7 @@ class Operations:
         """POST ``Appointment/$<name>`` with one parameter: a Reference, or a resource."""
         kind = "resource" if "resourceType" in value else "valueReference"
         body = {"resourceType": "Parameters", "parameter": [{"name": parameter, kind: value}]}
-        return self._fhir._http.request("POST", f"Appointment/${name}", json=body)
+        return self._site.client.request("POST", f"Appointment/${name}", json=body)
 
 
 # ---------------------------------------------------------------------- small helpers
@@ -435,18 +470,21 @@ class Operations:
 
 def _slot_id(slot: SlotTime) -> str:
     """The id of a ``Slot/<id>`` (or bare id) SlotTime; SchedulingRejected for anything else."""
-    slot_id = _reference_id("Slot", slot.id)
+    slot_id = reference_id("Slot", slot.id)
     if slot_id is None:
         raise SchedulingRejected("not a FHIR Slot reference")
     return slot_id
 
 
-def _slot_taken(fhir: FhirScheduler, slot_id: str) -> bool:
+def _cancel_by_update(site: FhirSite, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
+    """Cancel the appointment with a versioned update (re-applied after a concurrent edit)."""
+    return site.client.update_with_retry(appointment, lambda current: fhir_resources.cancelled(current, reason))
+
+
+def _slot_taken(site: FhirSite, slot_id: str) -> bool:
     """Whether the slot is gone or no longer free (after a refused write that may have been about it)."""
-    response = fhir._http.request("GET", f"Slot/{slot_id}")
-    if response.status_code in (404, 410):
-        return True
-    return fhir._expect_ok(response, "read Slot").get("status") != "free"
+    current = site.client.read(f"Slot/{slot_id}")
+    return current is None or current.get("status") != "free"
 
 
 def _is_proposal(resource: dict[str, Any]) -> bool:
