@@ -58,3 +58,26 @@ def test_views_leave_transactions_audit_and_models_to_services(module):
     models = sorted(name for name in _imports(module) if name.startswith(SERVICE_ONLY_IMPORTS))
 
     assert (calls, models) == ([], []), f"{module.name} calls {calls} and imports {models}"
+
+
+PACKAGE = DOMAIN.parent
+
+
+def _private_imports(path: Path) -> list[str]:
+    """Names starting with an underscore imported from another of our modules (``from x import _y``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("routing"):
+            private = (alias.name for alias in node.names if alias.name.startswith("_"))
+            found += [f"{node.module}.{name}" for name in private if not name.endswith("__")]  # dunders are public
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = {
+        str(path.relative_to(PACKAGE.parent)): names
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (names := _private_imports(path))
+    }
+
+    assert offenders == {}

@@ -41,7 +41,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from routing.adapters.scheduling.fhir_http import _UNAVAILABLE_ERRORS, RETRY_STATUSES, _failure_kind
+from routing.adapters.scheduling.fhir_http import RETRY_STATUSES, UNAVAILABLE_ERRORS, failure_kind
 from routing.adapters.scheduling.interface import SchedulerUnavailable, SchedulingError, SchedulingRejected
 
 log = logging.getLogger(__name__)
@@ -264,11 +264,11 @@ class SmartBackendAuth(requests.auth.AuthBase):
         """One request to the authorization server; unreachable or 429/5xx becomes SchedulerUnavailable."""
         try:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
-        except _UNAVAILABLE_ERRORS as exc:
-            log.warning("%s failed: %s", what, _failure_kind(exc))
-            raise SchedulerUnavailable(f"{what} failed: {_failure_kind(exc)}") from None
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("%s failed: %s", what, failure_kind(exc))
+            raise SchedulerUnavailable(f"{what} failed: {failure_kind(exc)}") from None
         except requests.RequestException as exc:
-            raise SchedulingError(f"{what} could not be sent: {_failure_kind(exc)}") from None
+            raise SchedulingError(f"{what} could not be sent: {failure_kind(exc)}") from None
         if response.status_code in RETRY_STATUSES:
             log.warning("%s answered %s", what, response.status_code)
             response.close()

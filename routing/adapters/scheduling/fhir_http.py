@@ -53,7 +53,7 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
 
 # Transport failures that mean "the scheduler could not be reached or did not answer". Other
 # RequestExceptions (InvalidURL, MissingSchema...) are configuration bugs and must not open the breaker.
-_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     requests.ConnectionError,  # refused, reset, DNS, SSL, connect timeout, retries exhausted
     requests.Timeout,  # read timeout
     requests.exceptions.ChunkedEncodingError,  # connection dropped mid-answer
@@ -239,13 +239,13 @@ class FhirHttp:
             response = self._session.request(
                 method, url, params=params, json=body, headers=headers, timeout=self._timeout
             )
-        except _UNAVAILABLE_ERRORS as exc:
+        except UNAVAILABLE_ERRORS as exc:
             elapsed = time.monotonic() - started
-            log.warning("FHIR %s failed after %.2fs: %s", where, elapsed, _failure_kind(exc))
+            log.warning("FHIR %s failed after %.2fs: %s", where, elapsed, failure_kind(exc))
             # "from None": requests' own message holds the full URL with its query string (patient data).
-            raise SchedulerUnavailable(f"FHIR {where} failed: {_failure_kind(exc)}") from None
+            raise SchedulerUnavailable(f"FHIR {where} failed: {failure_kind(exc)}") from None
         except requests.RequestException as exc:
-            raise SchedulingError(f"FHIR {where} could not be sent: {_failure_kind(exc)}") from None
+            raise SchedulingError(f"FHIR {where} could not be sent: {failure_kind(exc)}") from None
         elapsed = time.monotonic() - started
         if response.status_code in RETRY_STATUSES:
             log.warning(
@@ -310,7 +310,7 @@ def _attempts(response: requests.Response) -> int:
     return len(retry.history) + 1 if retry is not None else 1
 
 
-def _failure_kind(exc: Exception) -> str:
+def failure_kind(exc: Exception) -> str:
     """The name of what went wrong, e.g. ``ReadTimeoutError``, without any URL.
 
     After retries requests wraps most urllib3 errors in a plain ConnectionError (even read timeouts); the
