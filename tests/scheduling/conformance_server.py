@@ -61,6 +61,8 @@ BASE = "/fhir/R4/"
 FHIR_JSON = "application/fhir+json"
 MODES = ("appointment", "operations")
 IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-"
+PATIENT_MATCH = "http://hl7.org/fhir/OperationDefinition/Patient-match"
+MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
 #: The identifier base the tests' scheduler uses (tests/scheduling/conftest.py TEST_IDENTITY).
 TEST_IDENTIFIER_BASE = "https://clinic.example.org/fhir/identifier"
 # What a search may ask per resource type (anything else is 400, so a client asking more is caught).
@@ -112,6 +114,8 @@ class ConformanceServer:
     conditional_create: bool = True
     create_status: str = "booked"
     hold_seconds: float = 300.0
+    #: Offer ``Patient/$match`` (FHIR R4, https://hl7.org/fhir/R4/patient-operation-match.html).
+    patient_match: bool = False
     #: Served at GET metadata instead of the generated CapabilityStatement when set.
     statement: dict[str, Any] | None = None
     clock: Clock = field(default_factory=Clock)
@@ -162,6 +166,11 @@ class ConformanceServer:
                 )["id"]
                 for start in starts
             ]
+
+    def add(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Store a resource as the clinic's own staff would have made it (e.g. a Patient); the stored copy."""
+        with self._lock:
+            return copy.deepcopy(self._put_new(resource))
 
     def get(self, reference: str) -> dict[str, Any]:
         """The stored resource ``Type/id`` (a copy)."""
@@ -231,6 +240,8 @@ class ConformanceServer:
         method = request.method
         if parts == ["metadata"] and method == "GET":
             return 200, self.statement if self.statement is not None else self.capability_statement()
+        if parts == ["Patient", "$match"] and method == "POST" and self.patient_match:
+            return 200, self._match(self._valid_resource(body, "Parameters"))
         if len(parts) == 2 and parts[0] == "Appointment" and parts[1].startswith("$") and method == "POST":
             if self.mode != "operations":
                 raise FhirError(404, "not-supported", f"no operation {parts[1]}")
@@ -275,6 +286,8 @@ class ConformanceServer:
                 "versioning": "versioned-update",
                 "conditionalCreate": self.conditional_create or kind != "Appointment",
             }
+            if kind == "Patient" and self.patient_match:
+                resource["operation"] = [{"name": "match", "definition": PATIENT_MATCH}]
             if kind == "Appointment" and self.mode == "operations":
                 names = ("find", "hold", "book")
                 resource["operation"] = [{"name": name, "definition": f"{IHE}{name}"} for name in names]
@@ -360,6 +373,36 @@ class ConformanceServer:
         if name == "$book":
             return 200, self._book(values)
         raise FhirError(404, "not-supported", f"no operation {name}")
+
+    def _match(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """``Patient/$match``, graded as the R4 operation describes: each candidate in a searchset Bundle
+        with ``search.mode`` match, a ``score`` and the ``match-grade`` extension. This server's rule: names,
+        birth date and a telecom value equal: certain; names and birth date: probable; family name: possible.
+        """
+        values = {p["name"]: p for p in parameters.get("parameter", [])}
+        wanted = values["resource"]["resource"]
+        name = (wanted.get("name") or [{}])[0]
+        telecom = {point.get("value") for point in wanted.get("telecom", [])}
+        entries = []
+        for record in self._store.get("Patient", {}).values():
+            names = record.get("name") or [{}]
+            same_family = any(n.get("family") == name.get("family") for n in names)
+            same_names = any(
+                n.get("family") == name.get("family") and n.get("given") == name.get("given") for n in names
+            )
+            same_birth = record.get("birthDate") == wanted.get("birthDate")
+            shares_contact = bool(telecom & {point.get("value") for point in record.get("telecom", [])})
+            if same_names and same_birth and shares_contact:
+                grade, score = "certain", 1.0
+            elif same_names and same_birth:
+                grade, score = "probable", 0.8
+            elif same_family:
+                grade, score = "possible", 0.3
+            else:
+                continue
+            search = {"mode": "match", "score": score, "extension": [{"url": MATCH_GRADE, "valueCode": grade}]}
+            entries.append({"fullUrl": f"Patient/{record['id']}", "resource": record, "search": search})
+        return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
     def _find(self, values: dict[str, dict[str, Any]], count: str | None) -> dict[str, Any]:
         if "start" not in values or "end" not in values:

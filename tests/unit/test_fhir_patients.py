@@ -62,3 +62,35 @@ def test_search_asks_for_the_family_name_and_birth_date_only():
 
 def test_patient_details_never_show_in_a_repr():
     assert repr(ANA) == "PatientDetails()"
+
+
+def graded(*grades: str) -> dict:
+    entries = [
+        {
+            "resource": {"resourceType": "Patient", "id": str(n)},
+            "search": {"mode": "match", "extension": [{"url": fhir_patients.MATCH_GRADE, "valueCode": grade}]},
+        }
+        for n, grade in enumerate(grades)
+    ]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def test_a_single_certain_match_is_taken_whatever_else_is_possible():
+    assert fhir_patients.choose_matched(graded("possible", "certain", "certainly-not"))["id"] == "1"
+
+
+def test_possible_and_certainly_not_matches_mean_a_new_record():
+    assert fhir_patients.choose_matched(graded("possible", "certainly-not")) is None
+    assert fhir_patients.choose_matched(graded()) is None
+
+
+@pytest.mark.parametrize(
+    ("grades", "message"),
+    [
+        (("certain", "certain"), "2 patient records are certain matches"),
+        (("probable", "possible"), r"1 patient record\(s\) are probable matches, none certain"),
+    ],
+)
+def test_doubtful_matches_are_left_to_staff(grades, message):
+    with pytest.raises(PatientNotIdentified, match=f"^{message}$"):
+        fhir_patients.choose_matched(graded(*grades))

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from routing.adapters.scheduling import fhir_capabilities, fhir_patients, fhir_resources, fhir_strategies
+from routing.adapters.scheduling.fhir_capabilities import ServerCapabilities
 from routing.adapters.scheduling.fhir_client import (
     DEAD_APPOINTMENT,
     FhirClient,
@@ -67,6 +68,7 @@ from routing.adapters.scheduling.interface import (
     PatientDetails,
     PatientNotIdentified,
     ReferralRequest,
+    SchedulingRejected,
     SlotTime,
     UnknownAppointment,
 )
@@ -112,6 +114,7 @@ class FhirScheduler:
         self._strategy_setting = strategy
         self._appointment_status = appointment_status
         self._strategy: BookingStrategy | None = None
+        self._capabilities: ServerCapabilities | None = None
 
     # ------------------------------------------------------------------ Scheduler protocol
 
@@ -209,23 +212,52 @@ class FhirScheduler:
         """The strategy set, or (``auto``) the one the server's CapabilityStatement allows, read once."""
         if self._strategy is None:
             if self._strategy_setting == "auto":
-                self._strategy = fhir_strategies.resolve(self._site, self._appointment_status)
+                capabilities = self._server_capabilities()
+                try:
+                    self._strategy = fhir_strategies.resolve(self._site, capabilities, self._appointment_status)
+                except SchedulingRejected:
+                    self._capabilities = None  # fits no strategy: read again next time (it may be reconfigured)
+                    raise
             else:
                 self._strategy = fhir_strategies.build(
                     self._strategy_setting, self._site, None, self._appointment_status
                 )
         return self._strategy
 
+    def _server_capabilities(self) -> ServerCapabilities:
+        """What the server's CapabilityStatement declares, read once (SchedulerUnavailable: asked again later)."""
+        if self._capabilities is None:
+            self._capabilities = fhir_strategies.read_capabilities(self._client)
+        return self._capabilities
+
+    def _offers_patient_match(self) -> bool:
+        """Whether the server declares ``Patient/$match``; a server without a readable CapabilityStatement
+        is searched instead, as every server allows (an explicit FHIR_BOOKING_STRATEGY needs no metadata)."""
+        try:
+            return self._server_capabilities().allows("Patient", "$match")
+        except SchedulingRejected:
+            self._capabilities = ServerCapabilities()  # declares nothing: not asked again
+            return False
+
     def _patient_reference(self, request: BookingRequest) -> dict[str, str]:
         """The patient's record on the server, found or made (see ``fhir_patients``), as a reference.
 
-        Raises PatientNotIdentified when the server's records leave doubt. A request without the names to
-        look anyone up by books with a display-only participant.
+        The server's own ``Patient/$match`` decides where it offers one; otherwise its records are searched
+        and compared here. Raises PatientNotIdentified when the server's records leave doubt. A request
+        without the names to look anyone up by books with a display-only participant.
         """
         details = request.patient
         if details is None:
             return fhir_resources.display_only(request)
-        record = fhir_patients.choose(details, self._patient_candidates(details))
+        if self._offers_patient_match():
+            record = fhir_patients.choose_matched(
+                self._client.expect_ok(
+                    self._client.request("POST", "Patient/$match", json=fhir_patients.match_parameters(details)),
+                    "Patient $match",
+                )
+            )
+        else:
+            record = fhir_patients.choose(details, self._patient_candidates(details))
         if record is None:
             system, value = self._site.ids.patient_system, str(request.inquiry_id)
             resource = fhir_patients.new_patient(details, system, value)

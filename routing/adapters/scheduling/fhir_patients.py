@@ -57,11 +57,12 @@ def choose(patient: PatientDetails, candidates: list[dict[str, Any]]) -> dict[st
     return None
 
 
-def new_patient(patient: PatientDetails, identifier_system: str, identifier_value: str) -> dict[str, Any]:
-    """A Patient resource for someone the server has no record of, under our own identifier."""
-    resource: dict[str, Any] = {
-        "resourceType": "Patient",
-        "identifier": [{"system": identifier_system, "value": identifier_value}],
+def new_patient(patient: PatientDetails, identifier_system: str | None, identifier_value: str | None) -> dict[str, Any]:
+    """A Patient resource for someone the server has no record of, under our own identifier (if given)."""
+    resource: dict[str, Any] = {"resourceType": "Patient"}
+    if identifier_system is not None and identifier_value is not None:
+        resource["identifier"] = [{"system": identifier_system, "value": identifier_value}]
+    resource |= {
         "active": True,
         "name": [{"use": "official", "family": patient.last_name, "given": [patient.first_name]}],
     }
@@ -77,9 +78,54 @@ def new_patient(patient: PatientDetails, identifier_system: str, identifier_valu
     return resource
 
 
+#: The extension a ``Patient/$match`` answer grades each candidate with (FHIR R4 match-grade).
+MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
+#: How many candidates ``$match`` is asked for: enough to see that there is more than one.
+MATCH_COUNT = 5
+
+
+def match_parameters(patient: PatientDetails) -> dict[str, Any]:
+    """The Parameters of ``Patient/$match`` (FHIR R4): the patient as given, every grade asked for."""
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": new_patient(patient, None, None)},
+            {"name": "onlyCertainMatches", "valueBoolean": False},
+            {"name": "count", "valueInteger": MATCH_COUNT},
+        ],
+    }
+
+
+def choose_matched(bundle: dict[str, Any]) -> dict[str, Any] | None:
+    """The record the server's ``$match`` is certain of, None for no plausible one, or PatientNotIdentified.
+
+    One ``certain`` candidate is taken. Several ``certain`` ones, or only ``probable`` ones (the server
+    thinks it may be them), are in doubt: staff choose. ``possible`` and ``certainly-not`` candidates are
+    not this patient as far as the server can tell: a record is made.
+    """
+    graded: dict[str, list[dict[str, Any]]] = {}
+    for entry in bundle.get("entry", []):
+        record = entry.get("resource") or {}
+        if record.get("resourceType") == "Patient":
+            graded.setdefault(_match_grade(entry), []).append(record)
+    certain, probable = graded.get("certain", []), graded.get("probable", [])
+    if len(certain) == 1:
+        return certain[0]
+    if certain:
+        raise PatientNotIdentified(f"{len(certain)} patient records are certain matches")
+    if probable:
+        raise PatientNotIdentified(f"{len(probable)} patient record(s) are probable matches, none certain")
+    return None
+
+
 def reference(record: dict[str, Any], patient: PatientDetails) -> dict[str, str]:
     """The reference an Appointment or ServiceRequest gives to the record, with the name for people."""
     return {"reference": f"Patient/{record['id']}", "display": patient.display}
+
+
+def _match_grade(entry: dict[str, Any]) -> str:
+    extensions = (entry.get("search") or {}).get("extension", [])
+    return next((e.get("valueCode", "") for e in extensions if e.get("url") == MATCH_GRADE), "")
 
 
 def _same_person_named(patient: PatientDetails, record: dict[str, Any]) -> bool:

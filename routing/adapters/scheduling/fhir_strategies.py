@@ -39,6 +39,7 @@ from routing.adapters.scheduling.fhir_capabilities import (
 )
 from routing.adapters.scheduling.fhir_client import (
     RETURN_RESOURCE,
+    FhirClient,
     identifier_value,
     instant,
     next_link,
@@ -118,19 +119,22 @@ def build(name: str, site: FhirSite, capabilities: ServerCapabilities | None, ap
     raise ValueError(f"unknown FHIR booking strategy {name!r}")
 
 
-def resolve(site: FhirSite, appointment_status: str) -> BookingStrategy:
-    """The strategy ``auto`` takes: read ``GET [base]/metadata`` and choose (``fhir_capabilities.choose``).
-
-    Raises SchedulerUnavailable when the server cannot be reached (the caller asks again on its next call)
-    and SchedulingRejected when it answers but no strategy fits (or with something else than a
-    CapabilityStatement); the message names what is missing and the setting that overrides the choice.
-    """
-    client = site.client
+def read_capabilities(client: FhirClient) -> ServerCapabilities:
+    """What the server declares (``GET [base]/metadata``). Raises SchedulerUnavailable when it cannot be
+    reached, SchedulingRejected when it answers with something else than a CapabilityStatement."""
     statement = client.expect_ok(client.request("GET", "metadata"), "read metadata (CapabilityStatement)")
     try:
-        capabilities = fhir_capabilities.parse(statement)
+        return fhir_capabilities.parse(statement)
     except fhir_capabilities.NotACapabilityStatement as error:
         raise SchedulingRejected(f"{error}; set FHIR_BOOKING_STRATEGY to the strategy it supports") from None
+
+
+def resolve(site: FhirSite, capabilities: ServerCapabilities, appointment_status: str) -> BookingStrategy:
+    """The strategy ``auto`` takes for what the server declares (``fhir_capabilities.choose``).
+
+    Raises SchedulingRejected when no strategy fits; the message names what is missing and the setting that
+    overrides the choice.
+    """
     name = fhir_capabilities.choose(capabilities)
     if name is None:
         raise SchedulingRejected(
