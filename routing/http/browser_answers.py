@@ -90,8 +90,12 @@ def _problem_page(response: Response, settings: Settings) -> Response:
     status = response.status_code
     slug = str(body.get("type", "")).rpartition(":")[2]
     answers, token = _form_answers(), _token()
+    # The language the form was read in (our token, or the ?lang= of a clinic form's action), then the one chosen.
     language = language_of(
-        request, token.language if token else None, answers.get("language") if answers is not None else None
+        request,
+        token.language if token else None,
+        request.args.get("lang"),
+        answers.get("language") if answers is not None else None,
     )
     if answers is not None and (status == 422 or slug in REFUSED_SLUGS):
         return render_form(
