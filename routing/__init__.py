@@ -38,11 +38,11 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         intake,
         landing,
         observability,
-        patient_form,
         problems,
         rate_limits,
         scheduler_events,
         security,
+        served_form,
     )
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
@@ -78,7 +78,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(admin.bp)
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
-    app.register_blueprint(patient_form.bp)
+    app.register_blueprint(served_form.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)

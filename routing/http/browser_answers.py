@@ -99,7 +99,6 @@ def _problem_page(response: Response, settings: Settings) -> Response:
     )
     if answers is not None and (status == 422 or slug in REFUSED_SLUGS):
         return render_form(
-            request,
             settings,
             language=language,
             answers=answers,

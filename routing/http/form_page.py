@@ -133,7 +133,6 @@ class FormPage:
 
 
 def render_form(
-    request: Request,
     settings: Settings,
     *,
     language: str,

@@ -13,7 +13,7 @@ from routing.http.deps import wiring
 from routing.http.form_page import language_of, render_form
 from routing.http.problems import Problem
 
-bp = Blueprint("patient_form", __name__)
+bp = Blueprint("served_form", __name__)
 
 
 @bp.get("/form")
@@ -22,4 +22,4 @@ def form():
     settings = wiring().settings
     if not settings.form.enabled:
         raise Problem(404, "The patient form is switched off here (ROUTING_FORM=off).")
-    return render_form(request, settings, language=language_of(request))
+    return render_form(settings, language=language_of(request))
