@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -42,8 +42,8 @@ from routing.http.webhook_delivery import FORM_TYPES
 
 #: The endpoint whose answers are shown to people (the intake's POST).
 INTAKE = "intake.receive"
-#: Which text of ``[page.problem]`` explains each status to a patient.
 _NOT_DIGITS = re.compile(r"\D")
+#: Which text of ``[page.problem]`` explains each status to a patient.
 _PROBLEM_TEXTS = {409: "conflict", 413: "too_large", 429: "too_many", 500: "server_error", 503: "unavailable"}
 
 
@@ -110,14 +110,15 @@ def _problem_page(response: Response, settings: Settings) -> Response:
         )
     t = Texts(language, settings.clinic)
     key = _PROBLEM_TEXTS.get(status, "server_error" if status >= 500 else "not_accepted")
-    minutes = max(1, -(-int(response.headers.get("Retry-After", "60") or 60) // 60))
+    wait = response.headers.get("Retry-After", "")
+    minutes = max(1, -(-int(wait) // 60)) if wait.isdigit() else 1
     html = render_template(
         "form/problem.html",
         t=t,
         language=language,
         message=t(f"problem.{key}", minutes=minutes),
         phone_href=_tel(settings.clinic.phone),
-        form_url=f"/form?lang={language}",
+        form_url=url_for("served_form.form", lang=language),
     )
     headers = {name: value for name, value in response.headers.items() if name in ("Retry-After",)}
     return page_response(html, status, settings, headers)
@@ -148,11 +149,10 @@ def _confirmation(response: Response, settings: Settings) -> Response:
         emergency=emergency,
         urgent=urgent and not emergency,
         patient_message=answer.get("patient_message", ""),
-        appointment=_appointment(answer, language, settings, t),
+        appointment=_appointment(answer, language, settings),
         reference=ref,
-        clinic=settings.clinic,
         phone_href=_tel(settings.clinic.phone),
-        form_url=f"/form?lang={language}",
+        form_url=url_for("served_form.form", lang=language),
     )
     headers = {"Location": response.headers["Location"]} if "Location" in response.headers else {}
     return page_response(html, response.status_code, settings, headers)
@@ -166,7 +166,7 @@ def _title(status: str | None, emergency: bool, urgent: bool) -> str:
     return {InquiryStatus.BOOKED: "booked", InquiryStatus.PENDING_BOOKING: "pending"}.get(status, "review")
 
 
-def _appointment(answer: dict[str, Any], language: str, settings: Settings, t: Texts) -> dict[str, str] | None:
+def _appointment(answer: dict[str, Any], language: str, settings: Settings) -> dict[str, str] | None:
     slot = answer.get("appointment")
     if answer.get("status") != InquiryStatus.BOOKED or not slot:
         return None
@@ -175,7 +175,7 @@ def _appointment(answer: dict[str, Any], language: str, settings: Settings, t: T
         "what": LABELS.patient_words("slot_type", slot["slot_type"], language),
         "when": patient_messages.local_time(start, settings.timezone, language),
         "where": f"{settings.clinic.name}, {settings.clinic.address}",
-        "ics_url": f"/v1/inquiries/{answer['id']}/appointment.ics",
+        "ics_url": url_for("calendar.appointment", inquiry_id=answer["id"]),
     }
 
 

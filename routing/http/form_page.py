@@ -166,10 +166,10 @@ def build_form(
     not_sent: bool,
     token: str,
 ) -> FormPage:
-    """The form's questions with their words, kept answers and errors (no request needed)."""
+    """The form's questions with their words, kept answers and errors."""
     t = Texts(language, settings.clinic)
-    kept = MultiDict() if answers is None else answers
-    first = {name: values[-1] for name, values in kept.lists() if name not in (TOKEN_FIELD, HONEYPOT_FIELD)}
+    kept = _by_question(answers or MultiDict())
+    first = {name: values[-1] for name, values in kept.lists()}
     found = field_errors(errors, first)
     summary: list[tuple[str, str]] = []
     hints_shown: set[str] = set()
@@ -190,8 +190,23 @@ def build_form(
         sections.append((t(f"form.{section.title}"), shown))
     if "" in found:  # an error of no question on the form (a clinic's own form may send other fields)
         summary.append(("#questions", t(f"errors.{found[''].message}")))
-    others = [(code, t(f"common.language_{code}"), f"/form?lang={code}") for code in LANGUAGES if code != language]
+    others = [
+        (code, t(f"common.language_{code}"), url_for("served_form.form", lang=code))
+        for code in LANGUAGES
+        if code != language
+    ]
     return FormPage(language, t, sections, summary, token, others, not_sent)
+
+
+def _by_question(answers: MultiDict) -> MultiDict:
+    """The posted answers by question name: a clinic's form may send ``patient.first_name``, ``red_flags[]``."""
+    kept = MultiDict()
+    for name, values in answers.lists():
+        short = name.strip().removesuffix("[]").removeprefix("patient.").removeprefix("symptoms.")
+        if short not in (TOKEN_FIELD, HONEYPOT_FIELD):
+            for value in values:
+                kept.add(short, value)
+    return kept
 
 
 def _field(question: Question, t: Texts, answers: MultiDict, *, fresh: bool) -> Field:

@@ -372,3 +372,19 @@ def test_reading_an_inquiry_stays_json_for_a_browser(slots, client):
     response = client.get(f"/v1/inquiries/{created['id']}", headers=BROWSER)
 
     assert response.mimetype == "application/json"
+
+
+def test_answers_sent_under_their_group_names_are_kept_too(slots, client):
+    answers = {
+        "patient.first_name": "Ana",
+        "patient.last_name": "",
+        "patient.phone": "+1 555 0100",
+        "symptoms.onset": "sudden",
+        "red_flags[]": ["fever", "major_trauma"],
+    }
+
+    page = read_page(client.post("/v1/inquiries", data=answers, headers=BROWSER))
+
+    assert page.by_id["error-last_name"] == "Error: Enter your last name."
+    assert (page.values["first_name"], page.values["onset"]) == (["Ana"], ["sudden"])
+    assert page.values["red_flags"] == ["fever", "major_trauma"]
