@@ -116,7 +116,7 @@ def test_a_filled_honeypot_is_refused_and_nothing_is_stored(slots, client, caplo
 
 def test_a_post_sooner_than_the_minimum_fill_time_is_refused(slots, client, caplog):
     with caplog.at_level(logging.INFO, logger="routing.events"):
-        quick = client.post("/v1/inquiries", data=strain_form(served_token(slots, seconds_ago=1)))
+        quick = client.post("/v1/inquiries", data=strain_form(served_token(slots, seconds_ago=0)))
         patient = client.post("/v1/inquiries", data=strain_form(served_token(slots, seconds_ago=4)))
 
     assert quick.status_code == 400
