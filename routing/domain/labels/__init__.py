@@ -201,7 +201,9 @@ def _same_codes(tables: Mapping[str, Mapping[str, str]], english: Mapping[str, M
             raise LabelsError(f"{where} [patient.{kind}]: {extra[0]} is not in {ENGLISH}.toml's [patient.{kind}]")
 
 
-def _page_texts(section: Any, english: Mapping[str, Mapping[str, str]] | None, where: str):
+def _page_texts(
+    section: Any, english: Mapping[str, Mapping[str, str]] | None, where: str
+) -> Mapping[str, Mapping[str, str]]:
     """The ``[page.SECTION]`` tables of one file: texts by key; another language has exactly English's keys,
     each with the same ``{placeholders}`` (a translation that drops ``{phone}`` would lose the clinic's number)."""
     section = section or {}
