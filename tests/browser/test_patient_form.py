@@ -159,7 +159,14 @@ def red_flag_index(page: Any, code: str) -> str:
 
 
 def check_axe(page: Any, name: str) -> None:
+    """axe-core's default rules, and WCAG 2.2's target size (off by default in axe 4.x): nothing serious."""
     violations = axe_violations(page)
+    target_size = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'rule', values: ['target-size']},
+                                                 resultTypes: ['violations']})).violations
+                       .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target)}))"""
+    )
+    violations += target_size
     record_axe(name, violations)
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert blocking == [], blocking
