@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing.http import (
         admin,
         body_limit,
+        calendar_download,
         console,
         deps,
         docs_assets,
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         rate_limits,
         scheduler_events,
         security,
+        served_form,
     )
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
@@ -67,6 +69,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(health.bp)
     api.spec.components.schema("InquiryRequest", schema=InquiryRequestSchema)
     api.register_blueprint(intake.bp)
+    api.register_blueprint(calendar_download.bp)
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
     api.register_blueprint(fhir_notifications.bp)
@@ -75,6 +78,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(admin.bp)
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
+    app.register_blueprint(served_form.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)

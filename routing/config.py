@@ -102,6 +102,22 @@ class FhirSettings:
 
 
 @dataclass(frozen=True)
+class FormSettings:
+    """The patient form served at ``GET /form`` (``ROUTING_FORM*``)."""
+
+    #: Whether ``GET /form`` is served and its form tokens accepted at the intake.
+    enabled: bool = True
+    #: Origins whose pages may show the form (and its answer pages) in an iframe (CSP ``frame-ancestors``).
+    embed_origins: tuple[str, ...] = ()
+    #: Where a browser is sent (303) after a routine inquiry, ``{lang}`` filled in; None: our own answer page.
+    thanks_url: str | None = None
+    #: A post sooner than this after the form was served is taken for a bot's.
+    min_fill_seconds: float = 3.0
+    #: How long a served form's token is accepted.
+    token_max_age_hours: float = 24.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings. Build with :func:`load_settings`, not directly."""
 
@@ -145,6 +161,8 @@ class Settings:
     console_max_hours: int = 12
     #: The clinic named in every patient message (``ROUTING_CLINIC_*``); the demo clinic until they are set.
     clinic: ClinicProfile = DEMO_CLINIC
+    #: The patient form (``ROUTING_FORM*``).
+    form: FormSettings = FormSettings()
 
     @property
     def signatures_required(self) -> bool:
@@ -159,8 +177,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
     the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
     ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``,
-    the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts) plus
-    ``TESTING``.
+    the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
+    patient form's ``ROUTING_FORM*``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -240,6 +258,13 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),
         clinic=clinic,
+        form=FormSettings(
+            enabled=text("ROUTING_FORM", "on").lower() not in ("off", "0", "false", "no"),
+            embed_origins=_embed_origins(text("ROUTING_FORM_EMBED_ORIGINS", "")),
+            thanks_url=_thanks_url(text("ROUTING_FORM_THANKS_URL", "")),
+            min_fill_seconds=number("ROUTING_FORM_MIN_SECONDS", 3.0, 0.0),
+            token_max_age_hours=number("ROUTING_FORM_TOKEN_HOURS", 24.0, 0.1),
+        ),
     )
 
 
@@ -336,6 +361,40 @@ def _origins(raw: str) -> tuple[str, ...]:
                 "space-separated, e.g. https://www.example-clinic.org."
             )
     return origins
+
+
+# scheme://host[:port] and nothing else: these go into a Content-Security-Policy header, where a quote, a
+# semicolon or a wildcard would mean something else.
+_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::[0-9]{1,5})?")
+
+
+def _embed_origins(raw: str) -> tuple[str, ...]:
+    """ROUTING_FORM_EMBED_ORIGINS: exact origins, space-separated."""
+    origins = tuple(raw.split())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(
+                f"ROUTING_FORM_EMBED_ORIGINS: {origin!r} is not an origin; list the exact scheme://host[:port] of "
+                "each site whose pages show the form in an iframe, space-separated, e.g. "
+                "https://www.example-clinic.org https://example-clinic.org (no path, no wildcard)."
+            )
+    return origins
+
+
+def _thanks_url(raw: str) -> str | None:
+    """ROUTING_FORM_THANKS_URL: an http(s) page address, ``{lang}`` its only placeholder, no fragment."""
+    if not raw:
+        return None
+    try:
+        filled = raw.format(lang="en")
+    except (KeyError, IndexError, ValueError):
+        filled = None
+    if filled is None or "#" in raw or not re.fullmatch(r"https?://[^\s/?#]+(?:[/?]\S*)?", raw):
+        raise ConfigError(
+            f"ROUTING_FORM_THANKS_URL={raw!r} is not a page address; use an http(s) URL without a #fragment, "
+            "optionally with {lang} where the language (en or es) goes, e.g. https://www.example-clinic.org/{lang}/thanks."
+        )
+    return raw
 
 
 def _fhir_base_url(raw: str) -> str:

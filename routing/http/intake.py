@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
+from routing.http import browser_answers, form_post
 from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_if_authenticated
 from routing.http.deps import request_session, wiring
@@ -17,6 +19,8 @@ from routing.services.intake import Delivery, IdempotencyConflict, Outcome, Slot
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
 
 bp = Blueprint("intake", __name__, url_prefix="/v1", description="The web-form webhook")
+# A browser's form submission is answered with pages in the patient's language; API clients see JSON.
+bp.after_request(browser_answers.for_browsers)
 inquiry_request = InquiryRequestSchema()
 
 _BODY = {"schema": "InquiryRequest"}
@@ -28,10 +32,15 @@ _REQUEST_BODY = {
         "multipart/form-data": _BODY,
     },
     "description": "Form-encoded bodies use the same names flattened with dots (patient.first_name, "
-    "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset).",
+    "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset). A post from the "
+    "patient form served at GET /form carries its form_token (signed, expiring; it stands in for the webhook "
+    "signature), must leave the honeypot field homepage empty, come at least ROUTING_FORM_MIN_SECONDS after "
+    "the form was served, and have consent ticked. A client that ranks text/html above JSON in Accept (a "
+    "browser submitting a form) is answered with HTML pages instead of the JSON and problem+json below.",
 }
 _ERRORS = {
-    400: "Malformed body",
+    400: "Malformed body; or a post from GET /form whose form_token is forged (invalid-form-token) or expired "
+    "(expired-form-token), or that failed the form's spam checks (form-not-sent): nothing stored",
     401: "Missing or bad signature, or a webhook-timestamp that is not Unix seconds or is more than 5 minutes "
     "off (when ROUTING_WEBHOOK_SECRET is set)",
     409: "Idempotency key reused with a different body",
@@ -55,9 +64,11 @@ def receive():
     """Receive a web-form inquiry: verify, validate, store, triage, book."""
     w = wiring()
     raw = request.get_data(cache=True)
-    verify_signature(request, raw, w.settings.webhook_secrets)
+    form = form_post.check(request, w.settings.form, current_app.secret_key, time.time())
+    if form is None:
+        verify_signature(request, raw, w.settings.webhook_secrets)
     payload = parse_body(request, raw)
-    data = load_all_or_422(inquiry_request, payload, header_errors(request))
+    data = load_all_or_422(inquiry_request, payload, {**header_errors(request), **(form.errors if form else {})})
     delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
         outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)

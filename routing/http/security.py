@@ -16,7 +16,6 @@ PAGE_POLICY = (
 )
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -46,6 +45,9 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 _FIXED = list(HEADERS.items())
+#: For browsers that predate CSP's frame-ancestors; sent with every policy that frames nothing. A page that may
+#: be framed (the patient form, for ROUTING_FORM_EMBED_ORIGINS) goes without: X-Frame-Options cannot name origins.
+NO_FRAMING = ("X-Frame-Options", "DENY")
 
 
 def _secure(response: Response) -> Response:
@@ -54,9 +56,11 @@ def _secure(response: Response) -> Response:
     headers.extend(_FIXED)
     if request.is_secure:
         headers.add(*HSTS)
-    if "Content-Security-Policy" not in headers:  # the console sets a stricter one of its own
+    if "Content-Security-Policy" not in headers:  # the console and the patient form set their own
         page = (response.content_type or "").startswith("text/html")
         headers["Content-Security-Policy"] = PAGE_POLICY if page else API_POLICY
+    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        headers.add(*NO_FRAMING)
     if "Cache-Control" not in headers and not request.path.startswith("/docs/assets/"):
         headers["Cache-Control"] = NO_STORE
     return response

@@ -81,6 +81,12 @@ def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> Non
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
 
 
+def form_refused(reason: str) -> None:
+    """A post from the served form was refused before anything was stored (``reason``: the token was forged
+    or expired, the honeypot was filled, or it came too soon after the form was served)."""
+    _emit(logging.INFO, "form.refused", reason=reason)
+
+
 def _emit(level: int, event: str, **fields: Any) -> None:
     if not log.isEnabledFor(level):  # the metric is counted either way; skip building a line nobody keeps
         return

@@ -247,3 +247,72 @@ def test_service_types_come_from_the_terminology_file_unless_fhir_service_types_
         "imaging": ("https://x.org/st", "i"),
         "injection": ("https://x.org/st", "j"),
     }
+
+
+# --- the patient form (ROUTING_FORM*) --------------------------------------------------------------------------
+
+
+def test_the_form_is_on_framed_by_no_one_and_answers_with_its_own_page_by_default():
+    form = load_settings(environ={}).form
+
+    assert (form.enabled, form.embed_origins, form.thanks_url) == (True, (), None)
+    assert (form.min_fill_seconds, form.token_max_age_hours) == (3.0, 24.0)
+
+
+def test_the_form_settings_come_from_the_environment():
+    form = load_settings(
+        environ={
+            "ROUTING_FORM": "off",
+            "ROUTING_FORM_EMBED_ORIGINS": "https://www.example-clinic.org http://localhost:8080",
+            "ROUTING_FORM_THANKS_URL": "https://www.example-clinic.org/{lang}/thanks",
+            "ROUTING_FORM_MIN_SECONDS": "0",
+            "ROUTING_FORM_TOKEN_HOURS": "2",
+        }
+    ).form
+
+    assert form.enabled is False
+    assert form.embed_origins == ("https://www.example-clinic.org", "http://localhost:8080")
+    assert form.thanks_url == "https://www.example-clinic.org/{lang}/thanks"
+    assert (form.min_fill_seconds, form.token_max_age_hours) == (0.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "www.example-clinic.org",
+        "https://www.example-clinic.org/",
+        "https://www.example-clinic.org/contact",
+        "https://*.example-clinic.org",
+        "'self'",
+        "https://a.org;script-src",
+    ],
+)
+def test_an_embed_origin_that_is_not_exactly_an_origin_stops_the_start(origin):
+    # They go into a Content-Security-Policy header, where a quote or a semicolon would be a new directive.
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={"ROUTING_FORM_EMBED_ORIGINS": f"https://ok.example.org {origin}"})
+
+    assert str(error.value).startswith(f"ROUTING_FORM_EMBED_ORIGINS: {origin!r} is not an origin;")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "www.example-clinic.org/thanks",
+        "ftp://example.org/",
+        "https://example.org/{language}",
+        "https://example.org/#x",
+        "https://example.org/ thanks",
+    ],
+)
+def test_a_thanks_url_that_is_not_a_page_address_stops_the_start(url):
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={"ROUTING_FORM_THANKS_URL": url})
+
+    assert str(error.value).startswith(f"ROUTING_FORM_THANKS_URL={url!r} is not a page address;")
+
+
+@pytest.mark.parametrize(("variable", "value"), [("ROUTING_FORM_MIN_SECONDS", "-1"), ("ROUTING_FORM_TOKEN_HOURS", "0")])
+def test_form_times_out_of_range_stop_the_start(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(environ={variable: value})

@@ -179,3 +179,67 @@ def test_without_english_nothing_loads(labels_dir):
         load_labels(labels_dir)
 
     assert str(error.value) == f"{labels_dir}: no en.toml; staff words and every patient word start there"
+
+
+# --- the patient pages' texts ----------------------------------------------------------------------------------
+
+
+def test_every_page_text_is_in_every_language_with_the_same_placeholders():
+    english = LABELS.pages["en"]
+    for language in LABELS.languages:
+        assert {section: sorted(texts) for section, texts in LABELS.pages[language].items()} == {
+            section: sorted(texts) for section, texts in english.items()
+        }
+
+
+def test_a_page_text_is_filled_in_and_falls_back_to_english():
+    assert LABELS.page_text("answer", "call_us", "es", phone="555") == "Llámenos al 555"
+    assert LABELS.page_text("answer", "call_us", "fr", phone="555") == "Call us on 555"
+    with pytest.raises(KeyError):
+        LABELS.page_text("answer", "no_such_text", "en")
+
+
+@pytest.mark.parametrize(
+    "kind", ["red_flag", "onset", "episodes", "trigger", "location", "muscle_relaxants", "condition"]
+)
+def test_every_answer_of_the_form_has_patient_words_in_each_language(kind):
+    from routing.domain.labels import VOCABULARIES
+
+    for language in LABELS.languages:
+        assert sorted(LABELS.patient[language][kind]) == sorted(VOCABULARIES[kind])
+
+
+def test_a_page_text_missing_in_spanish_stops_the_load(labels_dir):
+    _edit(labels_dir / "es.toml", 'yes = "Sí"\n', "")
+
+    with pytest.raises(LabelsError) as error:
+        load_labels(labels_dir)
+
+    assert str(error.value) == "es.toml [page.form]: no text for yes (the patient reads it)"
+
+
+def test_a_translation_that_drops_a_placeholder_stops_the_load(labels_dir):
+    _edit(labels_dir / "es.toml", 'call_us = "Llámenos al {phone}"', 'call_us = "Llámenos"')
+
+    with pytest.raises(LabelsError) as error:
+        load_labels(labels_dir)
+
+    assert str(error.value) == "es.toml [page.answer]: call_us must use the placeholders of en.toml's, ['phone']"
+
+
+def test_a_page_text_only_spanish_has_stops_the_load(labels_dir):
+    _edit(labels_dir / "es.toml", 'yes = "Sí"\n', 'yes = "Sí"\nsi = "Sí"\n')
+
+    with pytest.raises(LabelsError) as error:
+        load_labels(labels_dir)
+
+    assert str(error.value) == "es.toml [page.form]: si is not in en.toml's [page.form]"
+
+
+def test_an_unpaired_brace_in_a_page_text_stops_the_load(labels_dir):
+    _edit(labels_dir / "en.toml", 'call_us = "Call us on {phone}"', 'call_us = "Call us on {phone"')
+
+    with pytest.raises(LabelsError) as error:
+        load_labels(labels_dir)
+
+    assert str(error.value) == "en.toml [page.answer]: call_us has a { or } without its pair"

@@ -3,22 +3,34 @@ messages all read them from here, so they never disagree.
 
 The words are data: one TOML file per language in this folder (see ``en.toml`` for the format). ``[staff.KIND]``
 tables are what staff read (English); ``[patient.KIND]`` tables are what a patient reads, in every language a
-patient is written to. The files are checked when this module is imported, so a bad edit stops the service at
+patient is written to; ``[page.SECTION]`` tables are the other texts of the pages patients see (the form and its
+answers), by key. The files are checked when this module is imported, so a bad edit stops the service at
 start with a message naming the file, the table and the code: an unknown kind, a code that is not one of its
-vocabulary's, a code of the vocabulary left out, a patient word missing in one language.
+vocabulary's, a code of the vocabulary left out, a patient word or page text missing in one language, a page
+text whose ``{placeholders}`` differ from English's.
 """
 
 from __future__ import annotations
 
+import string
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from routing.domain.triage.engine import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG
-from routing.domain.triage.facts import FACT_KINDS, RED_FLAGS
+from routing.domain.triage.facts import (
+    CONDITIONS,
+    EPISODES,
+    FACT_KINDS,
+    LOCATIONS,
+    ONSETS,
+    RED_FLAGS,
+    RELAXANT_EFFECTS,
+    TRIGGERS,
+)
 from routing.domain.triage.rulebook import LIKELY_CAUSES
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, SlotType, Urgency
 
@@ -37,6 +49,12 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "hold": (HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG),
         "fact": tuple(FACT_KINDS),
         "red_flag": RED_FLAGS,
+        "onset": ONSETS,
+        "episodes": EPISODES,
+        "trigger": TRIGGERS,
+        "location": LOCATIONS,
+        "muscle_relaxants": RELAXANT_EFFECTS,
+        "condition": CONDITIONS,
         "slot_type": tuple(SlotType),
         "appointment": tuple(AppointmentStatus),
     }
@@ -59,8 +77,9 @@ STAFF_KINDS = (
     "language",
     "session_ended",
 )
-#: The kinds of code the patient messages put in words; every language file names all their codes.
-PATIENT_KINDS = ("slot_type",)
+#: The kinds of code a patient reads in words (patient messages, the form's answers); every language file names
+#: all their codes.
+PATIENT_KINDS = ("slot_type", "red_flag", "onset", "episodes", "trigger", "location", "muscle_relaxants", "condition")
 
 
 class LabelsError(ValueError):
@@ -73,6 +92,8 @@ class Labels:
 
     staff: Mapping[str, Mapping[str, str]]
     patient: Mapping[str, Mapping[str, Mapping[str, str]]]
+    #: ``pages[language][section][key]``: the patient pages' other texts (``[page.SECTION]``).
+    pages: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -87,6 +108,13 @@ class Labels:
         """What a patient reads for ``code`` of ``kind`` in ``language`` (English when it has no file)."""
         tables = self.patient.get(language or ENGLISH) or self.patient[ENGLISH]
         return tables[_known(kind, PATIENT_KINDS)].get(code) or _spaced(code)
+
+    def page_text(self, section: str, key: str, language: str | None, **values: object) -> str:
+        """The page text ``key`` of ``[page.section]`` in ``language`` (English when it has no file), with its
+        ``{placeholders}`` filled from ``values``; raises KeyError for a text no file has."""
+        texts = self.pages.get(language or ENGLISH) or self.pages[ENGLISH]
+        text = texts[section][key]
+        return text.format(**values) if values else text
 
     def described(self, kind: str, lead: str = "", only: Iterable[str] | None = None) -> str:
         """An API description of a field holding a ``kind`` of code (or ``only`` those codes): ``lead``, then
@@ -106,13 +134,14 @@ def load_labels(directory: Path = LABELS_DIR) -> Labels:
         raise LabelsError(f"{directory}: no {ENGLISH}.toml; staff words and every patient word start there")
     staff: dict[str, Mapping[str, str]] = {}
     patient: dict[str, Mapping[str, Mapping[str, str]]] = {}
+    pages: dict[str, Mapping[str, Mapping[str, str]]] = {}
     for language in [ENGLISH, *sorted(set(read) - {ENGLISH})]:
         data, where = read[language], f"{language}.toml"
         if data.get("language") != language:
             raise LabelsError(f"{where}: language = {data.get('language')!r}; it must be {language!r}, the file's name")
-        unknown = sorted(set(data) - {"language", "staff", "patient"})
+        unknown = sorted(set(data) - {"language", "staff", "patient", "page"})
         if unknown:
-            raise LabelsError(f"{where}: unknown entries {', '.join(unknown)} (known: language, staff, patient)")
+            raise LabelsError(f"{where}: unknown entries {', '.join(unknown)} (known: language, staff, patient, page)")
         if language == ENGLISH:
             staff = _tables(data.get("staff"), STAFF_KINDS, f"{where} [staff")
         elif "staff" in data:
@@ -121,7 +150,8 @@ def load_labels(directory: Path = LABELS_DIR) -> Labels:
         if language != ENGLISH:
             _same_codes(tables, patient[ENGLISH], where)
         patient[language] = tables
-    return Labels(staff=MappingProxyType(staff), patient=MappingProxyType(patient))
+        pages[language] = _page_texts(data.get("page"), pages.get(ENGLISH), where)
+    return Labels(staff=MappingProxyType(staff), patient=MappingProxyType(patient), pages=MappingProxyType(pages))
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -169,6 +199,44 @@ def _same_codes(tables: Mapping[str, Mapping[str, str]], english: Mapping[str, M
         extra = [code for code in table if code not in english[kind]]
         if extra:
             raise LabelsError(f"{where} [patient.{kind}]: {extra[0]} is not in {ENGLISH}.toml's [patient.{kind}]")
+
+
+def _page_texts(
+    section: Any, english: Mapping[str, Mapping[str, str]] | None, where: str
+) -> Mapping[str, Mapping[str, str]]:
+    """The ``[page.SECTION]`` tables of one file: texts by key; another language has exactly English's keys,
+    each with the same ``{placeholders}`` (a translation that drops ``{phone}`` would lose the clinic's number)."""
+    section = section or {}
+    if not isinstance(section, dict) or not all(isinstance(table, dict) for table in section.values()):
+        raise LabelsError(f"{where} [page]: must be tables of texts, one per page section")
+    for name, table in section.items():
+        for key, text in table.items():
+            if not isinstance(text, str) or not text.strip():
+                raise LabelsError(f"{where} [page.{name}]: {key} must be a text (a non-empty string), not {text!r}")
+            try:
+                _placeholders(text)
+            except ValueError:
+                raise LabelsError(f"{where} [page.{name}]: {key} has a {{ or }} without its pair") from None
+    if english is not None:
+        for name in sorted(set(english) | set(section)):
+            mine, theirs = section.get(name, {}), english.get(name, {})
+            missing = [key for key in theirs if key not in mine]
+            if missing:
+                raise LabelsError(f"{where} [page.{name}]: no text for {', '.join(missing)} (the patient reads it)")
+            extra = [key for key in mine if key not in theirs]
+            if extra:
+                raise LabelsError(f"{where} [page.{name}]: {extra[0]} is not in {ENGLISH}.toml's [page.{name}]")
+            for key, text in mine.items():
+                if _placeholders(text) != _placeholders(theirs[key]):
+                    raise LabelsError(
+                        f"{where} [page.{name}]: {key} must use the placeholders of {ENGLISH}.toml's, "
+                        f"{sorted(_placeholders(theirs[key])) or 'none'}"
+                    )
+    return MappingProxyType({name: MappingProxyType(dict(table)) for name, table in section.items()})
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
 def _known(kind: str, kinds: tuple[str, ...]) -> str:
