@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         landing,
         observability,
         problems,
+        questionnaire,
         rate_limits,
         scheduler_events,
         security,
@@ -67,6 +68,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(health.bp)
     api.spec.components.schema("InquiryRequest", schema=InquiryRequestSchema)
     api.register_blueprint(intake.bp)
+    api.register_blueprint(questionnaire.bp)
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
     api.register_blueprint(fhir_notifications.bp)

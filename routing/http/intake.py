@@ -12,6 +12,7 @@ from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_if_authenticated
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
+from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, load_response
 from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
@@ -26,9 +27,12 @@ _REQUEST_BODY = {
         "application/json": _BODY,
         "application/x-www-form-urlencoded": _BODY,
         "multipart/form-data": _BODY,
+        FHIR_JSON: {"schema": {"type": "object", "description": "A FHIR R4 QuestionnaireResponse"}},
     },
     "description": "Form-encoded bodies use the same names flattened with dots (patient.first_name, "
-    "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset).",
+    "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset). An "
+    "application/fhir+json body is a QuestionnaireResponse to GET /fhir/Questionnaire/back-pain-intake; "
+    "its errors are named by linkId.",
 }
 _ERRORS = {
     400: "Malformed body",
@@ -57,8 +61,12 @@ def receive():
     raw = request.get_data(cache=True)
     verify_signature(request, raw, w.settings.webhook_secrets)
     payload = parse_body(request, raw)
-    data = load_all_or_422(inquiry_request, payload, header_errors(request))
-    delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
+    fingerprint = None
+    if is_questionnaire_response(request):
+        data, key, fingerprint = load_response(request, raw, payload, w.settings)
+    else:
+        data, key = load_all_or_422(inquiry_request, payload, header_errors(request)), delivery_key(request, raw)
+    delivery = Delivery(key, raw, request.content_type or "", payload, data, fingerprint)
     try:
         outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)
     except IdempotencyConflict:
