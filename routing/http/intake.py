@@ -12,7 +12,7 @@ from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_if_authenticated
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
-from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, load_response
+from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, questionnaire_delivery
 from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
@@ -61,12 +61,11 @@ def receive():
     raw = request.get_data(cache=True)
     verify_signature(request, raw, w.settings.webhook_secrets)
     payload = parse_body(request, raw)
-    fingerprint = None
     if is_questionnaire_response(request):
-        data, key, fingerprint = load_response(request, raw, payload, w.settings)
+        delivery = questionnaire_delivery(request, raw, payload, w.settings)
     else:
-        data, key = load_all_or_422(inquiry_request, payload, header_errors(request)), delivery_key(request, raw)
-    delivery = Delivery(key, raw, request.content_type or "", payload, data, fingerprint)
+        data = load_all_or_422(inquiry_request, payload, header_errors(request))
+        delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
         outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)
     except IdempotencyConflict:

@@ -15,7 +15,7 @@ from flask import Request
 from routing.config import Settings
 from routing.http.problems import Problem, load_all_or_422
 from routing.http.webhook_delivery import MAX_KEY_LENGTH, delivery_key, header_errors
-from routing.services.intake import content_sha256
+from routing.services.intake import Delivery, content_sha256
 from schemas.inquiry import InquiryRequestSchema
 from schemas.questionnaire import canonical_base
 from schemas.questionnaire_response import ResponseErrors, read_response
@@ -30,13 +30,14 @@ def is_questionnaire_response(request: Request) -> bool:
     return (request.mimetype or "").lower() == FHIR_JSON
 
 
-def load_response(request: Request, raw: bytes, resource: dict[str, Any], settings: Settings) -> tuple[Any, str, str]:
-    """The validated intake data a QuestionnaireResponse gives, its delivery key and its content's fingerprint;
-    else a 422 naming each bad item by linkId.
+def questionnaire_delivery(request: Request, raw: bytes, resource: Any, settings: Settings) -> Delivery:
+    """The delivery a QuestionnaireResponse makes, validated; else a 422 naming each bad item by linkId.
 
-    The key is the delivery's ``webhook-id`` / ``Idempotency-Key`` when sent, else the response's own
-    ``identifier`` (the form filler's id for this response), else the hash of its content. Content, not bytes:
-    the same resource written anew (other spacing, other key order) is the same delivery.
+    Its payload is the intake body the answers give (what staff read and the booking worker loads again);
+    the resource itself is kept as received, in the raw body. The key is the delivery's ``webhook-id`` /
+    ``Idempotency-Key`` when sent, else the response's own ``identifier`` (the form filler's id for it),
+    else the hash of its content. Content, not bytes, also tells a redelivery from a reused key: the same
+    resource written anew (other spacing, other key order) is the same delivery.
     """
     errors = header_errors(request)
     try:
@@ -47,7 +48,8 @@ def load_response(request: Request, raw: bytes, resource: dict[str, Any], settin
     key, key_error = _key(request, raw, resource, fingerprint)
     if key_error:
         errors["identifier"] = [key_error]
-    return load_all_or_422(inquiry_request, body, errors), key, fingerprint
+    data = load_all_or_422(inquiry_request, body, errors)
+    return Delivery(key, raw, request.content_type or "", body, data, content_sha256=fingerprint)
 
 
 def _key(request: Request, raw: bytes, resource: dict[str, Any], fingerprint: str) -> tuple[str, str | None]:

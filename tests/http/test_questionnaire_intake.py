@@ -13,6 +13,7 @@ from routing import create_app
 from routing.adapters.db.models import Inquiry
 from routing.domain.triage.facts import RED_FLAGS
 from tests.conftest import settings_for
+from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import add_slots, busy_slots, count
 from tests.http.questionnaire_helpers import FHIR_JSON, QUESTIONNAIRE_PATH, respond
 
@@ -201,8 +202,20 @@ def test_a_response_with_a_red_flag_ticked_goes_to_urgent_review_with_exactly_th
         "prior_imaging": False,
         "red_flags": ["saddle_numbness"],
     }
-    assert stored.payload == resource  # the response itself is what is kept
-    assert stored.content_type == FHIR_JSON
+    # Kept as received; stored for staff and the booking worker as the intake body its answers make.
+    assert (stored.raw_body, stored.content_type) == (json.dumps(resource).encode(), FHIR_JSON)
+    assert stored.payload == {
+        "patient": {
+            "first_name": "Ana",
+            "last_name": "Diaz",
+            "email": "ana@example.org",
+            "date_of_birth": "1975-02-03",
+        },
+        "symptoms": {
+            key.removeprefix("symptoms."): value for key, value in answers.items() if key.startswith("symptoms.")
+        },
+        "consent": True,
+    }
 
 
 def test_a_response_without_red_flags_is_booked(client, slots, questionnaire):
@@ -213,6 +226,22 @@ def test_a_response_without_red_flags_is_booked(client, slots, questionnaire):
     assert response.status_code == 201, response.get_json()
     assert (response.get_json()["status"], response.get_json()["triage"]["route"]) == ("booked", "consult")
     assert busy_slots(slots) == 1
+
+
+def test_staff_find_a_response_s_inquiry_by_the_patient_s_name_and_read_its_answers(client, slots, questionnaire):
+    answers = {**ABOUT_ANA, "symptoms.pain_score": 6, "message": "Lifted a box."}
+    inquiry_id = _post(client, respond(questionnaire, answers)).get_json()["id"]
+    staff = bearer(make_token(slots, "Desk", "staff"))
+
+    found = client.get("/v1/admin/inquiries?search=diaz", headers=staff).get_json()
+    detail = client.get(f"/v1/admin/inquiries/{inquiry_id}", headers=staff).get_json()
+
+    assert [item["id"] for item in found["items"]] == [inquiry_id]
+    assert (detail["patient"]["last_name"], detail["message"], detail["symptoms"]) == (
+        "Diaz",
+        "Lifted a box.",
+        {"pain_score": 6},
+    )
 
 
 def test_a_response_in_spanish_gets_the_patient_s_message_in_spanish(client, slots, questionnaire):
