@@ -138,6 +138,8 @@ class Settings:
     console_max_hours: int = 12
     #: The clinic named in every patient message (``ROUTING_CLINIC_*``); the demo clinic until they are set.
     clinic: ClinicProfile = DEMO_CLINIC
+    #: Form builders' webhooks by form name (``POST /v1/forms/<name>``), from ROUTING_FORM_MAPPINGS' files.
+    form_mappings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def signatures_required(self) -> bool:
@@ -151,7 +153,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
     the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
-    ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``,
+    ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``, ``ROUTING_FORM_MAPPINGS`` (and the
+    variables its files name for their secrets),
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts) plus
     ``TESTING``.
     """
@@ -227,6 +230,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),
         clinic=clinic,
+        form_mappings=_form_mappings(text("ROUTING_FORM_MAPPINGS", ""), values),
     )
 
 
@@ -258,6 +262,20 @@ def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
             f"ROUTING_CLINIC_WEBSITE={website!r} is not a web address; use e.g. https://www.example-clinic.org."
         )
     return ClinicProfile(raw["ROUTING_CLINIC_NAME"], phone, raw["ROUTING_CLINIC_ADDRESS"], website)
+
+
+def _form_mappings(folder: str, values: Mapping[str, object]) -> Mapping[str, Any]:
+    """The form mappings in ``folder`` (ROUTING_FORM_MAPPINGS), checked, their secrets read from ``values``."""
+    if not folder:
+        return {}
+    # Imported here: only a service taking form builders' webhooks reads mapping files.
+    from routing.adapters.forms.mapping import MappingError, load_mappings
+
+    environ = {name: str(value) for name, value in values.items() if value is not None}
+    try:
+        return load_mappings(Path(folder), environ)
+    except MappingError as error:
+        raise ConfigError(f"ROUTING_FORM_MAPPINGS: {error}") from None
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
