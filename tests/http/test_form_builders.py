@@ -147,6 +147,14 @@ def test_a_typeform_delivery_not_signed_with_the_secret_is_a_401_and_not_stored(
     assert count(forms_app, Inquiry) == 0
 
 
+def test_typeform_s_documented_example_signed_with_another_secret_is_a_401(client, forms_app):
+    body = sample("typeform_example_payload.json")
+
+    response = _post_typeform(client, body, OTHER_TYPEFORM_SECRET, url="/v1/forms/typeform-example")
+
+    assert response.status_code == 401
+
+
 def test_a_typeform_body_changed_after_signing_is_a_401(client, forms_app):
     body = sample("typeform_back_pain.json")
     headers = typeform_headers(body)
@@ -217,9 +225,9 @@ def test_typeform_answers_the_mapping_cannot_carry_are_a_422_naming_each_typefor
     assert response.status_code == 422
     assert response.get_json()["type"] == "urn:routing:problem:unmapped-answers"
     assert response.get_json()["errors"] == {
-        "pain_level": ["symptoms.pain_score: Must be a whole number, not 'seven'."],
+        "pain_level": ["symptoms.pain_score: Must be a whole number."],
         "warning_signs": [
-            "symptoms.red_flags: The answer 'Headache' is not one the mapping knows (known: 'Trouble controlling my "
+            "symptoms.red_flags: The answer is not one the mapping knows (known: 'Trouble controlling my "
             "bladder or bowels', 'Numbness where I sit (groin or buttocks)', 'My legs are getting weaker', "
             "'Fever or chills', 'None of these')."
         ],
@@ -227,6 +235,8 @@ def test_typeform_answers_the_mapping_cannot_carry_are_a_422_naming_each_typefor
             "Not in the mapping typeform-intake.toml: map it to an intake field under [fields], or list it in ignore."
         ],
     }
+    # The builder keeps the answer in its delivery log: no answer is quoted back.
+    assert (b"Headache" in response.data, b"seven" in response.data) == (False, False)
     assert count(forms_app, Inquiry) == 0
 
 
@@ -300,6 +310,14 @@ def test_a_jotform_submission_in_spanish_is_booked_with_its_mapped_facts_and_the
         "language": "es",
     }
     assert busy_slots(forms_app) == 1
+
+
+def test_jotform_s_documented_submission_with_a_wrong_token_is_a_401(client, forms_app):
+    url = f"/v1/forms/jotform-example?token={GENERIC_TOKEN}"
+
+    response = _post_jotform(client, jotform_fields("jotform_example_fields.json"), url=url)
+
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -418,6 +436,34 @@ def test_form_fields_from_any_builder_are_mapped_with_repeated_fields_as_lists(c
     assert stored.payload["preferred_times"] == ["weekday mornings"]
     assert stored.idempotency_key == "form:wordpress-form:wp-2041"
     assert response.get_json()["status"] == "urgent_review"
+
+
+def test_form_webhooks_are_held_to_the_intake_s_rate_limit(migrated_url, tmp_path):
+    app = _app(migrated_url, tmp_path, ROUTING_RATE_LIMIT_INTAKE="2/minute")
+    try:
+        client = app.test_client()
+        statuses = [
+            _post_jotform(client, jotform_fields("jotform_back_pain_fields.json")).status_code for _ in range(3)
+        ]
+    finally:
+        app.extensions["routing"].db.dispose()
+
+    assert statuses == [201, 200, 429]
+
+
+def test_the_form_webhook_is_documented_with_every_answer_it_gives(client):
+    post = client.get("/openapi.json").get_json()["paths"]["/v1/forms/{name}"]["post"]
+
+    assert set(post["requestBody"]["content"]) == {
+        "application/json",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+    }
+    assert {"200", "201", "202", "400", "401", "404", "409", "413", "415", "422", "429"} <= set(post["responses"])
+    assert [parameter["name"] for parameter in post["parameters"] if parameter["in"] != "path"] == [
+        "token",
+        "Typeform-Signature",
+    ]
 
 
 def test_a_form_no_mapping_names_is_a_404(client):

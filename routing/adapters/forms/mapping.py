@@ -19,7 +19,7 @@ Every file is checked when the service starts (:func:`load_mappings`), each mess
 entry: an unknown intake field, a value that is not one of the field's codes, an intake field no builder
 field fills that the intake needs, a secret that is missing or too short. Applying a mapping to a submission
 (:func:`to_intake_body`) never raises anything but :class:`UnmappedAnswers`, naming each builder field whose
-answer it could not map.
+answer it could not map, and never quoting the answer: builders keep webhook answers in delivery logs.
 """
 
 from __future__ import annotations
@@ -390,7 +390,7 @@ def _convert(entry: FieldMap, value: Any) -> Any:
             key = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
             if key not in entry.values:
                 known = ", ".join(repr(answer) for answer in entry.values)
-                raise ValueError(f"The answer {key!r} is not one the mapping knows (known: {known}).")
+                raise ValueError(f"The answer is not one the mapping knows (known: {known}).")
             meaning = entry.values[key]
             meant.extend(meaning if isinstance(meaning, list) else [meaning])
         items = meant
@@ -409,7 +409,7 @@ def _one(target: IntakeField, item: Any) -> Any:
             return item
         if isinstance(item, str) and item.strip().casefold() in _YES_NO:
             return _YES_NO[item.strip().casefold()]
-        raise ValueError(f"Must be yes or no, not {item!r}; give values = {{ ... = true/false }} for other words.")
+        raise ValueError("Must be yes or no; give values = { ... = true/false } for other words.")
     if target.kind == INTEGER:
         return _whole_number(item)
     if target.kind == DATE:
@@ -432,21 +432,21 @@ def _code(target: IntakeField, item: Any) -> str:
             if kind and any(LABELS.patient[lang][kind].get(code, "").casefold() == words for lang in LABELS.languages):
                 return code
     raise ValueError(
-        f"The answer {item!r} is not one of the {target.path} codes ({', '.join(target.choices)}) nor their words; "
+        f"The answer is not one of the {target.path} codes ({', '.join(target.choices)}) nor their words; "
         "give values = { ... } for the form's own words."
     )
 
 
 def _whole_number(item: Any) -> int:
     if isinstance(item, bool):
-        raise ValueError(f"Must be a whole number, not {item!r}.")
+        raise ValueError("Must be a whole number.")
     if isinstance(item, int):
         return item
     if isinstance(item, float) and item.is_integer():
         return int(item)
     if isinstance(item, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", item):
         return int(item)
-    raise ValueError(f"Must be a whole number, not {item!r}.")
+    raise ValueError("Must be a whole number.")
 
 
 def _date(item: Any) -> str:
@@ -458,4 +458,4 @@ def _date(item: Any) -> str:
             return date(int(item["year"]), int(item["month"]), int(item["day"])).isoformat()
     except (KeyError, TypeError, ValueError):
         pass
-    raise ValueError(f"Must be a date (YYYY-MM-DD, or year, month and day), not {item!r}.")
+    raise ValueError("Must be a date (YYYY-MM-DD, or year, month and day).")
