@@ -26,7 +26,7 @@ from routing.adapters.forms.mapping import (
 )
 from routing.http.json_body import load_json
 from routing.http.problems import Problem, flatten_errors
-from routing.http.webhook_delivery import FORM_TYPES, JSON, MAX_CONTENT_TYPE_LENGTH, MAX_DEPTH, nesting_depth
+from routing.http.webhook_delivery import FORM_TYPES, JSON, MAX_DEPTH, header_errors, nesting_depth
 from routing.services.intake import Delivery, content_sha256
 from schemas.inquiry import InquiryRequestSchema
 from schemas.text import control_character_error
@@ -40,6 +40,9 @@ inquiry_request = InquiryRequestSchema()
 def form_delivery(form: FormMapping, request: Request, raw: bytes) -> Delivery:
     """The intake delivery a builder's webhook request makes; raises a problem (401, 400, 415, 422) otherwise."""
     _authenticate(form, request, raw)
+    stored_headers = header_errors(request)  # the Content-Type is stored with the inquiry
+    if stored_headers:
+        raise Problem(422, errors=stored_headers, slug="validation-error")
     payload, submission = _read(form, request, raw)
     try:
         body = to_intake_body(form, submission)
@@ -60,8 +63,7 @@ def form_delivery(form: FormMapping, request: Request, raw: bytes) -> Delivery:
         ) from None
     fingerprint = content_sha256(payload)
     key = f"form:{form.name}:{submission.id if submission.id is not None else f'sha256:{fingerprint}'}"
-    content_type = (request.content_type or "")[:MAX_CONTENT_TYPE_LENGTH]
-    return Delivery(key, raw, content_type, body, data, content_sha256=fingerprint)
+    return Delivery(key, raw, request.content_type or "", body, data, content_sha256=fingerprint)
 
 
 def _authenticate(form: FormMapping, request: Request, raw: bytes) -> None:

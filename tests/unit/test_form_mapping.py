@@ -297,13 +297,19 @@ def test_the_intake_s_errors_are_named_by_the_builder_field_filling_each_path(tm
 
     named = intake_errors_by_builder_field(
         form,
-        {"patient.email": ["Not a valid email address."], "symptoms.pain_score": ["Too high."], "_schema": ["x"]},
+        {
+            "patient.email": ["Not a valid email address."],
+            "symptoms.pain_score": ["Too high."],
+            "_schema": ["x"],
+            "patient": ["Missing data for required field."],
+        },
     )
 
     assert named == {
         "mail": ["patient.email: Not a valid email address."],
         "pain": ["symptoms.pain_score: Too high."],
         "_schema": ["x"],
+        "first": ["patient: Missing data for required field."],
     }
 
 

@@ -344,6 +344,8 @@ def intake_errors_by_builder_field(mapping: FormMapping, errors: Mapping[str, li
     named: dict[str, list[str]] = {}
     for path, messages in errors.items():
         target = next((p for p in BY_PATH if path == p or path.startswith(f"{p}.")), None)
+        # A whole group missing (no patient answer at all) is named by a field that fills the group.
+        target = target or next((p for p in BY_PATH if p.startswith(f"{path}.") and mapping.sources(p)), None)
         sources = mapping.sources(target) if target else []
         key = sources[0] if sources else path
         prefix = f"{path}: " if sources else ""
