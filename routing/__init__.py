@@ -34,11 +34,13 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         docs_assets,
         dry_run,
         fhir_notifications,
+        form_builders,
         health,
         intake,
         landing,
         observability,
         problems,
+        questionnaire,
         rate_limits,
         scheduler_events,
         security,
@@ -70,6 +72,8 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.spec.components.schema("InquiryRequest", schema=InquiryRequestSchema)
     api.register_blueprint(intake.bp)
     api.register_blueprint(calendar_download.bp)
+    api.register_blueprint(questionnaire.bp)
+    api.register_blueprint(form_builders.bp)
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
     api.register_blueprint(fhir_notifications.bp)

@@ -163,6 +163,8 @@ class Settings:
     clinic: ClinicProfile = DEMO_CLINIC
     #: The patient form (``ROUTING_FORM*``).
     form: FormSettings = FormSettings()
+    #: Form builders' webhooks by form name (``POST /v1/forms/<name>``), from ROUTING_FORM_MAPPINGS' files.
+    form_mappings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def signatures_required(self) -> bool:
@@ -176,7 +178,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
     ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
     the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
-    ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``,
+    ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``, ``ROUTING_FORM_MAPPINGS`` (and the
+    variables its files name for their secrets),
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
     patient form's ``ROUTING_FORM*``) plus ``TESTING``.
     """
@@ -265,6 +268,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             min_fill_seconds=number("ROUTING_FORM_MIN_SECONDS", 3.0, 0.0),
             token_max_age_hours=number("ROUTING_FORM_TOKEN_HOURS", 24.0, 0.1),
         ),
+        form_mappings=_form_mappings(text("ROUTING_FORM_MAPPINGS", ""), values),
     )
 
 
@@ -296,6 +300,20 @@ def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
             f"ROUTING_CLINIC_WEBSITE={website!r} is not a web address; use e.g. https://www.example-clinic.org."
         )
     return ClinicProfile(raw["ROUTING_CLINIC_NAME"], phone, raw["ROUTING_CLINIC_ADDRESS"], website)
+
+
+def _form_mappings(folder: str, values: Mapping[str, object]) -> Mapping[str, Any]:
+    """The form mappings in ``folder`` (ROUTING_FORM_MAPPINGS), checked, their secrets read from ``values``."""
+    if not folder:
+        return {}
+    # Imported here: only a service taking form builders' webhooks reads mapping files.
+    from routing.adapters.forms.mapping import MappingError, load_mappings
+
+    environ = {name: str(value) for name, value in values.items() if value is not None}
+    try:
+        return load_mappings(Path(folder), environ)
+    except MappingError as error:
+        raise ConfigError(f"ROUTING_FORM_MAPPINGS: {error}") from None
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

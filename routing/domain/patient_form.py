@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from routing.domain.triage import READ_LANGUAGES
 from routing.domain.triage.facts import (
     CONDITIONS,
     EPISODES,
@@ -58,8 +59,10 @@ class Question:
     name: str
     #: radio, checkbox (any number of answers), text, email, tel, date, textarea
     control: str
-    #: The key of its question text in ``[page.form]`` (``q_<name>``), and of its hint, if any.
-    label: str
+    #: Where its question text is, as ``Option.words``; None: the intake field's question in the labels'
+    #: ``[patient.question]`` table, the words the FHIR Questionnaire asks it with too.
+    label: tuple[str, str, str] | None = None
+    #: The key of its hint in ``[page.form]``, if any.
     hint: str | None = None
     options: tuple[Option, ...] = ()
     required: bool = False
@@ -94,74 +97,58 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "section_pain",
         (
-            Question("location", "radio", "q_location", options=_codes("location", LOCATIONS)),
+            Question("location", "radio", options=_codes("location", LOCATIONS)),
             Question(
                 "duration_days",
                 "radio",
-                "q_duration",
+                ("page", "form", "q_duration"),
                 options=tuple(Option(str(days), ("page", "form", f"duration_{days}")) for days in DURATION_DAYS),
             ),
-            Question("onset", "radio", "q_onset", options=_codes("onset", ONSETS)),
-            Question("trigger", "radio", "q_trigger", options=_codes("trigger", TRIGGERS)),
-            Question("episodes", "radio", "q_episodes", options=_codes("episodes", EPISODES)),
+            Question("onset", "radio", options=_codes("onset", ONSETS)),
+            Question("trigger", "radio", options=_codes("trigger", TRIGGERS)),
+            Question("episodes", "radio", options=_codes("episodes", EPISODES)),
             Question(
                 "pain_score",
                 "radio",
-                "q_pain_score",
                 hint="pain_hint",
                 options=tuple(Option(str(score), ("literal", str(score), "")) for score in PAIN_SCORES),
             ),
-            Question("radiating_leg_pain", "radio", "q_radiating_leg_pain", options=_flag()),
-            Question(
-                "muscle_relaxants", "radio", "q_muscle_relaxants", options=_codes("muscle_relaxants", RELAXANT_EFFECTS)
-            ),
-            Question("prior_imaging", "radio", "q_prior_imaging", options=_flag()),
+            Question("radiating_leg_pain", "radio", options=_flag()),
+            Question("muscle_relaxants", "radio", options=_codes("muscle_relaxants", RELAXANT_EFFECTS)),
+            Question("prior_imaging", "radio", options=_flag()),
             Question(
                 "diagnosed_conditions",
                 "checkbox",
-                "q_diagnosed_conditions",
                 hint="tick_all",
-                options=_codes("condition", CONDITIONS),
+                options=_codes("diagnosed_conditions", CONDITIONS),
             ),
         ),
     ),
     Section(
         "section_warning",
-        (
-            Question(
-                "red_flags", "checkbox", "q_red_flags", hint="red_flags_hint", options=_codes("red_flag", RED_FLAGS)
-            ),
-        ),
+        (Question("red_flags", "checkbox", hint="red_flags_hint", options=_codes("red_flags", RED_FLAGS)),),
     ),
     Section(
         "section_more",
         (
-            Question("message", "textarea", "q_message", hint="message_hint"),
-            Question("preferred_times", "text", "q_preferred_times", hint="preferred_times_hint"),
+            Question("message", "textarea", hint="message_hint"),
+            Question("preferred_times", "text", hint="preferred_times_hint"),
         ),
     ),
     Section(
         "section_details",
         (
-            Question("first_name", "text", "q_first_name", required=True, autocomplete="given-name"),
-            Question("last_name", "text", "q_last_name", required=True, autocomplete="family-name"),
-            Question("email", "email", "q_email", hint="contact_hint", autocomplete="email"),
-            Question("phone", "tel", "q_phone", hint="contact_hint", autocomplete="tel"),
-            Question("date_of_birth", "date", "q_date_of_birth", hint="date_of_birth_hint", autocomplete="bday"),
+            Question("first_name", "text", required=True, autocomplete="given-name"),
+            Question("last_name", "text", required=True, autocomplete="family-name"),
+            Question("email", "email", hint="contact_hint", autocomplete="email"),
+            Question("phone", "tel", hint="contact_hint", autocomplete="tel"),
+            Question("date_of_birth", "date", hint="date_of_birth_hint", autocomplete="bday"),
             # The languages are named in their own words (the same in every file).
-            Question(
-                "language",
-                "radio",
-                "q_language",
-                options=(
-                    Option("en", ("page", "common", "language_en")),
-                    Option("es", ("page", "common", "language_es")),
-                ),
-            ),
+            Question("language", "radio", options=_codes("language", READ_LANGUAGES)),
             Question(
                 "consent",
                 "checkbox",
-                "q_consent",
+                ("page", "form", "q_consent"),
                 options=(Option("true", ("page", "form", "consent_text")),),
                 required=True,
             ),

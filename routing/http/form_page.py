@@ -191,7 +191,7 @@ def build_form(
     if "" in found:  # an error of no question on the form (a clinic's own form may send other fields)
         summary.append(("#questions", t(f"errors.{found[''].message}")))
     others = [
-        (code, t(f"common.language_{code}"), url_for("served_form.form", lang=code))
+        (code, LABELS.patient_words("language", code, t.language), url_for("served_form.form", lang=code))
         for code in LANGUAGES
         if code != language
     ]
@@ -214,7 +214,7 @@ def _field(question: Question, t: Texts, answers: MultiDict, *, fresh: bool) -> 
         name=question.name,
         control=question.control,
         id=f"f-{question.name}",
-        label=t(f"form.{question.label}"),
+        label=t.words(Option(question.name, question.label or ("patient", "question", question.name))),
         required=question.required,
         autocomplete=question.autocomplete,
     )

@@ -14,6 +14,7 @@ from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_if_authenticated
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
+from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, questionnaire_delivery
 from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
@@ -30,13 +31,16 @@ _REQUEST_BODY = {
         "application/json": _BODY,
         "application/x-www-form-urlencoded": _BODY,
         "multipart/form-data": _BODY,
+        FHIR_JSON: {"schema": {"type": "object", "description": "A FHIR R4 QuestionnaireResponse"}},
     },
     "description": "Form-encoded bodies use the same names flattened with dots (patient.first_name, "
     "symptoms.red_flags repeated for lists) or without the prefix (first_name, onset). A post from the "
     "patient form served at GET /form carries its form_token (signed, expiring; it stands in for the webhook "
     "signature), must leave the honeypot field homepage empty, come at least ROUTING_FORM_MIN_SECONDS after "
     "the form was served, and have consent ticked. A client that ranks text/html above JSON in Accept (a "
-    "browser submitting a form) is answered with HTML pages instead of the JSON and problem+json below.",
+    "browser submitting a form) is answered with HTML pages instead of the JSON and problem+json below. An "
+    "application/fhir+json body is a QuestionnaireResponse to GET /fhir/Questionnaire/back-pain-intake; "
+    "its errors are named by linkId.",
 }
 _ERRORS = {
     400: "Malformed body; or a post from GET /form whose form_token is forged (invalid-form-token) or expired "
@@ -68,8 +72,12 @@ def receive():
     if form is None:
         verify_signature(request, raw, w.settings.webhook_secrets)
     payload = parse_body(request, raw)
-    data = load_all_or_422(inquiry_request, payload, {**header_errors(request), **(form.errors if form else {})})
-    delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
+    if is_questionnaire_response(request):
+        delivery = questionnaire_delivery(request, raw, payload, w.settings)
+    else:
+        errors = {**header_errors(request), **(form.errors if form else {})}
+        data = load_all_or_422(inquiry_request, payload, errors)
+        delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
         outcome = receive_inquiry(session=request_session(), routing=w.routing, delivery=delivery)
     except IdempotencyConflict:

@@ -32,7 +32,11 @@ from routing.http.problems import Problem
 log = logging.getLogger(__name__)
 
 #: Endpoint -> the setting holding its limit.
-LIMITED_ENDPOINTS = {"intake.receive": "rate_limit_intake", "dry_run.dry_run": "rate_limit_dry_run"}
+LIMITED_ENDPOINTS = {
+    "intake.receive": "rate_limit_intake",
+    "form_builders.receive": "rate_limit_intake",
+    "dry_run.dry_run": "rate_limit_dry_run",
+}
 
 
 #: How often the in-process counters drop keys that expired and were never read again.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -39,11 +40,20 @@ class Delivery:
     content_type: str
     payload: dict[str, Any]
     data: dict[str, Any]
+    #: What tells a redelivery from a reused key when the raw bytes cannot: a hash of the parsed content, for
+    #: senders whose redeliveries differ in bytes only (a new multipart boundary, JSON written anew).
+    content_sha256: str | None = None
 
     @property
     def body_sha256(self) -> str:
-        """Fingerprint of the raw body, to tell a redelivery from a reused key."""
-        return hashlib.sha256(self.raw_body).hexdigest()
+        """Fingerprint of the delivery (the raw body's, unless a content fingerprint is given)."""
+        return self.content_sha256 or hashlib.sha256(self.raw_body).hexdigest()
+
+
+def content_sha256(content: Any) -> str:
+    """A fingerprint of parsed content (JSON-ready), the same however it was written: keys sorted, no spaces."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def receive_inquiry(*, session: Session, routing: Routing, delivery: Delivery, now: datetime | None = None) -> Outcome:
@@ -174,7 +184,15 @@ def _slot_from_record(record: dict[str, str]) -> SlotTime:
     return SlotTime(record["id"], record["slot_type"], start, end)
 
 
-__all__ = ["Delivery", "IdempotencyConflict", "Outcome", "SlotTime", "get_outcome", "receive_inquiry"]
+__all__ = [
+    "Delivery",
+    "IdempotencyConflict",
+    "Outcome",
+    "SlotTime",
+    "content_sha256",
+    "get_outcome",
+    "receive_inquiry",
+]
 
 
 def get_outcome(*, session: Session, inquiry_id: uuid.UUID) -> Outcome | None:

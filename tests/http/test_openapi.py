@@ -38,7 +38,7 @@ def test_docs_page_loads_swagger_ui_from_this_service(client):
         assert client.get(asset).status_code == 200, asset
 
 
-def test_the_intake_webhook_is_documented_for_json_and_form_bodies(client):
+def test_the_intake_webhook_is_documented_for_json_form_and_questionnaire_response_bodies(client):
     spec = client.get("/openapi.json").get_json()
 
     post = spec["paths"]["/v1/inquiries"]["post"]
@@ -46,6 +46,7 @@ def test_the_intake_webhook_is_documented_for_json_and_form_bodies(client):
         "application/json",
         "application/x-www-form-urlencoded",
         "multipart/form-data",
+        "application/fhir+json",
     }
     assert {"200", "201", "202", "400", "401", "409", "413", "415", "422"} <= set(post["responses"])
     assert post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")

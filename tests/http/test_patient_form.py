@@ -37,7 +37,7 @@ def test_the_form_is_in_english_by_default_with_every_text_from_the_labels_table
     assert response.mimetype == "text/html"
     assert page.lang == "en"
     assert page.title == "Tell us about your back pain · Riverside Spine & Pain Clinic (demo)"
-    assert page.labels["f-red_flags-0"] == LABELS.patient_words("red_flag", "bladder_bowel_dysfunction", "en")
+    assert page.labels["f-red_flags-0"] == LABELS.patient_words("red_flags", "bladder_bowel_dysfunction", "en")
     assert page.labels["f-first_name"] == "First name (required)"
     assert page.labels["f-date_of_birth"] == "Date of birth (optional)"
     assert ("/form?lang=es", "Español") in page.links
@@ -49,7 +49,7 @@ def test_lang_es_gives_the_spanish_form(client):
 
     assert page.lang == "es"
     assert page.title == "Cuéntenos sobre su dolor de espalda · Riverside Spine & Pain Clinic (demo)"
-    assert page.labels["f-red_flags-1"] == LABELS.patient_words("red_flag", "saddle_numbness", "es")
+    assert page.labels["f-red_flags-1"] == LABELS.patient_words("red_flags", "saddle_numbness", "es")
     assert page.labels["f-onset-0"] == "De repente"
     assert ("/form?lang=en", "English") in page.links
     assert page.values["language"] == ["es"]

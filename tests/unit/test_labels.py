@@ -200,7 +200,7 @@ def test_a_page_text_is_filled_in_and_falls_back_to_english():
 
 
 @pytest.mark.parametrize(
-    "kind", ["red_flag", "onset", "episodes", "trigger", "location", "muscle_relaxants", "condition"]
+    "kind", ["red_flags", "onset", "episodes", "trigger", "location", "muscle_relaxants", "diagnosed_conditions"]
 )
 def test_every_answer_of_the_form_has_patient_words_in_each_language(kind):
     from routing.domain.labels import VOCABULARIES

@@ -38,6 +38,8 @@ LABELS_DIR = Path(__file__).parent
 #: The language staff read, and every patient reads when their language has no file.
 ENGLISH = "en"
 
+#: The facts a patient answers by picking words (a choice or a set of codes): each is a patient kind of its own.
+ANSWER_KINDS = tuple(name for name, (kind, _) in FACT_KINDS.items() if kind in ("choice", "set"))
 #: The codes each kind must name, where its vocabulary is a domain's (a listed kind may name only these).
 #: The other kinds (call-back outcomes, audit actions, reason sources, ...) are checked by the tests.
 VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -57,6 +59,8 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "condition": CONDITIONS,
         "slot_type": tuple(SlotType),
         "appointment": tuple(AppointmentStatus),
+        # A patient picks the answers of the choice and set facts in words (the intake's questions).
+        **{name: FACT_KINDS[name][1] for name in ANSWER_KINDS},
     }
 )
 #: Every kind of code staff may see in words.
@@ -77,9 +81,9 @@ STAFF_KINDS = (
     "language",
     "session_ended",
 )
-#: The kinds of code a patient reads in words (patient messages, the form's answers); every language file names
-#: all their codes.
-PATIENT_KINDS = ("slot_type", "red_flag", "onset", "episodes", "trigger", "location", "muscle_relaxants", "condition")
+#: The kinds of code patients read in words (the patient messages; the intake's questions, their answers and
+#: the languages); every language file names all their codes.
+PATIENT_KINDS = ("slot_type", "question", *ANSWER_KINDS, "language")
 
 
 class LabelsError(ValueError):
