@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from routing.observability import metrics
@@ -79,6 +80,27 @@ def reconciliation_poll(result: str, changes: int = 0, acted: int = 0) -> None:
 def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> None:
     """A staff member changed an inquiry (override, cancel, callback, acknowledge, retriage)."""
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
+
+
+def outbox_delivery(event: Any, channel: str, delivery_id: uuid.UUID, status: str, result: Any, now: datetime) -> None:
+    """An outbox delivery attempt ended: ``status`` is the delivery's new one (delivered, pending, dead);
+    ``result`` the channel's ``DeliveryResult`` (its detail is a status or an error kind, never a body)."""
+    counted = "delivered" if result.ok else ("dead" if status == "dead" else "failed")
+    metrics.count_outbox_delivery(channel, counted, result.latency_ms / 1000)
+    if result.ok and channel == "alert" and not result.detail.startswith("not sent"):
+        metrics.observe_alert_latency((now - event.occurred_at).total_seconds())
+    _emit(
+        logging.WARNING if status == "dead" else logging.INFO,
+        "outbox.delivery",
+        event_id=event.id,
+        event_type=event.type,
+        inquiry_id=event.inquiry_id,
+        channel=channel,
+        delivery_id=delivery_id,
+        status=status,
+        detail=result.detail,
+        latency_ms=result.latency_ms,
+    )
 
 
 def form_refused(reason: str) -> None:

@@ -54,6 +54,13 @@ EXTRA_FIELDS = frozenset(
         "event_count",
         "changes",
         "acted",
+        # The outbox: ids, the channel's name, and an attempt's result (an HTTP status or error kind: the
+        # seam's DeliveryResult.detail, which never holds a body, a URL or patient data).
+        "event_id",
+        "channel",
+        "delivery_id",
+        "detail",
+        "latency_ms",
     }
 )
 #: Loggers whose calls we review (ours); only their arguments are interpolated as given.

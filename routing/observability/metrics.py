@@ -17,8 +17,16 @@ Metrics:
   ``ok``, ``unavailable`` (it could not be reached) or ``error``.
 * ``routing_circuit_breaker_state{scheduler}``: 0 closed, 1 half-open, 2 open; the FHIR client's breaker.
 * ``routing_booking_queue_depth``: inquiries in ``pending_booking`` (one ``COUNT`` per scrape).
+* ``routing_outbox_deliveries_total{channel,result}``: outbox delivery attempts by channel (webhook, alert,
+  email, sms) and result: ``delivered``, ``failed`` (retried later) or ``dead`` (dead-lettered: refused for
+  good, or retried for the whole horizon).
+* ``routing_outbox_send_duration_seconds{channel}``: how long each attempt's send took.
+* ``routing_alert_latency_seconds``: from the change that raised an alert (its outbox event) to the alert's
+  delivery to an on-call receiver.
+* ``routing_outbox_backlog{status}``: deliveries ``pending`` (the backlog) and ``dead`` (dead letters
+  waiting for a replay), read at scrape time.
 
-The two gauges are read when ``/metrics`` is scraped.
+The gauges are read when ``/metrics`` is scraped.
 
 **Several processes (gunicorn workers, booking workers).** Each process has its own registry, so by
 default a scrape sees only the worker that answered it. For one view of all of them,
@@ -61,6 +69,7 @@ HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 OTHER_METHOD = "other"
 BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 BOOKING_RESULTS = ("booked", "no_slot", "unavailable", "error")
+DELIVERY_RESULTS = ("delivered", "failed", "dead")
 
 # The *_created series (one creation timestamp per label set) double what Prometheus stores for nothing
 # our dashboards use; rate() works without them.
@@ -91,6 +100,26 @@ BREAKER_STATE = Gauge(
 QUEUE_DEPTH = Gauge(
     "routing_booking_queue_depth",
     "Inquiries waiting in the booking queue (pending_booking).",
+    multiprocess_mode="livemostrecent",
+)
+OUTBOX_DELIVERIES = Counter(
+    "routing_outbox_deliveries_total", "Outbox delivery attempts by channel and result.", ["channel", "result"]
+)
+OUTBOX_SEND_SECONDS = Histogram(
+    "routing_outbox_send_duration_seconds",
+    "Time one outbox delivery attempt took to send.",
+    ["channel"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+ALERT_LATENCY = Histogram(
+    "routing_alert_latency_seconds",
+    "From the change that raised an alert to its delivery to an on-call receiver.",
+    buckets=(0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
+)
+OUTBOX_BACKLOG = Gauge(
+    "routing_outbox_backlog",
+    "Outbox deliveries pending (backlog) and dead (dead letters), by status.",
+    ["status"],
     multiprocess_mode="livemostrecent",
 )
 
@@ -140,6 +169,23 @@ def set_breaker_state(scheduler: Scheduler) -> None:
 def set_queue_depth(depth: float) -> None:
     """Record the booking queue depth read at scrape time."""
     QUEUE_DEPTH.set(depth)
+
+
+def count_outbox_delivery(channel: str, result: str, seconds: float) -> None:
+    """Count one delivery attempt (``result`` one of :data:`DELIVERY_RESULTS`) and how long its send took."""
+    OUTBOX_DELIVERIES.labels(channel, result if result in DELIVERY_RESULTS else "failed").inc()
+    OUTBOX_SEND_SECONDS.labels(channel).observe(seconds)
+
+
+def observe_alert_latency(seconds: float) -> None:
+    """Record how long an alert took from its change to an on-call receiver."""
+    ALERT_LATENCY.observe(max(seconds, 0.0))
+
+
+def set_outbox_backlog(pending: float, dead: float) -> None:
+    """Record the pending and dead deliveries read at scrape time."""
+    OUTBOX_BACKLOG.labels("pending").set(pending)
+    OUTBOX_BACKLOG.labels("dead").set(dead)
 
 
 def exposition(refresh: Callable[[], None] | None = None) -> tuple[bytes, str]:

@@ -33,6 +33,7 @@ from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decisio
 from routing.domain.triage.reader import Reader
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
+from routing.services import event_data, outbox
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
 
 log = logging.getLogger(__name__)
@@ -243,17 +244,21 @@ class _Step:
         *,
         proposed: SlotTime | None = None,
         lease_until: datetime | None = None,
+        hold: str | None = None,
     ) -> None:
-        """Write the inquiry's status (and, the first time, the decision and its facts)."""
+        """Write the inquiry's status (and, the first time, the decision and its facts), with its events
+        (``hold``: why a ``needs_review`` inquiry is held, an ``inquiry.held`` reason)."""
         values = _status_values(status, detail, message, self.now, proposed=proposed, lease_until=lease_until)
+        told = _outcome_events(self.inquiry_id, status, self.decision, hold)
         if self.decision_recorded:
-            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+            _settle(writes, self.inquiry_id, values, told, self.now)
             return
         values.update(facts=_facts_record(self.decision), language=self.decision.language)
         if self.new_inquiry is not None:
             writes.add(_STORE_INQUIRY, {**self.new_inquiry, **values})
+            _record_new(writes, self.inquiry_id, self.decision.language, told, self.now)
         else:
-            writes.add(_SETTLE, {"inquiry_id": self.inquiry_id, **values})
+            _settle(writes, self.inquiry_id, values, told, self.now)
         _record_decision(writes, self.inquiry_id, self.decision, self.now, retry=self.retry)
         self.decision_recorded = True
 
@@ -274,7 +279,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
         with session.begin():
             proposed = propose_earliest(session, scheduler, plan, preference)
             with WriteBatch(session.connection()) as writes:
-                step.record(writes, status, detail, message, proposed=proposed)
+                step.record(writes, status, detail, message, proposed=proposed, hold=decision.hold)
     else:
         with session.begin(), WriteBatch(session.connection()) as writes:
             step.record_waiting(writes)
@@ -286,7 +291,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
             log.warning("inquiry %s held for staff without a proposed slot: %s", step.inquiry_id, type(error).__name__)
             proposed = None
         with session.begin(), WriteBatch(session.connection()) as writes:
-            step.record(writes, status, detail, message, proposed=proposed)
+            step.record(writes, status, detail, message, proposed=proposed, hold=decision.hold)
     events.inquiry_routed(step.inquiry_id, status, decision, scheduler=scheduler.name, booked=False)
     return Outcome(
         step.inquiry_id, status, message, decision.to_dict(), proposed_slot=proposed, language=decision.language
@@ -299,7 +304,7 @@ def _hold_for_identity(step: _Step, doubt: PatientNotIdentified) -> Outcome:
     detail = f"held for staff: {doubt} in the scheduling system; choose the patient's record, then book"
     message = patient_messages.held_for_reading(decision.language, clinic=step.routing.clinic)
     with step.session.begin(), WriteBatch(step.session.connection()) as writes:
-        step.record(writes, InquiryStatus.NEEDS_REVIEW, detail, message)
+        step.record(writes, InquiryStatus.NEEDS_REVIEW, detail, message, hold="patient_identity")
     events.inquiry_routed(
         step.inquiry_id, InquiryStatus.NEEDS_REVIEW, decision, scheduler=step.routing.scheduler.name, booked=False
     )
@@ -316,8 +321,10 @@ def _store_untriaged(
     message = patient_messages.held_for_reading(language, clinic=routing.clinic)
     detail = f"triage failed ({type(error).__name__}): staff must read it"
     values = _status_values(InquiryStatus.NEEDS_REVIEW, detail, message, now)
+    held = [(outbox.INQUIRY_HELD, event_data.held(inquiry_id, "triage_failed"))]
     with session.begin(), WriteBatch(session.connection()) as writes:
         writes.add(_STORE_INQUIRY, {**new_inquiry, **values})
+        _record_new(writes, inquiry_id, language, held, now)
     return Outcome(inquiry_id, InquiryStatus.NEEDS_REVIEW, message)
 
 
@@ -361,8 +368,13 @@ def _count_failure(
         "updated_at": now,
         **values,
     }
-    writes.add(_SETTLE, params)
     status = values.get("status", InquiryStatus.PENDING_BOOKING)
+    told = (
+        []
+        if status == InquiryStatus.PENDING_BOOKING
+        else [(outbox.INQUIRY_HELD, event_data.held(inquiry_id, "booking_failed"))]
+    )
+    _settle(writes, inquiry_id, params, told, now)
     log.warning("inquiry %s booking attempt %d failed: %s", inquiry_id, attempts, why)
     events.booking_failed(inquiry_id, attempts, status)
     return Outcome(inquiry_id, status, message, completed=False, language=language)
@@ -393,6 +405,7 @@ def _apply(
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
+        booked = [(outbox.APPOINTMENT_BOOKED, _booked_data(inquiry_id, routing, booking, appointment))]
         told = preference_result(preference, appointment.start)
         message = patient_messages.booked(
             plan.slot_type, appointment.start, tz, language, clinic=routing.clinic, preference=told
@@ -400,12 +413,14 @@ def _apply(
     else:
         status = InquiryStatus.NEEDS_REVIEW
         detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
+        booked = []
         message = patient_messages.held_for_staff(
             plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language, clinic=routing.clinic
         )
     proposed = booking.proposed
     values = _status_values(status, detail, message, now, proposed=proposed)
-    writes.add(_SETTLE, {"inquiry_id": inquiry_id, **values})
+    hold = None if appointment is not None else "no_slot"
+    _settle(writes, inquiry_id, values, _outcome_events(inquiry_id, status, decision, hold) + booked, now)
     return Outcome(
         inquiry_id,
         status,
@@ -414,6 +429,48 @@ def _apply(
         appointment=appointment,
         proposed_slot=proposed,
         language=language,
+    )
+
+
+Told = list[tuple[str, dict[str, Any]]]
+
+
+def _outcome_events(inquiry_id: uuid.UUID, status: str, decision: Decision, hold: str | None) -> Told:
+    """The events of an inquiry settling at ``status`` under ``decision`` (none while it is pending)."""
+    if status == InquiryStatus.PENDING_BOOKING:
+        return []
+    told = [(outbox.INQUIRY_ROUTED, event_data.routed(inquiry_id, status, decision))]
+    if status == InquiryStatus.URGENT_REVIEW:
+        told.append((outbox.INQUIRY_URGENT_REVIEW, event_data.urgent_review(inquiry_id, decision)))
+    elif status == InquiryStatus.NEEDS_REVIEW:
+        reason = hold or decision.hold or "no_slot"
+        told.append((outbox.INQUIRY_HELD, event_data.held(inquiry_id, reason, decision.route, decision.urgency)))
+    return told
+
+
+def _settle(writes: WriteBatch, inquiry_id: uuid.UUID, values: dict[str, Any], told: Told, now: datetime) -> None:
+    """The settle of a stored inquiry, and its events, recorded only if the settle applies (still pending)."""
+    for type_, data in told:  # before the settle: they check the status it is about to change
+        outbox.record_event_if_pending(writes, type_, inquiry_id, data, now)
+    writes.add(_SETTLE, {"inquiry_id": inquiry_id, **values})
+
+
+def _record_new(writes: WriteBatch, inquiry_id: uuid.UUID, language: str | None, told: Told, now: datetime) -> None:
+    """A new inquiry's events, after its row (which they refer to): received, then what became of it."""
+    outbox.record_event(writes, outbox.INQUIRY_RECEIVED, inquiry_id, event_data.received(inquiry_id, language), now)
+    for type_, data in told:
+        outbox.record_event(writes, type_, inquiry_id, data, now)
+
+
+def _booked_data(inquiry_id: uuid.UUID, routing: Routing, booking: BookingOutcome, appointment: SlotTime) -> dict:
+    return event_data.appointment(
+        inquiry_id,
+        appointment.id,
+        appointment.slot_type,
+        appointment.start,
+        appointment.end,
+        routing.scheduler.name,
+        scheduler_appointment_id=booking.booking.external_id,
     )
 
 

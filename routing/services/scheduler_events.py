@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, SchedulerEvent
 from routing.adapters.db.types import utcnow
+from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import UnknownAppointment
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, SchedulerEventType
 from routing.observability import events
+from routing.services import event_data, outbox
 from routing.services.route_inquiry import Routing, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -136,6 +138,10 @@ def _handle(
         session.execute(update(SchedulerEvent).where(SchedulerEvent.id == row.id).values(result=result))
         if acted:
             _audit(session, inquiry_id, f"scheduler.{result['action']}", result, event.reason, now)
+        if result["action"] == "rebooked":
+            data = event_data.rebooked(inquiry_id, previous["id"], result["new_appointment"]["id"], "scheduler")
+            with WriteBatch(session.connection()) as writes:
+                outbox.record_event(writes, outbox.APPOINTMENT_REBOOKED, inquiry_id, data, now)
     events.scheduler_event(event.event_type, result["action"], inquiry_id)
     return result, False
 
@@ -197,6 +203,19 @@ def _take_appointment_back(
         inquiry.lease_until = now + routing.policy.lease
         inquiry.booking_attempts = 0
     inquiry.updated_at = now
+    kind = outbox.APPOINTMENT_NOSHOW if noshow else outbox.APPOINTMENT_CANCELLED
+    data = event_data.appointment(
+        inquiry.id,
+        appointment.id,
+        appointment.slot_type,
+        appointment.start,
+        appointment.end,
+        appointment.scheduler,
+        by="scheduler",
+        cause=event.event_type,
+    )
+    with WriteBatch(session.connection()) as writes:
+        outbox.record_event(writes, kind, inquiry.id, data, now)
     _audit(
         session,
         inquiry.id,

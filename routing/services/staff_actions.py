@@ -37,7 +37,7 @@ from routing.domain.labels import LABELS
 from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
-from routing.services import audit
+from routing.services import audit, event_data, outbox
 from routing.services.booking import book_earliest, booking_request, record_booking
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
@@ -287,7 +287,7 @@ def _record_override(
     inquiry = session.get(Inquiry, plan.inquiry.id)
     decision, old = plan.decision, plan.old
     before = {"route": decision.route if decision else None, "appointment": _brief(old), "status": inquiry.status}
-    new_view = None
+    new_view, appointment = None, None
     if booked is None:
         status, detail = InquiryStatus.URGENT_REVIEW, f"moved to urgent review by {staff.name}"
         message = patient_messages.urgent_review(plan.urgency, inquiry.language, clinic=routing.clinic)
@@ -303,8 +303,9 @@ def _record_override(
     if old is not None:
         _mark_cancelled(session.merge(old), f"override by {staff.name}: {change.reason}", now)
     current = session.merge(decision) if decision is not None else None
-    _put_override_in_force(session, inquiry.id, current, change, plan.urgency, staff, now)
+    in_force = _put_override_in_force(session, inquiry.id, current, change, plan.urgency, staff, now)
     _set_status(inquiry, status, detail, message, now)
+    _record_override_events(session, routing, inquiry.id, in_force, status, old, appointment, now)
     after = {"route": change.route, "urgency": plan.urgency, "appointment": new_view, "status": status}
     audit.record(
         session,
@@ -315,6 +316,40 @@ def _record_override(
         reason=change.reason,
         now=now,
     )
+
+
+def _record_override_events(
+    session: Session,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    decision: TriageDecision,
+    status: str,
+    old: Appointment | None,
+    new: SlotTime | None,
+    now: datetime,
+) -> None:
+    """An override's outbox events: the new route; the old appointment cancelled, the new one booked."""
+    with WriteBatch(session.connection()) as writes:
+        outbox.record_event(
+            writes, outbox.INQUIRY_ROUTED, inquiry_id, event_data.routed(inquiry_id, status, decision), now
+        )
+        if status == InquiryStatus.URGENT_REVIEW:
+            data = event_data.urgent_review(inquiry_id, decision)
+            outbox.record_event(writes, outbox.INQUIRY_URGENT_REVIEW, inquiry_id, data, now)
+        if old is not None:
+            _record_cancelled_event(writes, old, "staff", now)
+        if new is not None:
+            scheduler = routing.scheduler.name
+            data = event_data.appointment(inquiry_id, new.id, new.slot_type, new.start, new.end, scheduler, by="staff")
+            outbox.record_event(writes, outbox.APPOINTMENT_BOOKED, inquiry_id, data, now)
+        if old is not None and new is not None:
+            data = event_data.rebooked(inquiry_id, old.id, new.id, "staff")
+            outbox.record_event(writes, outbox.APPOINTMENT_REBOOKED, inquiry_id, data, now)
+
+
+def _record_cancelled_event(writes: WriteBatch, old: Appointment, by: str, now: datetime) -> None:
+    data = event_data.appointment(old.inquiry_id, old.id, old.slot_type, old.start, old.end, old.scheduler, by=by)
+    outbox.record_event(writes, outbox.APPOINTMENT_CANCELLED, old.inquiry_id, data, now)
 
 
 def cancel_appointment(
@@ -373,6 +408,8 @@ def _record_cancel(
     audit.record(
         session, staff, "cancel", inquiry_id=inquiry_id, details={"appointment": _brief(old)}, reason=reason, now=now
     )
+    with WriteBatch(session.connection()) as writes:
+        _record_cancelled_event(writes, old, "staff", now)
 
 
 def record_callback(
@@ -552,26 +589,26 @@ def _put_override_in_force(
     urgency: str,
     staff: Staff,
     now: datetime,
-) -> None:
+) -> TriageDecision:
     """Staff's route becomes the decision in force (the rulebook's is kept, superseded), so the queue,
-    its filters and the public outcome all show what was decided last, and why."""
+    its filters and the public outcome all show what was decided last, and why. Returns it."""
     if current is not None:
         current.superseded_at = now
     reasons = [{"rule": STAFF_RULE, "text": f"Route set by {staff.name}: {change.reason}"}]
-    session.add(
-        TriageDecision(
-            inquiry_id=inquiry_id,
-            urgency=urgency,
-            likely_cause=current.likely_cause if current else "undetermined",
-            route=change.route,
-            rule_id=STAFF_RULE,
-            needs_review=change.route == Route.URGENT_REVIEW,
-            reasons=reasons + (list(current.reasons) if current else []),
-            facts=dict(current.facts) if current else {},
-            rulebook_version=current.rulebook_version if current else "staff",
-            created_at=now,
-        )
+    decision = TriageDecision(
+        inquiry_id=inquiry_id,
+        urgency=urgency,
+        likely_cause=current.likely_cause if current else "undetermined",
+        route=change.route,
+        rule_id=STAFF_RULE,
+        needs_review=change.route == Route.URGENT_REVIEW,
+        reasons=reasons + (list(current.reasons) if current else []),
+        facts=dict(current.facts) if current else {},
+        rulebook_version=current.rulebook_version if current else "staff",
+        created_at=now,
     )
+    session.add(decision)
+    return decision
 
 
 def _live_appointment(session: Session, inquiry_id: uuid.UUID, *, lock: bool = True) -> Appointment | None:

@@ -22,7 +22,13 @@ TABLES = {
     "scheduler_events",
     "sync_checkpoints",
     "audit_events",
+    "outbox_events",
+    "outbox_deliveries",
+    "outbox_attempts",
+    "webhook_subscriptions",
 }
+#: What 0007 adds.
+OUTBOX_TABLES = {"outbox_events", "outbox_deliveries", "outbox_attempts", "webhook_subscriptions"}
 
 
 def _schema_differences(url) -> list:
@@ -116,4 +122,16 @@ def test_0006_adds_the_poll_checkpoint_table_and_undoes_cleanly(database_url):
 
     assert columns == ["name", "position", "checked_at"]
     assert "sync_checkpoints" not in after_downgrade
-    assert TABLES - after_downgrade == {"sync_checkpoints"}
+    assert (TABLES - OUTBOX_TABLES) - after_downgrade == {"sync_checkpoints"}
+
+
+def test_0007_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0006")
+
+    migrations.upgrade(database_url, "0007")
+    added = _tables(database_url) - (TABLES - OUTBOX_TABLES)
+    migrations.downgrade(database_url, "0006")
+    after_downgrade = _tables(database_url)
+
+    assert added == OUTBOX_TABLES | {"alembic_version"}
+    assert after_downgrade == (TABLES - OUTBOX_TABLES) | {"alembic_version"}

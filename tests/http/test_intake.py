@@ -374,8 +374,9 @@ def test_a_database_failure_during_intake_says_the_inquiry_may_be_stored_and_a_r
         (STRAIN, "booked", ["WITH", "SAVEPOINT", "WITH", "WITH", "RELEASE"]),
         (
             "I was diagnosed with facet joint arthritis last year. The relaxants no longer work.",
-            "needs_review",  # no injection slot in the window: claim or propose, then the status
-            ["WITH", "SAVEPOINT", "WITH", "UPDATE", "RELEASE"],
+            # No injection slot in the window: claim or propose, then the status with its outbox events.
+            "needs_review",
+            ["WITH", "SAVEPOINT", "WITH", "WITH", "RELEASE"],
         ),
         # Held by the safety net: the proposal, then the inquiry stored held, with its decision.
         ("My legs feel funny and wobbly since the lifting.", "needs_review", ["SELECT", "WITH"]),

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -256,3 +258,91 @@ class AuditEvent(Base):
     inquiry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inquiries.id"), index=True)
     details: Mapped[dict[str, Any]]
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxEvent(Base):
+    """Something that happened, written in the transaction of the change itself (the durable outbox).
+
+    ``data`` holds ids and codes only, never a patient's name, contact or words. The worker fans each new
+    event out to its deliveries (one per channel and target) and marks it ``fanned_out_at``.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    type: Mapped[str] = mapped_column(String(64))
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]]
+    #: Set when an event may be recorded twice by design (an alert's repeat): the second one is dropped.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: None until the worker has made the event's deliveries (the worker's query for new events).
+    fanned_out_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OutboxDelivery(Base):
+    """One event on its way to one target of one channel (a webhook subscription, the on-call alert...).
+
+    ``pending`` until delivered or dead-lettered; a worker holding it sets ``lease_until``, so a worker
+    killed mid-delivery leaves it to be taken again once the lease runs out (at least once, same id).
+    """
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel", "target"),
+        # The worker's query: pending deliveries that are due, soonest first.
+        Index("ix_outbox_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(100), index=True)
+    #: pending, delivered or dead.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: Attempts started (counted when a worker takes it, so a killed worker's attempt counts too).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    #: Retried until then, dead-lettered after (a replay sets a new one).
+    give_up_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    #: The last attempt's result: an HTTP status or an error kind, never a body.
+    last_result: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutboxAttempt(Base):
+    """The delivery log: one row per attempt, with its result and latency (no request or response body)."""
+
+    __tablename__ = "outbox_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_deliveries.id"), index=True)
+    started_at: Mapped[datetime]
+    latency_ms: Mapped[float] = mapped_column(Float)
+    #: delivered, failed (retried) or refused (permanent).
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(200))
+
+
+class WebhookSubscription(Base):
+    """An outbound webhook endpoint an admin subscribed to some event types (Standard Webhooks, signed)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    description: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[Any]]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The patient's name and contact are added to payloads (off by default; turning it on is audited).
+    include_phi: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The signing secret (``whsec_...``); it signs, so it is kept as is, and shown only on create and rotate.
+    secret: Mapped[str] = mapped_column(String(100))
+    #: After a rotation the old secret also signs until then, so receivers can switch without a gap.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
