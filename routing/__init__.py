@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing import cli
     from routing.http import (
         admin,
+        admin_webhooks,
         body_limit,
         calendar_download,
         console,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(dry_run.bp)
     api.register_blueprint(admin.bp)
+    api.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
     app.register_blueprint(served_form.bp)

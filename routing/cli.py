@@ -175,16 +175,25 @@ def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
 @with_appcontext
 @needs_schema
 def worker(until_idle: bool, idle_sleep: float) -> None:
-    """Book inquiries left pending (scheduler down, crash), with backoff; run as many processes as needed.
+    """Book inquiries left pending (scheduler down, crash), with backoff, and deliver the outbox (webhooks,
+    alerts) in threads beside it; run as many processes as needed.
 
-    Stops cleanly on SIGTERM or Ctrl-C after the job in hand.
+    Stops cleanly on SIGTERM or Ctrl-C after the job and the sends in hand.
     """
     wiring = _wiring()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    channels = ", ".join(channel.name for channel in wiring.channels)
     with wiring.db.session() as session:
-        click.echo(f"worker started ({wiring.scheduler.name} scheduler); {queue_depth(session)} pending")
+        click.echo(
+            f"worker started ({wiring.scheduler.name} scheduler); {queue_depth(session)} pending; outbox: {channels}"
+        )
+    outbox = wiring.outbox_worker()
+    # Its own thread: a booking waiting on a slow scheduling system never holds up an alert.
+    deliverer = None if until_idle else threading.Thread(target=outbox.run, args=(stop,), name="outbox", daemon=True)
+    if deliverer is not None:
+        deliverer.start()
     done = run_worker(
         wiring.db.session,
         wiring.routing,
@@ -193,7 +202,13 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
         until_idle=until_idle,
         reconcile_every=timedelta(seconds=wiring.settings.reconcile_seconds),
     )
-    click.echo(f"worker stopped after {done} jobs")
+    if deliverer is None:
+        sent = outbox.drain()
+    else:
+        stop.set()
+        deliverer.join(timeout=wiring.settings.outbox.lease_seconds)
+        sent = None
+    click.echo(f"worker stopped after {done} jobs" + (f" and {sent} deliveries" if sent is not None else ""))
 
 
 staff_cli = AppGroup("staff", help="Staff API tokens (only their hashes are stored).")

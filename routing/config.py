@@ -118,6 +118,36 @@ class FormSettings:
 
 
 @dataclass(frozen=True)
+class OutboxSettings:
+    """How the worker delivers the outbox's events (``ROUTING_OUTBOX_*``, ``ROUTING_WEBHOOK_*_TIMEOUT``)."""
+
+    #: How often an idle worker looks for new events and due deliveries.
+    poll_seconds: float = 1.0
+    #: How long a worker holds a delivery; after it, another worker sends it again (longer than a send).
+    lease_seconds: float = 60.0
+    #: Retries back off exponentially for this long, then the delivery is dead-lettered (24 at least).
+    retry_hours: float = 24.0
+    #: Threads sending webhooks (and email, SMS) per worker process; alerts have two of their own.
+    senders: int = 4
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where emergencies and urgent reviews are told to on-call staff (``ROUTING_ALERT_*``)."""
+
+    #: On-call chat or paging tools' incoming webhooks; none: no alerts.
+    webhook_urls: tuple[str, ...] = ()
+    #: Signs every alert (Standard Webhooks ``whsec_...``); required with webhook_urls.
+    webhook_secret: str | None = field(default=None, repr=False)
+    #: An alert nobody acknowledged is sent again this often.
+    repeat_minutes: float = 5.0
+    #: The console's address as staff open it, for the link in alerts (e.g. https://routing.example.org/console).
+    console_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings. Build with :func:`load_settings`, not directly."""
 
@@ -165,6 +195,10 @@ class Settings:
     form: FormSettings = FormSettings()
     #: Form builders' webhooks by form name (``POST /v1/forms/<name>``), from ROUTING_FORM_MAPPINGS' files.
     form_mappings: Mapping[str, Any] = field(default_factory=dict)
+    #: Delivering the outbox (webhooks, alerts).
+    outbox: OutboxSettings = OutboxSettings()
+    #: On-call alerts for emergencies and urgent reviews.
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def signatures_required(self) -> bool:
@@ -269,6 +303,22 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             token_max_age_hours=number("ROUTING_FORM_TOKEN_HOURS", 24.0, 0.1),
         ),
         form_mappings=_form_mappings(text("ROUTING_FORM_MAPPINGS", ""), values),
+        outbox=_outbox(
+            OutboxSettings(
+                poll_seconds=number("ROUTING_OUTBOX_POLL_SECONDS", 1.0, 0.05),
+                lease_seconds=number("ROUTING_OUTBOX_LEASE_SECONDS", 60.0, 1.0),
+                retry_hours=number("ROUTING_OUTBOX_RETRY_HOURS", 24.0, 24.0),
+                senders=number("ROUTING_OUTBOX_SENDERS", 4, 1, int),
+                connect_timeout=number("ROUTING_WEBHOOK_CONNECT_TIMEOUT", 3.05, 0.01),
+                read_timeout=number("ROUTING_WEBHOOK_READ_TIMEOUT", 10.0, 0.01),
+            )
+        ),
+        alerts=_alerts(
+            urls=text("ROUTING_ALERT_WEBHOOK_URLS", ""),
+            secret=text("ROUTING_ALERT_WEBHOOK_SECRET", ""),
+            repeat_minutes=number("ROUTING_ALERT_REPEAT_MINUTES", 5.0, 1.0),
+            console_url=text("ROUTING_ALERT_CONSOLE_URL", ""),
+        ),
     )
 
 
@@ -314,6 +364,54 @@ def _form_mappings(folder: str, values: Mapping[str, object]) -> Mapping[str, An
         return load_mappings(Path(folder), environ)
     except MappingError as error:
         raise ConfigError(f"ROUTING_FORM_MAPPINGS: {error}") from None
+
+
+def _outbox(settings: OutboxSettings) -> OutboxSettings:
+    """The outbox settings, checked together: a lease must outlast a send, or a slow send is sent twice."""
+    if settings.poll_seconds > 10:
+        raise ConfigError(
+            f"ROUTING_OUTBOX_POLL_SECONDS={settings.poll_seconds} is too slow for alerts (which must go out within "
+            "10 seconds); use at most 10 (default 1)."
+        )
+    send = settings.connect_timeout + settings.read_timeout
+    if settings.lease_seconds <= send:
+        raise ConfigError(
+            f"ROUTING_OUTBOX_LEASE_SECONDS={settings.lease_seconds} must be longer than a send can take "
+            f"(ROUTING_WEBHOOK_CONNECT_TIMEOUT + ROUTING_WEBHOOK_READ_TIMEOUT = {send}), or a slow send is repeated."
+        )
+    return settings
+
+
+def _alerts(*, urls: str, secret: str, repeat_minutes: float, console_url: str) -> AlertSettings:
+    """ROUTING_ALERT_*: the on-call webhooks (each a URL events may go to), their secret, the console link."""
+    from routing.domain.outbound_url import url_problem  # pure, small; only alerts and subscriptions need it
+
+    webhook_urls = tuple(urls.split())
+    for number, url in enumerate(webhook_urls, 1):
+        if problem := url_problem(url):
+            # Not the URL itself: a chat tool's incoming-webhook URL is a secret.
+            raise ConfigError(f"ROUTING_ALERT_WEBHOOK_URLS, URL {number} of {len(webhook_urls)}: {problem}")
+    if webhook_urls and not secret:
+        raise ConfigError(
+            "ROUTING_ALERT_WEBHOOK_URLS is set but ROUTING_ALERT_WEBHOOK_SECRET is not: alerts are signed. Set it to "
+            "a Standard Webhooks secret, 'whsec_' followed by the output of "
+            "python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())', "
+            "and give it to the receiving tool."
+        )
+    if secret and not webhook_urls:
+        raise ConfigError(
+            "ROUTING_ALERT_WEBHOOK_SECRET is set but ROUTING_ALERT_WEBHOOK_URLS is not: set both, or neither."
+        )
+    if secret and not _is_webhook_secret(secret):
+        raise ConfigError(
+            "ROUTING_ALERT_WEBHOOK_SECRET must be one Standard Webhooks secret: 'whsec_' followed by base64."
+        )
+    if console_url and (url_problem(console_url) or "?" in console_url):
+        raise ConfigError(
+            f"ROUTING_ALERT_CONSOLE_URL={console_url!r} is not the console's address; use e.g. "
+            "https://routing.example-clinic.org/console (https, no query)."
+        )
+    return AlertSettings(webhook_urls, secret or None, repeat_minutes, console_url or None)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -554,6 +652,13 @@ def _webhook_secrets(raw: str) -> tuple[bytes, ...]:
             )
         secrets.append(decoded)
     return tuple(secrets)
+
+
+def _is_webhook_secret(raw: str) -> bool:
+    try:
+        return bool(base64.b64decode(raw.removeprefix("whsec_"), validate=True))
+    except ValueError:
+        return False
 
 
 def _timezone(raw: str) -> ZoneInfo:

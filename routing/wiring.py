@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from routing.adapters.db import migrations
 from routing.adapters.db.database import Database
+from routing.adapters.db.types import utcnow
+from routing.adapters.outbound_webhooks import WebhookSender
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, FhirSettings, Settings
@@ -18,7 +21,11 @@ from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
+from routing.services import alerts
+from routing.services.outbox import Channel
+from routing.services.outbox_dispatch import OutboxPolicy, OutboxWorker, Periodic
 from routing.services.route_inquiry import QueuePolicy, Routing
+from routing.services.webhook_channel import WebhookChannel
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -41,6 +48,31 @@ class Wiring:
     time_words: tuple[TimeWords, ...] = ()
     #: The codes written on orders and appointments (ROUTING_TERMINOLOGY_FILE).
     terminology: Terminology = field(default_factory=default_terminology)
+    #: Where outbox events go (webhook subscriptions, on-call alerts; email and SMS plug in here).
+    channels: tuple[Channel, ...] = ()
+    #: How the outbox's deliveries are leased, retried and dead-lettered.
+    outbox_policy: OutboxPolicy = field(default_factory=OutboxPolicy)
+
+    def outbox_worker(self, clock: Callable[[], datetime] = utcnow) -> OutboxWorker:
+        """The outbox's deliverer for a worker process (``flask worker`` runs it beside the booking queue)."""
+        outbox, periodic = self.settings.outbox, []
+        alert_channel = next((c for c in self.channels if isinstance(c, alerts.AlertChannel)), None)
+        if alert_channel is not None and alert_channel.recipients:
+            every = timedelta(minutes=self.settings.alerts.repeat_minutes)
+            # Looked for a few times per repeat interval (at least every 15 s): a repeat is that late at most.
+            look = min(every / 5, timedelta(seconds=15))
+            periodic.append(
+                Periodic("alert repeats", look, lambda session, now: alerts.schedule_repeats(session, now, every))
+            )
+        return OutboxWorker(
+            self.db.session,
+            self.channels,
+            self.outbox_policy,
+            poll=outbox.poll_seconds,
+            senders=outbox.senders,
+            periodic=periodic,
+            clock=clock,
+        )
 
     @property
     def clinic(self) -> ClinicProfile:
@@ -97,7 +129,24 @@ def wire(settings: Settings) -> Wiring:
         reader=reader,
         time_words=time_words,
         terminology=terminology,
+        channels=build_channels(settings),
+        outbox_policy=OutboxPolicy(
+            lease=timedelta(seconds=settings.outbox.lease_seconds),
+            give_up_after=timedelta(hours=settings.outbox.retry_hours),
+        ),
     )
+
+
+def build_channels(settings: Settings) -> tuple[Channel, ...]:
+    """The outbox's channels: webhook subscriptions always; on-call alerts when ROUTING_ALERT_WEBHOOK_URLS is set."""
+    sender = WebhookSender(settings.outbox.connect_timeout, settings.outbox.read_timeout)
+    channels: list[Channel] = [WebhookChannel(sender)]
+    config = settings.alerts
+    if config.webhook_urls:
+        recipients = [alerts.WebhookRecipient(url, config.webhook_secret, sender) for url in config.webhook_urls]
+        # The on-call email (patient-messages' SMTP channel) joins as another AlertRecipient here.
+        channels.append(alerts.AlertChannel(recipients, config.console_url))
+    return tuple(channels)
 
 
 def build_scheduler(settings: Settings, terminology: Terminology | None = None) -> Scheduler:

@@ -23,6 +23,7 @@ from flask.logging import default_handler
 from routing.observability import metrics
 from routing.observability.request_id import HEADER, accept_or_generate
 from routing.services.booking_queue import queue_depth
+from routing.services.outbox_log import backlog
 
 log = logging.getLogger("routing.http.requests")
 
@@ -91,7 +92,9 @@ def _refresh_gauges() -> None:
     try:
         with wiring.db.session() as session:
             metrics.set_queue_depth(queue_depth(session))
+            metrics.set_outbox_backlog(*backlog(session))
     except Exception as error:
-        # A scrape must answer even when the database does not: the gauge says "unknown".
+        # A scrape must answer even when the database does not: the gauges say "unknown".
         log.warning("booking queue depth unavailable: %s", type(error).__name__)
         metrics.set_queue_depth(float("nan"))
+        metrics.set_outbox_backlog(float("nan"), float("nan"))

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from routing import create_app
-from routing.adapters.db.models import StaffToken
-from routing.services import staff_tokens
+from routing.adapters.db.models import OutboxDelivery, StaffToken
+from routing.services import outbox_dispatch, staff_tokens
 from tests.conftest import settings_for
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots, inquiry
@@ -62,6 +62,37 @@ def _revocable(ctx: Context, token: str) -> tuple[str, dict]:
     return f"/v1/admin/tokens/{row.id}", {}
 
 
+def _subscription(ctx: Context) -> str:
+    body = {"description": "EHR inbox", "url": "https://ehr.example.org/hooks", "event_types": ["inquiry.received"]}
+    response = ctx.client.post("/v1/admin/webhooks", json=body, headers=bearer(ctx.admin))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _subscribed(path: str, method_body: dict | None = None) -> Builder:
+    def build(ctx: Context, token: str) -> tuple[str, dict]:
+        return f"/v1/admin/webhooks/{_subscription(ctx)}{path}", {"json": method_body} if method_body else {}
+
+    return build
+
+
+def _dead_delivery(path: str) -> Builder:
+    """A webhook delivery dead-lettered (a replay's subject)."""
+
+    def build(ctx: Context, token: str) -> tuple[str, dict]:
+        _subscription(ctx)
+        ctx.booked()
+        wiring = ctx.app.extensions["routing"]
+        with wiring.db.session() as session:
+            outbox_dispatch.fan_out(session, wiring.channels, wiring.outbox_policy, datetime.now(UTC))
+        with wiring.db.session() as session, session.begin():
+            delivery_id = session.scalars(select(OutboxDelivery.id).order_by(OutboxDelivery.created_at.desc())).first()
+            session.execute(update(OutboxDelivery).where(OutboxDelivery.id == delivery_id).values(status="dead"))
+        return f"/v1/admin/deliveries/{delivery_id}{path}", {}
+
+    return build
+
+
 EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/inquiries"): lambda ctx, token: ("/v1/admin/inquiries?status=booked", {}),
     ("GET", "/v1/admin/inquiries/<uuid:inquiry_id>"): lambda ctx, token: (f"/v1/admin/inquiries/{ctx.booked()}", {}),
@@ -87,6 +118,18 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/admin/tokens"): lambda ctx, token: ("/v1/admin/tokens", {"json": {"name": "New", "role": "staff"}}),
     ("DELETE", "/v1/admin/tokens/<uuid:token_id>"): _revocable,
     ("POST", "/v1/triage"): lambda ctx, token: ("/v1/triage", {"json": inquiry()}),
+    ("GET", "/v1/admin/webhooks"): lambda ctx, token: ("/v1/admin/webhooks", {}),
+    ("POST", "/v1/admin/webhooks"): lambda ctx, token: (
+        "/v1/admin/webhooks",
+        {"json": {"description": "CRM", "url": "https://crm.example.org/in", "event_types": ["appointment.booked"]}},
+    ),
+    ("GET", "/v1/admin/webhooks/<uuid:subscription_id>"): _subscribed(""),
+    ("PATCH", "/v1/admin/webhooks/<uuid:subscription_id>"): _subscribed("", {"enabled": False}),
+    ("DELETE", "/v1/admin/webhooks/<uuid:subscription_id>"): _subscribed(""),
+    ("POST", "/v1/admin/webhooks/<uuid:subscription_id>/rotate-secret"): _subscribed("/rotate-secret"),
+    ("GET", "/v1/admin/deliveries"): lambda ctx, token: ("/v1/admin/deliveries?status=dead", {}),
+    ("GET", "/v1/admin/deliveries/<uuid:delivery_id>"): _dead_delivery(""),
+    ("POST", "/v1/admin/deliveries/<uuid:delivery_id>/replay"): _dead_delivery("/replay"),
 }
 
 
