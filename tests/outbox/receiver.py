@@ -2,8 +2,8 @@
 signature with the secret it was given, as a clinic's receiver would, and keeps what it received.
 
 It answers 401 to a delivery whose signature does not verify, else the next status queued in ``answers``
-(``otherwise``, 200 by default, when none is left). With ``hold`` set it keeps each request waiting (no
-answer) until it is cleared: a receiver that is slow, for a worker to be killed in the middle of a send.
+(``otherwise``, 200 by default, when none is left). ``hold_arrival=n`` keeps the n-th delivery waiting (no
+answer) until ``release`` is set: a receiver that is slow, for a worker to be killed in the middle of a send.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class Receiver:
         self.otherwise = otherwise
         self.path = path
         self.received: list[Received] = []
-        self.hold = threading.Event()
+        self.hold_arrival: int | None = None
+        self.release = threading.Event()
         self.arrived = threading.Condition()
         receiver = self
 
@@ -67,13 +68,16 @@ class Receiver:
                 )
                 with receiver.arrived:
                     receiver.received.append(record)
+                    number = len(receiver.received)
                     receiver.arrived.notify_all()
-                deadline = time.monotonic() + 30
-                while receiver.hold.is_set() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                if number == receiver.hold_arrival:
+                    receiver.release.wait(30)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender is gone (killed while it waited): nobody to answer
 
             def log_message(self, *_: object) -> None:
                 pass  # quiet: the test reads self.received
@@ -88,7 +92,7 @@ class Receiver:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.hold.clear()
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
