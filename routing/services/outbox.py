@@ -139,7 +139,8 @@ def record_event_once(
     row = {**_row(type, inquiry_id, data, now), "dedupe_key": key}
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(_events).values(row).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return connection.execute(statement).rowcount == 1
+    # RETURNING says whether the row went in (rowcount after an INSERT is not reported by every driver).
+    return connection.execute(statement.returning(_events.c.id)).first() is not None
 
 
 def _row(type: str, inquiry_id: uuid.UUID | None, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
