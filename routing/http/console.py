@@ -26,6 +26,7 @@ from routing.adapters.scheduling.interface import SchedulingError
 from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
+from routing.http import console_webhooks
 from routing.http.console_forms import PER_PAGE, parse_queue_query
 from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text, rule_text
 from routing.http.deps import request_session, wiring
@@ -36,6 +37,8 @@ from schemas.admin import AcknowledgeRequestSchema, CallbackRequestSchema, Cance
 from schemas.inquiry import InquiryRequestSchema
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+# Admins' pages (webhooks, deliveries): under /console, behind the same sign-in, CSRF check and policy.
+bp.register_blueprint(console_webhooks.bp)
 csrf = CSRFProtect()
 
 #: Pages need nothing from elsewhere and run no script: the strictest policy that still shows them.
