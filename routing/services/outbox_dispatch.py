@@ -96,23 +96,21 @@ def fan_out(
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        done = 0
+        made, fanned = [], []
         for row in rows:
             event = as_event(row)
-            try:
-                with session.begin_nested():
-                    targets = [
-                        (channel.name, target) for channel in channels for target in channel.targets(session, event)
-                    ]
-                    for channel_name, target in targets:
-                        row_values = _new_delivery(event.id, channel_name, target, now, policy)
-                        session.execute(insert(_deliveries).values(row_values))
-                    row.fanned_out_at = now
+            try:  # targets() only reads: a failure leaves nothing to undo
+                targets = [(channel.name, target) for channel in channels for target in channel.targets(session, event)]
             except Exception as error:
                 log.error("outbox event %s (%s) not fanned out: %s", event.id, event.type, type(error).__name__)
                 continue
-            done += 1
-    return done
+            made.extend(_new_delivery(event.id, name, target, now, policy) for name, target in targets)
+            fanned.append(event.id)
+        if made:
+            session.execute(insert(_deliveries), made)
+        if fanned:
+            session.execute(update(_events).where(_events.c.id.in_(fanned)).values(fanned_out_at=now))
+    return len(fanned)
 
 
 def _new_delivery(event_id: uuid.UUID, channel: str, target: str, now: datetime, policy: OutboxPolicy) -> dict:
