@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from routing.domain.labels import LABELS
 from routing.domain.triage.facts import CONDITIONS, EPISODES, LOCATIONS, ONSETS, RED_FLAGS, RELAXANT_EFFECTS, TRIGGERS
+from routing.domain.vocabulary import ContactPreference
 from schemas.text import Email, InputSchema, Text
 
 # Digits with the usual separators; at least 7 digits so "call me" or "n/a" is refused.
@@ -83,10 +84,23 @@ class InquiryRequestSchema(InputSchema):
     symptoms = fields.Nested(SymptomsSchema, load_default=dict)
     message = Text(multiline=True, validate=validate.Length(max=10_000))
     preferred_times = fields.List(Text(validate=validate.Length(max=100)), validate=validate.Length(max=20))
-    consent = fields.Boolean()
+    consent = fields.Boolean(
+        metadata={
+            "description": "The patient agrees that the clinic may use the answers to arrange their care and contact "
+            "them about it. Without it, the patient is sent no email or text message."
+        }
+    )
     language = Text(
         validate=_one_of(("en", "es")),
         metadata={"description": "The language the patient chose on the form; without it, detected from the message."},
+    )
+    contact_preference = Text(
+        validate=_one_of(tuple(ContactPreference)),
+        metadata={
+            "description": "How the patient wants to hear about their appointment (with `consent`): `email`, `sms` "
+            "(text messages, to `patient.phone`) or `phone` (calls only: no email or text). Without it, email when "
+            "an address is given, and no text messages."
+        },
     )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)

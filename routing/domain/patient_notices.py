@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from routing.domain.clinic import ClinicProfile
 from routing.domain.labels import LABELS
 from routing.domain.patient_messages import LANGUAGES, local_time
+from routing.domain.vocabulary import ContactPreference
 
 BOOKED, HELD, REBOOKED, CANCELLED, REMINDER = "booked", "held", "rebooked", "cancelled", "reminder"
 #: The outbox's event types a patient is told about, and the notice each one gets. An urgent review is not
@@ -38,9 +39,8 @@ NOTICES: Mapping[str, str] = MappingProxyType(
 )
 #: The notices about an appointment: they need its start.
 ABOUT_AN_APPOINTMENT = (BOOKED, REBOOKED, CANCELLED, REMINDER)
-#: How a patient may ask to be told (the intake's ``contact_preference``): by email, by SMS, or by phone only.
-EMAIL, SMS, PHONE = "email", "sms", "phone"
-CONTACT_PREFERENCES = (EMAIL, SMS, PHONE)
+#: The channels notices go out on, named as the intake's ``contact_preference`` names them.
+EMAIL, SMS = ContactPreference.EMAIL.value, ContactPreference.SMS.value
 
 
 def channels_for(*, consent: bool, preference: str | None, email: str | None, phone: str | None) -> tuple[str, ...]:
