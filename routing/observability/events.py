@@ -87,6 +87,22 @@ def form_refused(reason: str) -> None:
     _emit(logging.INFO, "form.refused", reason=reason)
 
 
+def patient_notice(channel: str, notice: str, inquiry_id: uuid.UUID | None, result: str) -> None:
+    """A notice to a patient was sent (``result`` sent), skipped, or failed (``retry`` or ``refused``)."""
+    level = logging.WARNING if result in ("retry", "refused") else logging.INFO
+    _emit(level, "patient.notice", channel=channel, notice=notice, inquiry_id=inquiry_id, result=result)
+
+
+def contact_opted(channel: str, opted_out: bool, source: str) -> None:
+    """A patient's contact opted out of notices (or back in); never which contact."""
+    _emit(logging.INFO, "contact.opted_out" if opted_out else "contact.opted_in", channel=channel, source=source)
+
+
+def reminders_recorded(count: int) -> None:
+    """The reminder poll recorded ``count`` day-before reminders."""
+    _emit(logging.INFO if count else logging.DEBUG, "reminders.recorded", count=count)
+
+
 def _emit(level: int, event: str, **fields: Any) -> None:
     if not log.isEnabledFor(level):  # the metric is counted either way; skip building a line nobody keeps
         return
