@@ -36,6 +36,9 @@ LIMITED_ENDPOINTS = {
     "intake.receive": "rate_limit_intake",
     "form_builders.receive": "rate_limit_intake",
     "dry_run.dry_run": "rate_limit_dry_run",
+    # The unsubscribe pages: the token is unguessable, this only keeps one client from hammering them.
+    "unsubscribe.confirm": "rate_limit_intake",
+    "unsubscribe.stop": "rate_limit_intake",
 }
 
 
