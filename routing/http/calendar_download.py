@@ -31,10 +31,10 @@ RETIRED = (
 )
 
 
-@bp.get("/inquiries/<uuid:inquiry_id>/appointment.ics")
+@bp.get("/inquiries/<inquiry_id>/appointment.ics")  # any id, well-formed or not: the same 410
 @bp.doc(security=[{}], deprecated=True)
 @documents_problems(bp, {410: "Always: the calendar file moved to the patient's own link"})
-def appointment(inquiry_id: uuid.UUID):
+def appointment(inquiry_id: str):
     """Retired: the calendar file is served at the patient's own link, ``/my/<token>/appointment.ics``."""
     raise Problem(410, RETIRED, slug="moved-to-patient-link")
 

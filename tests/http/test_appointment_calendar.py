@@ -67,9 +67,13 @@ def test_without_a_booked_appointment_the_link_has_no_calendar_file(client):
     assert unbooked.mimetype == "text/html"
 
 
-@pytest.mark.parametrize("known", [True, False])
-def test_the_calendar_file_by_inquiry_id_is_retired_for_every_id(client, slots, known):
-    inquiry_id = client.post("/v1/inquiries", json=inquiry()).get_json()["id"] if known else str(uuid.uuid4())
+@pytest.mark.parametrize("kind", ["known", "unknown", "malformed"])
+def test_the_calendar_file_by_inquiry_id_is_retired_for_every_id(client, slots, kind):
+    inquiry_id = {
+        "known": lambda: client.post("/v1/inquiries", json=inquiry()).get_json()["id"],
+        "unknown": lambda: str(uuid.uuid4()),
+        "malformed": lambda: "true",
+    }[kind]()
 
     response = client.get(f"/v1/inquiries/{inquiry_id}/appointment.ics")
 
