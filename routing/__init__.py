@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         intake,
         landing,
         observability,
+        patient_link,
         problems,
         questionnaire,
         rate_limits,
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     app.register_blueprint(landing.bp)
     app.register_blueprint(served_form.bp)
     app.register_blueprint(unsubscribe.bp)
+    app.register_blueprint(patient_link.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)

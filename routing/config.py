@@ -202,6 +202,8 @@ class Settings:
     booking_retry_seconds: float = 30.0
     rate_limit_intake: str = "300/minute"
     rate_limit_dry_run: str = "60/minute"
+    #: Requests per client address to the patients' own pages (``/my/...``).
+    rate_limit_patient_link: str = "30/minute"
     rate_limit_storage: str = "memory://"
     rate_limits_enabled: bool = True
     #: Origins (scheme://host[:port]) whose web pages may post to the intake webhook from a browser.
@@ -220,6 +222,9 @@ class Settings:
     clinic: ClinicProfile = DEMO_CLINIC
     #: The patient form (``ROUTING_FORM*``).
     form: FormSettings = FormSettings()
+    #: How many days a patient's own link (``/my/<token>``) works after it is made; it also stops a day after the
+    #: appointment and when the inquiry is closed (routing/services/patient_link.py).
+    patient_link_days: float = 30.0
     #: Form builders' webhooks by form name (``POST /v1/forms/<name>``), from ROUTING_FORM_MAPPINGS' files.
     form_mappings: Mapping[str, Any] = field(default_factory=dict)
     #: Where patients reach this service (links in messages, the SMS webhook's signed URL); ROUTING_PUBLIC_URL.
@@ -244,7 +249,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``, ``ROUTING_FORM_MAPPINGS`` (and the
     variables its files name for their secrets),
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
-    patient form's ``ROUTING_FORM*``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
+    patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
+    ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
     ``ROUTING_SMS_*``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
@@ -324,6 +330,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
         rate_limit_intake=_rate_limit("ROUTING_RATE_LIMIT_INTAKE", text("ROUTING_RATE_LIMIT_INTAKE", "300/minute")),
         rate_limit_dry_run=_rate_limit("ROUTING_RATE_LIMIT_DRY_RUN", text("ROUTING_RATE_LIMIT_DRY_RUN", "60/minute")),
+        rate_limit_patient_link=_rate_limit(
+            "ROUTING_RATE_LIMIT_PATIENT_LINK", text("ROUTING_RATE_LIMIT_PATIENT_LINK", "30/minute")
+        ),
         rate_limit_storage=text("ROUTING_RATE_LIMIT_STORAGE", "memory://"),
         rate_limits_enabled=text("ROUTING_RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
         cors_origins=_origins(text("ROUTING_CORS_ORIGINS", "")),
@@ -348,6 +357,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             token_max_age_hours=number("ROUTING_FORM_TOKEN_HOURS", 24.0, 0.1),
         ),
         form_mappings=_form_mappings(text("ROUTING_FORM_MAPPINGS", ""), values),
+        patient_link_days=number("ROUTING_PATIENT_LINK_DAYS", 30.0, 0.01),
         public_url=public_url,
         email=email,
         sms=_sms({name: text(name, "") for name in SMS_SETTINGS}),

@@ -184,7 +184,7 @@ class InquiryResponseSchema(Schema):
     appointment = fields.Nested(
         SlotTimeSchema,
         allow_none=True,
-        metadata={"description": "The booked appointment (GET without credentials: slot_type, start and end only)"},
+        metadata={"description": "The booked appointment"},
     )
     proposed_slot = fields.Nested(
         SlotTimeSchema,
@@ -193,4 +193,14 @@ class InquiryResponseSchema(Schema):
     )
     patient_message = fields.String(
         metadata={"description": "What the patient is told, in their language; it never quotes the inquiry"}
+    )
+    patient_link = fields.String(
+        metadata={
+            "description": "In the POST answer only: the patient's own page, a path on this service "
+            "(/my/<token>; put the service's public address in front). Signed and expiring "
+            "(ROUTING_PATIENT_LINK_DAYS, a day after the appointment, or when the inquiry is closed); it shows "
+            "the patient their status and appointment and lets them cancel or ask for another time, so give it "
+            "to the patient only.",
+            "example": "/my/WyI4ZjE0ZTQ1ZmNlYTE2N2E1YTM2ZGVkZDRiZWE2MDgzIiwxNzY1MDAwMDAwXQ.Xb3p9qk0zq0c4dVnH6aBn2cF0mE",
+        }
     )

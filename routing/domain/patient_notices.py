@@ -79,8 +79,8 @@ class Notice:
         """The language it is written in: the inquiry's when we write in it, else English."""
         return self.language if self.language in LANGUAGES else "en"
 
-    def words(self, section: str, key: str) -> str:
-        """A text of ``[page.section]`` with this notice's facts filled in."""
+    def words(self, section: str, key: str, **more: str) -> str:
+        """A text of ``[page.section]`` with this notice's facts (and ``more``) filled in."""
         when = local_time(self.start, self.tz, self.lang) if self.start is not None else ""
         return LABELS.page_text(
             section,
@@ -91,6 +91,7 @@ class Notice:
             address=self.clinic.address,
             when=when,
             link=self.link or "",
+            **more,
         )
 
 
@@ -145,14 +146,24 @@ def email(notice: Notice, unsubscribe_url: str) -> Email:
     return Email(subject=subject, text="\n\n".join(text) + "\n", html=page, language=notice.lang)
 
 
+#: The most SMS segments a notice should take.
+SMS_SEGMENTS = 2
+
+
 def sms(notice: Notice) -> str:
     """The text message for ``notice``: what happened, the link, the phone, how to stop; GSM letters where the
-    meaning allows (an accent outside the GSM alphabet would make every segment hold 70 characters, not 160)."""
-    parts = [notice.words("sms", notice.kind)]
-    if notice.link:
-        parts.append(notice.words("sms", "link"))
-    parts += [notice.words("sms", "call"), notice.words("sms", "stop")]
-    return gsm_letters(" ".join(parts))
+    meaning allows (an accent outside the GSM alphabet would make every segment hold 70 characters, not 160).
+    The clinic's address is left out when the message would not fit in two segments with it (a long link)."""
+    text = ""
+    for place in (f", {notice.clinic.address}", ""):
+        parts = [notice.words("sms", notice.kind, place=place)]
+        if notice.link:
+            parts.append(notice.words("sms", "link"))
+        parts += [notice.words("sms", "call"), notice.words("sms", "stop")]
+        text = gsm_letters(" ".join(parts))
+        if sms_segments(text) <= SMS_SEGMENTS:
+            break
+    return text
 
 
 # GSM 03.38: the default alphabet (one septet each) and its extension table (two: escape + character).

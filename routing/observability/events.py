@@ -81,6 +81,11 @@ def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> Non
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
 
 
+def patient_action(action: str, inquiry_id: uuid.UUID) -> None:
+    """A patient changed their inquiry from their own link (``cancel``, ``another_time``)."""
+    _emit(logging.INFO, "patient.action", action=action, inquiry_id=inquiry_id)
+
+
 def form_refused(reason: str) -> None:
     """A post from the served form was refused before anything was stored (``reason``: the token was forged
     or expired, the honeypot was filled, or it came too soon after the form was served)."""

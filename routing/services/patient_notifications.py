@@ -41,13 +41,13 @@ from routing.domain.patient_notices import (
 )
 from routing.domain.vocabulary import AppointmentStatus
 from routing.observability import events
-from routing.services import opt_outs
+from routing.services import opt_outs, patient_link
 from routing.services.outbox_types import Channel, DeliveryResult, OutboundEvent
 from routing.services.patient_contacts import contact_of
 
 #: The one target of a patient channel.
 PATIENT = "patient"
-#: The patient's own page for an inquiry, at a moment (``routing.services.patient_link.link_for``).
+#: The patient's own page for an inquiry, made at a moment: a full URL (see :func:`patient_link_for`).
 LinkFor = Callable[[uuid.UUID, datetime], str]
 
 
@@ -195,10 +195,22 @@ class SmsChannel(_PatientChannel):
         return self.sender.send(prepared.address, patient_notices.sms(prepared.notice))
 
 
+def patient_link_for(settings: Settings) -> LinkFor | None:
+    """The patient's own link (``/my/<token>``) as a full URL under ROUTING_PUBLIC_URL, made when the notice is
+    sent; None without ROUTING_PUBLIC_URL or ROUTING_SECRET_KEY (a link signed with a process's random key would
+    not open in the web process), and the notices then go without it."""
+    public_url, secret_key = settings.public_url, settings.secret_key
+    if public_url is None or secret_key is None:
+        return None
+    return lambda inquiry_id, now: public_url + patient_link.link_for(secret_key, inquiry_id, now)
+
+
 def build_patient_channels(settings: Settings, link_for: LinkFor | None = None) -> tuple[Channel, ...]:
-    """The patient channels the settings turn on (email with ROUTING_SMTP_*, SMS with ROUTING_SMS_*)."""
+    """The patient channels the settings turn on (email with ROUTING_SMTP_*, SMS with ROUTING_SMS_*), with the
+    patient's own link in each notice (``link_for``, by default :func:`patient_link_for`)."""
     channels: list[Channel] = []
     country_code = settings.sms.country_code if settings.sms is not None else "1"
+    link_for = link_for or patient_link_for(settings)
     common = {"clinic": settings.clinic, "tz": settings.timezone, "country_code": country_code, "link_for": link_for}
     if settings.email is not None:
         # Imported here: a service without email does not load the mail stack.

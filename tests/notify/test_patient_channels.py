@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from routing import create_app
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry
 from routing.adapters.notify.sms_http import TwilioSms
 from routing.adapters.notify.smtp import SmtpMailer
@@ -19,6 +20,7 @@ from routing.domain.patient_messages import local_time
 from routing.services import opt_outs
 from routing.services.outbox_types import DeliveryResult, OutboundEvent
 from routing.services.patient_notifications import EmailChannel, SmsChannel, build_patient_channels
+from tests.conftest import settings_for
 from tests.http.intake_helpers import STRAIN, add_slots, inquiry
 from tests.notify.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.notify.servers import free_port
@@ -300,3 +302,35 @@ def test_the_settings_turn_on_the_channels_they_configure():
     ]
 
     assert names == [[], ["email"], ["sms"], ["email", "sms"]]
+
+
+def test_the_configured_email_carries_the_patients_own_link_and_it_opens_their_page(migrated_url, smtp_server):
+    server = smtp_server()
+    application = create_app(
+        settings_for(
+            migrated_url,
+            ROUTING_PUBLIC_URL="http://localhost",
+            ROUTING_SECRET_KEY=SECRET_KEY,
+            ROUTING_SMTP_HOST="127.0.0.1",
+            ROUTING_SMTP_PORT=str(server.port),
+            ROUTING_SMTP_SECURITY="none",
+            ROUTING_SMTP_FROM=SENDER,
+        )
+    )
+    try:
+        add_slots(application, "consult", [30])
+        client = application.test_client()
+        inquiry_id = submit(client)
+        [channel] = build_patient_channels(application.extensions["routing"].settings)
+
+        result = deliver(application, channel, event("appointment.booked", inquiry_id))
+
+        text = server.received[0].message.get_body(("plain",)).get_content()
+        link = next(line for line in text.splitlines() if line.startswith("http://localhost/my/"))
+        page = client.get(link.removeprefix("http://localhost"))
+    finally:
+        application.extensions["routing"].db.dispose()
+
+    assert without_latency(result) == (True, False, "smtp 250 accepted")
+    assert page.status_code == 200
+    assert "Your appointment is booked" in page.get_data(as_text=True)

@@ -263,17 +263,31 @@ def test_a_spanish_text_message_drops_accents_outside_the_gsm_alphabet_and_keeps
     assert (len(text), sms_segments(text)) == (180, 2)
 
 
+# A patient's own link as the service makes it: the public address, /my/ and a signed token (129 characters for
+# https://routing.example-clinic.org); a little longer here for a longer address.
+LONG_LINK = "https://routing.example-clinic.org/my/" + "x" * 101
+
+
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_text_message_fits_two_segments_any_day_of_the_year_with_a_100_character_link(kind, language):
-    link = "https://routing.example-clinic.org/p/" + "x" * 63
-    longest = 0
-    for day in range(366):
-        start = datetime(2026, 1, 1, 17, 30, tzinfo=UTC) + timedelta(days=day)  # 12:30 PM: the longest hour
-        text = sms(notice(kind, language, link=link, clinic=DEMO_CLINIC, start=start))
-        assert sms_segments(text) <= 2, text
-        longest = max(longest, len(text))
-    assert 200 < longest <= 306
+def test_every_text_message_fits_two_segments_any_day_of_the_year_with_the_patients_link(kind, language):
+    for link in (LONG_LINK, None):
+        for day in range(366):
+            start = datetime(2026, 1, 1, 17, 30, tzinfo=UTC) + timedelta(days=day)  # 12:30 PM: the longest hour
+            text = sms(notice(kind, language, link=link, clinic=DEMO_CLINIC, start=start))
+            assert sms_segments(text) <= 2, text
+
+
+def test_the_address_is_left_out_of_a_text_only_when_it_would_not_fit_two_segments():
+    short = sms(notice("reminder", clinic=DEMO_CLINIC))
+    long = sms(notice("reminder", clinic=DEMO_CLINIC, link=LONG_LINK))
+
+    assert (DEMO_CLINIC.address in short, sms_segments(short)) == (True, 2)
+    assert long == (
+        "Reminder from Riverside Spine & Pain Clinic (demo): appointment on Monday 30 November at 9:00 AM EST. "
+        f"Details: {LONG_LINK} Call (555) 010-0142. Reply STOP to opt out."
+    )
+    assert sms_segments(long) == 2
 
 
 @pytest.mark.parametrize(
