@@ -40,12 +40,15 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         intake,
         landing,
         observability,
+        patient_link,
         problems,
         questionnaire,
         rate_limits,
         scheduler_events,
         security,
         served_form,
+        sms_replies,
+        unsubscribe,
     )
     from routing.http.api import RoutingApi, openapi_settings
     from routing.wiring import wire
@@ -78,6 +81,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.spec.components.schema("SchedulerEvent", schema=SchedulerEventSchema)
     api.register_blueprint(scheduler_events.bp)
     api.register_blueprint(fhir_notifications.bp)
+    api.register_blueprint(sms_replies.bp)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(dry_run.bp)
     api.register_blueprint(admin.bp)
@@ -85,6 +89,8 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
     app.register_blueprint(served_form.bp)
+    app.register_blueprint(unsubscribe.bp)
+    app.register_blueprint(patient_link.bp)
 
     # Registered after the Api so these handlers, not flask-smorest's JSON ones, answer.
     app.register_error_handler(HTTPException, problems.handle_http_exception)

@@ -7,10 +7,12 @@ with a message naming the variable, instead of failing at the first request.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,6 +119,61 @@ class FormSettings:
     token_max_age_hours: float = 24.0
 
 
+#: How the SMTP connection is protected: STARTTLS on a plain port, TLS from the first byte, or nothing
+#: (only for a relay on this machine, e.g. tests or a local MTA).
+SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+#: The SMTP settings besides the host: any of them set without ROUTING_SMTP_HOST is a mistake worth naming.
+SMTP_SETTINGS = (
+    "ROUTING_SMTP_PORT",
+    "ROUTING_SMTP_SECURITY",
+    "ROUTING_SMTP_USER",
+    "ROUTING_SMTP_PASSWORD",
+    "ROUTING_SMTP_FROM",
+    "ROUTING_SMTP_TIMEOUT",
+    "ROUTING_SMTP_CA_FILE",
+)
+SMS_REQUIRED = ("ROUTING_SMS_ACCOUNT_SID", "ROUTING_SMS_AUTH_TOKEN", "ROUTING_SMS_FROM")
+SMS_SETTINGS = (*SMS_REQUIRED, "ROUTING_SMS_BASE_URL", "ROUTING_SMS_COUNTRY_CODE", "ROUTING_SMS_TIMEOUT")
+#: Twilio's REST API; any provider with the same Messages shape can be named by ROUTING_SMS_BASE_URL.
+DEFAULT_SMS_BASE_URL = "https://api.twilio.com"
+_EMAIL_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+#: A Twilio Messaging Service SID: sent as MessagingServiceSid instead of From.
+_MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How patient emails leave (``ROUTING_SMTP_*``); email is off without ``ROUTING_SMTP_HOST``."""
+
+    host: str
+    port: int
+    #: starttls, tls or none (see SMTP_SECURITY).
+    security: str
+    #: The From address, optionally with a display name ("Clinic <appointments@clinic.org>").
+    sender: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+    #: A CA bundle to trust for the server's certificate besides the system's (a private CA).
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """How patient text messages leave (``ROUTING_SMS_*``): a Twilio-shaped Messages API."""
+
+    account_sid: str
+    auth_token: str = field(repr=False)
+    #: An E.164 number (From) or a Messaging Service SID (MessagingServiceSid).
+    sender: str
+    base_url: str = DEFAULT_SMS_BASE_URL
+    #: The country code of numbers patients write without one (``212 555 0100`` -> +1 212 555 0100).
+    country_code: str = "1"
+    timeout: float = 10.0
+
+
 @dataclass(frozen=True)
 class OutboxSettings:
     """How the worker delivers the outbox's events (``ROUTING_OUTBOX_*``, ``ROUTING_WEBHOOK_*_TIMEOUT``)."""
@@ -175,6 +232,8 @@ class Settings:
     booking_retry_seconds: float = 30.0
     rate_limit_intake: str = "300/minute"
     rate_limit_dry_run: str = "60/minute"
+    #: Requests per client address to the patients' own pages (``/my/...``).
+    rate_limit_patient_link: str = "30/minute"
     rate_limit_storage: str = "memory://"
     rate_limits_enabled: bool = True
     #: Origins (scheme://host[:port]) whose web pages may post to the intake webhook from a browser.
@@ -193,8 +252,17 @@ class Settings:
     clinic: ClinicProfile = DEMO_CLINIC
     #: The patient form (``ROUTING_FORM*``).
     form: FormSettings = FormSettings()
+    #: How many days a patient's own link (``/my/<token>``) works after it is made; it also stops a day after the
+    #: appointment and when the inquiry is closed (routing/services/patient_link.py).
+    patient_link_days: float = 30.0
     #: Form builders' webhooks by form name (``POST /v1/forms/<name>``), from ROUTING_FORM_MAPPINGS' files.
     form_mappings: Mapping[str, Any] = field(default_factory=dict)
+    #: Where patients reach this service (links in messages, the SMS webhook's signed URL); ROUTING_PUBLIC_URL.
+    public_url: str | None = None
+    #: Patient emails (None: off).
+    email: SmtpSettings | None = None
+    #: Patient text messages (None: off).
+    sms: SmsSettings | None = None
     #: Delivering the outbox (webhooks, alerts).
     outbox: OutboxSettings = OutboxSettings()
     #: On-call alerts for emergencies and urgent reviews.
@@ -215,7 +283,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``, ``ROUTING_FORM_MAPPINGS`` (and the
     variables its files name for their secrets),
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
-    patient form's ``ROUTING_FORM*``) plus ``TESTING``.
+    patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
+    ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
+    ``ROUTING_SMS_*``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -266,6 +336,21 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             "ROUTING_SCHEDULER=fhir needs ROUTING_SCHEDULER_EVENTS_SECRET (or ROUTING_WEBHOOK_SECRET): the "
             "scheduling system's events must be signed."
         )
+    secret_key = _secret_key(text("ROUTING_SECRET_KEY", ""))
+    public_url = _public_url(text("ROUTING_PUBLIC_URL", ""))
+    email = _smtp({name: text(name, "") for name in ("ROUTING_SMTP_HOST", *SMTP_SETTINGS)})
+    if email is not None and (public_url is None or secret_key is None):
+        # Every email carries a signed unsubscribe link to this service: it needs where, and how to sign.
+        unset = [
+            name
+            for name, value in (("ROUTING_PUBLIC_URL", public_url), ("ROUTING_SECRET_KEY", secret_key))
+            if not value
+        ]
+        raise ConfigError(
+            f"ROUTING_SMTP_HOST is set but {' and '.join(unset)} not: every patient email carries an unsubscribe "
+            "link to this service at ROUTING_PUBLIC_URL (e.g. https://routing.example-clinic.org), signed with "
+            "ROUTING_SECRET_KEY."
+        )
     return Settings(
         database_url=_database_url(text("DATABASE_URL", DEFAULT_DATABASE_URL)),
         webhook_secrets=_webhook_secrets(webhook_secrets),
@@ -279,11 +364,14 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         booking_retry_seconds=number("ROUTING_BOOKING_RETRY_SECONDS", 30.0, 0.0),
         rate_limit_intake=_rate_limit("ROUTING_RATE_LIMIT_INTAKE", text("ROUTING_RATE_LIMIT_INTAKE", "300/minute")),
         rate_limit_dry_run=_rate_limit("ROUTING_RATE_LIMIT_DRY_RUN", text("ROUTING_RATE_LIMIT_DRY_RUN", "60/minute")),
+        rate_limit_patient_link=_rate_limit(
+            "ROUTING_RATE_LIMIT_PATIENT_LINK", text("ROUTING_RATE_LIMIT_PATIENT_LINK", "30/minute")
+        ),
         rate_limit_storage=text("ROUTING_RATE_LIMIT_STORAGE", "memory://"),
         rate_limits_enabled=text("ROUTING_RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
         cors_origins=_origins(text("ROUTING_CORS_ORIGINS", "")),
         trusted_proxies=number("ROUTING_TRUSTED_PROXIES", 0, 0, int),
-        secret_key=_secret_key(text("ROUTING_SECRET_KEY", "")),
+        secret_key=secret_key,
         cookie_secure=text("ROUTING_COOKIE_SECURE", "on").lower() not in ("off", "0", "false", "no"),
         **_console_timeouts(
             number("ROUTING_CONSOLE_IDLE_MINUTES", 30, 1, int), number("ROUTING_CONSOLE_MAX_HOURS", 12, 1, int)
@@ -303,6 +391,10 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             token_max_age_hours=number("ROUTING_FORM_TOKEN_HOURS", 24.0, 0.1),
         ),
         form_mappings=_form_mappings(text("ROUTING_FORM_MAPPINGS", ""), values),
+        patient_link_days=number("ROUTING_PATIENT_LINK_DAYS", 30.0, 0.01),
+        public_url=public_url,
+        email=email,
+        sms=_sms({name: text(name, "") for name in SMS_SETTINGS}),
         outbox=_outbox(
             OutboxSettings(
                 poll_seconds=number("ROUTING_OUTBOX_POLL_SECONDS", 1.0, 0.05),
@@ -350,6 +442,127 @@ def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
             f"ROUTING_CLINIC_WEBSITE={website!r} is not a web address; use e.g. https://www.example-clinic.org."
         )
     return ClinicProfile(raw["ROUTING_CLINIC_NAME"], phone, raw["ROUTING_CLINIC_ADDRESS"], website)
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# scheme://host[:port][/path]: no query, fragment or credentials.
+_BASE_URL = re.compile(r"(https?)://([^\s/?#:@]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(/[^\s?#]*)?")
+
+
+def _https_or_local(url: str) -> bool:
+    """An https base address, or a plain http one on this machine (tests, a local relay)."""
+    match = _BASE_URL.fullmatch(url)
+    return match is not None and (match.group(1) == "https" or _loopback(match.group(2)))
+
+
+def _public_url(raw: str) -> str | None:
+    """ROUTING_PUBLIC_URL: https (http only on this machine), no query or fragment; kept without a trailing /."""
+    if not raw:
+        return None
+    if not _https_or_local(raw):
+        raise ConfigError(
+            f"ROUTING_PUBLIC_URL={raw!r} is not the https address patients reach this service at; use e.g. "
+            "https://routing.example-clinic.org (no query or fragment; plain http only for localhost)."
+        )
+    return raw.rstrip("/")
+
+
+def _smtp(raw: Mapping[str, str]) -> SmtpSettings | None:
+    """The ROUTING_SMTP_* settings: none set (email off), or a host and a From address at least, checked."""
+    host = raw["ROUTING_SMTP_HOST"]
+    if not host:
+        stray = [name for name in SMTP_SETTINGS if raw[name]]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)} set but ROUTING_SMTP_HOST not: set it to send patient emails.")
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[?[0-9A-Fa-f:.]+\]?", host):
+        raise ConfigError(f"ROUTING_SMTP_HOST={host!r} is not a host name or address, e.g. smtp.example-clinic.org.")
+    security = _choice("ROUTING_SMTP_SECURITY", (raw["ROUTING_SMTP_SECURITY"] or "starttls").lower(), SMTP_SECURITY)
+    if security == "none" and not _loopback(host):
+        # Patient emails name appointments: they never cross a network unencrypted.
+        raise ConfigError(
+            f"ROUTING_SMTP_SECURITY=none is only for a mail relay on this machine (localhost), not {host!r}; "
+            "use starttls (port 587) or tls (port 465)."
+        )
+    port_raw = raw["ROUTING_SMTP_PORT"] or str(SMTP_DEFAULT_PORTS[security])
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError(f"ROUTING_SMTP_PORT={port_raw!r} is not a port number (1 to 65535), e.g. 587.")
+    user, password = raw["ROUTING_SMTP_USER"] or None, raw["ROUTING_SMTP_PASSWORD"] or None
+    if (user is None) != (password is None):
+        raise ConfigError(
+            "ROUTING_SMTP_USER and ROUTING_SMTP_PASSWORD go together: set both to sign in to the mail server, "
+            "or neither."
+        )
+    sender = raw["ROUTING_SMTP_FROM"]
+    _, address = parseaddr(sender)
+    if not sender or "\n" in sender or "\r" in sender or not _EMAIL_ADDRESS.fullmatch(address):
+        raise ConfigError(
+            f"ROUTING_SMTP_FROM={sender!r} is not an email address to send from; use e.g. "
+            "appointments@example-clinic.org or 'Example Clinic <appointments@example-clinic.org>'."
+        )
+    timeout_raw = raw["ROUTING_SMTP_TIMEOUT"] or "10"
+    try:
+        timeout = float(timeout_raw)
+    except ValueError:
+        timeout = 0.0
+    if not 0.1 <= timeout <= 300:
+        raise ConfigError(f"ROUTING_SMTP_TIMEOUT={timeout_raw!r} is not valid; use seconds between 0.1 and 300.")
+    ca_file = Path(raw["ROUTING_SMTP_CA_FILE"]) if raw["ROUTING_SMTP_CA_FILE"] else None
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(
+            f"ROUTING_SMTP_CA_FILE={str(ca_file)!r} is not a file; give the PEM file of the CA that signed the mail "
+            "server's certificate, or leave it unset to trust the system's CAs."
+        )
+    return SmtpSettings(host, int(port_raw), security, sender, user, password, timeout, ca_file)
+
+
+def _sms(raw: Mapping[str, str]) -> SmsSettings | None:
+    """The ROUTING_SMS_* settings: none set (SMS off), or the account, its token and the sender, checked."""
+    if not any(raw.values()):
+        return None
+    missing = [name for name in SMS_REQUIRED if not raw[name]]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} not set: SMS needs {', '.join(SMS_REQUIRED)} (the provider account's SID, its auth "
+            "token and the number or Messaging Service to send from), or none of the ROUTING_SMS_* settings."
+        )
+    sid, token, sender = raw["ROUTING_SMS_ACCOUNT_SID"], raw["ROUTING_SMS_AUTH_TOKEN"], raw["ROUTING_SMS_FROM"]
+    if not re.fullmatch(r"[A-Za-z0-9\-]{8,64}", sid):
+        # It goes into the request path: letters, digits and dashes only (Twilio's AC..., or a provider's UUID).
+        raise ConfigError(f"ROUTING_SMS_ACCOUNT_SID={sid!r} is not an account SID, e.g. AC followed by 32 hex digits.")
+    if len(token) < 16 or not token.isprintable() or any(char.isspace() for char in token):
+        raise ConfigError("ROUTING_SMS_AUTH_TOKEN must be the account's auth token: at least 16 characters, no spaces.")
+    if not (_E164.fullmatch(sender) or _MESSAGING_SERVICE.fullmatch(sender)):
+        raise ConfigError(
+            f"ROUTING_SMS_FROM={sender!r} must be the number to send from in E.164 form (+12125550100) or a "
+            "Messaging Service SID (MG followed by 32 hex digits)."
+        )
+    base_url = (raw["ROUTING_SMS_BASE_URL"] or DEFAULT_SMS_BASE_URL).rstrip("/")
+    if not _https_or_local(base_url):
+        raise ConfigError(
+            f"ROUTING_SMS_BASE_URL={base_url!r} must be the provider's https API address (default "
+            f"{DEFAULT_SMS_BASE_URL}); plain http only for a test server on localhost."
+        )
+    country = (raw["ROUTING_SMS_COUNTRY_CODE"] or "1").lstrip("+")
+    if not re.fullmatch(r"[1-9][0-9]{0,2}", country):
+        raise ConfigError(f"ROUTING_SMS_COUNTRY_CODE={country!r} must be a country calling code, e.g. 1 or 34.")
+    timeout_raw = raw["ROUTING_SMS_TIMEOUT"] or "10"
+    try:
+        timeout = float(timeout_raw)
+    except ValueError:
+        timeout = 0.0
+    if not 0.1 <= timeout <= 300:
+        raise ConfigError(f"ROUTING_SMS_TIMEOUT={timeout_raw!r} is not valid; use seconds between 0.1 and 300.")
+    return SmsSettings(sid, token, sender, base_url, country, timeout)
 
 
 def _form_mappings(folder: str, values: Mapping[str, object]) -> Mapping[str, Any]:

@@ -21,9 +21,10 @@ from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
-from routing.services import alerts
-from routing.services.outbox import Channel
+from routing.services import alerts, reminders
+from routing.services.outbox import Channel, record_event
 from routing.services.outbox_dispatch import OutboxPolicy, OutboxWorker, Periodic
+from routing.services.patient_notifications import build_patient_channels
 from routing.services.route_inquiry import QueuePolicy, Routing
 from routing.services.webhook_channel import WebhookChannel
 
@@ -55,7 +56,16 @@ class Wiring:
 
     def outbox_worker(self, clock: Callable[[], datetime] = utcnow) -> OutboxWorker:
         """The outbox's deliverer for a worker process (``flask worker`` runs it beside the booking queue)."""
-        outbox, periodic = self.settings.outbox, []
+        outbox = self.settings.outbox
+        # The day-before reminders (appointment.reminder_due) are recorded every few minutes, for whichever
+        # channel wants them (the patient's email or SMS, a webhook subscription).
+        periodic = [
+            Periodic(
+                "reminders",
+                reminders.DEFAULT_PERIOD,
+                lambda session, now: reminders.due_reminders(session, now, record_event=record_event),
+            )
+        ]
         alert_channel = next((c for c in self.channels if isinstance(c, alerts.AlertChannel)), None)
         if alert_channel is not None and alert_channel.recipients:
             every = timedelta(minutes=self.settings.alerts.repeat_minutes)
@@ -138,9 +148,10 @@ def wire(settings: Settings) -> Wiring:
 
 
 def build_channels(settings: Settings) -> tuple[Channel, ...]:
-    """The outbox's channels: webhook subscriptions always; on-call alerts when ROUTING_ALERT_WEBHOOK_URLS is set."""
+    """The outbox's channels: webhook subscriptions always; on-call alerts when ROUTING_ALERT_WEBHOOK_URLS is set;
+    the patient's email and SMS when ROUTING_SMTP_* and ROUTING_SMS_* are."""
     sender = WebhookSender(settings.outbox.connect_timeout, settings.outbox.read_timeout)
-    channels: list[Channel] = [WebhookChannel(sender)]
+    channels: list[Channel] = [WebhookChannel(sender), *build_patient_channels(settings)]
     config = settings.alerts
     if config.webhook_urls:
         recipients = [alerts.WebhookRecipient(url, config.webhook_secret, sender) for url in config.webhook_urls]

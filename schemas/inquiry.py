@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from routing.domain.labels import LABELS
 from routing.domain.triage.facts import CONDITIONS, EPISODES, LOCATIONS, ONSETS, RED_FLAGS, RELAXANT_EFFECTS, TRIGGERS
+from routing.domain.vocabulary import ContactPreference
 from schemas.text import Email, InputSchema, Text
 
 # Digits with the usual separators; at least 7 digits so "call me" or "n/a" is refused.
@@ -83,10 +84,23 @@ class InquiryRequestSchema(InputSchema):
     symptoms = fields.Nested(SymptomsSchema, load_default=dict)
     message = Text(multiline=True, validate=validate.Length(max=10_000))
     preferred_times = fields.List(Text(validate=validate.Length(max=100)), validate=validate.Length(max=20))
-    consent = fields.Boolean()
+    consent = fields.Boolean(
+        metadata={
+            "description": "The patient agrees that the clinic may use the answers to arrange their care and contact "
+            "them about it. Without it, the patient is sent no email or text message."
+        }
+    )
     language = Text(
         validate=_one_of(("en", "es")),
         metadata={"description": "The language the patient chose on the form; without it, detected from the message."},
+    )
+    contact_preference = Text(
+        validate=_one_of(tuple(ContactPreference)),
+        metadata={
+            "description": "How the patient wants to hear about their appointment (with `consent`): `email`, `sms` "
+            "(text messages, to `patient.phone`) or `phone` (calls only: no email or text). Without it, email when "
+            "an address is given, and no text messages."
+        },
     )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
@@ -170,7 +184,7 @@ class InquiryResponseSchema(Schema):
     appointment = fields.Nested(
         SlotTimeSchema,
         allow_none=True,
-        metadata={"description": "The booked appointment (GET without credentials: slot_type, start and end only)"},
+        metadata={"description": "The booked appointment"},
     )
     proposed_slot = fields.Nested(
         SlotTimeSchema,
@@ -179,4 +193,14 @@ class InquiryResponseSchema(Schema):
     )
     patient_message = fields.String(
         metadata={"description": "What the patient is told, in their language; it never quotes the inquiry"}
+    )
+    patient_link = fields.String(
+        metadata={
+            "description": "In the POST answer only: the patient's own page, a path on this service "
+            "(/my/<token>; put the service's public address in front). Signed and expiring "
+            "(ROUTING_PATIENT_LINK_DAYS, a day after the appointment, or when the inquiry is closed); it shows "
+            "the patient their status and appointment and lets them cancel or ask for another time, so give it "
+            "to the patient only.",
+            "example": "/my/WyI4ZjE0ZTQ1ZmNlYTE2N2E1YTM2ZGVkZDRiZWE2MDgzIiwxNzY1MDAwMDAwXQ.Xb3p9qk0zq0c4dVnH6aBn2cF0mE",
+        }
     )

@@ -23,6 +23,7 @@ from routing.domain.triage.facts import (
     RELAXANT_EFFECTS,
     TRIGGERS,
 )
+from routing.domain.vocabulary import ContactPreference
 
 #: The hidden field holding the signed form token; only our served form sends it.
 TOKEN_FIELD = "form_token"  # noqa: S105 (a field name, not a secret)
@@ -145,6 +146,8 @@ SECTIONS: tuple[Section, ...] = (
             Question("date_of_birth", "date", hint="date_of_birth_hint", autocomplete="bday"),
             # The languages are named in their own words (the same in every file).
             Question("language", "radio", options=_codes("language", READ_LANGUAGES)),
+            # Optional: without an answer, email when an address is given (no text messages unless asked for).
+            Question("contact_preference", "radio", options=_codes("contact_preference", tuple(ContactPreference))),
             Question(
                 "consent",
                 "checkbox",

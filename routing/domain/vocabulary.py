@@ -45,6 +45,15 @@ class InquiryStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ContactPreference(StrEnum):
+    """How a patient wants to hear about their appointment (the intake's ``contact_preference``)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    #: Calls only: no email or text message.
+    PHONE = "phone"
+
+
 class AppointmentStatus(StrEnum):
     """State of an appointment we hold in a scheduler."""
 

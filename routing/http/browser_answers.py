@@ -3,7 +3,8 @@
 A request whose ``Accept`` ranks ``text/html`` above JSON (what a browser sends when a form is submitted) gets:
 
 - after a stored inquiry, a confirmation page: what happens next, the appointment in the clinic's time with an
-  "add to calendar" file, the clinic's phone, and the emergency advice first when the answers call for it;
+  "add to calendar" file, the patient's own link (``/my/<token>``, to come back to), the clinic's phone, and
+  the emergency advice first when the answers call for it;
   or, with ``ROUTING_FORM_THANKS_URL`` set, a ``303`` to that page with only a short reference in the query
   (never for an urgent or emergency outcome: the patient must see the advice, which the clinic's page cannot
   know about);
@@ -117,7 +118,7 @@ def _problem_page(response: Response, settings: Settings) -> Response:
         t=t,
         language=language,
         message=t(f"problem.{key}", minutes=minutes),
-        phone_href=_tel(settings.clinic.phone),
+        phone_href=tel_href(settings.clinic.phone),
         form_url=url_for("served_form.form", lang=language),
     )
     headers = {name: value for name, value in response.headers.items() if name in ("Retry-After",)}
@@ -150,8 +151,9 @@ def _confirmation(response: Response, settings: Settings) -> Response:
         urgent=urgent and not emergency,
         patient_message=answer.get("patient_message", ""),
         appointment=_appointment(answer, language, settings),
+        own_link=answer.get("patient_link"),
         reference=ref,
-        phone_href=_tel(settings.clinic.phone),
+        phone_href=tel_href(settings.clinic.phone),
         form_url=url_for("served_form.form", lang=language),
     )
     headers = {"Location": response.headers["Location"]} if "Location" in response.headers else {}
@@ -175,11 +177,12 @@ def _appointment(answer: dict[str, Any], language: str, settings: Settings) -> d
         "what": LABELS.patient_words("slot_type", slot["slot_type"], language),
         "when": patient_messages.local_time(start, settings.timezone, language),
         "where": f"{settings.clinic.name}, {settings.clinic.address}",
-        "ics_url": url_for("calendar.appointment", inquiry_id=answer["id"]),
+        # On the patient's own link: the inquiry's id alone opens nothing.
+        "ics_url": f"{answer['patient_link']}/appointment.ics",
     }
 
 
-def _tel(phone: str) -> str:
+def tel_href(phone: str) -> str:
     """A ``tel:`` link (RFC 3966) for the clinic's number: its digits, a leading +, and any extension."""
     main, *extension = re.split(r"(?i)\s*(?:ext\.?|x)\s*", phone, maxsplit=1)
     digits = ("+" if main.strip().startswith("+") else "") + _NOT_DIGITS.sub("", main)

@@ -71,7 +71,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     if key is None:
         # Sessions then last as long as the process, and each process signs its own: set the key in
         # production (several workers must share it).
-        app.logger.warning("ROUTING_SECRET_KEY is not set: console sessions end when the process restarts")
+        app.logger.warning(
+            "ROUTING_SECRET_KEY is not set: console sessions and patients' own links (/my/...) stop working when the "
+            "process restarts, and each worker signs its own"
+        )
         key = secrets.token_urlsafe(48)
     app.config.update(
         SECRET_KEY=key,

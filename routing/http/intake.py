@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from routing.adapters.db.types import utcnow
 from routing.http import browser_answers, form_post
 from routing.http.api import documents_problems
 from routing.http.auth import BEARER, staff_if_authenticated
@@ -16,6 +17,7 @@ from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
 from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, questionnaire_delivery
 from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
+from routing.services import patient_link
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
 from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
 
@@ -88,48 +90,47 @@ def receive():
             slug="idempotency-conflict",
         ) from None
     status = 200 if not outcome.created else 201 if outcome.completed else 202
-    return _present(outcome, w.settings.timezone), status, {"Location": f"/v1/inquiries/{outcome.id}"}
+    answer = _present(outcome, w.settings.timezone)
+    # The one way a patient sees their inquiry again (the form's site passes it on; our pages link to it).
+    answer["patient_link"] = patient_link.link_for(current_app.secret_key, outcome.id, utcnow())
+    return answer, status, {"Location": f"/v1/inquiries/{outcome.id}"}
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
-@bp.doc(security=[{}, BEARER])
+@bp.doc(security=[BEARER])
 @bp.response(200, InquiryResponseSchema)
 @documents_problems(
     bp,
     {
-        401: "A staff token was sent but is not valid (send none for the patient's view)",
+        401: "No staff token, or one that is not valid. Patients use their own link (patient_link), not this",
         404: "No such inquiry",
     },
 )
 def show(inquiry_id: uuid.UUID):
-    """Where an inquiry stands: the patient's view, or, with a staff token, the whole outcome.
+    """Where an inquiry stands, for staff: the whole outcome.
 
-    Without credentials (the patient's browser, or the form's site after posting) the answer holds
-    only what the patient is told anyway: ``id``, ``status``, ``language``, the booked
-    ``appointment`` (type, start and end) and ``patient_message``, which never quotes the inquiry.
-    The triage decision and its reasons, and a proposed slot, come only with a staff token
-    (``Authorization: Bearer``) or in the signed ``POST /v1/inquiries`` answer: an inquiry id is not
-    a secret (it appears in links, logs and browser history), so it must not unlock health details.
+    The triage decision and its reasons, the appointment and a proposed slot: only with a staff token
+    (``Authorization: Bearer``). An inquiry id is not a secret (it appears in the ``Location`` header, logs
+    and staff's screens), so it opens nothing by itself, and nothing tells whether an inquiry exists before
+    the token is checked. A patient sees their inquiry at their own link, ``/my/<token>`` (signed,
+    expiring): it is on the confirmation page after the form, in the clinic's messages to them, and in the
+    ``POST /v1/inquiries`` answer (``patient_link``) for a form's site to pass on.
     """
     w = wiring()
-    staff = staff_if_authenticated()
+    if "Authorization" not in request.headers:
+        raise Problem(
+            401,
+            "Reading an inquiry needs a staff token: 'Authorization: Bearer <token>'. Patients see their inquiry at "
+            "their own link (/my/<token>), given on the confirmation page, in the clinic's messages and as "
+            "patient_link in the POST /v1/inquiries answer.",
+            slug="unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="routing"'},
+        )
+    staff_if_authenticated()  # a 401 for a token that is not valid, before anything is looked up
     outcome = get_outcome(session=request_session(), inquiry_id=inquiry_id)
     if outcome is None:
         raise Problem(404, "There is no inquiry with this id.")
-    full = _present(outcome, w.settings.timezone)
-    return full if staff is not None else _patient_view(full)
-
-
-def _patient_view(full: dict) -> dict:
-    # Only what the patient's own message says already: no triage, reasons or proposed slot.
-    appointment = full["appointment"]
-    return {
-        "id": full["id"],
-        "status": full["status"],
-        "language": full["language"],
-        "appointment": {key: appointment[key] for key in ("slot_type", "start", "end")} if appointment else None,
-        "patient_message": full["patient_message"],
-    }
+    return _present(outcome, w.settings.timezone)
 
 
 def _present(outcome: Outcome, tz: ZoneInfo) -> dict:

@@ -36,6 +36,14 @@ LIMITED_ENDPOINTS = {
     "intake.receive": "rate_limit_intake",
     "form_builders.receive": "rate_limit_intake",
     "dry_run.dry_run": "rate_limit_dry_run",
+    # The unsubscribe pages, patient pages too: the token is unguessable, this keeps one client from hammering them.
+    "unsubscribe.confirm": "rate_limit_patient_link",
+    "unsubscribe.stop": "rate_limit_patient_link",
+    # The patient's own pages: each is counted on its own (a link's pages are a handful of requests).
+    **{
+        f"patient_link.{view}": "rate_limit_patient_link"
+        for view in ("page", "calendar", "confirm_cancel", "cancel", "another_time_form", "another_time")
+    },
 }
 
 
@@ -135,7 +143,8 @@ def _too_many() -> str:
 
 
 def init_app(app: Flask, settings: Settings) -> RateLimits | None:
-    """Limit the intake webhook and the dry run per client address; other routes are not limited."""
+    """Limit the intake webhook, the dry run and the patient's own pages per client address; other routes are
+    not limited."""
     if not settings.rate_limits_enabled:
         return None
     limits = RateLimits(settings.rate_limit_storage)

@@ -82,6 +82,11 @@ def staff_action(action: str, inquiry_id: uuid.UUID, staff_id: uuid.UUID) -> Non
     _emit(logging.INFO, "staff.action", action=action, inquiry_id=inquiry_id, staff_id=staff_id)
 
 
+def patient_action(action: str, inquiry_id: uuid.UUID) -> None:
+    """A patient changed their inquiry from their own link (``cancel``, ``another_time``)."""
+    _emit(logging.INFO, "patient.action", action=action, inquiry_id=inquiry_id)
+
+
 def outbox_delivery(event: Any, channel: str, delivery_id: uuid.UUID, status: str, result: Any, now: datetime) -> None:
     """An outbox delivery attempt ended: ``status`` is the delivery's new one (delivered, pending, dead);
     ``result`` the channel's ``DeliveryResult`` (its detail is a status or an error kind, never a body)."""
@@ -107,6 +112,22 @@ def form_refused(reason: str) -> None:
     """A post from the served form was refused before anything was stored (``reason``: the token was forged
     or expired, the honeypot was filled, or it came too soon after the form was served)."""
     _emit(logging.INFO, "form.refused", reason=reason)
+
+
+def patient_notice(channel: str, notice: str, inquiry_id: uuid.UUID | None, result: str) -> None:
+    """A notice to a patient was sent (``result`` sent), skipped, or failed (``retry`` or ``refused``)."""
+    level = logging.WARNING if result in ("retry", "refused") else logging.INFO
+    _emit(level, "patient.notice", channel=channel, notice=notice, inquiry_id=inquiry_id, result=result)
+
+
+def contact_opted(channel: str, opted_out: bool, source: str) -> None:
+    """A patient's contact opted out of notices (or back in); never which contact."""
+    _emit(logging.INFO, "contact.opted_out" if opted_out else "contact.opted_in", channel=channel, source=source)
+
+
+def reminders_recorded(count: int) -> None:
+    """The reminder poll recorded ``count`` day-before reminders."""
+    _emit(logging.INFO if count else logging.DEBUG, "reminders.recorded", count=count)
 
 
 def _emit(level: int, event: str, **fields: Any) -> None:

@@ -91,13 +91,19 @@ def appointment(
 
 
 def rebooked(
-    inquiry_id: uuid.UUID, previous_appointment_id: uuid.UUID | str, appointment_id: uuid.UUID | str, by: str
+    inquiry_id: uuid.UUID,
+    previous_appointment_id: uuid.UUID | str,
+    appointment_id: uuid.UUID | str,
+    slot_type: str,
+    start: datetime,
+    end: datetime | None,
+    scheduler: str | None,
+    by: str,
 ) -> dict[str, Any]:
-    """``appointment.rebooked``: the previous appointment was replaced by a new one (its own events say
-    what each is); ``by`` is ``staff`` (an override) or ``scheduler`` (the clinic cancelled, we rebooked)."""
+    """``appointment.rebooked``: a new appointment replaces the previous one (cancelled), told as one change;
+    ``by`` is ``staff`` (an override) or ``routing`` (rebooked after the scheduling system cancelled it)."""
     return {
-        "inquiry_id": inquiry_id,
+        **appointment(inquiry_id, appointment_id, slot_type, start, end, scheduler),
         "previous_appointment_id": str(previous_appointment_id),
-        "appointment_id": str(appointment_id),
         "by": by,
     }

@@ -323,7 +323,11 @@ class OutboxWorker:
                 lane.pool.shutdown(wait=True)
 
     def drain(self) -> int:
-        """Fan out and deliver everything due now, in this thread, until nothing is due; deliveries made."""
+        """Run the periodic jobs once, then fan out and deliver everything due now, in this thread, until
+        nothing is due (``flask worker --until-idle``, for cron and tests); deliveries made."""
+        for job in self.periodic:
+            with self.sessions() as session:
+                job.run(session, self.clock())
         done = 0
         while True:
             now = self.clock()

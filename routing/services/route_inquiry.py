@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Inquiry, TriageDecision
+from routing.adapters.db.models import Appointment, Inquiry, TriageDecision
 from routing.adapters.db.write_batch import RowWrite, WriteBatch
 from routing.adapters.scheduling.interface import (
     BookingOutcome,
@@ -31,7 +31,7 @@ from routing.domain.terminology import Terminology, default_terminology
 from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.triage.reader import Reader
-from routing.domain.vocabulary import InquiryStatus
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
 from routing.observability import events
 from routing.services import event_data, outbox
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
@@ -185,8 +185,11 @@ def route_inquiry(
             try:
                 with session.begin_nested(), WriteBatch(session.connection()) as writes:
                     request = request_for_booking()
+                    replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
                     booking = book_earliest(session, scheduler, plan, request, preference)
-                    outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
+                    outcome = _apply(
+                        writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced
+                    )
             except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
                 log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
                 events.booking_attempt_failed(scheduler.name, "error", inquiry_id)
@@ -200,6 +203,7 @@ def route_inquiry(
     # An external scheduling system: never hold a database transaction open across network calls.
     with session.begin(), WriteBatch(session.connection()) as writes:
         request = request_for_booking()
+        replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
         step.record_waiting(writes)
     try:
         booking = book_earliest(session, scheduler, plan, request, preference)
@@ -210,7 +214,7 @@ def route_inquiry(
     except PatientNotIdentified as doubt:
         return _hold_for_identity(step, doubt)
     with session.begin(), WriteBatch(session.connection()) as writes:
-        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference)
+        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced)
     _announce(routing, outcome, decision)
     return outcome
 
@@ -398,6 +402,7 @@ def _apply(
     booking: BookingOutcome,
     now: datetime,
     preference: TimePreference | None = None,
+    replaced: uuid.UUID | None = None,
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -405,7 +410,7 @@ def _apply(
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
-        booked = [(outbox.APPOINTMENT_BOOKED, _booked_data(inquiry_id, routing, booking, appointment))]
+        booked = [_booked_event(inquiry_id, routing, booking, appointment, replaced)]
         told = preference_result(preference, appointment.start)
         message = patient_messages.booked(
             plan.slot_type, appointment.start, tz, language, clinic=routing.clinic, preference=told
@@ -462,16 +467,31 @@ def _record_new(writes: WriteBatch, inquiry_id: uuid.UUID, language: str | None,
         outbox.record_event(writes, type_, inquiry_id, data, now)
 
 
-def _booked_data(inquiry_id: uuid.UUID, routing: Routing, booking: BookingOutcome, appointment: SlotTime) -> dict:
-    return event_data.appointment(
-        inquiry_id,
-        appointment.id,
-        appointment.slot_type,
-        appointment.start,
-        appointment.end,
-        routing.scheduler.name,
-        scheduler_appointment_id=booking.booking.external_id,
-    )
+def _booked_event(
+    inquiry_id: uuid.UUID,
+    routing: Routing,
+    booking: BookingOutcome,
+    appointment: SlotTime,
+    replaced: uuid.UUID | None,
+) -> tuple[str, dict[str, Any]]:
+    """``appointment.booked``, or ``appointment.rebooked`` when it replaces one the scheduling system cancelled."""
+    at = (appointment.id, appointment.slot_type, appointment.start, appointment.end, routing.scheduler.name)
+    if replaced is not None:
+        return outbox.APPOINTMENT_REBOOKED, event_data.rebooked(inquiry_id, replaced, *at, by="routing")
+    data = event_data.appointment(inquiry_id, *at, scheduler_appointment_id=booking.booking.external_id)
+    return outbox.APPOINTMENT_BOOKED, data
+
+
+def _replaced_appointment(session: Session, inquiry_id: uuid.UUID) -> uuid.UUID | None:
+    """The appointment a new booking replaces: the inquiry's latest, when it is no longer booked (the
+    scheduling system cancelled it, and routing books again). Asked only after the inquiry's first booking."""
+    latest = session.execute(
+        select(Appointment.id, Appointment.status)
+        .where(Appointment.inquiry_id == inquiry_id)
+        .order_by(Appointment.created_at.desc())
+        .limit(1)
+    ).first()
+    return latest.id if latest is not None and latest.status != AppointmentStatus.BOOKED else None
 
 
 def _announce(routing: Routing, outcome: Outcome, decision: Decision) -> None:

@@ -138,10 +138,6 @@ def _handle(
         session.execute(update(SchedulerEvent).where(SchedulerEvent.id == row.id).values(result=result))
         if acted:
             _audit(session, inquiry_id, f"scheduler.{result['action']}", result, event.reason, now)
-        if result["action"] == "rebooked":
-            data = event_data.rebooked(inquiry_id, previous["id"], result["new_appointment"]["id"], "scheduler")
-            with WriteBatch(session.connection()) as writes:
-                outbox.record_event(writes, outbox.APPOINTMENT_REBOOKED, inquiry_id, data, now)
     events.scheduler_event(event.event_type, result["action"], inquiry_id)
     return result, False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -328,23 +329,25 @@ def _record_override_events(
     new: SlotTime | None,
     now: datetime,
 ) -> None:
-    """An override's outbox events: the new route; the old appointment cancelled, the new one booked."""
+    """An override's outbox events: the new route, and the appointment's change, told once: rebooked (the old
+    one replaced by the new), booked (there was none), or cancelled (moved to urgent review)."""
     with WriteBatch(session.connection()) as writes:
-        outbox.record_event(
-            writes, outbox.INQUIRY_ROUTED, inquiry_id, event_data.routed(inquiry_id, status, decision), now
-        )
+        routed = event_data.routed(inquiry_id, status, decision)
+        outbox.record_event(writes, outbox.INQUIRY_ROUTED, inquiry_id, routed, now)
         if status == InquiryStatus.URGENT_REVIEW:
             data = event_data.urgent_review(inquiry_id, decision)
             outbox.record_event(writes, outbox.INQUIRY_URGENT_REVIEW, inquiry_id, data, now)
-        if old is not None:
-            _record_cancelled_event(writes, old, "staff", now)
-        if new is not None:
-            scheduler = routing.scheduler.name
+        scheduler = routing.scheduler.name
+        if old is not None and new is not None:
+            data = event_data.rebooked(
+                inquiry_id, old.id, new.id, new.slot_type, new.start, new.end, scheduler, by="staff"
+            )
+            outbox.record_event(writes, outbox.APPOINTMENT_REBOOKED, inquiry_id, data, now)
+        elif new is not None:
             data = event_data.appointment(inquiry_id, new.id, new.slot_type, new.start, new.end, scheduler, by="staff")
             outbox.record_event(writes, outbox.APPOINTMENT_BOOKED, inquiry_id, data, now)
-        if old is not None and new is not None:
-            data = event_data.rebooked(inquiry_id, old.id, new.id, "staff")
-            outbox.record_event(writes, outbox.APPOINTMENT_REBOOKED, inquiry_id, data, now)
+        elif old is not None:
+            _record_cancelled_event(writes, old, "staff", now)
 
 
 def _record_cancelled_event(writes: WriteBatch, old: Appointment, by: str, now: datetime) -> None:
@@ -363,26 +366,69 @@ def cancel_appointment(
 ) -> None:
     """Cancel the inquiry's appointment in the scheduling system; the inquiry goes back to staff review.
 
-    As for an override, a scheduler over the network is called with no transaction open: check, cancel,
-    then lock and record. Cancelling is idempotent in every scheduler, so sending it again is safe.
+    Refused (``StaleVersion``) when the inquiry changed since ``if_match``. See :func:`cancel_booked`.
+    """
+    cancel_booked(
+        session,
+        routing,
+        inquiry_id,
+        Canceller(staff.name, reason, staff=staff),
+        expect=lambda inquiry, _appointment: _check_version(inquiry, if_match),
+        now=now,
+    )
+    events.staff_action("cancel", inquiry_id, staff.id)
+
+
+@dataclass(frozen=True)
+class Canceller:
+    """Who cancels an appointment and why: a staff member, or the patient from their own link."""
+
+    #: How the audit trail, the appointment's cancel reason and the inquiry's status line name them.
+    name: str
+    reason: str
+    #: The staff member, when it is one (the audit event then carries their token's id).
+    staff: Staff | None = None
+    #: What the patient is told afterwards (language, appointment -> text); None: staff will call to rearrange.
+    patient_message: Callable[[str | None, Appointment], str] | None = None
+
+
+def cancel_booked(
+    session: Session,
+    routing: Routing,
+    inquiry_id: uuid.UUID,
+    by: Canceller,
+    *,
+    expect: Callable[[Inquiry, Appointment | None], None],
+    now: datetime | None = None,
+) -> None:
+    """Cancel the inquiry's live appointment in the scheduling system (its slot is freed) and record it: the
+    inquiry goes to staff review, with one ``cancel`` audit event naming ``by``.
+
+    ``expect(inquiry, appointment)`` runs first, inside the transaction, and raises to refuse (a stale
+    version, another appointment than the one the caller saw, ...); NotFound when there is no such inquiry,
+    ActionRefused when nothing is booked or the scheduler refuses. As for an override, a scheduler over the
+    network is called with no transaction open: check, cancel, then lock and record. Cancelling is
+    idempotent in every scheduler, so sending it again is safe.
     """
     now = now or utcnow()
     in_transaction = routing.scheduler.capabilities.books_in_transaction
     with session.begin():
-        _checked(session, inquiry_id, if_match, lock=in_transaction)
+        inquiry = session.get(Inquiry, inquiry_id, with_for_update=in_transaction, populate_existing=True)
+        if inquiry is None:
+            raise NotFound(inquiry_id)
         old = _live_appointment(session, inquiry_id, lock=in_transaction)
+        expect(inquiry, old)
         if old is None:
             raise ActionRefused("This inquiry has no booked appointment to cancel.")
         if in_transaction:
-            _cancel_in_scheduler(session, routing, old, reason)
-            _record_cancel(session, routing, staff, inquiry_id, old, reason, now)
+            _cancel_in_scheduler(session, routing, old, by.reason)
+            _record_cancel(session, routing, by, inquiry_id, old, now)
     if not in_transaction:
-        _cancel_in_scheduler(session, routing, old, reason)
+        _cancel_in_scheduler(session, routing, old, by.reason)
         with session.begin():
             # Recorded whatever changed meanwhile: the scheduling system has cancelled it.
             session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
-            _record_cancel(session, routing, staff, inquiry_id, session.merge(old), reason, now)
-    events.staff_action("cancel", inquiry_id, staff.id)
+            _record_cancel(session, routing, by, inquiry_id, session.merge(old), now)
 
 
 def _cancel_in_scheduler(session: Session, routing: Routing, old: Appointment, reason: str) -> None:
@@ -395,21 +441,32 @@ def _cancel_in_scheduler(session: Session, routing: Routing, old: Appointment, r
 def _record_cancel(
     session: Session,
     routing: Routing,
-    staff: Staff,
+    by: Canceller,
     inquiry_id: uuid.UUID,
     old: Appointment,
-    reason: str,
     now: datetime,
 ) -> None:
     inquiry = session.get(Inquiry, inquiry_id)
-    _mark_cancelled(old, f"cancelled by {staff.name}: {reason}", now)
-    message = patient_messages.held_for_staff(old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic)
-    _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {staff.name}", message, now)
+    _mark_cancelled(old, f"cancelled by {by.name}: {by.reason}", now)
+    if by.patient_message is not None:
+        message = by.patient_message(inquiry.language, old)
+    else:
+        message = patient_messages.held_for_staff(
+            old.slot_type, None, routing.tz, inquiry.language, clinic=routing.clinic
+        )
+    _set_status(inquiry, InquiryStatus.NEEDS_REVIEW, f"appointment cancelled by {by.name}", message, now)
     audit.record(
-        session, staff, "cancel", inquiry_id=inquiry_id, details={"appointment": _brief(old)}, reason=reason, now=now
+        session,
+        by.staff,
+        "cancel",
+        inquiry_id=inquiry_id,
+        details={"appointment": _brief(old)},
+        reason=by.reason,
+        now=now,
+        actor_name=by.name,
     )
     with WriteBatch(session.connection()) as writes:
-        _record_cancelled_event(writes, old, "staff", now)
+        _record_cancelled_event(writes, old, "staff" if by.staff is not None else "patient", now)
 
 
 def record_callback(
@@ -558,9 +615,13 @@ def _checked(session: Session, inquiry_id: uuid.UUID, if_match: str | None, *, l
     inquiry = session.get(Inquiry, inquiry_id, with_for_update=lock, populate_existing=True)
     if inquiry is None:
         raise NotFound(inquiry_id)
+    _check_version(inquiry, if_match)
+    return inquiry
+
+
+def _check_version(inquiry: Inquiry, if_match: str | None) -> None:
     if not if_match or _normalise(if_match) != etag(inquiry):
         raise StaleVersion(etag(inquiry))
-    return inquiry
 
 
 def _normalise(tag: str) -> str:
@@ -714,12 +775,14 @@ def _status_for(error: SchedulingError) -> int:
 __all__ = [
     "CALLBACK_OUTCOMES",
     "ActionRefused",
+    "Canceller",
     "NotFound",
     "Override",
     "StaleVersion",
     "acknowledge",
     "apply_retriage",
     "cancel_appointment",
+    "cancel_booked",
     "override_route",
     "preview_retriage",
     "record_callback",

@@ -168,7 +168,7 @@ def seeded(live_server) -> Seed:
     client = app.test_client()
     routine_id = new_inquiry(client)
     emergency_id = new_inquiry(client, EMERGENCY)
-    # The whole outcome (triage included) needs a staff token; without one it is the patient's view.
+    # The whole outcome (triage included) needs a staff token.
     routine = client.get(f"/v1/inquiries/{routine_id}", headers=bearer(token)).get_json()
     emergency = client.get(f"/v1/inquiries/{emergency_id}", headers=bearer(token)).get_json()
     assert live_server.appointments(routine_id) == [("consult", "booked")], routine

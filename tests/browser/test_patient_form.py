@@ -253,7 +253,7 @@ def test_the_focus_order_follows_the_page(open_page):
 
     assert order == expected
     assert expected[:3] == ["#main", "/form?lang=es", "f-location-0"]
-    assert expected[-3:] == ["f-language-0", "f-consent-0", "send"]
+    assert expected[-4:] == ["f-language-0", "f-contact_preference-0", "f-consent-0", "send"]
 
 
 def test_an_error_round_trip_keeps_every_answer(open_page, sites):

@@ -22,13 +22,16 @@ TABLES = {
     "scheduler_events",
     "sync_checkpoints",
     "audit_events",
+    "contact_opt_outs",
     "outbox_events",
     "outbox_deliveries",
     "outbox_attempts",
     "webhook_subscriptions",
 }
-#: What 0007 adds.
+#: What 0008 adds.
 OUTBOX_TABLES = {"outbox_events", "outbox_deliveries", "outbox_attempts", "webhook_subscriptions"}
+#: Tables later migrations add (not there at 0005 or 0006 either).
+ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES}
 
 
 def _schema_differences(url) -> list:
@@ -122,15 +125,60 @@ def test_0006_adds_the_poll_checkpoint_table_and_undoes_cleanly(database_url):
 
     assert columns == ["name", "position", "checked_at"]
     assert "sync_checkpoints" not in after_downgrade
-    assert (TABLES - OUTBOX_TABLES) - after_downgrade == {"sync_checkpoints"}
+    assert TABLES - after_downgrade == {"sync_checkpoints", *ADDED_AFTER_0006}
 
 
-def test_0007_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(database_url):
+def test_0007_adds_opt_outs_and_the_reminder_mark_keeping_appointments_and_undoes_cleanly(database_url):
     migrations.upgrade(database_url, "0006")
+    engine = create_engine(database_url)
+    inquiry_id = uuid.uuid4().hex
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO inquiries (id, idempotency_key, body_sha256, content_type, raw_body, payload, status, "
+                    "received_at, updated_at, booking_attempts) VALUES (:id, 'k', 'h', 'application/json', :raw, "
+                    "'{}', 'booked', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"
+                ),
+                {"id": inquiry_id, "raw": b"{}"},
+            )
+            connection.execute(
+                text(
+                    'INSERT INTO appointments (id, inquiry_id, slot_type, start, "end", scheduler, status, created_at) '
+                    "VALUES (:id, :inquiry, 'consult', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'embedded', 'booked', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"id": uuid.uuid4().hex, "inquiry": inquiry_id},
+            )
+        migrations.upgrade(database_url, "0007")
+        inspector = inspect(engine)
+        opt_out_columns = [c["name"] for c in inspector.get_columns("contact_opt_outs")]
+        indexes = {index["name"] for index in inspector.get_indexes("appointments")}
+        with engine.connect() as connection:
+            marks = connection.execute(text("SELECT reminder_recorded_at FROM appointments")).scalars().all()
+        migrations.downgrade(database_url, "0006")
+        after = inspect(engine)
+        tables_after = set(after.get_table_names())
+        columns_after = {c["name"] for c in after.get_columns("appointments")}
+        with engine.connect() as connection:
+            appointments = connection.execute(text("SELECT count(*) FROM appointments")).scalar()
+    finally:
+        engine.dispose()
 
+    assert opt_out_columns == ["id", "channel", "contact", "opted_out", "source", "changed_at"]
+    assert marks == [None]
+    assert "ix_appointments_status_start" in indexes
+    assert "contact_opt_outs" not in tables_after
+    assert "reminder_recorded_at" not in columns_after
+    assert appointments == 1
+
+
+def test_0008_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(database_url):
     migrations.upgrade(database_url, "0007")
+
+    migrations.upgrade(database_url, "0008")
     added = _tables(database_url) - (TABLES - OUTBOX_TABLES)
-    migrations.downgrade(database_url, "0006")
+    migrations.downgrade(database_url, "0007")
     after_downgrade = _tables(database_url)
 
     assert added == OUTBOX_TABLES | {"alembic_version"}

@@ -1,4 +1,5 @@
-"""GET /v1/inquiries/{id}/appointment.ics: the booked appointment as a calendar file, and nothing about the patient."""
+"""The booked appointment as a calendar file at the patient's own link, and nothing about the patient; the old
+address by inquiry id is retired."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _unfolded(text: str) -> dict[str, str]:
 def test_a_booked_appointment_downloads_as_an_icalendar_event_in_utc(app, client, slots):
     created = client.post("/v1/inquiries", json=inquiry()).get_json()
 
-    response = client.get(f"/v1/inquiries/{created['id']}/appointment.ics")
+    response = client.get(f"{created['patient_link']}/appointment.ics")
 
     text = response.get_data(as_text=True)
     fields = _unfolded(text)
@@ -51,26 +52,46 @@ def test_a_booked_appointment_downloads_as_an_icalendar_event_in_utc(app, client
 def test_the_calendar_file_is_in_the_inquiry_s_language(client, slots):
     created = client.post("/v1/inquiries", json=inquiry(language="es")).get_json()
 
-    fields = _unfolded(client.get(f"/v1/inquiries/{created['id']}/appointment.ics").get_data(as_text=True))
+    fields = _unfolded(client.get(f"{created['patient_link']}/appointment.ics").get_data(as_text=True))
 
     assert fields["SUMMARY"] == "consulta de manejo del dolor en Riverside Spine & Pain Clinic (demo)"
 
 
-def test_without_a_booked_appointment_there_is_no_calendar_file(client):
+def test_without_a_booked_appointment_the_link_has_no_calendar_file(client):
     held = client.post("/v1/inquiries", json=inquiry()).get_json()  # no slots: held for staff
 
-    unbooked = client.get(f"/v1/inquiries/{held['id']}/appointment.ics")
-    unknown = client.get(f"/v1/inquiries/{uuid.uuid4()}/appointment.ics")
+    unbooked = client.get(f"{held['patient_link']}/appointment.ics")
 
     assert held["status"] == "needs_review"
-    for response in (unbooked, unknown):
-        assert response.status_code == 404
-        assert response.mimetype == "application/problem+json"
+    assert unbooked.status_code == 404
+    assert unbooked.mimetype == "text/html"
 
 
-def test_the_calendar_file_is_documented(client):
+@pytest.mark.parametrize("kind", ["known", "unknown", "malformed"])
+def test_the_calendar_file_by_inquiry_id_is_retired_for_every_id(client, slots, kind):
+    inquiry_id = {
+        "known": lambda: client.post("/v1/inquiries", json=inquiry()).get_json()["id"],
+        "unknown": lambda: str(uuid.uuid4()),
+        "malformed": lambda: "true",
+    }[kind]()
+
+    response = client.get(f"/v1/inquiries/{inquiry_id}/appointment.ics")
+
+    body = response.get_json()
+    assert response.status_code == 410
+    assert response.mimetype == "application/problem+json"
+    assert body["type"] == "urn:routing:problem:moved-to-patient-link"
+    assert body["detail"] == (
+        "This address is retired: an inquiry's id does not open patient information. The calendar file is on the "
+        "patient's own page, /my/<token>/appointment.ics; the link is on the confirmation page after the form, in "
+        "the clinic's messages to the patient, and in the POST /v1/inquiries answer (patient_link)."
+    )
+    assert "BEGIN:VCALENDAR" not in response.get_data(as_text=True)
+
+
+def test_the_retired_address_is_documented_as_deprecated(client):
     spec = client.get("/openapi.json").get_json()
 
     get = spec["paths"]["/v1/inquiries/{inquiry_id}/appointment.ics"]["get"]
-    assert set(get["responses"]["200"]["content"]) == {"text/calendar"}
-    assert "404" in get["responses"]
+    assert get["deprecated"] is True
+    assert set(get["responses"]) == {"410", "default"}

@@ -5,15 +5,19 @@ A browser is a client whose ``Accept`` ranks text/html above JSON, as Chromium's
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from routing import create_app
-from routing.adapters.db.models import Inquiry
+from routing.adapters.db.models import Appointment, Inquiry
+from routing.adapters.db.types import utcnow
 from routing.domain import patient_messages
 from routing.domain.patient_form import reference
+from routing.services import patient_link
 from tests.conftest import settings_for
 from tests.http.form_helpers import BROWSER, read_page, served_token, strain_form
 from tests.http.intake_helpers import SECRET, add_slots, count
@@ -67,10 +71,9 @@ def test_a_browser_submitting_a_plain_html_form_gets_a_confirmation_page_not_jso
     response = client.post("/v1/inquiries", data=answers, headers=BROWSER)
 
     page = read_page(response)
-    (inquiry_id,) = [href.split("/")[3] for href, _ in page.links if href.endswith("/appointment.ics")]
+    inquiry_id = response.headers["Location"].rsplit("/", 1)[1]
     assert response.status_code == 201
     assert response.mimetype == "text/html"
-    assert response.headers["Location"] == f"/v1/inquiries/{inquiry_id}"
     assert page.lang == "en"
     assert page.by_id["answer-title"] == "Your appointment is booked"
     assert page.by_id["reference"] == f"Your reference: {reference(inquiry_id)} Quote it if you call us."
@@ -82,18 +85,25 @@ def test_the_confirmation_shows_the_appointment_in_the_clinic_s_time_with_a_cale
     response = client.post("/v1/inquiries", data=strain_form(served_token(slots)), headers=BROWSER)
 
     page = read_page(response)
-    inquiry_id = response.headers["Location"].rsplit("/", 1)[1]
-    booked = client.get(response.headers["Location"]).get_json()["appointment"]
-    start = datetime.fromisoformat(booked["start"])
-    when = patient_messages.local_time(start, slots.extensions["routing"].settings.timezone, "en")
-    assert start.utcoffset().total_seconds() in (-5 * 3600, -4 * 3600)  # America/New_York
+    inquiry_id = uuid.UUID(response.headers["Location"].rsplit("/", 1)[1])
+    (own_link,) = [href for href, text in page.links if text.startswith("Your own page")]
+    with slots.extensions["routing"].db.session() as session:
+        booked = session.scalar(select(Appointment).where(Appointment.inquiry_id == inquiry_id))
+    when = patient_messages.local_time(booked.start, slots.extensions["routing"].settings.timezone, "en")
     assert page.by_id["appointment-when"] == when
     assert when.endswith(("EST", "EDT"))
     assert page.by_id["appointment"] == (
         "Your appointment What pain-management consultation When " + when + " Where Riverside Spine & Pain "
         "Clinic (demo), 100 Example Avenue, Suite 200, Springfield Add it to your calendar (.ics file)"
     )
-    assert (f"/v1/inquiries/{inquiry_id}/appointment.ics", "Add it to your calendar (.ics file)") in page.links
+    # The calendar file and the patient's own page are on the signed link, never on the inquiry's id.
+    assert patient_link.read(slots.secret_key, own_link.removeprefix("/my/"), utcnow(), timedelta(days=1)) == inquiry_id
+    assert [(href, text) for href, text in page.links if href.startswith("/my/")] == [
+        (f"{own_link}/appointment.ics", "Add it to your calendar (.ics file)"),
+        (own_link, "Your own page: check on your request, cancel or ask for another time"),
+    ]
+    assert str(inquiry_id) not in "".join(href for href, _ in page.links)
+    assert page.by_id["own-link-hint"] == "Keep this link to come back later. It is only for you: do not share it."
 
 
 def test_a_multipart_post_gets_the_same_page(slots, client):
@@ -371,7 +381,7 @@ def test_reading_an_inquiry_stays_json_for_a_browser(slots, client):
 
     response = client.get(f"/v1/inquiries/{created['id']}", headers=BROWSER)
 
-    assert response.mimetype == "application/json"
+    assert (response.status_code, response.mimetype) == (401, "application/problem+json")
 
 
 def test_answers_sent_under_their_group_names_are_kept_too(slots, client):

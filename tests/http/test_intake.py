@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -12,10 +11,12 @@ from sqlalchemy.engine import make_url
 
 from routing import create_app
 from routing.adapters.db.models import Inquiry, Slot, TriageDecision
+from routing.adapters.db.types import utcnow
 from routing.domain.triage.facts import RED_FLAGS
+from routing.services import patient_link
 from tests.conftest import settings_for
 from tests.fake_scheduler import FakeScheduler
-from tests.http.admin_helpers import RED_FLAG, bearer, make_token
+from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import PATIENT, STRAIN, add_slots, busy_slots, count, counts, inquiry
 
 PROBLEM = "application/problem+json"
@@ -185,42 +186,41 @@ def test_get_with_a_staff_token_returns_the_whole_stored_outcome(client, slots):
     shown = client.get(f"/v1/inquiries/{created['id']}", headers=bearer(make_token(slots, "Sam", "staff")))
 
     assert shown.status_code == 200
-    assert shown.get_json() == created
+    # Everything the POST answered but the patient's link, which only the patient is given.
+    assert shown.get_json() == {key: value for key, value in created.items() if key != "patient_link"}
 
 
-def test_get_without_credentials_shows_only_what_the_patient_is_told(client, slots):
+def test_the_post_answer_carries_the_patient_s_own_link_for_that_inquiry(app, client, slots):
     created = client.post("/v1/inquiries", json=inquiry()).get_json()
 
-    shown = client.get(f"/v1/inquiries/{created['id']}")
+    link = created["patient_link"]
 
-    assert shown.status_code == 200
-    appointment = created["appointment"]
-    assert shown.get_json() == {
-        "id": created["id"],
-        "status": "booked",
-        "language": "en",
-        "appointment": {"slot_type": "consult", "start": appointment["start"], "end": appointment["end"]},
-        "patient_message": created["patient_message"],
-    }
+    assert link.startswith("/my/")
+    assert patient_link.read(app.secret_key, link.removeprefix("/my/"), utcnow(), timedelta(days=1)) == uuid.UUID(
+        created["id"]
+    )
+    assert client.get(link).status_code == 200
 
 
-def test_get_without_credentials_of_a_red_flag_inquiry_gives_no_triage_or_reasons(client, slots):
-    created = client.post("/v1/inquiries", json=inquiry(RED_FLAG)).get_json()
-    assert created["triage"]["urgency"] == "emergency"
+@pytest.mark.parametrize("known", [True, False])
+def test_get_without_credentials_is_a_401_pointing_patients_to_their_own_link(client, slots, known):
+    # The id alone used to open a patient view: it opens nothing now, and a known id answers as an unknown one.
+    inquiry_id = client.post("/v1/inquiries", json=inquiry()).get_json()["id"] if known else str(uuid.uuid4())
 
-    shown = client.get(f"/v1/inquiries/{created['id']}").get_json()
+    shown = client.get(f"/v1/inquiries/{inquiry_id}")
 
-    assert shown == {
-        "id": created["id"],
-        "status": "urgent_review",
-        "language": "en",
-        "appointment": None,
-        "patient_message": created["patient_message"],
-    }
-    assert "bladder" not in json.dumps(shown)
+    assert shown.status_code == 401
+    assert shown.content_type == PROBLEM
+    assert shown.headers["WWW-Authenticate"] == 'Bearer realm="routing"'
+    assert shown.get_json()["detail"] == (
+        "Reading an inquiry needs a staff token: 'Authorization: Bearer <token>'. Patients see their inquiry at "
+        "their own link (/my/<token>), given on the confirmation page, in the clinic's messages and as "
+        "patient_link in the POST /v1/inquiries answer."
+    )
+    assert inquiry_id not in shown.get_data(as_text=True).replace(f"/v1/inquiries/{inquiry_id}", "")
 
 
-def test_get_with_a_revoked_staff_token_is_a_401_not_the_patient_view(client, slots):
+def test_get_with_a_revoked_staff_token_is_a_401(client, slots):
     created = client.post("/v1/inquiries", json=inquiry()).get_json()
 
     shown = client.get(f"/v1/inquiries/{created['id']}", headers=bearer(make_token(slots, "Ex", "staff", revoked=True)))
@@ -229,8 +229,10 @@ def test_get_with_a_revoked_staff_token_is_a_401_not_the_patient_view(client, sl
     assert shown.content_type == PROBLEM
 
 
-def test_get_of_an_unknown_inquiry_is_a_problem_404(client):
-    response = client.get("/v1/inquiries/7f1d1c8e-6a55-4c35-9a29-2f4b0f3b9c11")
+def test_get_of_an_unknown_inquiry_is_a_problem_404(client, app):
+    token = make_token(app, "Sam", "staff")
+
+    response = client.get("/v1/inquiries/7f1d1c8e-6a55-4c35-9a29-2f4b0f3b9c11", headers=bearer(token))
 
     assert response.status_code == 404
     assert response.content_type == PROBLEM
@@ -356,7 +358,7 @@ def test_a_database_failure_during_intake_says_the_inquiry_may_be_stored_and_a_r
     client = app.test_client()
 
     posted = client.post("/v1/inquiries", json=inquiry(), headers={"webhook-id": "msg_1"})
-    read = client.get(f"/v1/inquiries/{uuid.uuid4()}")
+    read = client.get(f"/v1/inquiries/{uuid.uuid4()}", headers=bearer("rt_" + "x" * 43))
 
     assert posted.get_json()["detail"] == (
         "The service lost its database while handling this request, so it may or may not have been stored. "

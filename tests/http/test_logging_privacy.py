@@ -22,6 +22,7 @@ from tests.conftest import settings_for
 from tests.fake_scheduler import FakeScheduler
 from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import add_slots
+from tests.http.patient_link_helpers import action_token_of
 
 FIRST, LAST = "Quintessa", "Marlowe-Fairbanks"
 EMAIL = "quintessa.marlowe@example.net"
@@ -152,7 +153,17 @@ def run_every_flow(app, client) -> list:
     send(client.post(f"/v1/admin/inquiries/{inquiry_id}/override", json=override, headers=headers), 200)
     send(client.post("/v1/triage", json=patient_body(), headers=bearer(token)), 200)
     send(client.get(f"/v1/patients/{FIRST}-{LAST}/{DOB}"), 404)
-    send(client.get(f"/v1/inquiries/{uuid.uuid4()}?email={EMAIL}"), 404)
+    send(client.get(f"/v1/inquiries/{uuid.uuid4()}?email={EMAIL}"), 401)
+    send(client.get(f"/v1/inquiries/{uuid.uuid4()}?email={EMAIL}", headers=bearer(token)), 404)
+    # The patient's own link: their page, their preferred times (in their words), a cancel.
+    link = created.get_json()["patient_link"]
+    send(client.get(link), 200)
+    times = {"preferred_times": f"{FIRST} {LAST} here, call {PHONE} on weekday mornings"}
+    asked = send(client.get(f"{link}/another-time"), 200)
+    send(client.post(f"{link}/another-time", data={**times, "action_token": action_token_of(asked)}), 303)
+    confirm = send(client.get(f"{link}/cancel"), 200)
+    send(client.post(f"{link}/cancel", data={"action_token": action_token_of(confirm)}), 303)
+    send(client.get(f"/my/{FIRST}-{EMAIL}"), 404)
     return responses
 
 
@@ -201,7 +212,7 @@ def test_every_request_logs_one_json_line_with_the_id_its_response_carried(app, 
     assert ours
     assert all(line.get("request_id") in by_id for line in ours)
     events = {line.get("event") for line in ours}
-    assert {"inquiry.stored", "inquiry.routed", "booking.failed", "staff.action"} <= events
+    assert {"inquiry.stored", "inquiry.routed", "booking.failed", "staff.action", "patient.action"} <= events
 
 
 def test_domain_event_lines_carry_ids_and_states_only(app, client, json_lines):

@@ -54,15 +54,20 @@ def test_the_intake_webhook_is_documented_for_json_form_and_questionnaire_respon
     assert {"patient", "symptoms", "message"} <= set(request_schema["properties"])
 
 
-def test_reading_an_inquiry_is_documented_as_open_with_more_for_staff(client):
+def test_reading_an_inquiry_is_documented_as_for_staff_only_with_patients_sent_to_their_link(client):
     spec = client.get("/openapi.json").get_json()
 
     get = spec["paths"]["/v1/inquiries/{inquiry_id}"]["get"]
-    assert get["security"] == [{}, {"bearerAuth": []}]
+    assert get["security"] == [{"bearerAuth": []}]
     assert set(get["responses"]) == {"200", "401", "404", "default"}
+    assert get["summary"] == "Where an inquiry stands, for staff: the whole outcome."
     assert "only with a staff token" in get["description"]
-    triage = spec["components"]["schemas"]["InquiryResponse"]["properties"]["triage"]
-    assert triage["description"] == "In the POST answer, and in GET with a staff token; never without credentials"
+    assert "A patient sees their inquiry at their own link, ``/my/<token>``" in get["description"]
+    response = spec["components"]["schemas"]["InquiryResponse"]["properties"]
+    assert response["triage"]["description"] == (
+        "In the POST answer, and in GET with a staff token; never without credentials"
+    )
+    assert response["patient_link"]["description"].startswith("In the POST answer only: the patient's own page")
 
 
 def test_readyz_documents_its_retry_after(client):

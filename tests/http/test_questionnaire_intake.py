@@ -96,6 +96,7 @@ def test_the_questionnaire_is_fhir_r4_with_an_item_for_every_intake_field_by_its
         "preferred_times",
         "consent",
         "language",
+        "contact_preference",
     ]
 
 

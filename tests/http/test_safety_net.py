@@ -111,8 +111,8 @@ def test_the_forms_language_is_stored_and_the_patient_is_answered_in_it(client, 
 
     assert (outcome["status"], outcome["language"]) == ("booked", "es")
     assert outcome["patient_message"].startswith("Su consulta de manejo del dolor en Riverside Spine & Pain Clinic ")
-    again = client.get(f"/v1/inquiries/{outcome['id']}").get_json()
-    assert again["language"] == "es"
+    own_page = client.get(outcome["patient_link"]).get_data(as_text=True)
+    assert '<html lang="es">' in own_page
 
 
 def test_without_a_language_field_the_message_language_is_detected(client, slots):

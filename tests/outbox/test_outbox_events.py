@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from routing.adapters.db.models import Appointment, OutboxEvent, TriageDecision
+from routing.adapters.db.models import Appointment, Inquiry, OutboxEvent, TriageDecision
 from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.services import booking_queue, outbox
@@ -138,7 +138,7 @@ def test_a_staff_cancel_records_the_appointment_cancelled_by_staff(app, client, 
     assert recorded(app)[-1] == ("appointment.cancelled", booked_data(appointment, by="staff"))
 
 
-def test_an_override_records_the_new_route_the_cancel_the_booking_and_the_rebooking(app, client, slots, token):
+def test_an_override_records_the_new_route_and_the_rebooking_as_one_change(app, client, slots, token):
     inquiry_id = new_inquiry(client)
     old = one(app, Appointment)
 
@@ -151,22 +151,11 @@ def test_an_override_records_the_new_route_the_cancel_the_booking_and_the_rebook
     assert response.status_code == 200, response.get_json()
     new = one(app, Appointment, Appointment.status == "booked")
     events = recorded(app)[3:]
-    assert [kind for kind, _ in events] == [
-        "inquiry.routed",
-        "appointment.booked",
-        "appointment.cancelled",
-        "appointment.rebooked",
-    ]
-    routed, booked, cancelled, rebooked = (data for _, data in events)
+    assert [kind for kind, _ in events] == ["inquiry.routed", "appointment.rebooked"]
+    routed, rebooked = (data for _, data in events)
     assert (routed["route"], routed["rule"], routed["status"]) == ("imaging", "STAFF", "booked")
-    assert booked == booked_data(new, by="staff")
-    assert cancelled == booked_data(old, by="staff")
-    assert rebooked == {
-        "inquiry_id": inquiry_id,
-        "previous_appointment_id": str(old.id),
-        "appointment_id": str(new.id),
-        "by": "staff",
-    }
+    assert rebooked == booked_data(new, previous_appointment_id=str(old.id), by="staff")
+    assert inquiry_id == rebooked["inquiry_id"]
 
 
 def test_an_override_to_urgent_review_records_an_urgent_review(app, client, slots, token):
@@ -187,7 +176,7 @@ def test_an_override_to_urgent_review_records_an_urgent_review(app, client, slot
     }
 
 
-def test_a_clinic_cancellation_records_the_cancel_then_the_rebooking(app, client, slots):
+def test_a_clinic_cancellation_records_the_cancel_then_the_rebooking_that_replaces_it(app, client, slots):
     inquiry_id = new_inquiry(client)
     old = one(app, Appointment)
 
@@ -199,20 +188,10 @@ def test_a_clinic_cancellation_records_the_cancel_then_the_rebooking(app, client
 
     new = one(app, Appointment, Appointment.status == "booked")
     events = recorded(app)[3:]
-    assert [kind for kind, _ in events] == [
-        "inquiry.routed",
-        "appointment.booked",
-        "appointment.cancelled",
-        "appointment.rebooked",
-    ]
-    assert events[1][1] == booked_data(new, scheduler_appointment_id=new.external_id)
-    assert events[2][1] == booked_data(old, by="scheduler", cause="appointment.cancelled")
-    assert events[3][1] == {
-        "inquiry_id": inquiry_id,
-        "previous_appointment_id": str(old.id),
-        "appointment_id": str(new.id),
-        "by": "scheduler",
-    }
+    assert [kind for kind, _ in events] == ["inquiry.routed", "appointment.cancelled", "appointment.rebooked"]
+    assert events[1][1] == booked_data(old, by="scheduler", cause="appointment.cancelled")
+    assert events[2][1] == booked_data(new, previous_appointment_id=str(old.id), by="routing")
+    assert events[2][1]["inquiry_id"] == inquiry_id
 
 
 def test_a_no_show_records_appointment_noshow(app, client, slots):
@@ -306,3 +285,24 @@ def test_no_event_holds_the_patient_s_name_contact_or_words(app, client, slots, 
 
     for value in (*PATIENT.values(), "couch", "bladder", "wobbly", "arthritis", "Ana", "Diaz"):
         assert value not in text
+
+
+def test_a_rebooking_the_worker_makes_later_is_told_as_rebooked_too(app, client, slots):
+    # The clinic cancelled while the scheduling system was unreachable for the rebooking: the inquiry waits,
+    # pending, and the worker books it later; the new appointment replaces the cancelled one.
+    inquiry_id = new_inquiry(client)
+    old = one(app, Appointment)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    with app.extensions["routing"].db.session() as session, session.begin():
+        session.execute(update(Appointment).values(status="cancelled"))
+        session.execute(update(Inquiry).values(status="pending_booking", next_attempt_at=later, lease_until=None))
+
+    with app.extensions["routing"].db.session() as session:
+        booking_queue.work_one(session, app.extensions["routing"].routing, later)
+
+    new = one(app, Appointment, Appointment.status == "booked")
+    assert recorded(app)[3:] == [
+        ("inquiry.routed", recorded(app)[3][1]),
+        ("appointment.rebooked", booked_data(new, previous_appointment_id=str(old.id), by="routing")),
+    ]
+    assert recorded(app)[3][1]["inquiry_id"] == inquiry_id

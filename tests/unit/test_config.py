@@ -316,3 +316,28 @@ def test_a_thanks_url_that_is_not_a_page_address_stops_the_start(url):
 def test_form_times_out_of_range_stop_the_start(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings(environ={variable: value})
+
+
+def test_a_patient_s_link_works_thirty_days_and_its_pages_allow_thirty_requests_a_minute_unless_set():
+    default = load_settings(environ={})
+    chosen = load_settings(
+        environ={"ROUTING_PATIENT_LINK_DAYS": "7.5", "ROUTING_RATE_LIMIT_PATIENT_LINK": "10/minute;100/hour"}
+    )
+
+    assert (default.patient_link_days, default.rate_limit_patient_link) == (30.0, "30/minute")
+    assert (chosen.patient_link_days, chosen.rate_limit_patient_link) == (7.5, "10/minute;100/hour")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ROUTING_PATIENT_LINK_DAYS", "0", "ROUTING_PATIENT_LINK_DAYS='0' is not valid; use a float of at least 0.01."),
+        ("ROUTING_PATIENT_LINK_DAYS", "a month", "ROUTING_PATIENT_LINK_DAYS='a month' is not valid;"),
+        ("ROUTING_RATE_LIMIT_PATIENT_LINK", "lots", "ROUTING_RATE_LIMIT_PATIENT_LINK='lots' is not a rate limit;"),
+    ],
+)
+def test_a_bad_patient_link_setting_stops_the_start(variable, value, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={variable: value})
+
+    assert str(error.value).startswith(message)

@@ -13,7 +13,7 @@ from routing.domain.triage.reader import default_reader, read_message
 
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
-given, settings = hypothesis.given, hypothesis.settings
+given, settings, example = hypothesis.given, hypothesis.settings, hypothesis.example
 
 RECEIVED_ON = datetime.date(2026, 11, 25)
 # Words the reader cares about, so generated messages exercise its rules rather than only noise.
@@ -89,6 +89,7 @@ def _index_hits(message: str) -> set[tuple[str, int, int]]:
 
 @settings(max_examples=150, deadline=None)
 @given(messages)
+@example("0 YEAR:0 YEAR")  # found by this test: a phrase's second occurrence was hidden by its first
 def test_the_derived_index_loses_no_phrase_match(message):
     reference = _reference_hits(message)
 
@@ -119,3 +120,11 @@ def test_on_every_example_message_the_index_loses_no_phrase_match():
         assert kept <= reference, message
         for concept, start, end in reference:
             assert any(c == concept and s <= start and end <= e for c, s, e in kept), (message, concept)
+
+
+def test_a_phrase_said_twice_is_found_both_times():
+    message = "It hurt for 2 weeks, then I fell 3 weeks ago"
+
+    durations = sorted(hit for hit in _index_hits(message) if hit[0] == "duration.counted")
+
+    assert [message[start:end] for _, start, end in durations] == ["for 2 weeks", "3 weeks ago"]

@@ -140,6 +140,8 @@ class Appointment(Base):
             sqlite_where=text("status = 'booked'"),
             postgresql_where=text("status = 'booked'"),
         ),
+        # The reminder query: booked appointments starting within the next day or so.
+        Index("ix_appointments_status_start", "status", "start"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -159,6 +161,8 @@ class Appointment(Base):
     # Identifies the booking across retries: a retried booking finds what it made instead of making more.
     booking_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     referral_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referrals.id"))
+    #: When the day-before reminder was recorded for the patient (routing.services.reminders); None: not yet.
+    reminder_recorded_at: Mapped[datetime | None]
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="appointments")
 
@@ -242,6 +246,28 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Moved at most once a minute, so the idle timeout is exact to a minute.
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactOptOut(Base):
+    """A patient's email address or phone number that asked for no more notices (or asked for them again).
+
+    Kept per contact, not per inquiry: one unsubscribe or STOP covers every inquiry the address or number
+    gave. The history is in the audit trail (``contact.opted_out`` / ``contact.opted_in``).
+    """
+
+    __tablename__ = "contact_opt_outs"
+    __table_args__ = (UniqueConstraint("channel", "contact"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    #: "email" or "sms".
+    channel: Mapped[str] = mapped_column(String(8))
+    #: The address in lower case, or the number in E.164 (+12125550100).
+    contact: Mapped[str] = mapped_column(String(254))
+    #: True while the contact wants no notices; False once it asked for them again (SMS START).
+    opted_out: Mapped[bool]
+    #: How it was said: "unsubscribe_link", "sms_keyword", "provider" (the SMS provider refused: 21610).
+    source: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

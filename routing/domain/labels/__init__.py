@@ -32,7 +32,7 @@ from routing.domain.triage.facts import (
     TRIGGERS,
 )
 from routing.domain.triage.rulebook import LIKELY_CAUSES
-from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Route, SlotType, Urgency
+from routing.domain.vocabulary import AppointmentStatus, ContactPreference, InquiryStatus, Route, SlotType, Urgency
 
 LABELS_DIR = Path(__file__).parent
 #: The language staff read, and every patient reads when their language has no file.
@@ -59,6 +59,7 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "condition": CONDITIONS,
         "slot_type": tuple(SlotType),
         "appointment": tuple(AppointmentStatus),
+        "contact_preference": tuple(ContactPreference),
         # A patient picks the answers of the choice and set facts in words (the intake's questions).
         **{name: FACT_KINDS[name][1] for name in ANSWER_KINDS},
     }
@@ -83,7 +84,7 @@ STAFF_KINDS = (
 )
 #: The kinds of code patients read in words (the patient messages; the intake's questions, their answers and
 #: the languages); every language file names all their codes.
-PATIENT_KINDS = ("slot_type", "question", *ANSWER_KINDS, "language")
+PATIENT_KINDS = ("slot_type", "question", *ANSWER_KINDS, "language", "contact_preference")
 
 
 class LabelsError(ValueError):

@@ -118,7 +118,9 @@ class Document:
                 begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
                 for begin in begins:
                     match = phrase.pattern.match(low, begin)
-                    if match is not None:
+                    # A match from an earlier word must reach this one: else it is an earlier occurrence of the
+                    # phrase ("2 weeks and 3 weeks"), found at its own word, and this one is still to be tried.
+                    if match is not None and match.end() > start:
                         hit = Hit(phrase.concept, begin, match.end(), match)
                         self.hits[phrase.concept].append(hit)
                         break
