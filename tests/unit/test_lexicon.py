@@ -146,3 +146,35 @@ def test_the_filler_of_a_gap_never_swallows_a_negation_word():
     assert pattern.match(fold("tingling goes down both legs"))
     assert not pattern.match(fold("tingling doesn't go down both legs"))
     assert not pattern.match(fold("tingling doesnt go down both legs"))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "one_word"),
+    [
+        ("and", True),
+        ("bladder|bowel", True),
+        ("cáncer", True),
+        ("can't", False),
+        ("x-ray", False),
+        ("numb*", False),
+        ("no fever", False),
+        ("<num>", False),
+        ("@my", False),
+        ("[my] back", False),
+    ],
+)
+def test_a_phrase_of_one_plain_word_is_known_at_load_as_one_word(phrase, one_word):
+    lexicon = compile_lexicon({"language": "en", "macros": {"my": ["my"]}, "site": {"spine": [phrase]}}, "t")
+
+    assert [compiled.one_word for compiled in lexicon.phrases] == [one_word]
+
+
+def test_every_shipped_one_word_phrase_is_matched_by_its_own_pattern_as_exactly_that_word():
+    # The matching loop takes a one-word phrase's word as its match without running the pattern: the same hit.
+    one_word = [phrase for lexicon in load_lexicons() for phrase in lexicon.phrases if phrase.one_word]
+
+    assert len(one_word) > 100
+    for phrase in one_word:
+        for word in phrase.starts:
+            match = phrase.pattern.match(f"{word}, then")
+            assert (phrase.text, match and match.span()) == (phrase.text, (0, len(word)))

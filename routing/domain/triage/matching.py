@@ -114,6 +114,9 @@ class Document:
             for phrase in index.candidates(words[position], words[position + 1]):
                 if phrase.needs and phrase.needs.isdisjoint(present):
                     continue  # a word the phrase cannot do without is nowhere in the message
+                if phrase.one_word:  # the word found it, and the word is all of it: no pattern to run
+                    self.hits[phrase.concept].append(Hit(phrase.concept, start, found[position].end(), found[position]))
+                    continue
                 # From the earliest word an optional lead-in may start at, so the longest match is found.
                 begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
                 for begin in begins:
