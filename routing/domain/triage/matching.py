@@ -14,8 +14,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -85,9 +84,8 @@ class PhraseIndex:
         return tuple(found)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The stretch of text a cue modifies."""
+class Scope(NamedTuple):
+    """The stretch of text a cue modifies (a named tuple, as hits are: a message makes dozens of them)."""
 
     category: str
     start: int
@@ -104,7 +102,7 @@ class Document:
         self.low = fold(raw)
         found = list(_WORD.finditer(self.low))
         self.word_starts = [match.start() for match in found]
-        self.sentences = _bounds(_SENTENCE_END, self.low)
+        self.sentences = _bounds(_SENTENCE_END, self.low, unless=_is_decimal_point)
         self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low, starts = self.low, self.word_starts
@@ -128,6 +126,9 @@ class Document:
         for concept, hits in self.hits.items():
             if len(hits) > 1:
                 self.hits[concept] = _longest(hits)
+        # The terminator words that cut a clause into segments; one that also joins a list ("and", "y") does not.
+        joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
+        self._segment_ends = [hit for hit in self.find("cue.terminator") if (hit.start, hit.end) not in joiners]
         self.scopes = self._scopes()
 
     # --- where things are -------------------------------------------------------------------------
@@ -146,10 +147,7 @@ class Document:
         A word that also joins a list ("and", "y") does not cut it: "relaxants and ibuprofen haven't helped".
         """
         start, end = self.clause(offset)
-        joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
-        for hit in self.find("cue.terminator"):
-            if (hit.start, hit.end) in joiners:
-                continue
+        for hit in self._segment_ends:
             if start <= hit.start and hit.end <= offset:
                 start = hit.end
             elif offset < hit.start < end:
@@ -183,9 +181,11 @@ class Document:
             reaches = scope.start <= hit.start < scope.end or (
                 scope.start < hit.end <= scope.end and hit.start < scope.start
             )
+            if not reaches:
+                continue
             if scope.category == "other_person" and self._patient_too(hit):
                 continue  # "my mom had cancer and so did I", "my friend rear-ended me"
-            if reaches and (reach is None or self._close(scope, hit, reach)):
+            if reach is None or self._close(scope, hit, reach):
                 return scope
         return None
 
@@ -250,16 +250,18 @@ class Document:
         return scopes
 
     def _forward_end(self, cue: Hit, terminators: list[tuple[int, int]], list_words: list[int]) -> int:
-        sentence_end = self.sentence(cue.start)[1]
+        reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
+        limit = self.word_starts[reach] if reach < len(self.word_starts) else len(self.low)
         end = self.clause(cue.start)[1]
         # "no fever, chills or night sweats": a list of short items ending in "or"/"ni" carries the negation
-        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times").
-        later = [word for word in list_words if end <= word < sentence_end]
-        if later and self._short_items(end, self.clause(later[0])[1]):
-            end = self.clause(later[0])[1]
-        reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
-        if reach < len(self.word_starts):
-            end = min(end, self.word_starts[reach])
+        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times"). Asked only
+        # when the clause ends within reach: past it, the reach ends the scope whatever follows.
+        if end < limit:
+            sentence_end = self.sentence(cue.start)[1]
+            later = [word for word in list_words if end <= word < sentence_end]
+            if later and self._short_items(end, self.clause(later[0])[1]):
+                end = self.clause(later[0])[1]
+        end = min(end, limit)
         for start, _ in terminators:
             if cue.end <= start < end:
                 end = start
@@ -307,13 +309,20 @@ def _is_decimal_point(text: str, match: re.Match[str]) -> bool:
     return text[start - 1].isdigit() and text[end].isdigit()
 
 
-def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+def _bounds(
+    pattern: re.Pattern[str],
+    text: str,
+    within: list[tuple[int, int]] | None = None,
+    unless: Callable[[str, re.Match[str]], bool] | None = None,
+) -> list[tuple[int, int]]:
+    """The stretches of ``text`` (of each span ``within``) between the matches of ``pattern`` that are not
+    ``unless``'s exceptions."""
     spans = within or [(0, len(text))]
     bounds = []
     for span_start, span_end in spans:
         start = span_start
         for match in pattern.finditer(text, span_start, span_end):
-            if _is_decimal_point(text, match):
+            if unless is not None and unless(text, match):
                 continue
             if match.start() > start:
                 bounds.append((start, match.start()))
