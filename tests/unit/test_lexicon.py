@@ -178,3 +178,14 @@ def test_every_shipped_one_word_phrase_is_matched_by_its_own_pattern_as_exactly_
         for word in phrase.starts:
             match = phrase.pattern.match(f"{word}, then")
             assert (phrase.text, match and match.span()) == (phrase.text, (0, len(word)))
+
+
+def test_a_phrase_is_tried_only_in_a_message_holding_the_longest_words_it_cannot_do_without():
+    # "a|an" is in nearly every message; "crash|wreck" seldom: the phrase is not tried where neither is.
+    lexicon = compile_lexicon({"language": "en", "red_flag": {"major_trauma": ["in|had ~1 a|an ~1 crash|wreck"]}}, "t")
+    (phrase,) = lexicon.phrases
+
+    assert phrase.needs == frozenset({"crash", "wreck"})
+    assert Reader([lexicon]).read("I was in a bad wreck.", WEDNESDAY).values == {
+        "red_flags": frozenset({"major_trauma"})
+    }

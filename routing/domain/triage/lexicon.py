@@ -381,7 +381,9 @@ class _Compiler:
         return joined
 
     def needs(self, text: str) -> frozenset[str]:
-        """The words of a later required token made of plain words only (the fewest of them)."""
+        """The words of a later required token made of plain words only: the token whose shortest word is
+        longest, then the one of fewest words. Short words ("a", "my", "no") are in most messages; a phrase
+        that needs "crash|collision|wreck" is seldom worth trying, one that needs "a|an" nearly always."""
         tokens = _TOKEN.findall(text)
         while tokens and tokens[0].startswith("["):
             tokens = tokens[1:]
@@ -391,7 +393,7 @@ class _Compiler:
             # After a number a word may be glued to it ("38.4c"): not a word of the message on its own.
             if _PLAIN_TOKEN.fullmatch(token) and previous not in ("<num>", "<count>", "<score>")
         ]
-        return min(choices, key=len, default=frozenset())
+        return max(choices, key=lambda words: (min(map(len, words)), -len(words)), default=frozenset())
 
     def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str], int]:
         """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""
