@@ -10,6 +10,7 @@ import pytest
 
 from routing.config import ConfigError, load_settings
 from routing.domain.triage.lexicon import LEXICON_DIR, LexiconError, compile_lexicon, fold, load_lexicons
+from routing.domain.triage.matching import PhraseIndex
 from routing.domain.triage.reader import Reader
 from routing.wiring import wire
 
@@ -189,3 +190,11 @@ def test_a_phrase_is_tried_only_in_a_message_holding_the_longest_words_it_cannot
     assert Reader([lexicon]).read("I was in a bad wreck.", WEDNESDAY).values == {
         "red_flags": frozenset({"major_trauma"})
     }
+
+
+def test_a_phrase_both_languages_give_one_concept_is_tried_once():
+    index = PhraseIndex(load_lexicons())
+
+    assert [(phrase.concept, phrase.language) for phrase in index.candidates("ibuprofen", "")] == [
+        ("relaxant.other_treatment", "en")
+    ]

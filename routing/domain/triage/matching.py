@@ -49,8 +49,12 @@ class PhraseIndex:
         self.pairs: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # by the first two words
         self.stems: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)  # by the stem's first 3 letters
         self.numeric: list[Phrase] = []
+        indexed: set[tuple[str, str]] = set()
         for lexicon in lexicons:
             for phrase in lexicon.phrases:
+                if (phrase.concept, phrase.pattern.pattern) in indexed:
+                    continue  # the same words for the same concept in another language ("ibuprofen"): one will do
+                indexed.add((phrase.concept, phrase.pattern.pattern))
                 for pair in phrase.pairs:
                     self.pairs[pair].append(phrase)
                 for start in phrase.starts:
