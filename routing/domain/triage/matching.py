@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from routing.domain.triage.lexicon import Lexicon, Phrase, fold
@@ -344,10 +345,15 @@ def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Hits in message order, without a hit that lies inside a longer one of the same concept."""
-    ordered = sorted(hits, key=lambda hit: (hit.start, -hit.end))
     kept: list[Hit] = []
-    for hit in ordered:
-        if kept and kept[-1].start <= hit.start and hit.end <= kept[-1].end:
+    for hit in sorted(hits, key=_START):  # a stable sort: hits that start together stay in the order found
+        if kept and hit.end <= kept[-1].end:
+            continue  # it starts no earlier and ends no later than the last hit kept: it lies inside it
+        if kept and hit.start == kept[-1].start:
+            kept[-1] = hit  # it starts with the last hit kept and goes further: the longer one stays
             continue
         kept.append(hit)
     return kept
+
+
+_START = attrgetter("start")
