@@ -10,13 +10,12 @@ end. A hit is negated, hypothetical or about someone else when a cue's scope rea
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from routing.domain.triage.lexicon import Lexicon, Phrase, fold
@@ -178,14 +177,13 @@ class Document:
 
         With ``reach``, only a cue at most that many words away from the hit counts.
         """
+        start, end = hit.start, hit.end
         for scope in self.scopes:
             if scope.category not in categories:
                 continue
-            if hit.start <= scope.cue_start and scope.cue_end <= hit.end:
+            if start <= scope.cue_start and scope.cue_end <= end:
                 continue  # the cue is part of the phrase itself ("can't control my bladder")
-            reaches = scope.start <= hit.start < scope.end or (
-                scope.start < hit.end <= scope.end and hit.start < scope.start
-            )
+            reaches = scope.start <= start < scope.end or (scope.start < end <= scope.end and start < scope.start)
             if not reaches:
                 continue
             if scope.category == "other_person" and self._patient_too(hit):
@@ -339,7 +337,7 @@ def _bounds(
 
 def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
     """The bound holding ``offset``; between two bounds, the one before it (bounds are in order)."""
-    index = bisect_right(bounds, (offset, math.inf)) - 1  # the last bound starting at or before offset
+    index = bisect_right(bounds, offset, key=_START_OF_BOUND) - 1  # the last bound starting at or before offset
     return bounds[max(index, 0)]
 
 
@@ -357,3 +355,4 @@ def _longest(hits: list[Hit]) -> list[Hit]:
 
 
 _START = attrgetter("start")
+_START_OF_BOUND = itemgetter(0)
