@@ -151,15 +151,14 @@ class Reader:
                 # "2 months of spasms" is 60 days, not the 90 of "months of"
                 fixed = [hit for hit in hits if not any(hit.overlaps(other.start, other.end) for other in counted)]
                 candidates.extend((int(concept.split(".")[1]), hit) for hit in fixed)
-        best: tuple[int, Hit] | None = None
+        if not candidates:
+            return
         topics = _topics(doc)
-        for days, hit in candidates:
-            if doc.ruled_out(hit) or not _about_the_pain(doc, hit, topics):
-                continue
-            if best is None or days > best[0]:
-                best = (days, hit)
-        if best is not None:
-            found.set("duration_days", best[0], best[1].start, best[1].end)
+        # The longest first (a stable sort: on a tie, the first found): the first one about the pain is the fact.
+        for days, hit in sorted(candidates, key=lambda candidate: -candidate[0]):
+            if not doc.ruled_out(hit) and _about_the_pain(doc, hit, topics):
+                found.set("duration_days", days, hit.start, hit.end)
+                return
 
     def _read_pain_score(self, doc: Document, found: _Found) -> None:
         not_scores = doc.find("pain_score.not_score")
