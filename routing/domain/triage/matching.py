@@ -265,9 +265,10 @@ class Document:
             if later and self._short_items(end, self.clause(later[0])[1]):
                 end = self.clause(later[0])[1]
         end = min(end, limit)
-        for start, _ in terminators:
-            if cue.end <= start < end:
-                end = start
+        # The first terminator after the cue ends its scope ("no fever but ..."); the terminators are in order.
+        first = bisect_left(terminators, cue.end, key=_START_OF_SPAN)
+        if first < len(terminators) and terminators[first][0] < end:
+            end = terminators[first][0]
         return end
 
     def _short_items(self, start: int, end: int) -> bool:
@@ -337,7 +338,7 @@ def _bounds(
 
 def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
     """The bound holding ``offset``; between two bounds, the one before it (bounds are in order)."""
-    index = bisect_right(bounds, offset, key=_START_OF_BOUND) - 1  # the last bound starting at or before offset
+    index = bisect_right(bounds, offset, key=_START_OF_SPAN) - 1  # the last bound starting at or before offset
     return bounds[max(index, 0)]
 
 
@@ -355,4 +356,4 @@ def _longest(hits: list[Hit]) -> list[Hit]:
 
 
 _START = attrgetter("start")
-_START_OF_BOUND = itemgetter(0)
+_START_OF_SPAN = itemgetter(0)
