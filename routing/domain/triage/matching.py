@@ -181,11 +181,11 @@ class Document:
         for scope in self.scopes:
             if scope.category not in categories:
                 continue
-            if start <= scope.cue_start and scope.cue_end <= end:
-                continue  # the cue is part of the phrase itself ("can't control my bladder")
             reaches = scope.start <= start < scope.end or (scope.start < end <= scope.end and start < scope.start)
             if not reaches:
                 continue
+            if start <= scope.cue_start and scope.cue_end <= end:
+                continue  # the cue is part of the phrase itself ("can't control my bladder")
             if scope.category == "other_person" and self._patient_too(hit):
                 continue  # "my mom had cancer and so did I", "my friend rear-ended me"
             if reach is None or self._close(scope, hit, reach):
