@@ -239,7 +239,7 @@ class Document:
             ("cue.aggravator_backward", "aggravator", False),
         ):
             for cue in self.find(concept):
-                if any(start < cue.end and cue.start < end for start, end in blocked):
+                if blocked and any(start < cue.end and cue.start < end for start, end in blocked):
                     continue  # "no longer", "not sure", "no puedo": not a negation
                 if concept == "cue.negated_closing" and not self._closes_its_clause(cue):
                     continue  # "no ha regresado": a "no" before its verb is read forward

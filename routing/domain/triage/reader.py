@@ -24,6 +24,7 @@ _FAHRENHEIT_ABOVE = 50
 _FEVER_F, _FEVER_C = 100.4, 38.0
 _PLAUSIBLE_C, _PLAUSIBLE_F = (34.0, 45.0), (93.0, 113.0)  # body temperatures; other numbers are not readings
 _MAX_SCORE = 10
+_RANGE_SEPARATORS = ("-", *(f" {word} " for word in RANGE_WORDS))  # "2-3", "2 to 3", "dos o tres"
 # The screen is a second, stricter reader: a cue rules a screen word out only from this many words away, so a
 # long or mistaken scope of the exact reading ("the relaxants didn't help and I keep wetting myself") cannot
 # silence both.
@@ -124,7 +125,7 @@ class Reader:
 
     def count(self, text: str) -> float | None:
         """The lower bound of a count or a range ("2-3", "two or three", "dos o tres")."""
-        for separator in ("-", *(f" {word} " for word in RANGE_WORDS)):
+        for separator in _RANGE_SEPARATORS:
             if separator in text:
                 first = self.number(text.split(separator)[0].strip())
                 if first is not None:
@@ -246,10 +247,10 @@ def _looks_like_a_temperature(doc: Document, hit: Hit) -> bool:
     """A bare number that reads as a temperature: a decimal such as "102.5" or "38.6", or a whole number in a
     sentence that speaks of temperature ("fever 99.5 yesterday, 102 today"); no unit after it."""
     text = hit.match.group("num").replace(",", ".")
-    if any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
-        return False
     value = float(text)
     if not (99 <= value <= 107 or 37 <= value <= 43):
+        return False
+    if any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
         return False
     start, end = doc.sentence(hit.start)
     return "." in text or bool(
