@@ -10,6 +10,7 @@ import pytest
 
 from routing.config import ConfigError, load_settings
 from routing.domain.triage.lexicon import LEXICON_DIR, LexiconError, compile_lexicon, fold, load_lexicons
+from routing.domain.triage.matching import PhraseIndex
 from routing.domain.triage.reader import Reader
 from routing.wiring import wire
 
@@ -146,3 +147,54 @@ def test_the_filler_of_a_gap_never_swallows_a_negation_word():
     assert pattern.match(fold("tingling goes down both legs"))
     assert not pattern.match(fold("tingling doesn't go down both legs"))
     assert not pattern.match(fold("tingling doesnt go down both legs"))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "one_word"),
+    [
+        ("and", True),
+        ("bladder|bowel", True),
+        ("cáncer", True),
+        ("can't", False),
+        ("x-ray", False),
+        ("numb*", False),
+        ("no fever", False),
+        ("<num>", False),
+        ("@my", False),
+        ("[my] back", False),
+    ],
+)
+def test_a_phrase_of_one_plain_word_is_known_at_load_as_one_word(phrase, one_word):
+    lexicon = compile_lexicon({"language": "en", "macros": {"my": ["my"]}, "site": {"spine": [phrase]}}, "t")
+
+    assert [compiled.one_word for compiled in lexicon.phrases] == [one_word]
+
+
+def test_every_shipped_one_word_phrase_is_matched_by_its_own_pattern_as_exactly_that_word():
+    # The matching loop takes a one-word phrase's word as its match without running the pattern: the same hit.
+    one_word = [phrase for lexicon in load_lexicons() for phrase in lexicon.phrases if phrase.one_word]
+
+    assert len(one_word) > 100
+    for phrase in one_word:
+        for word in phrase.starts:
+            match = phrase.pattern.match(f"{word}, then")
+            assert (phrase.text, match and match.span()) == (phrase.text, (0, len(word)))
+
+
+def test_a_phrase_is_tried_only_in_a_message_holding_the_longest_words_it_cannot_do_without():
+    # "a|an" is in nearly every message; "crash|wreck" seldom: the phrase is not tried where neither is.
+    lexicon = compile_lexicon({"language": "en", "red_flag": {"major_trauma": ["in|had ~1 a|an ~1 crash|wreck"]}}, "t")
+    (phrase,) = lexicon.phrases
+
+    assert phrase.needs == frozenset({"crash", "wreck"})
+    assert Reader([lexicon]).read("I was in a bad wreck.", WEDNESDAY).values == {
+        "red_flags": frozenset({"major_trauma"})
+    }
+
+
+def test_a_phrase_both_languages_give_one_concept_is_tried_once():
+    index = PhraseIndex(load_lexicons())
+
+    assert [(phrase.concept, phrase.language) for phrase in index.candidates("ibuprofen", "")] == [
+        ("relaxant.other_treatment", "en")
+    ]

@@ -174,6 +174,9 @@ class Phrase:
     #: How many words of optional lead-in ("[for|about] <count> <unit>") may stand before the first required
     #: word: the phrase is found at that word and tried from up to this many words before it.
     lead: int = 0
+    #: The phrase is one plain word or a choice of them ("and", "bladder|bowel"): the index offers it only at
+    #: a message word that is one of them, so that word is the whole match and the pattern need not run.
+    one_word: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,8 @@ class _Compiler:
         except re.error as error:  # pragma: no cover - the pattern language should never produce this
             raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
         singles, pairs = self.keys(text, starts)
-        return Phrase(concept, text, language, pattern, singles, pairs, self.needs(text), lead)
+        one_word = bool(_PLAIN_TOKEN.fullmatch(text.strip()))
+        return Phrase(concept, text, language, pattern, singles, pairs, self.needs(text), lead, one_word)
 
     def phrase(self, text: str, where: str) -> tuple[str, frozenset[str], int]:
         """A phrase's pattern source, the words its first required word can be, and its lead-in length."""
@@ -377,7 +381,9 @@ class _Compiler:
         return joined
 
     def needs(self, text: str) -> frozenset[str]:
-        """The words of a later required token made of plain words only (the fewest of them)."""
+        """The words of a later required token made of plain words only: the token whose shortest word is
+        longest, then the one of fewest words. Short words ("a", "my", "no") are in most messages; a phrase
+        that needs "crash|collision|wreck" is seldom worth trying, one that needs "a|an" nearly always."""
         tokens = _TOKEN.findall(text)
         while tokens and tokens[0].startswith("["):
             tokens = tokens[1:]
@@ -387,7 +393,7 @@ class _Compiler:
             # After a number a word may be glued to it ("38.4c"): not a word of the message on its own.
             if _PLAIN_TOKEN.fullmatch(token) and previous not in ("<num>", "<count>", "<score>")
         ]
-        return min(choices, key=len, default=frozenset())
+        return max(choices, key=lambda words: (min(map(len, words)), -len(words)), default=frozenset())
 
     def group(self, body: str, where: str, groups: set[str]) -> tuple[str, frozenset[str], int]:
         """``(a b|c)`` or ``[a b|c]``: alternatives that are whole phrases (``a|b`` alone: alternative words)."""

@@ -10,13 +10,12 @@ end. A hit is negated, hypothetical or about someone else when a cue's scope rea
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from routing.domain.triage.lexicon import Lexicon, Phrase, fold
@@ -50,8 +49,12 @@ class PhraseIndex:
         self.pairs: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # by the first two words
         self.stems: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)  # by the stem's first 3 letters
         self.numeric: list[Phrase] = []
+        indexed: set[tuple[str, str]] = set()
         for lexicon in lexicons:
             for phrase in lexicon.phrases:
+                if (phrase.concept, phrase.pattern.pattern) in indexed:
+                    continue  # the same words for the same concept in another language ("ibuprofen"): one will do
+                indexed.add((phrase.concept, phrase.pattern.pattern))
                 for pair in phrase.pairs:
                     self.pairs[pair].append(phrase)
                 for start in phrase.starts:
@@ -85,9 +88,8 @@ class PhraseIndex:
         return tuple(found)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The stretch of text a cue modifies."""
+class Scope(NamedTuple):
+    """The stretch of text a cue modifies (a named tuple, as hits are: a message makes dozens of them)."""
 
     category: str
     start: int
@@ -104,7 +106,7 @@ class Document:
         self.low = fold(raw)
         found = list(_WORD.finditer(self.low))
         self.word_starts = [match.start() for match in found]
-        self.sentences = _bounds(_SENTENCE_END, self.low)
+        self.sentences = _bounds(_SENTENCE_END, self.low, unless=_is_decimal_point)
         self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low, starts = self.low, self.word_starts
@@ -114,6 +116,9 @@ class Document:
             for phrase in index.candidates(words[position], words[position + 1]):
                 if phrase.needs and phrase.needs.isdisjoint(present):
                     continue  # a word the phrase cannot do without is nowhere in the message
+                if phrase.one_word:  # the word found it, and the word is all of it: no pattern to run
+                    self.hits[phrase.concept].append(Hit(phrase.concept, start, found[position].end(), found[position]))
+                    continue
                 # From the earliest word an optional lead-in may start at, so the longest match is found.
                 begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
                 for begin in begins:
@@ -127,6 +132,9 @@ class Document:
         for concept, hits in self.hits.items():
             if len(hits) > 1:
                 self.hits[concept] = _longest(hits)
+        # The terminator words that cut a clause into segments; one that also joins a list ("and", "y") does not.
+        joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
+        self._segment_ends = [hit for hit in self.find("cue.terminator") if (hit.start, hit.end) not in joiners]
         self.scopes = self._scopes()
 
     # --- where things are -------------------------------------------------------------------------
@@ -145,10 +153,7 @@ class Document:
         A word that also joins a list ("and", "y") does not cut it: "relaxants and ibuprofen haven't helped".
         """
         start, end = self.clause(offset)
-        joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
-        for hit in self.find("cue.terminator"):
-            if (hit.start, hit.end) in joiners:
-                continue
+        for hit in self._segment_ends:
             if start <= hit.start and hit.end <= offset:
                 start = hit.end
             elif offset < hit.start < end:
@@ -174,17 +179,18 @@ class Document:
 
         With ``reach``, only a cue at most that many words away from the hit counts.
         """
+        start, end = hit.start, hit.end
         for scope in self.scopes:
             if scope.category not in categories:
                 continue
-            if hit.start <= scope.cue_start and scope.cue_end <= hit.end:
+            reaches = scope.start <= start < scope.end or (scope.start < end <= scope.end and start < scope.start)
+            if not reaches:
+                continue
+            if start <= scope.cue_start and scope.cue_end <= end:
                 continue  # the cue is part of the phrase itself ("can't control my bladder")
-            reaches = scope.start <= hit.start < scope.end or (
-                scope.start < hit.end <= scope.end and hit.start < scope.start
-            )
             if scope.category == "other_person" and self._patient_too(hit):
                 continue  # "my mom had cancer and so did I", "my friend rear-ended me"
-            if reaches and (reach is None or self._close(scope, hit, reach)):
+            if reach is None or self._close(scope, hit, reach):
                 return scope
         return None
 
@@ -235,7 +241,7 @@ class Document:
             ("cue.aggravator_backward", "aggravator", False),
         ):
             for cue in self.find(concept):
-                if any(start < cue.end and cue.start < end for start, end in blocked):
+                if blocked and any(start < cue.end and cue.start < end for start, end in blocked):
                     continue  # "no longer", "not sure", "no puedo": not a negation
                 if concept == "cue.negated_closing" and not self._closes_its_clause(cue):
                     continue  # "no ha regresado": a "no" before its verb is read forward
@@ -249,19 +255,22 @@ class Document:
         return scopes
 
     def _forward_end(self, cue: Hit, terminators: list[tuple[int, int]], list_words: list[int]) -> int:
-        sentence_end = self.sentence(cue.start)[1]
+        reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
+        limit = self.word_starts[reach] if reach < len(self.word_starts) else len(self.low)
         end = self.clause(cue.start)[1]
         # "no fever, chills or night sweats": a list of short items ending in "or"/"ni" carries the negation
-        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times").
-        later = [word for word in list_words if end <= word < sentence_end]
-        if later and self._short_items(end, self.clause(later[0])[1]):
-            end = self.clause(later[0])[1]
-        reach = bisect_left(self.word_starts, cue.end) + SCOPE_WORDS  # the first word past the reach
-        if reach < len(self.word_starts):
-            end = min(end, self.word_starts[reach])
-        for start, _ in terminators:
-            if cue.end <= start < end:
-                end = start
+        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times"). Asked only
+        # when the clause ends within reach: past it, the reach ends the scope whatever follows.
+        if end < limit:
+            sentence_end = self.sentence(cue.start)[1]
+            later = [word for word in list_words if end <= word < sentence_end]
+            if later and self._short_items(end, self.clause(later[0])[1]):
+                end = self.clause(later[0])[1]
+        end = min(end, limit)
+        # The first terminator after the cue ends its scope ("no fever but ..."); the terminators are in order.
+        first = bisect_left(terminators, cue.end, key=_START_OF_SPAN)
+        if first < len(terminators) and terminators[first][0] < end:
+            end = terminators[first][0]
         return end
 
     def _short_items(self, start: int, end: int) -> bool:
@@ -306,13 +315,20 @@ def _is_decimal_point(text: str, match: re.Match[str]) -> bool:
     return text[start - 1].isdigit() and text[end].isdigit()
 
 
-def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+def _bounds(
+    pattern: re.Pattern[str],
+    text: str,
+    within: list[tuple[int, int]] | None = None,
+    unless: Callable[[str, re.Match[str]], bool] | None = None,
+) -> list[tuple[int, int]]:
+    """The stretches of ``text`` (of each span ``within``) between the matches of ``pattern`` that are not
+    ``unless``'s exceptions."""
     spans = within or [(0, len(text))]
     bounds = []
     for span_start, span_end in spans:
         start = span_start
         for match in pattern.finditer(text, span_start, span_end):
-            if _is_decimal_point(text, match):
+            if unless is not None and unless(text, match):
                 continue
             if match.start() > start:
                 bounds.append((start, match.start()))
@@ -324,16 +340,22 @@ def _bounds(pattern: re.Pattern[str], text: str, within: list[tuple[int, int]] |
 
 def _containing(bounds: list[tuple[int, int]], offset: int) -> tuple[int, int]:
     """The bound holding ``offset``; between two bounds, the one before it (bounds are in order)."""
-    index = bisect_right(bounds, (offset, math.inf)) - 1  # the last bound starting at or before offset
+    index = bisect_right(bounds, offset, key=_START_OF_SPAN) - 1  # the last bound starting at or before offset
     return bounds[max(index, 0)]
 
 
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Hits in message order, without a hit that lies inside a longer one of the same concept."""
-    ordered = sorted(hits, key=lambda hit: (hit.start, -hit.end))
     kept: list[Hit] = []
-    for hit in ordered:
-        if kept and kept[-1].start <= hit.start and hit.end <= kept[-1].end:
+    for hit in sorted(hits, key=_START):  # a stable sort: hits that start together stay in the order found
+        if kept and hit.end <= kept[-1].end:
+            continue  # it starts no earlier and ends no later than the last hit kept: it lies inside it
+        if kept and hit.start == kept[-1].start:
+            kept[-1] = hit  # it starts with the last hit kept and goes further: the longer one stays
             continue
         kept.append(hit)
     return kept
+
+
+_START = attrgetter("start")
+_START_OF_SPAN = itemgetter(0)

@@ -24,6 +24,7 @@ _FAHRENHEIT_ABOVE = 50
 _FEVER_F, _FEVER_C = 100.4, 38.0
 _PLAUSIBLE_C, _PLAUSIBLE_F = (34.0, 45.0), (93.0, 113.0)  # body temperatures; other numbers are not readings
 _MAX_SCORE = 10
+_RANGE_SEPARATORS = ("-", *(f" {word} " for word in RANGE_WORDS))  # "2-3", "2 to 3", "dos o tres"
 # The screen is a second, stricter reader: a cue rules a screen word out only from this many words away, so a
 # long or mistaken scope of the exact reading ("the relaxants didn't help and I keep wetting myself") cannot
 # silence both.
@@ -124,7 +125,7 @@ class Reader:
 
     def count(self, text: str) -> float | None:
         """The lower bound of a count or a range ("2-3", "two or three", "dos o tres")."""
-        for separator in ("-", *(f" {word} " for word in RANGE_WORDS)):
+        for separator in _RANGE_SEPARATORS:
             if separator in text:
                 first = self.number(text.split(separator)[0].strip())
                 if first is not None:
@@ -151,14 +152,14 @@ class Reader:
                 # "2 months of spasms" is 60 days, not the 90 of "months of"
                 fixed = [hit for hit in hits if not any(hit.overlaps(other.start, other.end) for other in counted)]
                 candidates.extend((int(concept.split(".")[1]), hit) for hit in fixed)
-        best: tuple[int, Hit] | None = None
-        for days, hit in candidates:
-            if doc.ruled_out(hit) or not _about_the_pain(doc, hit):
-                continue
-            if best is None or days > best[0]:
-                best = (days, hit)
-        if best is not None:
-            found.set("duration_days", best[0], best[1].start, best[1].end)
+        if not candidates:
+            return
+        topics = _topics(doc)
+        # The longest first (a stable sort: on a tie, the first found): the first one about the pain is the fact.
+        for days, hit in sorted(candidates, key=lambda candidate: -candidate[0]):
+            if not doc.ruled_out(hit) and _about_the_pain(doc, hit, topics):
+                found.set("duration_days", days, hit.start, hit.end)
+                return
 
     def _read_pain_score(self, doc: Document, found: _Found) -> None:
         not_scores = doc.find("pain_score.not_score")
@@ -246,10 +247,10 @@ def _looks_like_a_temperature(doc: Document, hit: Hit) -> bool:
     """A bare number that reads as a temperature: a decimal such as "102.5" or "38.6", or a whole number in a
     sentence that speaks of temperature ("fever 99.5 yesterday, 102 today"); no unit after it."""
     text = hit.match.group("num").replace(",", ".")
-    if any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
-        return False
     value = float(text)
     if not (99 <= value <= 107 or 37 <= value <= 43):
+        return False
+    if any(other.overlaps(hit.start, hit.end) for other in doc.find("pain_score.not_score")):
         return False
     start, end = doc.sentence(hit.start)
     return "." in text or bool(
@@ -367,21 +368,27 @@ _OTHER_TOPICS = (
 )
 
 
-def _about_the_pain(doc: Document, hit: Hit) -> bool:
+def _topics(doc: Document) -> list[tuple[Hit, bool]]:
+    """Every topic word a duration may be about, and whether it is the back pain."""
+    topics = [(other, True) for other in doc.find("duration.back")]
+    topics += [
+        (other, False) for concept, hits in doc.hits.items() if concept.startswith(_OTHER_TOPICS) for other in hits
+    ]
+    return topics
+
+
+def _about_the_pain(doc: Document, hit: Hit, topics: list[tuple[Hit, bool]]) -> bool:
     """Whether a duration is the back pain's, not a medicine's, a leg's, a diagnosis's or a scan's.
 
     A duration belongs to the nearest topic word in its clause: "on prednisone for years" to the medicine,
     "back pain for 3 weeks" to the pain. "since ..." looks ahead first ("since this morning I can't pee").
     """
     start, end = doc.clause(hit.start)
-    topics = [(other, True) for other in doc.find_in("duration.back", start, end)]
-    topics += [
-        (other, False)
-        for concept in doc.hits
-        if concept.startswith(_OTHER_TOPICS)
-        for other in doc.find_in(concept, start, end)
+    topics = [
+        (other, pain)
+        for other, pain in topics
+        if start <= other.start and other.end <= end and not other.overlaps(hit.start, hit.end)
     ]
-    topics = [(other, pain) for other, pain in topics if not other.overlaps(hit.start, hit.end)]
     if not topics:
         return True
     # "since" opening the duration ("since this morning") or just before it: it looks ahead.
@@ -405,21 +412,9 @@ def _read_relaxants(doc: Document, found: _Found) -> None:
     if not names:
         return
     treatments = sorted([*names, *doc.find("relaxant.other_treatment")], key=lambda hit: hit.start)
-    chosen: tuple[str, Hit] | None = None
-    for effect in _EFFECT_PRIORITY:
-        # The longest phrase first, so staff see "relaxants didn't help" rather than "didn't".
-        for hit in sorted(doc.find(f"relaxant_effect.{effect}"), key=lambda hit: hit.start - hit.end):
-            subject = _subject(doc, hit, treatments)
-            if subject is None or subject.concept != "relaxant.name":
-                continue
-            value = effect
-            if effect == "helped" and doc.negated(hit):
-                value = "no_relief"  # "did not really help", "no me ayudaron"
-            if chosen is None or _EFFECT_PRIORITY.index(value) < _EFFECT_PRIORITY.index(chosen[0]):
-                chosen = (value, hit)
+    chosen = _strongest_effect(doc, treatments)
     if chosen is not None:
-        value, hit = chosen
-        subject = _subject(doc, hit, treatments)
+        value, hit, subject = chosen
         said = [
             hit,
             subject,
@@ -432,6 +427,25 @@ def _read_relaxants(doc: Document, found: _Found) -> None:
         ]
         start, end = min(item.start for item in said), max(item.end for item in said)
         found.set("muscle_relaxants", value, start, end)
+
+
+def _strongest_effect(doc: Document, treatments: list[Hit]) -> tuple[str, Hit, Hit] | None:
+    """The relaxants' effect that outranks the others (``_EFFECT_PRIORITY``): its value, phrase and relaxant."""
+    chosen: tuple[str, Hit, Hit] | None = None
+    for effect in _EFFECT_PRIORITY:
+        # The longest phrase first, so staff see "relaxants didn't help" rather than "didn't".
+        for hit in sorted(doc.find(f"relaxant_effect.{effect}"), key=lambda hit: hit.start - hit.end):
+            subject = _subject(doc, hit, treatments)
+            if subject is None or subject.concept != "relaxant.name":
+                continue
+            value = effect
+            if effect == "helped" and doc.negated(hit):
+                value = "no_relief"  # "did not really help", "no me ayudaron"
+            if chosen is None or _EFFECT_PRIORITY.index(value) < _EFFECT_PRIORITY.index(chosen[0]):
+                chosen = (value, hit, subject)
+                if value == _EFFECT_PRIORITY[0]:
+                    return chosen  # nothing outranks it: no other phrase need be placed
+    return chosen
 
 
 def _subject(doc: Document, effect: Hit, treatments: list[Hit]) -> Hit | None:
