@@ -179,9 +179,7 @@ class SlotUpdate:
         return site.client.conditional_create(resource, site.not_made_yet(key))
 
     def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
-        return self._site.client.update_with_retry(
-            appointment, lambda current: fhir_resources.cancelled(current, reason)
-        )
+        return _cancel_by_update(self._site, appointment, reason)
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
         key = identifier_value(appointment, self._site.ids.booking_system)
@@ -283,9 +281,7 @@ class AppointmentCreate:
         return site.client.expect_ok(response, "create Appointment")
 
     def cancel_appointment(self, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
-        return self._site.client.update_with_retry(
-            appointment, lambda current: fhir_resources.cancelled(current, reason)
-        )
+        return _cancel_by_update(self._site, appointment, reason)
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
         """Nothing: the server frees the slot of a cancelled appointment."""
