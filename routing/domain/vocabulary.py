@@ -75,6 +75,8 @@ class SlotStatus(StrEnum):
 
     FREE = "free"
     BUSY = "busy"
+    #: Kept for one patient while they answer a waitlist offer (FHIR ``busy-tentative``).
+    HELD = "held"
 
 
 class StaffRole(StrEnum):

@@ -133,6 +133,22 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class SlotHold:
+    """A slot kept from other bookers for one patient while they answer a waitlist offer.
+
+    Made by :meth:`Scheduler.hold`; ended by :meth:`Scheduler.book_held` (the patient accepted) or
+    :meth:`Scheduler.release` (declined, expired, withdrawn). ``hold_key`` names the hold across retries, so
+    holding again under the same key returns the same hold instead of a second one.
+    """
+
+    slot: SlotTime
+    hold_key: str
+    #: The scheduling system's reference to what keeps the slot: the embedded slot's id, FHIR's pending
+    #: Appointment ("Appointment/7") or the Slot itself ("Slot/3") with the slot-update strategy.
+    external_id: str
+
+
+@dataclass(frozen=True)
 class AppointmentChange:
     """One of our appointments as the scheduling system has it after a change, for the reconciliation poll."""
 
@@ -197,6 +213,28 @@ class Scheduler(Protocol):
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
         """Book the earliest free slot inside the plan's window; when none is free, propose the earliest
         one after it (within PROPOSAL_HORIZON), unbooked. Raises SchedulerUnavailable."""
+        ...
+
+    def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:
+        """Keep ``slot`` from every other booker (searches no longer return it) until booked or released.
+
+        Raises SlotTaken when the slot is not free, SchedulerUnavailable, SchedulingRejected. Holding again
+        with the same ``hold_key`` returns the hold already made (a retry after a lost answer). A scheduler
+        that books in the caller's transaction holds in it too.
+        """
+        ...
+
+    def release(self, session: Session, hold: SlotHold) -> None:
+        """Make the held slot free again. Idempotent: releasing a released (or never made) hold is a no-op.
+
+        Raises SchedulerUnavailable.
+        """
+        ...
+
+    def book_held(self, session: Session, hold: SlotHold, request: BookingRequest) -> Booking:
+        """Book the held slot for ``request``, as :meth:`book` does for a free one (idempotent on
+        ``request.booking_key``). Raises SlotTaken when the hold was lost (released, or taken by staff in the
+        scheduling system), SchedulerUnavailable, SchedulingRejected."""
         ...
 
     def breaker_state(self) -> str | None:
