@@ -27,11 +27,14 @@ TABLES = {
     "outbox_deliveries",
     "outbox_attempts",
     "webhook_subscriptions",
+    "waitlist_entries",
+    "waitlist_offers",
 }
 #: What 0008 adds.
 OUTBOX_TABLES = {"outbox_events", "outbox_deliveries", "outbox_attempts", "webhook_subscriptions"}
+WAITLIST_TABLES = {"waitlist_entries", "waitlist_offers"}
 #: Tables later migrations add (not there at 0005 or 0006 either).
-ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES}
+ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES, *WAITLIST_TABLES}
 
 
 def _schema_differences(url) -> list:
@@ -177,9 +180,21 @@ def test_0008_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(datab
     migrations.upgrade(database_url, "0007")
 
     migrations.upgrade(database_url, "0008")
-    added = _tables(database_url) - (TABLES - OUTBOX_TABLES)
+    added = _tables(database_url) - (TABLES - OUTBOX_TABLES - WAITLIST_TABLES)
     migrations.downgrade(database_url, "0007")
     after_downgrade = _tables(database_url)
 
     assert added == OUTBOX_TABLES | {"alembic_version"}
-    assert after_downgrade == (TABLES - OUTBOX_TABLES) | {"alembic_version"}
+    assert after_downgrade == (TABLES - OUTBOX_TABLES - WAITLIST_TABLES) | {"alembic_version"}
+
+
+def test_0009_adds_the_waitlist_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0008")
+    before = _tables(database_url)
+
+    migrations.upgrade(database_url, "0009")
+    added = _tables(database_url) - before
+    migrations.downgrade(database_url, "0008")
+
+    assert added == WAITLIST_TABLES
+    assert _tables(database_url) == before

@@ -372,3 +372,99 @@ class WebhookSubscription(Base):
     previous_secret_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: Waitlist entries and offers that are still in play (the partial unique indexes below count only these).
+LIVE_ENTRY = text("status IN ('waiting', 'offered')")
+LIVE_OFFER = text("status IN ('holding', 'open', 'booking')")
+
+
+class WaitlistEntry(Base):
+    """An inquiry waiting for a slot to free up inside its urgency window (``routing.services.waitlist``).
+
+    ``waiting`` for an offer, ``offered`` while one is open; it ends ``booked``, ``removed`` (by staff, or the
+    inquiry was settled another way) or ``window_passed`` (handed to staff). At most one live entry per inquiry.
+    """
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_waitlist_entries_live_inquiry",
+            "inquiry_id",
+            unique=True,
+            sqlite_where=LIVE_ENTRY,
+            postgresql_where=LIVE_ENTRY,
+        ),
+        # The refill's query: live entries of one slot type, most urgent first.
+        Index("ix_waitlist_entries_status_slot_type_priority", "status", "slot_type", "priority"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    route: Mapped[str] = mapped_column(String(20))
+    slot_type: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(16))
+    #: Lower is offered first: set from the urgency on joining, changed by staff with a reason.
+    priority: Mapped[int] = mapped_column(Integer)
+    #: The end of the urgency window: no slot starting after it is offered.
+    window_end: Mapped[datetime]
+    #: The earliest later slot the patient was told of when joining (id, type, start, end), if any.
+    proposed_slot: Mapped[dict[str, Any] | None]
+    #: When appointments do not suit the patient, in their words (read with the time words at each match).
+    unavailable_times: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    #: Offers that ran out unanswered; after ``WaitlistPolicy.max_unanswered`` the entry goes to staff.
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class WaitlistOffer(Base):
+    """A freed slot offered to one waitlist entry, kept for them (a hold in the scheduler) until it is answered.
+
+    ``holding`` (the hold is being made), ``open`` (the patient may accept until ``expires_at``), ``booking``
+    (accepted, the scheduler is booking it); it ends ``accepted``, ``declined``, ``expired`` or ``withdrawn``.
+    One live offer per slot and per entry: the database refuses a second.
+    """
+
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (
+        Index(
+            "uq_waitlist_offers_live_slot",
+            "slot_ref",
+            unique=True,
+            sqlite_where=LIVE_OFFER,
+            postgresql_where=LIVE_OFFER,
+        ),
+        Index(
+            "uq_waitlist_offers_live_entry",
+            "entry_id",
+            unique=True,
+            sqlite_where=LIVE_OFFER,
+            postgresql_where=LIVE_OFFER,
+        ),
+        Index("ix_waitlist_offers_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("waitlist_entries.id"), index=True)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    #: The slot in the scheduling system (its ``SlotTime.id``), and what it is.
+    slot_ref: Mapped[str] = mapped_column(String(255))
+    slot_type: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    #: Booked straight away, without asking (an urgent entry, when the clinic allows it).
+    direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The scheduler's reference to the hold (``SlotHold.external_id``), once made.
+    hold_ref: Mapped[str | None] = mapped_column(String(255))
+    offered_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    #: Until then the process that moved it to ``holding`` or ``booking`` is at work; after, the worker finishes.
+    lease_until: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    #: When the hold was given back to the scheduler (declined, expired, withdrawn); None while it holds.
+    released_at: Mapped[datetime | None]
