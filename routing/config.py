@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from routing.adapters.scheduling.fhir_capabilities import CREATE_STATUSES as APP
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
+from routing.domain.waitlist_matching import WaitlistPolicy
 
 #: Where the default SQLite database lives, relative to the repository root.
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -267,6 +269,10 @@ class Settings:
     outbox: OutboxSettings = OutboxSettings()
     #: On-call alerts for emergencies and urgent reviews.
     alerts: AlertSettings = AlertSettings()
+    #: How the waitlist offers freed slots (``ROUTING_WAITLIST*``).
+    waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
+    #: How often the worker runs the waitlist (offers, expiries, windows passed).
+    waitlist_seconds: float = 30.0
 
     @property
     def signatures_required(self) -> bool:
@@ -285,7 +291,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
     patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
     ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
-    ``ROUTING_SMS_*``) plus ``TESTING``.
+    ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -411,6 +417,15 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             repeat_minutes=number("ROUTING_ALERT_REPEAT_MINUTES", 5.0, 1.0),
             console_url=text("ROUTING_ALERT_CONSOLE_URL", ""),
         ),
+        waitlist=WaitlistPolicy(
+            enabled=text("ROUTING_WAITLIST", "on").lower() not in ("off", "0", "false", "no"),
+            offer_time=timedelta(minutes=number("ROUTING_WAITLIST_OFFER_MINUTES", 120.0, 1.0)),
+            short_offer_time=timedelta(minutes=number("ROUTING_WAITLIST_SHORT_OFFER_MINUTES", 30.0, 1.0)),
+            notice=timedelta(minutes=number("ROUTING_WAITLIST_NOTICE_MINUTES", 120.0, 0.0)),
+            book_urgent_directly=text("ROUTING_WAITLIST_BOOK_URGENT", "off").lower() in ("on", "1", "true", "yes"),
+            max_unanswered=number("ROUTING_WAITLIST_MAX_UNANSWERED", 2, 1, int),
+        ),
+        waitlist_seconds=number("ROUTING_WAITLIST_SECONDS", 30.0, 1.0),
     )
 
 

@@ -101,6 +101,7 @@ class Wiring:
             clinic=self.settings.clinic,
             time_words=self.time_words,
             terminology=self.terminology,
+            waitlist=self.settings.waitlist,
         )
 
 

@@ -84,6 +84,15 @@ class InquiryRequestSchema(InputSchema):
     symptoms = fields.Nested(SymptomsSchema, load_default=dict)
     message = Text(multiline=True, validate=validate.Length(max=10_000))
     preferred_times = fields.List(Text(validate=validate.Length(max=100)), validate=validate.Length(max=20))
+    unavailable_times = fields.List(
+        Text(validate=validate.Length(max=100)),
+        validate=validate.Length(max=5),
+        metadata={
+            "description": 'Days or times that do not suit the patient ("Mondays", "before 10am", "jueves"), read '
+            "like `preferred_times`. A waitlist offer is never made at a time read here; when an entry cannot be "
+            "read, offers wait until staff restate it."
+        },
+    )
     consent = fields.Boolean(
         metadata={
             "description": "The patient agrees that the clinic may use the answers to arrange their care and contact "

@@ -92,3 +92,29 @@ class CallbackOutcome(StrEnum):
     BOOKED = "booked"
     REFERRED_TO_ER = "referred_to_er"
     NO_ANSWER = "no_answer"
+
+
+class WaitlistStatus(StrEnum):
+    """Where a waitlist entry stands (``waiting`` and ``offered`` are live)."""
+
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    REMOVED = "removed"
+    WINDOW_PASSED = "window_passed"
+
+
+class OfferStatus(StrEnum):
+    """Where a waitlist offer stands (``holding``, ``open`` and ``booking`` are live)."""
+
+    #: The slot is being held in the scheduling system (a remote one; the embedded scheduler holds at once).
+    HOLDING = "holding"
+    #: Held for the patient, who may accept until it expires.
+    OPEN = "open"
+    #: Accepted; the scheduling system is booking it (a remote one).
+    BOOKING = "booking"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    #: Taken back: the slot was lost, the entry closed, or the hold could not be made.
+    WITHDRAWN = "withdrawn"

@@ -25,7 +25,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth")
 # The form's symptom questions are the triage facts, by the same names.
 SYMPTOM_FIELDS = tuple(FACT_KINDS)
-LIST_FIELDS = {f"symptoms.{name}" for name in SET_FACTS} | {"preferred_times"}
+LIST_FIELDS = {f"symptoms.{name}" for name in SET_FACTS} | {"preferred_times", "unavailable_times"}
 
 
 #: How far a delivery's ``webhook-timestamp`` may be from our clock (the Standard Webhooks tolerance).

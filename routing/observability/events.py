@@ -125,6 +125,18 @@ def contact_opted(channel: str, opted_out: bool, source: str) -> None:
     _emit(logging.INFO, "contact.opted_out" if opted_out else "contact.opted_in", channel=channel, source=source)
 
 
+def waitlist_offer(slot_type: str, urgency: str, result: str) -> None:
+    """A waitlist offer was made (``open``) or ended (accepted, declined, expired, withdrawn)."""
+    metrics.count_waitlist_offer(slot_type, urgency, result)
+    _emit(logging.INFO, "waitlist.offer", slot_type=slot_type, urgency=urgency, result=result)
+
+
+def waitlist_closed(slot_type: str, urgency: str, outcome: str, waited_seconds: float) -> None:
+    """A waitlist entry left the list (booked, removed, window passed) after waiting ``waited_seconds``."""
+    metrics.observe_time_on_list(slot_type, urgency, outcome, waited_seconds)
+    _emit(logging.INFO, "waitlist.closed", slot_type=slot_type, urgency=urgency, outcome=outcome)
+
+
 def reminders_recorded(count: int) -> None:
     """The reminder poll recorded ``count`` day-before reminders."""
     _emit(logging.INFO if count else logging.DEBUG, "reminders.recorded", count=count)

@@ -25,6 +25,11 @@ Metrics:
   delivery to an on-call receiver.
 * ``routing_outbox_backlog{status}``: deliveries ``pending`` (the backlog) and ``dead`` (dead letters
   waiting for a replay), read at scrape time.
+* ``routing_waitlist_offers_total{slot_type,urgency,result}``: waitlist offers by what became of them: ``open``
+  (made), ``accepted`` (booked: a slot refilled), ``declined``, ``expired``, ``withdrawn``.
+* ``routing_waitlist_time_on_list_seconds{slot_type,urgency,outcome}``: how long entries waited, observed when
+  each leaves the list (``booked``, ``removed``, ``window_passed``).
+* ``routing_waitlist_length{slot_type,urgency}``: entries waiting or with an offer open, read at scrape time.
 
 The gauges are read when ``/metrics`` is scraped.
 
@@ -123,6 +128,22 @@ OUTBOX_BACKLOG = Gauge(
     multiprocess_mode="livemostrecent",
 )
 
+WAITLIST_OFFERS = Counter(
+    "routing_waitlist_offers_total", "Waitlist offers by what became of them.", ["slot_type", "urgency", "result"]
+)
+WAITLIST_TIME_ON_LIST = Histogram(
+    "routing_waitlist_time_on_list_seconds",
+    "How long waitlist entries waited, observed when each leaves the list.",
+    ["slot_type", "urgency", "outcome"],
+    buckets=(600, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 28 * 86400),
+)
+WAITLIST_LENGTH = Gauge(
+    "routing_waitlist_length",
+    "Waitlist entries waiting or with an offer open, by slot type and urgency.",
+    ["slot_type", "urgency"],
+    multiprocess_mode="livemostrecent",
+)
+
 
 def method_label(method: str) -> str:
     """``method`` if it is one of :data:`HTTP_METHODS`, else ``other``: labels come from a closed set."""
@@ -186,6 +207,23 @@ def set_outbox_backlog(pending: float, dead: float) -> None:
     """Record the pending and dead deliveries read at scrape time."""
     OUTBOX_BACKLOG.labels("pending").set(pending)
     OUTBOX_BACKLOG.labels("dead").set(dead)
+
+
+def count_waitlist_offer(slot_type: str, urgency: str, result: str) -> None:
+    """A waitlist offer was made (``open``) or ended (accepted, declined, expired, withdrawn)."""
+    WAITLIST_OFFERS.labels(slot_type, urgency, result).inc()
+
+
+def observe_time_on_list(slot_type: str, urgency: str, outcome: str, seconds: float) -> None:
+    """A waitlist entry left the list after ``seconds``."""
+    WAITLIST_TIME_ON_LIST.labels(slot_type, urgency, outcome).observe(seconds)
+
+
+def set_waitlist_length(lengths: dict[tuple[str, str], int]) -> None:
+    """The live entries per (slot type, urgency); label sets no longer present are dropped."""
+    WAITLIST_LENGTH.clear()
+    for (slot_type, urgency), count in lengths.items():
+        WAITLIST_LENGTH.labels(slot_type, urgency).set(count)
 
 
 def exposition(refresh: Callable[[], None] | None = None) -> tuple[bytes, str]:

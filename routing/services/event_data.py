@@ -66,6 +66,7 @@ HOLD_REASONS = (
     "patient_identity",  # the scheduling system has records that may be this patient
     "booking_failed",  # the scheduling system failed every attempt
     "triage_failed",  # triage itself failed: staff read the inquiry
+    "waitlist_window_passed",  # on the waitlist, no slot freed inside the urgency window
 )
 
 
@@ -106,4 +107,17 @@ def rebooked(
         **appointment(inquiry_id, appointment_id, slot_type, start, end, scheduler),
         "previous_appointment_id": str(previous_appointment_id),
         "by": by,
+    }
+
+
+def waitlist_offer(
+    inquiry_id: uuid.UUID, offer_id: uuid.UUID, slot_type: str, start: datetime, expires_at: datetime
+) -> dict[str, Any]:
+    """``waitlist.offered``: a freed slot is held for the patient until ``expires_at``."""
+    return {
+        "inquiry_id": inquiry_id,
+        "offer_id": str(offer_id),
+        "slot_type": slot_type,
+        "start": start,
+        "expires_at": expires_at,
     }

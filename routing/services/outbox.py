@@ -40,6 +40,8 @@ APPOINTMENT_CANCELLED = "appointment.cancelled"
 APPOINTMENT_REBOOKED = "appointment.rebooked"
 APPOINTMENT_NOSHOW = "appointment.noshow"
 APPOINTMENT_REMINDER_DUE = "appointment.reminder_due"
+#: A freed slot is held for a waitlisted patient, who may accept it until the offer expires.
+WAITLIST_OFFERED = "waitlist.offered"
 EVENT_TYPES = (
     INQUIRY_RECEIVED,
     INQUIRY_ROUTED,
@@ -51,6 +53,7 @@ EVENT_TYPES = (
     APPOINTMENT_REBOOKED,
     APPOINTMENT_NOSHOW,
     APPOINTMENT_REMINDER_DUE,
+    WAITLIST_OFFERED,
 )
 #: Keys that would carry a patient's identity or words; event data refusing them is a last line of defence.
 _PHI_KEYS = frozenset(

@@ -32,8 +32,9 @@ from routing.domain.time_preferences import TimePreference, TimeWords, preferenc
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
 from routing.domain.triage.reader import Reader
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
+from routing.domain.waitlist_matching import WaitlistPolicy
 from routing.observability import events
-from routing.services import event_data, outbox
+from routing.services import event_data, outbox, waitlist_join
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class Routing:
     time_words: tuple[TimeWords, ...] = ()  # empty: preferred times are not read
     #: The codes written for orders and appointments (ROUTING_TERMINOLOGY_FILE).
     terminology: Terminology = field(default_factory=default_terminology)
+    #: How the waitlist offers freed slots (ROUTING_WAITLIST*).
+    waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
 
 
 _decisions = TriageDecision.__table__
@@ -188,7 +191,17 @@ def route_inquiry(
                     replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
                     booking = book_earliest(session, scheduler, plan, request, preference)
                     outcome = _apply(
-                        writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced
+                        writes,
+                        routing,
+                        inquiry_id,
+                        decision,
+                        plan,
+                        request,
+                        booking,
+                        now,
+                        preference,
+                        replaced,
+                        data.get("unavailable_times"),
                     )
             except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
                 log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
@@ -214,7 +227,19 @@ def route_inquiry(
     except PatientNotIdentified as doubt:
         return _hold_for_identity(step, doubt)
     with session.begin(), WriteBatch(session.connection()) as writes:
-        outcome = _apply(writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced)
+        outcome = _apply(
+            writes,
+            routing,
+            inquiry_id,
+            decision,
+            plan,
+            request,
+            booking,
+            now,
+            preference,
+            replaced,
+            data.get("unavailable_times"),
+        )
     _announce(routing, outcome, decision)
     return outcome
 
@@ -403,6 +428,7 @@ def _apply(
     now: datetime,
     preference: TimePreference | None = None,
     replaced: uuid.UUID | None = None,
+    unavailable_times: list[str] | None = None,
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -422,6 +448,18 @@ def _apply(
         message = patient_messages.held_for_staff(
             plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language, clinic=routing.clinic
         )
+        if routing.waitlist.enabled:
+            detail += "; on the waitlist for a slot that frees up"
+            waitlist_join.join(
+                writes,
+                inquiry_id=inquiry_id,
+                route=decision.route,
+                urgency=decision.urgency,
+                plan=plan,
+                proposed=booking.proposed,
+                unavailable_times=unavailable_times,
+                now=now,
+            )
     proposed = booking.proposed
     values = _status_values(status, detail, message, now, proposed=proposed)
     hold = None if appointment is not None else "no_slot"
