@@ -17,8 +17,9 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from routing.adapters.db import migrations
+from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import StaffRole
-from routing.services import audit
+from routing.services import audit, waitlist
 from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
 from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, parse_duration, revoke_token
@@ -163,6 +164,9 @@ def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
     tz = wiring.settings.timezone
     first_day: date = start.date() if start else datetime.now(tz).date() + timedelta(days=1)
     added, free = seed_demo_schedule(db=wiring.db, days=days, tz=tz, first_day=first_day)
+    if added:  # new slots: offer them to the waitlist now rather than at the worker's next run
+        with wiring.db.session() as session:
+            waitlist.refill_after_freeing(session, wiring.routing, utcnow())
     summary = ", ".join(f"{slot_type} {count}" for slot_type, count in sorted(free.items())) or "none"
     click.echo(f"Added {added} slots from {first_day.isoformat()} for {days} days. Free slots now: {summary}.")
 
@@ -201,6 +205,7 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
         idle_sleep=idle_sleep,
         until_idle=until_idle,
         reconcile_every=timedelta(seconds=wiring.settings.reconcile_seconds),
+        waitlist_every=timedelta(seconds=wiring.settings.waitlist_seconds),
     )
     if deliverer is None:
         sent = outbox.drain()

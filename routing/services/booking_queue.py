@@ -22,7 +22,7 @@ from routing.adapters.db.models import Inquiry
 from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
-from routing.services import reconciliation, staff_actions
+from routing.services import reconciliation, staff_actions, waitlist
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -141,17 +141,25 @@ def run_worker(
     until_idle: bool = False,
     clock: Callable[[], datetime] = utcnow,
     reconcile_every: timedelta | None = None,
+    waitlist_every: timedelta | None = None,
 ) -> int:
     """Book due inquiries until ``stop`` is set (or, with ``until_idle``, until none is due); jobs done.
 
     Sleeps ``idle_sleep`` seconds when nothing is due. Each job gets a fresh session. With a remote
     scheduler and ``reconcile_every``, also runs the reconciliation poll that often (at start, then between
-    jobs; among several workers, one polls each period).
+    jobs; among several workers, one polls each period). With ``waitlist_every`` (and the waitlist on), runs the
+    waitlist that often: offers of freed slots, expiries, windows passed.
     """
     done = 0
     remote = not routing.scheduler.capabilities.books_in_transaction
     next_poll = clock()  # this process's own timer, so it asks the database only when a poll may be due
+    next_refill = clock()
+    refills = waitlist_every is not None and routing.waitlist.enabled
     while not stop.is_set():
+        if refills and clock() >= next_refill:
+            next_refill = clock() + waitlist_every
+            with sessions() as session:
+                waitlist.run_safely(session, routing, clock())
         if remote and reconcile_every is not None and clock() >= next_poll:
             next_poll = clock() + reconcile_every
             with sessions() as session:

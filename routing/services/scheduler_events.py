@@ -29,7 +29,7 @@ from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import UnknownAppointment
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, SchedulerEventType
 from routing.observability import events
-from routing.services import event_data, outbox
+from routing.services import event_data, outbox, waitlist
 from routing.services.route_inquiry import Routing, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -139,6 +139,8 @@ def _handle(
         if acted:
             _audit(session, inquiry_id, f"scheduler.{result['action']}", result, event.reason, now)
     events.scheduler_event(event.event_type, result["action"], inquiry_id)
+    if acted:  # a remote scheduling system may have freed the slot: offer it to the waitlist
+        waitlist.refill_after_freeing(session, routing, now, previous["slot_type"])
     return result, False
 
 

@@ -38,7 +38,7 @@ from routing.domain.labels import LABELS
 from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
-from routing.services import audit, event_data, outbox
+from routing.services import audit, event_data, outbox, waitlist
 from routing.services.booking import book_earliest, booking_request, record_booking
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
@@ -114,6 +114,7 @@ def override_route(
             audit.record(session, staff, OVERRIDE_STARTED, inquiry_id=inquiry_id, details=details, now=now)
         _finish_override(session, routing, staff, plan, change, if_match, now)
     events.staff_action("override", inquiry_id, staff.id)
+    waitlist.refill_after_freeing(session, routing, now)  # the appointment it replaced, if any, freed a slot
 
 
 #: The audit actions of an override on a remote scheduler: its intent, then one of its two ends.
@@ -420,6 +421,7 @@ def cancel_booked(
         expect(inquiry, old)
         if old is None:
             raise ActionRefused("This inquiry has no booked appointment to cancel.")
+        freed = old.slot_type
         if in_transaction:
             _cancel_in_scheduler(session, routing, old, by.reason)
             _record_cancel(session, routing, by, inquiry_id, old, now)
@@ -429,6 +431,8 @@ def cancel_booked(
             # Recorded whatever changed meanwhile: the scheduling system has cancelled it.
             session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
             _record_cancel(session, routing, by, inquiry_id, session.merge(old), now)
+    # The freed slot goes to the waitlist's most urgent patient at once, not at the worker's next run.
+    waitlist.refill_after_freeing(session, routing, now, freed)
 
 
 def _cancel_in_scheduler(session: Session, routing: Routing, old: Appointment, reason: str) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Inquiry, WaitlistEntry, WaitlistOffer
@@ -37,6 +37,8 @@ from routing.services.route_inquiry import Routing
 from routing.services.waitlist_join import split_times
 from routing.services.waitlist_offers import (
     LEASE,
+    LIVE_ENTRY,
+    LIVE_OFFER,
     REFUSED,
     WAITLIST_ACTOR,
     close_entry,
@@ -85,24 +87,32 @@ def refill(session: Session, routing: Routing, now: datetime, slot_types: Iterab
             continue
         try:
             _offer_free_slots(session, routing, slot_type, now, result)
-        except SchedulingError as error:
+        except (SchedulingError, OperationalError) as error:
+            # Unreachable, or a concurrent run won a lock (PostgreSQL's deadlock detector): the next run offers.
             log.warning("waitlist: no %s offers this run: %s", slot_type, type(error).__name__)
             session.rollback()
     return result
 
 
-def refill_after_freeing(session: Session, routing: Routing, slot_type: str, now: datetime) -> None:
-    """Offer at once the slot a cancellation just freed (the worker's next run would, a little later).
-
-    Never raises: the cancellation that called it is done and must not fail for the waitlist's sake.
-    """
-    if not routing.waitlist.enabled:
-        return
+def run_safely(
+    session: Session, routing: Routing, now: datetime, slot_types: Iterable[str] | None = None
+) -> RefillResult | None:
+    """:func:`refill`, for the worker's loop and after a cancellation: never raises (the next run tries again);
+    None when it failed."""
     try:
-        refill(session, routing, now, slot_types=[slot_type])
+        return refill(session, routing, now, slot_types)
     except Exception as error:
-        log.error("waitlist: refill after a cancellation failed: %s", type(error).__name__)
+        log.error("waitlist: the run failed: %s", type(error).__name__)
         session.rollback()
+        return None
+
+
+def refill_after_freeing(session: Session, routing: Routing, now: datetime, slot_type: str | None = None) -> None:
+    """Offer at once a slot a cancellation just freed (of ``slot_type``; any, when not known): the worker's next
+    run would, a little later. Never raises: the change that freed it is done, whatever happens here.
+    """
+    if routing.waitlist.enabled:
+        run_safely(session, routing, now, slot_types=None if slot_type is None else [slot_type])
 
 
 # -- offering ---------------------------------------------------------------------------------------------------
@@ -371,9 +381,28 @@ def _close_over(session: Session, routing: Routing, now: datetime, result: Refil
         settled = session.scalars(
             select(WaitlistEntry)
             .join(Inquiry, Inquiry.id == WaitlistEntry.inquiry_id)
-            .where(WaitlistEntry.status == WaitlistStatus.WAITING, Inquiry.status != InquiryStatus.NEEDS_REVIEW)
+            .where(WaitlistEntry.status.in_(LIVE_ENTRY), Inquiry.status != InquiryStatus.NEEDS_REVIEW)
             .with_for_update(of=WaitlistEntry, skip_locked=True)
         ).all()
         for entry in settled:
-            close_entry(session, entry, WaitlistStatus.REMOVED, now, "the inquiry was settled another way")
-            result.closed += 1
+            if _withdraw_open_offer(session, routing, entry, now):
+                close_entry(session, entry, WaitlistStatus.REMOVED, now, "the inquiry was settled another way")
+                result.closed += 1
+
+
+def _withdraw_open_offer(session: Session, routing: Routing, entry: WaitlistEntry, now: datetime) -> bool:
+    """End the entry's open offer, if any, before the entry closes; False while one is in flight (``holding``,
+    ``booking``: the process at work, or the next run, finishes it first)."""
+    if entry.status == WaitlistStatus.WAITING:
+        return True
+    offer = session.scalar(
+        select(WaitlistOffer)
+        .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status.in_(LIVE_OFFER))
+        .with_for_update()
+    )
+    if offer is None:
+        return True
+    if offer.status != OfferStatus.OPEN:
+        return False
+    end_offer(session, routing, offer, OfferStatus.WITHDRAWN, now, why="the inquiry was settled another way")
+    return True
