@@ -17,6 +17,7 @@ from routing.adapters.scheduling.interface import (
     BookingOutcome,
     BookingRequest,
     Capabilities,
+    SlotHold,
     SlotTaken,
     SlotTime,
     UnknownAppointment,
@@ -98,6 +99,18 @@ _RELEASE = (
     .where(_slots.c.id == bindparam("slot_id"))
     .values(status=SlotStatus.FREE, version=_slots.c.version + 1)
     .returning(_slots.c.id)
+)
+_HOLD = (
+    update(_slots)
+    .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.FREE)
+    .values(status=SlotStatus.HELD, version=_slots.c.version + 1)
+    .returning(*_SLOT_COLUMNS)
+)
+_UNHOLD = (
+    update(_slots)
+    .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.HELD)
+    .values(status=bindparam("to_status"), version=_slots.c.version + 1)
+    .returning(*_SLOT_COLUMNS)
 )
 _READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("slot_id"))
 
@@ -185,6 +198,27 @@ class EmbeddedScheduler:
 
     def find_booking(self, session: Session, booking_key: str) -> Booking | None:
         """None: a booking here commits with our record of it, so no process leaves one behind."""
+
+    def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:
+        """Mark the free slot held, in the caller's transaction; SlotTaken when it is not free."""
+        row = session.connection().execute(_HOLD, {"slot_id": _slot_uuid(slot.id)}).first()
+        if row is None:
+            raise SlotTaken("the slot is not free")
+        held = _slot_time(row)
+        return SlotHold(slot=held, hold_key=hold_key, external_id=held.id)
+
+    def release(self, session: Session, hold: SlotHold) -> None:
+        """Free the held slot again (nothing when it is not held)."""
+        session.connection().execute(_UNHOLD, {"slot_id": _slot_uuid(hold.slot.id), "to_status": SlotStatus.FREE})
+
+    def book_held(self, session: Session, hold: SlotHold, request: BookingRequest) -> Booking:
+        """Mark the held slot busy for the request; SlotTaken when it is no longer held."""
+        params = {"slot_id": _slot_uuid(hold.slot.id), "to_status": SlotStatus.BUSY}
+        row = session.connection().execute(_UNHOLD, params).first()
+        if row is None:
+            raise SlotTaken("the slot is no longer held")
+        booked = _slot_time(row)
+        return Booking(external_id=booked.id, slot=booked)
 
     def breaker_state(self) -> str | None:
         """None: no circuit breaker, the slots are in our own database."""
