@@ -79,23 +79,37 @@ class TimePreference:
     windows: tuple[Window, ...] = ()
     unread: int = 0
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    #: When appointments do not suit the patient (their unavailable times, read): a slot inside one is chosen only
+    #: when nothing else in the window is free.
+    excluded: tuple[Window, ...] = ()
 
     @property
     def stated(self) -> bool:
         """True when the patient gave any preference (read or not)."""
-        return bool(self.windows) or self.unread > 0
+        return bool(self.windows) or self.unread > 0 or bool(self.excluded)
 
     @property
     def limits(self) -> bool:
         """True when something read narrows the choice of slot (not only "any time")."""
-        return bool(self.windows) and not any(window == Window() for window in self.windows)
+        wanted = bool(self.windows) and not any(window == Window() for window in self.windows)
+        return wanted or bool(self.excluded)
 
     def fits(self, start: datetime) -> bool:
-        """True when an appointment starting at ``start`` suits a window read (always, when none limits)."""
+        """True when an appointment starting at ``start`` suits a window read and no excluded one (always, when
+        nothing limits)."""
         if not self.limits:
             return True
         local = start.astimezone(self.tz)
-        return any(window.fits(local) for window in self.windows)
+        if any(window.fits(local) for window in self.excluded):
+            return False
+        wanted = [window for window in self.windows if window != Window()]
+        return not wanted or any(window.fits(local) for window in wanted)
+
+    def excluding(self, unavailable: TimePreference) -> TimePreference:
+        """This preference, also avoiding the windows read from the patient's unavailable times (an "any time"
+        among them excludes nothing: it says nothing about when)."""
+        excluded = tuple(window for window in unavailable.windows if window != Window())
+        return replace(self, excluded=self.excluded + excluded) if excluded else self
 
 
 NO_PREFERENCE = TimePreference()
@@ -117,6 +131,8 @@ def preference_result(preference: TimePreference | None, start: datetime) -> Pre
     if preference is None or not preference.stated:
         return PreferenceResult()
     fitted = preference.fits(start) if preference.limits else None
+    if fitted and not any(window != Window() for window in preference.windows):
+        fitted = None  # only unavailable times were given: "one of the times you said suit you" would be untrue
     return PreferenceResult(fitted=fitted, unread=preference.unread > 0)
 
 

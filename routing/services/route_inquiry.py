@@ -156,6 +156,9 @@ def route_inquiry(
         return _store_untriaged(session, routing, new_inquiry, error, now)
     plan = _plan(decision, routing.rulebook, window_from or received_at, now)
     preference = read_preferences(data.get("preferred_times"), routing.time_words, routing.tz, decision.language)
+    if data.get("unavailable_times"):
+        unavailable = read_preferences(data["unavailable_times"], routing.time_words, routing.tz, decision.language)
+        preference = preference.excluding(unavailable)
     step = _Step(session, routing, inquiry_id, decision, now, retry=not first_booking, new_inquiry=new_inquiry)
     if plan is None:
         message = patient_messages.urgent_review(decision.urgency, decision.language, clinic=routing.clinic)

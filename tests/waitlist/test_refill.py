@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from routing import create_app
-from routing.adapters.db.models import Inquiry, OutboxEvent
+from routing.adapters.db.models import Appointment, Inquiry, OutboxEvent
 from routing.services import waitlist, waitlist_answers
 from routing.services.waitlist_answers import OfferClosed
 from tests.conftest import settings_for
@@ -203,3 +203,17 @@ def test_an_entry_whose_inquiry_staff_settled_is_closed_and_its_offer_withdrawn(
 
     assert sorted(offers(app), key=lambda offer: offer[1]) == [(routine, "open", start), (urgent, "withdrawn", start)]
     assert entries(app) == {routine: ("offered", 60), urgent: ("removed", 20)}
+
+
+def test_intake_books_the_earliest_slot_not_at_a_time_the_patient_excluded(app, client):
+    first = later(20).replace(microsecond=0)
+    day = first.astimezone(ZoneInfo("America/New_York")).strftime("%A")
+    one_slot(app, 20)
+    other = one_slot(app, 44)
+
+    urgent = submit(client, URGENT_IMAGING, unavailable_times=[day])
+
+    w = wiring(app)
+    with w.db.session() as session:
+        booked = session.scalar(select(Appointment.start).where(Appointment.inquiry_id == urgent))
+    assert (status_of(app, urgent), booked) == ("booked", other)
