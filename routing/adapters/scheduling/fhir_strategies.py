@@ -372,31 +372,7 @@ class AppointmentCreate:
         """Nothing: the server frees the slot of a cancelled appointment."""
 
     def hold(self, slot: SlotTime, key: str) -> SlotHold:
-        site, slot_id = self._site, _slot_id(slot)
-        mine = self._pending_hold(key)
-        if mine is None:
-            site.service_type(slot.slot_type)  # an unknown slot type is refused before anything is written
-            fhir_slot = site.read_slot(slot_id)  # gone: SlotTaken
-            if fhir_slot.get("status") != "free":
-                raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
-            resource = fhir_resources.hold_appointment(
-                fhir_slot,
-                service_type=site.codes.service_type[slot.slot_type].as_concept(),
-                hold=(site.ids.hold_system, key),
-                actors=site.schedule_actors(fhir_slot),
-                created=now(),
-            )
-            headers = dict(RETURN_RESOURCE)
-            if self.conditional:
-                headers["If-None-Exist"] = f"identifier={site.ids.hold_system}|{key}&status=pending"
-            response = site.client.request("POST", "Appointment", json=resource, headers=headers)
-            if response.status_code in _CONFLICT_STATUSES:
-                # Our own earlier attempt may hold the slot (its answer was lost and the POST was sent again).
-                mine = self._pending_hold(key)
-                if mine is None and _slot_taken(site, slot_id):
-                    raise SlotTaken(f"Slot/{slot_id} was taken by another booking (HTTP {response.status_code})")
-            if mine is None:
-                mine = site.client.expect_ok(response, "create Appointment (hold)")
+        mine = self._pending_hold(key) or self._create_hold(slot, key)
         if mine.get("status") != "pending":  # a server that booked or refused it: not a hold we can keep
             raise SlotTaken(f"Appointment/{mine.get('id')} is {mine.get('status')}, not a hold")
         return SlotHold(slot, key, f"Appointment/{mine['id']}")
@@ -426,6 +402,33 @@ class AppointmentCreate:
             if response.status_code not in (409, 412):
                 return site.client.expect_ok(response, "update Appointment")
         raise SlotTaken(f"{path} kept changing while being booked")
+
+    def _create_hold(self, slot: SlotTime, key: str) -> dict[str, Any]:
+        """POST the pending Appointment that holds the free ``slot`` under ``key``; the Appointment as stored."""
+        site, slot_id = self._site, _slot_id(slot)
+        site.service_type(slot.slot_type)  # an unknown slot type is refused before anything is written
+        fhir_slot = site.read_slot(slot_id)  # gone: SlotTaken
+        if fhir_slot.get("status") != "free":
+            raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
+        resource = fhir_resources.hold_appointment(
+            fhir_slot,
+            service_type=site.codes.service_type[slot.slot_type].as_concept(),
+            hold=(site.ids.hold_system, key),
+            actors=site.schedule_actors(fhir_slot),
+            created=now(),
+        )
+        headers = dict(RETURN_RESOURCE)
+        if self.conditional:
+            headers["If-None-Exist"] = f"identifier={site.ids.hold_system}|{key}&status=pending"
+        response = site.client.request("POST", "Appointment", json=resource, headers=headers)
+        if response.status_code in _CONFLICT_STATUSES:
+            # Our own earlier attempt may hold the slot (its answer was lost and the POST was sent again).
+            mine = self._pending_hold(key)
+            if mine is not None:
+                return mine
+            if _slot_taken(site, slot_id):
+                raise SlotTaken(f"Slot/{slot_id} was taken by another booking (HTTP {response.status_code})")
+        return site.client.expect_ok(response, "create Appointment (hold)")
 
     def _pending_hold(self, key: str) -> dict[str, Any] | None:
         """The pending Appointment an earlier attempt made under this hold key, if any."""
