@@ -21,6 +21,7 @@ from routing.adapters.scheduling.interface import (
     BookingOutcome,
     BookingRequest,
     Capabilities,
+    SlotHold,
     SlotTaken,
     SlotTime,
     UnknownAppointment,
@@ -38,6 +39,7 @@ class FakeScheduler:
         self.name = name
         self.slots: dict[str, SlotTime] = {}
         self.held_by: dict[str, str] = {}  # slot id -> booking key holding it
+        self.holds: dict[str, str] = {}  # slot id -> hold key keeping it for a waitlist offer
         self.appointments: dict[str, Booking] = {}  # external id -> appointment
         self.changed_at: dict[str, datetime] = {}  # external id -> when it last changed
         self.calls: list[str] = []
@@ -92,20 +94,57 @@ class FakeScheduler:
         free = [
             slot
             for slot in self.slots.values()
-            if slot.slot_type == slot_type and start < slot.start <= end and slot.id not in self.held_by
+            if slot.slot_type == slot_type and start < slot.start <= end and not self._taken(slot.id)
         ]
         return sorted(free, key=lambda slot: (slot.start, slot.id))[:limit]
 
     def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
         """Hold ``slot`` for the request; the same booking key gets its live appointment back."""
         self._called("book")
-        for appointment in self.appointments.values():
-            if appointment.status == "booked" and self.held_by.get(appointment.slot.id) == request.booking_key:
-                return appointment
-        if slot.id not in self.slots or slot.id in self.held_by:
+        mine = self._live(request.booking_key)
+        if mine is not None:
+            return mine
+        if slot.id not in self.slots or self._taken(slot.id):
             raise SlotTaken("the slot is no longer free")
-        self.held_by[slot.id] = request.booking_key
-        appointment = Booking(f"Appointment/{next(self._ids)}", self.slots[slot.id])
+        return self._book_for(slot.id, request)
+
+    def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:
+        """Keep ``slot`` for ``hold_key``; the same key gets its hold back, any other SlotTaken."""
+        self._called("hold")
+        if self.holds.get(slot.id) != hold_key and (slot.id not in self.slots or self._taken(slot.id)):
+            raise SlotTaken("the slot is not free")
+        self.holds[slot.id] = hold_key
+        return SlotHold(self.slots[slot.id], hold_key, external_id=slot.id)
+
+    def release(self, session: Session, hold: SlotHold) -> None:
+        """Free the slot if this hold still keeps it; anything else is left alone."""
+        self._called("release")
+        if self.holds.get(hold.external_id) == hold.hold_key:
+            del self.holds[hold.external_id]
+
+    def book_held(self, session: Session, hold: SlotHold, request: BookingRequest) -> Booking:
+        """Book the held slot (the same booking key gets its live appointment back); SlotTaken when not held."""
+        self._called("book_held")
+        mine = self._live(request.booking_key)
+        if mine is not None:
+            return mine
+        if self.holds.get(hold.external_id) != hold.hold_key:
+            raise SlotTaken("the slot is no longer held")
+        del self.holds[hold.external_id]
+        return self._book_for(hold.external_id, request)
+
+    def _live(self, booking_key: str) -> Booking | None:
+        for appointment in self.appointments.values():
+            if appointment.status == "booked" and self.held_by.get(appointment.slot.id) == booking_key:
+                return appointment
+        return None
+
+    def _taken(self, slot_id: str) -> bool:
+        return slot_id in self.held_by or slot_id in self.holds
+
+    def _book_for(self, slot_id: str, request: BookingRequest) -> Booking:
+        self.held_by[slot_id] = request.booking_key
+        appointment = Booking(f"Appointment/{next(self._ids)}", self.slots[slot_id])
         self._changed(appointment)
         return appointment
 
@@ -125,10 +164,7 @@ class FakeScheduler:
     def find_booking(self, session: Session, booking_key: str) -> Booking | None:
         """The live appointment held under ``booking_key``, if any."""
         self._called("find_booking")
-        for appointment in self.appointments.values():
-            if appointment.status == "booked" and self.held_by.get(appointment.slot.id) == booking_key:
-                return appointment
-        return None
+        return self._live(booking_key)
 
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
         """Search and book, as a remote scheduling system is booked."""

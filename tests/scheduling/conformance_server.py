@@ -10,6 +10,8 @@ modes:
   (OperationOutcome ``conflict``) when one is taken. Cancelling the Appointment (an update to status
   ``cancelled``) frees its slots. ``create_status`` says which status a create may carry: ``booked``, or
   ``proposed`` for a server that confirms bookings itself (it books at once when the slot is free).
+  An Appointment created ``pending`` holds its slots instead (``busy-tentative``: never free to anyone
+  else) until it is updated to ``booked`` (slots ``busy``) or cancelled (slots free).
 * ``operations`` (IHE ITI Scheduling): Appointments are made only through the operations, written from
   the IHE texts (https://profiles.ihe.net/ITI/Scheduling/: ITI-115/116/117 and the appointment-find,
   -hold and -book OperationDefinitions):
@@ -344,12 +346,17 @@ class ConformanceServer:
                 raise FhirError(422, "business-rule", "an appointment's slots cannot be changed by update")
             if resource.get("status") in _DEAD and current.get("status") not in _DEAD:
                 self._free(current)
+            elif current.get("status") == "pending" and resource.get("status") == "booked":
+                for slot in (self._slot(reference) for reference in _references(current, "slot")):
+                    self._put_version({**slot, "status": "busy"}, slot)  # the hold becomes the booking
         return self._put_version({**resource, "id": resource_id}, current)
 
     def _create_appointment(self, resource: dict[str, Any]) -> dict[str, Any]:
-        """Appointment mode: the referenced slots must be free; they are marked busy with the create."""
-        if resource.get("status") != self.create_status:
-            raise FhirError(422, "business-rule", f"appointments are created {self.create_status}")
+        """Appointment mode: the referenced slots must be free; they are marked busy with the create (held,
+        ``busy-tentative``, for a ``pending`` one)."""
+        holding = resource.get("status") == "pending"
+        if resource.get("status") != self.create_status and not holding:
+            raise FhirError(422, "business-rule", f"appointments are created {self.create_status} or pending")
         slots = [self._slot(reference, missing_status=422) for reference in _references(resource, "slot")]
         if not slots:
             raise FhirError(422, "required", "an appointment must reference its slot")
@@ -357,7 +364,9 @@ class ConformanceServer:
             if slot["status"] != "free":
                 raise FhirError(409, "conflict", f"Slot/{slot['id']} is {slot['status']}")
         for slot in slots:
-            self._put_version({**slot, "status": "busy"}, slot)
+            self._put_version({**slot, "status": "busy-tentative" if holding else "busy"}, slot)
+        if holding:
+            return self._put_new(resource)
         # A proposed appointment on free slots is confirmed at once, as an EHR booking it would.
         return self._put_new({**resource, "status": "booked"})
 

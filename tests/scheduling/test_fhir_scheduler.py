@@ -267,21 +267,22 @@ def test_concurrent_bookings_of_one_slot_have_exactly_one_winner(fhir_server, ma
         assert [f"Appointment/{holder['id']}" for holder in holders] == [winners[0].external_id]
 
 
-def race(slot: SlotTime, contenders) -> list[object]:
-    """Each (scheduler, request) books ``slot`` in its own thread, released together; results or exceptions."""
+def race(slot: SlotTime, contenders, call: str = "book") -> list[object]:
+    """Each (scheduler, argument) calls ``call`` on ``slot`` in its own thread, released together: ``book``
+    with a request, ``hold`` with a hold key. The results or exceptions."""
     results: list[object] = [None] * len(contenders)
     barrier = threading.Barrier(len(contenders))
 
-    def run(index: int, scheduler, request: BookingRequest) -> None:
+    def run(index: int, scheduler, argument: BookingRequest | str) -> None:
         barrier.wait()
         try:
-            results[index] = scheduler.book(SESSION, slot, request)
+            results[index] = getattr(scheduler, call)(SESSION, slot, argument)
         except Exception as error:  # collected for the assertions
             results[index] = error
 
     threads = [
-        threading.Thread(target=run, args=(index, scheduler, request))
-        for index, (scheduler, request) in enumerate(contenders)
+        threading.Thread(target=run, args=(index, scheduler, argument))
+        for index, (scheduler, argument) in enumerate(contenders)
     ]
     for thread in threads:
         thread.start()

@@ -6,7 +6,7 @@ Which server each test runs against, and why:
   ``appointment`` and ``operations`` strategies: Medplum neither marks a slot busy when an Appointment
   references it nor has ``$find``/``$hold``/``$book``, so only a server written for them shows them work;
 * Medplum (tests/fhir_server) where the test is about what ``auto`` makes of a general FHIR server that
-  lets clients write Slots.
+  lets clients write Slots, or about the ``slot-update`` strategy's own writes (its waitlist holds).
 
 The contract every strategy keeps (earliest first, one winner per slot, idempotent retries, cancel frees
 the slot) is tests/scheduling/test_scheduler_contract.py; these are what sets the strategies apart.
@@ -27,6 +27,7 @@ from routing.adapters.scheduling.interface import (
     ReferralRequest,
     SchedulerUnavailable,
     SchedulingRejected,
+    SlotHold,
     SlotTaken,
     SlotTime,
 )
@@ -41,6 +42,7 @@ DAY = datetime(2031, 6, 2, tzinfo=UTC)
 SESSION = None  # the FHIR scheduler ignores the database session
 MRI = ReferralRequest("http://www.ama-assn.org/go/cpt", "72148", "MRI lumbar spine without contrast")
 BOOKING_SYSTEM = TEST_IDENTITY.booking_system
+HOLD_SYSTEM = TEST_IDENTITY.hold_system
 
 
 def at(hour: int) -> datetime:
@@ -489,3 +491,200 @@ def test_a_server_that_takes_proposed_appointments_gets_them_proposed(
     assert [r.body["status"] for r in sent(server, "POST", "Appointment")] == ["proposed", "booked"]
     assert made.status == "booked"
     assert free(proposing) == [at(10)]
+
+
+# ---------------------------------------------------------------------- waitlist holds, per strategy
+
+
+def test_slot_update_holds_the_slot_busy_tentative_under_the_hold_key_and_books_it_under_the_booking_key(
+    fhir_server, make_scheduler, service_types
+):
+    """Medplum (slot-update): the hold and the booking are the Slot's status and our tag on it."""
+    (slot_ref,) = fhir_server.seed_slots(service_types["imaging"], [at(10)])
+    scheduler = make_scheduler()
+    (slot,) = scheduler.find_free_slots(SESSION, "imaging", DAY, at(23))
+    request = request_for("imaging", referral=MRI, reasons=("low back pain",))
+
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+    held = fhir_server.get(slot_ref)
+    booking = scheduler.book_held(SESSION, hold, request)
+
+    assert hold == SlotHold(slot, "offer-1", slot_ref)
+    assert (held["status"], held["identifier"]) == ("busy-tentative", [{"system": HOLD_SYSTEM, "value": "offer-1"}])
+    booked = fhir_server.get(slot_ref)
+    assert (booked["status"], booked["identifier"]) == (
+        "busy",
+        [{"system": BOOKING_SYSTEM, "value": request.booking_key}],
+    )
+    appointment = fhir_server.get(booking.external_id)
+    assert (appointment["status"], appointment["slot"]) == ("booked", [{"reference": slot_ref}])
+    assert appointment["basedOn"] == [{"reference": booking.referral_external_id}]
+    assert {"system": BOOKING_SYSTEM, "value": request.booking_key} in appointment["identifier"]
+
+
+def test_slot_update_release_frees_only_a_slot_its_own_hold_still_keeps(fhir_server, make_scheduler, service_types):
+    """Medplum (slot-update): a stale release (its offer long over) must not free the next offer's hold."""
+    (slot_ref,) = fhir_server.seed_slots(service_types["consult"], [at(9)])
+    scheduler = make_scheduler()
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    first = scheduler.hold(SESSION, slot, "offer-1")
+
+    scheduler.release(SESSION, first)
+    freed = fhir_server.get(slot_ref)
+    scheduler.hold(SESSION, slot, "offer-2")
+    scheduler.release(SESSION, first)
+
+    assert (freed["status"], "identifier" in freed) == ("free", False)
+    kept = fhir_server.get(slot_ref)
+    assert (kept["status"], kept["identifier"]) == ("busy-tentative", [{"system": HOLD_SYSTEM, "value": "offer-2"}])
+    with pytest.raises(SlotTaken):
+        scheduler.book_held(SESSION, first, request_for())
+
+
+def test_slot_update_book_held_retried_after_a_crash_between_claim_and_appointment_finishes_it(
+    fhir_server, make_scheduler, service_types
+):
+    """Medplum (slot-update): the first attempt claimed the held slot and died before the Appointment."""
+    (slot_ref,) = fhir_server.seed_slots(service_types["consult"], [at(9)])
+    scheduler = make_scheduler()
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+    request = request_for()
+    claimed = fhir_server.get(slot_ref)
+    fhir_server.update(
+        {**claimed, "status": "busy", "identifier": [{"system": BOOKING_SYSTEM, "value": request.booking_key}]}
+    )
+
+    booking = scheduler.book_held(SESSION, hold, request)
+
+    assert (booking.status, booking.slot.id, booking.slot.start) == ("booked", slot_ref, at(9))
+    assert len(fhir_server.search("Appointment", identifier=f"{BOOKING_SYSTEM}|{request.booking_key}")) == 1
+
+
+def test_the_appointment_strategy_holds_with_a_pending_appointment_naming_no_patient_and_books_it_by_update(
+    make_conformance_server, scheduler_for, service_types
+):
+    """Conformance server (appointment mode): the pending Appointment holds the slot; the update books it."""
+    server = make_conformance_server("appointment")
+    (slot_ref,) = server.seed_slots(service_types["consult"], [at(9)], actors=["Practitioner/dr-lee"])
+    scheduler = scheduler_for(server.base_url)  # auto: reads that the server creates conditionally
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    request = request_for(patient=PatientDetails("Ana", "Ortega", email="ana@example.org"))
+
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+    pending = server.get(hold.external_id)
+    held_slot = server.get(slot_ref)["status"]
+    booking = scheduler.book_held(SESSION, hold, request)
+
+    (create,) = sent(server, "POST", "Appointment")
+    assert create.headers["If-None-Exist"] == f"identifier={HOLD_SYSTEM}|offer-1&status=pending"
+    assert (pending["status"], pending["slot"], pending["identifier"]) == (
+        "pending",
+        [{"reference": slot_ref}],
+        [{"system": HOLD_SYSTEM, "value": "offer-1"}],
+    )
+    assert [p["actor"] for p in pending["participant"]] == [
+        {"display": "Waitlist patient"},
+        {"reference": "Practitioner/dr-lee"},
+    ]
+    assert held_slot == "busy-tentative"
+    (update,) = sent(server, "PUT", hold.external_id)
+    assert update.headers["If-Match"] == 'W/"1"'
+    stored = server.get(booking.external_id)
+    assert (booking.external_id, stored["status"], server.get(slot_ref)["status"]) == (
+        hold.external_id,
+        "booked",
+        "busy",
+    )
+    (record,) = server.search("Patient")
+    assert [p["actor"].get("reference") for p in stored["participant"]] == [
+        f"Patient/{record['id']}",
+        "Practitioner/dr-lee",
+    ]
+    assert {"system": BOOKING_SYSTEM, "value": request.booking_key} in stored["identifier"]
+
+
+def test_the_appointment_strategy_releases_by_cancelling_the_pending_appointment(
+    make_conformance_server, scheduler_for, service_types
+):
+    """Conformance server (appointment mode): cancelling the pending Appointment frees the slot."""
+    server = make_conformance_server("appointment")
+    (slot_ref,) = server.seed_slots(service_types["consult"], [at(9)])
+    scheduler = scheduler_for(server.base_url, strategy="appointment")
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+
+    scheduler.release(SESSION, hold)
+
+    cancelled = server.get(hold.external_id)
+    assert (cancelled["status"], cancelled["cancelationReason"]) == ("cancelled", {"text": "waitlist offer ended"})
+    assert server.get(slot_ref)["status"] == "free"
+
+
+def test_the_appointment_strategy_does_not_book_a_hold_staff_cancelled(
+    make_conformance_server, scheduler_for, service_types
+):
+    """Conformance server (appointment mode): the clinic's staff cancel the pending Appointment in their EHR."""
+    server = make_conformance_server("appointment")
+    server.seed_slots(service_types["consult"], [at(9)])
+    scheduler = scheduler_for(server.base_url, strategy="appointment")
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+    pending = server.get(hold.external_id)
+    staff = requests.put(f"{server.base_url}{hold.external_id}", json={**pending, "status": "cancelled"}, timeout=10)
+    assert staff.status_code == 200
+
+    with pytest.raises(SlotTaken, match="no longer holds its slot"):
+        scheduler.book_held(SESSION, hold, request_for())
+    assert free(scheduler) == [at(9)]
+
+
+def test_operations_hold_is_a_hold_booked_with_book_and_released_with_book_cancelled(
+    make_conformance_server, scheduler_for, service_types
+):
+    """Conformance server (operations): ``$hold`` keeps the slot; ``$book`` books our content, or cancels."""
+    server = make_conformance_server("operations")
+    server.seed_slots(service_types["consult"], [at(9), at(10)])
+    scheduler = scheduler_for(server.base_url, strategy="operations")
+    first, second = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    request = request_for()
+
+    booked_hold = scheduler.hold(SESSION, first, "offer-1")
+    released_hold = scheduler.hold(SESSION, second, "offer-2")
+    booking = scheduler.book_held(SESSION, booked_hold, request)
+    scheduler.release(SESSION, released_hold)
+
+    assert (booked_hold.external_id, released_hold.external_id) == (first.id, second.id)
+    assert [path for method, path in calls(server) if method == "POST"] == [
+        "Appointment/$find",
+        "Appointment/$hold",
+        "Appointment/$hold",
+        "Appointment/$book",
+        "Appointment/$book",
+    ]
+    book, release = (r.body["parameter"][0]["resource"] for r in sent(server, "POST", "Appointment/$book"))
+    assert (book["id"], book["status"], release["id"], release["status"]) == (
+        booking.external_id.removeprefix("Appointment/"),
+        "pending",
+        released_hold.external_id.removeprefix("Appointment/"),
+        "cancelled",
+    )
+    assert {"system": BOOKING_SYSTEM, "value": request.booking_key} in book["identifier"]
+    assert (server.get(booking.external_id)["status"], free(scheduler)) == ("booked", [at(10)])
+
+
+def test_operations_book_held_after_the_servers_hold_expired_raises_slot_taken(
+    make_conformance_server, scheduler_for, service_types
+):
+    """Conformance server (operations, holds of 60 s on its clock): the patient answered too late for it."""
+    server = make_conformance_server("operations", hold_seconds=60)
+    server.seed_slots(service_types["consult"], [at(9)])
+    scheduler = scheduler_for(server.base_url, strategy="operations")
+    (slot,) = scheduler.find_free_slots(SESSION, "consult", DAY, at(23))
+    hold = scheduler.hold(SESSION, slot, "offer-1")
+    server.clock.advance(61)
+
+    with pytest.raises(SlotTaken, match="no longer holds its slot"):
+        scheduler.book_held(SESSION, hold, request_for())
+    scheduler.release(SESSION, hold)  # nothing left to give back: harmless
+    assert [method_path for method_path in calls(server) if method_path == ("POST", "Appointment/$book")] == []

@@ -36,6 +36,7 @@ from routing.adapters.scheduling.interface import (
     BookingRequest,
     Capabilities,
     Scheduler,
+    SlotHold,
     SlotTaken,
     UnknownAppointment,
 )
@@ -69,6 +70,11 @@ class Contract:
     seed_slots: Any  # (slot_type, starts) -> None
     #: A second scheduler on the same slots (another worker), for races; None where that is not tested here.
     rival: Scheduler | None = None
+    #: Whether holding a slot again under the same hold key returns the first hold. Not the embedded
+    #: scheduler's (its hold commits with the caller's record of it, as a booking does, so no retry meets
+    #: one half made; its slots keep no hold key) nor FHIR ``operations``' (``$hold`` takes no key of ours):
+    #: there the slot counts as taken.
+    holds_again: bool = True
 
     def free(self, slot_type: str = "consult", start: datetime = DAY, end: datetime = DAY + timedelta(hours=23)):
         """The free slots in the test's day (after midnight, up to 23:00)."""
@@ -101,7 +107,7 @@ def _build(request, tmp_path) -> Iterator[Contract]:
                 specs = [SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30)) for start in starts]
                 embedded.add_slots(session, specs)
 
-            yield Contract(EmbeddedScheduler(), session, seed)
+            yield Contract(EmbeddedScheduler(), session, seed, holds_again=False)
         engine.dispose()
     elif request.param == "fhir-slot-update":
         server = request.getfixturevalue("fhir_server")
@@ -123,7 +129,8 @@ def _build(request, tmp_path) -> Iterator[Contract]:
 
         scheduler = make(server.base_url, strategy=strategy)
         assert scheduler.booking_strategy() == strategy
-        yield Contract(scheduler, None, seed, rival=make(server.base_url, strategy=strategy))
+        rival = make(server.base_url, strategy=strategy)
+        yield Contract(scheduler, None, seed, rival=rival, holds_again=strategy != "operations")
     else:
         fake = FakeScheduler()
 
@@ -132,6 +139,10 @@ def _build(request, tmp_path) -> Iterator[Contract]:
                 fake.add_slot(slot_type, start, start + timedelta(minutes=30))
 
         yield Contract(fake, None, seed)
+
+
+def hold_key() -> str:
+    return f"offer-{uuid.uuid4()}"
 
 
 def test_every_scheduler_in_the_package_is_under_contract():
@@ -282,3 +293,110 @@ def test_changed_appointments_lists_ours_changed_after_a_moment_with_their_statu
     assert [change.updated_at for change in changes] == sorted(change.updated_at for change in changes)
     later = contract.scheduler.changed_appointments(contract.session, ours[0].updated_at)
     assert booking.external_id not in {change.external_id for change in later}
+
+
+# ---------------------------------------------------------------------- holds (waitlist offers)
+
+
+def test_a_held_slot_is_neither_found_nor_booked_nor_proposed_to_anyone_else(contract):
+    contract.seed_slots("consult", [at(9), at(10)])
+    held, _ = contract.free()
+
+    contract.scheduler.hold(contract.session, held, hold_key())
+
+    assert [slot.start for slot in contract.free()] == [at(10)]
+    with pytest.raises(SlotTaken):
+        contract.scheduler.book(contract.session, held, request_for())
+    earliest = contract.scheduler.book_earliest(contract.session, BookingPlan("consult", at(8), at(11)), request_for())
+    assert (earliest.appointment.start, contract.free()) == (at(10), [])
+    before = contract.scheduler.book_earliest(contract.session, BookingPlan("consult", at(7), at(8)), request_for())
+    assert (before.booking, before.proposed) == (None, None)  # the held slot is not proposed either
+
+
+def test_book_held_books_the_held_slot_reads_back_booked_and_release_then_leaves_it_booked(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    hold = contract.scheduler.hold(contract.session, slot, hold_key())
+    request = request_for()
+
+    booking = contract.scheduler.book_held(contract.session, hold, request)
+    contract.scheduler.release(contract.session, hold)  # too late: the hold is a booking now
+
+    read = contract.scheduler.read(contract.session, booking.external_id)
+    assert (booking.status, booking.slot.start) == ("booked", at(9))
+    assert (read.status, read.slot.start, read.slot.slot_type) == ("booked", at(9), "consult")
+    assert contract.free() == []
+    if contract.scheduler.capabilities.books_in_transaction:
+        with pytest.raises(SlotTaken):  # it committed with our record of it: the slot is simply taken
+            contract.scheduler.book_held(contract.session, hold, request)
+    else:
+        assert contract.scheduler.book_held(contract.session, hold, request).external_id == booking.external_id
+
+
+def test_release_frees_the_held_slot_for_anyone_and_releasing_twice_is_harmless(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    hold = contract.scheduler.hold(contract.session, slot, hold_key())
+
+    contract.scheduler.release(contract.session, hold)
+    contract.scheduler.release(contract.session, hold)
+
+    (again,) = contract.free()
+    assert again.start == at(9)
+    assert contract.scheduler.book(contract.session, again, request_for()).slot.start == at(9)
+
+
+def test_book_held_after_release_raises_slot_taken_and_books_nothing(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    hold = contract.scheduler.hold(contract.session, slot, hold_key())
+    contract.scheduler.release(contract.session, hold)
+    request = request_for()
+
+    with pytest.raises(SlotTaken):
+        contract.scheduler.book_held(contract.session, hold, request)
+
+    assert [free.start for free in contract.free()] == [at(9)]
+    assert contract.scheduler.find_booking(contract.session, request.booking_key) is None
+
+
+def test_holding_a_booked_or_held_slot_raises_slot_taken(contract):
+    contract.seed_slots("consult", [at(9), at(10)])
+    booked, held = contract.free()
+    contract.scheduler.book(contract.session, booked, request_for())
+    contract.scheduler.hold(contract.session, held, hold_key())
+
+    with pytest.raises(SlotTaken):
+        contract.scheduler.hold(contract.session, booked, hold_key())
+    with pytest.raises(SlotTaken):
+        contract.scheduler.hold(contract.session, held, hold_key())
+    assert contract.free() == []
+
+
+def test_holding_again_with_the_same_key_returns_the_same_hold_where_it_can(contract):
+    contract.seed_slots("consult", [at(9)])
+    (slot,) = contract.free()
+    key = hold_key()
+    first = contract.scheduler.hold(contract.session, slot, key)
+
+    if contract.holds_again:
+        assert contract.scheduler.hold(contract.session, slot, key) == first
+    else:
+        with pytest.raises(SlotTaken):  # see Contract.holds_again; the first hold stands
+            contract.scheduler.hold(contract.session, slot, key)
+
+    assert contract.free() == []
+    assert contract.scheduler.book_held(contract.session, first, request_for()).slot.start == at(9)
+
+
+def test_concurrent_holds_of_one_slot_have_exactly_one_winner(contract):
+    if contract.rival is None:
+        pytest.skip("holds in the caller's transaction, or in memory: see tests/scheduling/test_embedded_holds.py")
+    contract.seed_slots("consult", [at(9), at(10), at(11)])
+
+    for slot in contract.free():
+        results = race(slot, [(contract.scheduler, hold_key()), (contract.rival, hold_key())], call="hold")
+
+        winners = [result for result in results if isinstance(result, SlotHold)]
+        assert (len(winners), [type(r) for r in results if r not in winners]) == (1, [SlotTaken]), results
+    assert contract.free() == []

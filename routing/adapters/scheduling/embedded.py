@@ -100,16 +100,23 @@ _RELEASE = (
     .values(status=SlotStatus.FREE, version=_slots.c.version + 1)
     .returning(_slots.c.id)
 )
-_HOLD = (
+# A waitlist hold: free -> held, held -> free (release), held -> busy (the patient accepted). Each guarded
+# on the status it leaves, so a lost race (another booker, a concurrent release) changes nothing.
+_HOLD_ONE = (
     update(_slots)
     .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.FREE)
     .values(status=SlotStatus.HELD, version=_slots.c.version + 1)
     .returning(*_SLOT_COLUMNS)
 )
-_UNHOLD = (
+_RELEASE_HELD = (
     update(_slots)
     .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.HELD)
-    .values(status=bindparam("to_status"), version=_slots.c.version + 1)
+    .values(status=SlotStatus.FREE, version=_slots.c.version + 1)
+)
+_BOOK_HELD = (
+    update(_slots)
+    .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.HELD)
+    .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
     .returning(*_SLOT_COLUMNS)
 )
 _READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("slot_id"))
@@ -154,6 +161,12 @@ class EmbeddedScheduler:
 
     Its "appointment" is the busy slot: the external id of a booking is the slot's id. Because it
     shares our transaction, a booking and our record of it commit or roll back together.
+
+    A waitlist hold is the slot's status ``held`` (searches and claims take only ``free`` slots). The slot
+    keeps no hold key: the hold commits with the caller's record of it (the waitlist offer), as a booking
+    does, so no retry meets a hold half made, and holding a held slot again raises SlotTaken whatever the
+    key. By the same token, release and book_held act on whichever hold the slot has: the caller's offer
+    record, in the same transaction, is what says the hold is still its own.
     """
 
     name = "embedded"
@@ -196,29 +209,28 @@ class EmbeddedScheduler:
             return BookingOutcome(None, proposed=slot)
         return BookingOutcome(slot, booking=Booking(external_id=slot.id, slot=slot))
 
-    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
-        """None: a booking here commits with our record of it, so no process leaves one behind."""
-
     def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:
-        """Mark the free slot held, in the caller's transaction; SlotTaken when it is not free."""
-        row = session.connection().execute(_HOLD, {"slot_id": _slot_uuid(slot.id)}).first()
+        """Mark ``slot`` held in the caller's transaction; SlotTaken when it is not free (held again too)."""
+        row = session.connection().execute(_HOLD_ONE, {"slot_id": _slot_uuid(slot.id)}).first()
         if row is None:
-            raise SlotTaken("the slot is not free")
+            raise SlotTaken("the slot is no longer free")
         held = _slot_time(row)
         return SlotHold(slot=held, hold_key=hold_key, external_id=held.id)
 
     def release(self, session: Session, hold: SlotHold) -> None:
-        """Free the held slot again (nothing when it is not held)."""
-        session.connection().execute(_UNHOLD, {"slot_id": _slot_uuid(hold.slot.id), "to_status": SlotStatus.FREE})
+        """Make the held slot free again; a slot no longer held (released, booked) is left as it is."""
+        session.connection().execute(_RELEASE_HELD, {"slot_id": _slot_uuid(hold.external_id)})
 
     def book_held(self, session: Session, hold: SlotHold, request: BookingRequest) -> Booking:
-        """Mark the held slot busy for the request; SlotTaken when it is no longer held."""
-        params = {"slot_id": _slot_uuid(hold.slot.id), "to_status": SlotStatus.BUSY}
-        row = session.connection().execute(_UNHOLD, params).first()
+        """Mark the held slot busy for the request; SlotTaken when it is no longer held (released, booked)."""
+        row = session.connection().execute(_BOOK_HELD, {"slot_id": _slot_uuid(hold.external_id)}).first()
         if row is None:
             raise SlotTaken("the slot is no longer held")
         booked = _slot_time(row)
         return Booking(external_id=booked.id, slot=booked)
+
+    def find_booking(self, session: Session, booking_key: str) -> Booking | None:
+        """None: a booking here commits with our record of it, so no process leaves one behind."""
 
     def breaker_state(self) -> str | None:
         """None: no circuit breaker, the slots are in our own database."""

@@ -34,6 +34,10 @@ book differently (``fhir_strategies``: an Appointment create the server reserves
 
 Cancelling an appointment revokes its order unless another live appointment is based on it.
 
+A waitlist offer keeps a slot with ``hold`` (each strategy its own way: a ``busy-tentative`` Slot, a
+``pending`` Appointment, or ``$hold``; tagged ``<base>/hold`` with the hold key where we can tag it) and
+books it with ``book_held``: steps 1, 2 and 4 as above, on the held slot instead of a free one.
+
 Error messages name resource types, ids and HTTP statuses only, never patient data.
 """
 
@@ -69,6 +73,7 @@ from routing.adapters.scheduling.interface import (
     PatientNotIdentified,
     ReferralRequest,
     SchedulingRejected,
+    SlotHold,
     SlotTime,
     UnknownAppointment,
 )
@@ -184,6 +189,41 @@ class FhirScheduler:
 
         appointment = strategy.reserve_and_create(slot, request, patient, order)
         return self._booking(appointment, fallback_slot_type=slot.slot_type)
+
+    def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:
+        """Keep ``slot`` for a waitlist offer, the strategy's way (see ``fhir_strategies``).
+
+        Raises SlotTaken when it is not free, SchedulingRejected, SchedulerUnavailable. Holding again under
+        ``hold_key`` returns the same hold, except with ``operations``, whose ``$hold`` carries no key of
+        ours: there the slot counts as taken, and the server's expiry ends the first hold.
+        """
+        strategy = self._booking_strategy()
+        strategy.check_slot(slot)
+        return strategy.hold(slot, hold_key)
+
+    def release(self, session: Session, hold: SlotHold) -> None:
+        """Free the held slot if the hold still keeps it; a hold released, expired or booked is left alone."""
+        self._booking_strategy().release(hold)
+
+    def book_held(self, session: Session, hold: SlotHold, request: BookingRequest) -> Booking:
+        """Book the held slot for the request, idempotently per ``request.booking_key`` (as ``book``).
+
+        Raises SlotTaken when the hold was lost (released, expired, taken by staff), PatientNotIdentified,
+        SchedulingRejected, SchedulerUnavailable. A refused booking leaves the hold as it was: it is the
+        caller's to release.
+        """
+        existing = self._site.live_appointment(request.booking_key)
+        if existing is not None:
+            return self._booking(existing, fallback_slot_type=hold.slot.slot_type)
+        strategy = self._booking_strategy()
+        patient = self._patient_reference(request)
+        referral = request.referral
+
+        def order() -> str | None:
+            return self._order(request, referral, patient) if referral is not None else None
+
+        appointment = strategy.book_held(hold, request, patient, order)
+        return self._booking(appointment, fallback_slot_type=hold.slot.slot_type)
 
     def cancel(self, session: Session, external_id: str, reason: str) -> None:
         """Cancel the appointment and free its slot; cancelling a cancelled appointment only re-frees the slot.

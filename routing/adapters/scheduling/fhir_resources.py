@@ -40,6 +40,12 @@ class FhirIdentity:
         return f"{self.identifier_base}/booking"
 
     @property
+    def hold_system(self) -> str:
+        """Identifier system of our waitlist hold keys (on the Slots and pending Appointments that keep a slot
+        for an offer); apart from the booking keys, so a hold is never taken for a booking."""
+        return f"{self.identifier_base}/hold"
+
+    @property
     def inquiry_system(self) -> str:
         """Identifier system of our inquiry ids (on Appointments and orders)."""
         return f"{self.identifier_base}/inquiry"
@@ -50,16 +56,22 @@ class FhirIdentity:
         return f"{self.identifier_base}/patient"
 
 
-def busy(slot: dict[str, Any], booking_system: str, key: str) -> dict[str, Any]:
-    """The slot marked busy and tagged with the booking key that holds it."""
-    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != booking_system]
+def busy(slot: dict[str, Any], booking_system: str, key: str, *, untag: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The slot marked busy and tagged with the booking key that holds it (``untag``: systems to drop)."""
+    identifiers = [i for i in slot.get("identifier", []) if i.get("system") not in (booking_system, *untag)]
     return {**slot, "status": "busy", "identifier": [*identifiers, {"system": booking_system, "value": key}]}
 
 
-def freed(slot: dict[str, Any], booking_system: str) -> dict[str, Any]:
-    """The slot free again, without the tag of the booking that held it."""
+def tentative(slot: dict[str, Any], hold_system: str, key: str) -> dict[str, Any]:
+    """The slot kept for a waitlist offer (R4 ``busy-tentative``), tagged with the hold key."""
+    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != hold_system]
+    return {**slot, "status": "busy-tentative", "identifier": [*identifiers, {"system": hold_system, "value": key}]}
+
+
+def freed(slot: dict[str, Any], *systems: str) -> dict[str, Any]:
+    """The slot free again, without the tags (identifiers in ``systems``) of the booking or hold that kept it."""
     free = {**slot, "status": "free"}
-    identifiers = [i for i in slot.get("identifier", []) if i.get("system") != booking_system]
+    identifiers = [i for i in slot.get("identifier", []) if i.get("system") not in systems]
     if identifiers:
         free["identifier"] = identifiers
     else:
@@ -156,6 +168,31 @@ def appointment(
     if order_ref is not None:
         resource["basedOn"] = [{"reference": order_ref}]
     return resource
+
+
+def hold_appointment(
+    slot: dict[str, Any], *, service_type: dict[str, Any], hold: tuple[str, str], actors: list[str], created: str
+) -> dict[str, Any]:
+    """A ``pending`` Appointment keeping ``slot`` for a waitlist offer under the ``hold`` (system, key).
+
+    Who it is for is not sent until they accept (``book_held`` fills the patient in): the patient is a
+    display-only participant who has not answered yet; the slot's schedule ``actors`` take part.
+    """
+    system, key = hold
+    participants = [{"actor": {"display": "Waitlist patient"}, "required": "required", "status": "needs-action"}]
+    participants += [{"actor": {"reference": actor}, "required": "required", "status": "accepted"} for actor in actors]
+    return {
+        "resourceType": "Appointment",
+        "identifier": [{"system": system, "value": key}],
+        "status": "pending",
+        "serviceType": [service_type],
+        "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "start": slot["start"],
+        "end": slot["end"],
+        "created": created,
+        "comment": "Held for a waitlist offer",
+        "participant": participants,
+    }
 
 
 def display_only(request: BookingRequest) -> dict[str, str]:

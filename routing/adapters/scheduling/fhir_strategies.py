@@ -15,6 +15,11 @@ strategy, taken from ``FHIR_BOOKING_STRATEGY`` or, with ``auto``, from the serve
   (ITI-115) finds proposed appointments, ``$hold`` (ITI-116) holds one, ``$book`` (ITI-117) books it with our
   Appointment and also cancels. The server keeps its Slots.
 
+Each also keeps a slot for a waitlist offer (``hold``), gives it back (``release``) and books it when the
+patient accepts (``book_held``): ``slot-update`` marks the Slot ``busy-tentative`` tagged with the hold key;
+``appointment`` creates a ``pending`` Appointment on the slot, which the server holds the slot for;
+``operations`` uses ``$hold`` and books the held appointment with ``$book``.
+
 Idempotency holds with each: before any of this, the scheduler returns the live Appointment already made
 under the booking key (``FhirSite.live_appointment``), so a retry never makes a second one.
 
@@ -43,6 +48,7 @@ from routing.adapters.scheduling.fhir_client import (
     identifier_value,
     instant,
     next_link,
+    now,
     parse_instant,
     reference_id,
     slot_references,
@@ -53,6 +59,7 @@ from routing.adapters.scheduling.interface import (
     SchedulerUnavailable,
     SchedulingError,
     SchedulingRejected,
+    SlotHold,
     SlotTaken,
     SlotTime,
 )
@@ -67,8 +74,10 @@ _CONFLICT_STATUSES = frozenset({409, 412, 422})
 # Answers to $hold/$book meaning the proposed appointment is no longer available (ITI-116: "not-found").
 _UNAVAILABLE_STATUSES = frozenset({404, 409, 410, 412, 422})
 _UNAVAILABLE_ISSUES = frozenset({"not-found", "conflict", "business-rule", "duplicate"})
-# Versioned writes of a slot being freed, retried after someone else's concurrent edit.
+# Versioned writes of a slot being freed (or a hold given back), retried after someone else's concurrent edit.
 _FREE_ATTEMPTS = 3
+# The cancelation reason of a pending Appointment that kept a slot for a waitlist offer.
+_HOLD_ENDED = "waitlist offer ended"
 # $find pages followed at most (ITI-115: the client SHALL support paging).
 _FIND_PAGES = 5
 
@@ -104,6 +113,20 @@ class BookingStrategy(Protocol):
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
         """Free what the cancelled appointment held, when that is ours to do."""
+        ...
+
+    def hold(self, slot: SlotTime, key: str) -> SlotHold:
+        """Keep ``slot`` for a waitlist offer under ``key``; SlotTaken when it is not free."""
+        ...
+
+    def release(self, hold: SlotHold) -> None:
+        """Give the hold back if it still keeps its slot; anything else is left alone."""
+        ...
+
+    def book_held(
+        self, hold: SlotHold, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        """Book the held slot for ``patient``; the Appointment as stored. SlotTaken when the hold was lost."""
         ...
 
 
@@ -154,6 +177,10 @@ class SlotUpdate:
        412 and SlotTaken, while our own concurrent retry finds the slot tagged with its key.
     3. The Appointment is a conditional create (``If-None-Exist`` on the key).
     Cancelling frees the slot again, unless another booking holds it by then.
+
+    A waitlist hold is the Slot ``busy-tentative`` tagged with the hold key (a versioned update, as a claim
+    is); holding again under the key finds it. ``book_held`` claims the slot from the hold (busy, tagged
+    with the booking key instead) and makes the Appointment as above; ``release`` frees it if still ours.
     """
 
     name = SLOT_UPDATE
@@ -188,26 +215,79 @@ class SlotUpdate:
             if slot_id is not None:
                 self._free_slot(slot_id, key)
 
+    def hold(self, slot: SlotTime, key: str) -> SlotHold:
+        slot_id, system = _slot_id(slot), self._site.ids.hold_system
+        self._take_slot(
+            slot_id,
+            ours=lambda current: _tagged(current, "busy-tentative", system, key),
+            takeable=lambda current: current.get("status") == "free",
+            change=lambda current: fhir_resources.tentative(current, system, key),
+        )
+        return SlotHold(slot, key, f"Slot/{slot_id}")
+
+    def release(self, hold: SlotHold) -> None:
+        ids = self._site.ids
+        _update_while(
+            self._site.client,
+            f"Slot/{_slot_id_of(hold)}",
+            still=lambda current: _tagged(current, "busy-tentative", ids.hold_system, hold.hold_key),
+            change=lambda current: fhir_resources.freed(current, ids.hold_system),
+        )
+
+    def book_held(
+        self, hold: SlotHold, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        site, key = self._site, request.booking_key
+        booking, held = site.ids.booking_system, site.ids.hold_system
+        fhir_slot = self._take_slot(
+            _slot_id_of(hold),
+            # A retry after the claim landed and the Appointment did not: carry on with the slot.
+            ours=lambda current: _tagged(current, "busy", booking, key),
+            takeable=lambda current: _tagged(current, "busy-tentative", held, hold.hold_key),
+            change=lambda current: fhir_resources.busy(current, booking, key, untag=(held,)),
+        )
+        resource = site.appointment(
+            fhir_slot, hold.slot.slot_type, request, patient, order(), site.schedule_actors(fhir_slot)
+        )
+        return site.client.conditional_create(resource, site.not_made_yet(key))
+
     def _slot_held_by(self, key: str) -> dict[str, Any] | None:
         """The slot an earlier attempt with this booking key claimed, if any."""
         params = {"identifier": f"{self._site.ids.booking_system}|{key}", "status": "busy"}
         return next(iter(self._site.client.search("Slot", params)), None)
 
     def _claim_slot(self, slot_id: str, key: str) -> dict[str, Any]:
-        """Mark the slot busy for ``key`` with a versioned update; the slot as now stored.
+        """Mark the free slot busy for ``key`` with a versioned update; the slot as now stored."""
+        system = self._site.ids.booking_system
+        return self._take_slot(
+            slot_id,
+            ours=lambda current: _tagged(current, "busy", system, key),
+            takeable=lambda current: current.get("status") == "free",
+            change=lambda current: fhir_resources.busy(current, system, key),
+        )
 
-        Our own earlier attempt may already have claimed it (tag = key): that counts as claimed. A 412
+    def _take_slot(
+        self,
+        slot_id: str,
+        *,
+        ours: Callable[[dict[str, Any]], bool],
+        takeable: Callable[[dict[str, Any]], bool],
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Apply ``change`` to a ``takeable`` slot with a versioned update; the slot as now stored.
+
+        Our own earlier attempt may already have made the change (``ours``): that counts as done. A 412
         means someone changed the slot since we read it; one re-read tells whether that was us (a
-        concurrent retry of the same booking) or another booker (SlotTaken).
+        concurrent retry with the same key) or another booker (SlotTaken).
         """
-        site, system = self._site, self._site.ids.booking_system
+        site = self._site
         for _ in range(2):
             current = site.read_slot(slot_id)
-            if current.get("status") == "busy" and identifier_value(current, system) == key:
+            if ours(current):
                 return current
-            if current.get("status") != "free":
+            if not takeable(current):
                 raise SlotTaken(f"Slot/{slot_id} is {current.get('status')}")
-            response = site.client.put_versioned(fhir_resources.busy(current, system, key))
+            response = site.client.put_versioned(change(current))
             if response.status_code in (409, 412):
                 continue
             return site.client.expect_ok(response, "update Slot")
@@ -215,19 +295,18 @@ class SlotUpdate:
 
     def _free_slot(self, slot_id: str, key: str | None) -> None:
         """Set the slot free again unless another booking holds it now; a missing slot is left alone."""
-        client, system = self._site.client, self._site.ids.booking_system
-        for _ in range(_FREE_ATTEMPTS):
-            current = client.read(f"Slot/{slot_id}")
-            if current is None:
-                return
-            holder = identifier_value(current, system)
-            if current.get("status") != "busy" or (holder is not None and holder != key):
-                return
-            response = client.put_versioned(fhir_resources.freed(current, system))
-            if response.status_code not in (409, 412):
-                client.expect_ok(response, "update Slot")
-                return
-        raise SchedulingRejected(f"Slot/{slot_id} kept changing while being freed")
+        ids = self._site.ids
+
+        def still_ours(current: dict[str, Any]) -> bool:
+            holder = identifier_value(current, ids.booking_system)
+            return current.get("status") == "busy" and (holder is None or holder == key)
+
+        _update_while(
+            self._site.client,
+            f"Slot/{slot_id}",
+            still=still_ours,
+            change=lambda current: fhir_resources.freed(current, ids.booking_system, ids.hold_system),
+        )
 
 
 class AppointmentCreate:
@@ -237,6 +316,12 @@ class AppointmentCreate:
     create carries ``If-None-Exist`` on the booking key; without, the scheduler's search by the booking key
     before booking is what keeps a retry from making a second appointment, and a retry whose first attempt
     did land meets the slot taken by that attempt, which is looked up by the key again before SlotTaken.
+
+    A waitlist hold is a ``pending`` Appointment on the slot, tagged with the hold key and naming no patient
+    yet; the server holds the slot for it as for any appointment. Holding again under the key finds it (and
+    ``If-None-Exist`` covers a concurrent retry). ``book_held`` updates it to ``booked`` with our booking
+    (``If-Match`` its version, so a concurrent release or a staff edit is seen); ``release`` cancels it if it
+    is still pending, and the server frees the slot.
     """
 
     name = APPOINTMENT
@@ -286,6 +371,94 @@ class AppointmentCreate:
     def free_slots(self, appointment: dict[str, Any]) -> None:
         """Nothing: the server frees the slot of a cancelled appointment."""
 
+    def hold(self, slot: SlotTime, key: str) -> SlotHold:
+        mine = self._pending_hold(key) or self._create_hold(slot, key)
+        if mine.get("status") != "pending":  # a server that booked or refused it: not a hold we can keep
+            raise SlotTaken(f"Appointment/{mine.get('id')} is {mine.get('status')}, not a hold")
+        return SlotHold(slot, key, f"Appointment/{mine['id']}")
+
+    def release(self, hold: SlotHold) -> None:
+        _update_while(
+            self._site.client,
+            f"Appointment/{_appointment_id_of(hold)}",
+            still=lambda current: self._is_hold(current, hold),
+            change=lambda current: fhir_resources.cancelled(current, _HOLD_ENDED),
+        )
+
+    def book_held(
+        self, hold: SlotHold, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        site, path = self._site, f"Appointment/{_appointment_id_of(hold)}"
+        order_ref: list[str | None] = []  # made once, when the hold is known to be still ours
+        for _ in range(2):
+            current = site.client.read(path)
+            if current is not None and _tagged(current, "booked", site.ids.booking_system, request.booking_key):
+                return current  # a concurrent retry of this booking got there first
+            if current is None or not self._is_hold(current, hold):
+                raise SlotTaken(f"{path} no longer holds its slot ({(current or {}).get('status', 'gone')})")
+            if not order_ref:
+                order_ref.append(order())
+            response = site.client.put_versioned(self._booked(current, hold, request, patient, order_ref[0]))
+            if response.status_code not in (409, 412):
+                return site.client.expect_ok(response, "update Appointment")
+        raise SlotTaken(f"{path} kept changing while being booked")
+
+    def _create_hold(self, slot: SlotTime, key: str) -> dict[str, Any]:
+        """POST the pending Appointment that holds the free ``slot`` under ``key``; the Appointment as stored."""
+        site, slot_id = self._site, _slot_id(slot)
+        site.service_type(slot.slot_type)  # an unknown slot type is refused before anything is written
+        fhir_slot = site.read_slot(slot_id)  # gone: SlotTaken
+        if fhir_slot.get("status") != "free":
+            raise SlotTaken(f"Slot/{slot_id} is {fhir_slot.get('status')}")
+        resource = fhir_resources.hold_appointment(
+            fhir_slot,
+            service_type=site.codes.service_type[slot.slot_type].as_concept(),
+            hold=(site.ids.hold_system, key),
+            actors=site.schedule_actors(fhir_slot),
+            created=now(),
+        )
+        headers = dict(RETURN_RESOURCE)
+        if self.conditional:
+            headers["If-None-Exist"] = f"identifier={site.ids.hold_system}|{key}&status=pending"
+        response = site.client.request("POST", "Appointment", json=resource, headers=headers)
+        if response.status_code in _CONFLICT_STATUSES:
+            # Our own earlier attempt may hold the slot (its answer was lost and the POST was sent again).
+            mine = self._pending_hold(key)
+            if mine is not None:
+                return mine
+            if _slot_taken(site, slot_id):
+                raise SlotTaken(f"Slot/{slot_id} was taken by another booking (HTTP {response.status_code})")
+        return site.client.expect_ok(response, "create Appointment (hold)")
+
+    def _pending_hold(self, key: str) -> dict[str, Any] | None:
+        """The pending Appointment an earlier attempt made under this hold key, if any."""
+        params = {"identifier": f"{self._site.ids.hold_system}|{key}", "status": "pending"}
+        return next(iter(self._site.client.search("Appointment", params)), None)
+
+    def _is_hold(self, appointment: dict[str, Any], hold: SlotHold) -> bool:
+        return _tagged(appointment, "pending", self._site.ids.hold_system, hold.hold_key)
+
+    def _booked(
+        self,
+        held: dict[str, Any],
+        hold: SlotHold,
+        request: BookingRequest,
+        patient: dict[str, str],
+        order_ref: str | None,
+    ) -> dict[str, Any]:
+        """The held Appointment booked: our Appointment for the request, on the held slot and version."""
+        when = {"id": "", "start": held["start"], "end": held["end"]}
+        resource = self._site.appointment(when, hold.slot.slot_type, request, patient, order_ref, _actors(held))
+        hold_tag = {"system": self._site.ids.hold_system, "value": hold.hold_key}
+        return {
+            **resource,
+            "id": held["id"],
+            "meta": held["meta"],
+            "slot": held["slot"],
+            "identifier": [*resource["identifier"], hold_tag],
+            "status": "booked",
+        }
+
 
 class Operations:
     """IHE ITI Scheduling: ``$find`` proposes, ``$hold`` holds, ``$book`` books (and cancels).
@@ -318,6 +491,13 @@ class Operations:
 
     ``book`` also takes a ``Slot/<id>`` (say, a slot staff chose in their EHR): the slot is read for its
     time and the proposal that names it is found with ``$find``.
+
+    A waitlist hold is the ``$hold`` itself: ``book_held`` ``$book``s the held appointment with ours, and
+    ``release`` cancels it with ``$book`` while it is still pending. ``$hold`` carries no key of ours, so
+    holding again under the same key cannot find the first hold: the slot counts as taken (SlotTaken) and
+    an unanswered hold expires on the server. Nor does ``$book`` take a version: a release racing the same
+    hold's ``book_held`` could cancel the fresh booking, so the caller settles an offer (accepted or
+    ended) before calling either.
     """
 
     name = OPERATIONS
@@ -363,6 +543,24 @@ class Operations:
 
     def free_slots(self, appointment: dict[str, Any]) -> None:
         """Nothing: the server frees the slots of an appointment cancelled with ``$book``."""
+
+    def hold(self, slot: SlotTime, key: str) -> SlotHold:
+        held = self._hold(self._proposal(slot))
+        return SlotHold(slot, key, f"Appointment/{held['id']}")
+
+    def release(self, hold: SlotHold) -> None:
+        held = self._site.client.read(f"Appointment/{_appointment_id_of(hold)}")
+        if held is not None and held.get("status") == "pending":
+            self.cancel_appointment(held, _HOLD_ENDED)
+
+    def book_held(
+        self, hold: SlotHold, request: BookingRequest, patient: dict[str, str], order: OrderStep
+    ) -> dict[str, Any]:
+        path = f"Appointment/{_appointment_id_of(hold)}"
+        held = self._site.client.read(path)
+        if held is None or held.get("status") != "pending":  # released, expired, or booked by someone
+            raise SlotTaken(f"{path} no longer holds its slot ({(held or {}).get('status', 'gone')})")
+        return self._book(self._booking_resource(held, hold.slot.slot_type, request, patient, order()))
 
     # ------------------------------------------------------------------ the operations
 
@@ -444,13 +642,8 @@ class Operations:
         order_ref: str | None,
     ) -> dict[str, Any]:
         """Our Appointment on the held one: its id, time, slots and actors; our identifiers, patient, order."""
-        actors = [
-            reference
-            for participant in held.get("participant", [])
-            if (reference := (participant.get("actor") or {}).get("reference") or "").startswith(PARTICIPANT_TYPES)
-        ]
         when = {"id": "", "start": held["start"], "end": held["end"]}
-        resource = self._site.appointment(when, slot_type, request, patient, order_ref, actors)
+        resource = self._site.appointment(when, slot_type, request, patient, order_ref, _actors(held))
         resource = {**resource, "id": held["id"], "status": "pending"}
         if held.get("slot"):
             resource["slot"] = held["slot"]
@@ -474,6 +667,55 @@ def _slot_id(slot: SlotTime) -> str:
     if slot_id is None:
         raise SchedulingRejected("not a FHIR Slot reference")
     return slot_id
+
+
+def _slot_id_of(hold: SlotHold) -> str:
+    """The Slot a ``slot-update`` hold keeps; SchedulingRejected for a hold made otherwise."""
+    slot_id = reference_id("Slot", hold.external_id)
+    if slot_id is None or not hold.external_id.startswith("Slot/"):
+        raise SchedulingRejected("not a hold on a FHIR Slot")
+    return slot_id
+
+
+def _appointment_id_of(hold: SlotHold) -> str:
+    """The pending Appointment that keeps a hold's slot; SchedulingRejected for a hold made otherwise."""
+    appointment_id = reference_id("Appointment", hold.external_id)
+    if appointment_id is None or not hold.external_id.startswith("Appointment/"):
+        raise SchedulingRejected("not a hold by a FHIR Appointment")
+    return appointment_id
+
+
+def _tagged(resource: dict[str, Any], status: str, system: str, key: str) -> bool:
+    """Whether ``resource`` has ``status`` and our identifier ``system|key``."""
+    return resource.get("status") == status and identifier_value(resource, system) == key
+
+
+def _actors(appointment: dict[str, Any]) -> list[str]:
+    """The practitioners, locations... taking part in an appointment (its participants other than the patient)."""
+    return [
+        reference
+        for participant in appointment.get("participant", [])
+        if (reference := (participant.get("actor") or {}).get("reference") or "").startswith(PARTICIPANT_TYPES)
+    ]
+
+
+def _update_while(
+    client: FhirClient,
+    path: str,
+    *,
+    still: Callable[[dict[str, Any]], bool],
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any] | None:
+    """Apply ``change`` with a versioned update while the resource is ``still`` as expected; the updated
+    resource, or None when it is gone or no longer so (someone else's now: left alone)."""
+    for _ in range(_FREE_ATTEMPTS):
+        current = client.read(path)
+        if current is None or not still(current):
+            return None
+        response = client.put_versioned(change(current))
+        if response.status_code not in (409, 412):
+            return client.expect_ok(response, f"update {path.partition('/')[0]}")
+    raise SchedulingRejected(f"{path} kept changing while being updated")
 
 
 def _cancel_by_update(site: FhirSite, appointment: dict[str, Any], reason: str) -> dict[str, Any]:
