@@ -16,6 +16,7 @@ transaction open (an offer is claimed first, ``holding``, then held, then opened
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -251,12 +252,10 @@ def _offer_remote(
     try:
         hold = routing.scheduler.hold(session, slot, str(offer_id))
     except SlotTaken:
-        withdraw_holding(session, offer_id, now, "the slot was taken before it could be held", released=True)
+        withdraw_holding(session, offer_id, now, "the slot was taken before it could be held")
         return
-    except SchedulingError:
-        # Whether a hold was made is unknown: withdrawn, and released by the next run (release is idempotent).
-        withdraw_holding(session, offer_id, now, "the scheduling system failed while holding the slot", released=False)
-        raise
+    # Any other failure leaves the offer ``holding``: whether a hold was made is unknown, and once the lease runs
+    # out a later run finds it again by its key and gives it back (_recover_holding).
     with session.begin():
         offer = session.get(WaitlistOffer, offer_id, with_for_update=True, populate_existing=True)
         opened = offer.status == OfferStatus.HOLDING
@@ -355,9 +354,20 @@ def _finish_interrupted(session: Session, routing: Routing, now: datetime, resul
         ).all()
     for offer_id, status in stuck:
         if status == OfferStatus.HOLDING:
-            withdraw_holding(session, offer_id, now, "the process holding the slot stopped", released=False)
+            _recover_holding(session, routing, offer_id, now)
         else:
             waitlist_answers.finish_booking(session, routing, offer_id, now)
+
+
+def _recover_holding(session: Session, routing: Routing, offer_id: uuid.UUID, now: datetime) -> None:
+    """An offer left ``holding``: a hold may have been made under its key. Hold again under the same key (the
+    scheduler returns the hold it made, where it can find it) and give it back; then withdraw the offer."""
+    with session.begin():
+        slot = hold_of(session.get(WaitlistOffer, offer_id)).slot
+    # SlotTaken: not ours: never made, or a server that cannot find it by key (one that expires its holds itself).
+    with contextlib.suppress(SlotTaken):
+        routing.scheduler.release(session, routing.scheduler.hold(session, slot, str(offer_id)))
+    withdraw_holding(session, offer_id, now, "the process holding the slot stopped")
 
 
 # -- closing entries ----------------------------------------------------------------------------------------------

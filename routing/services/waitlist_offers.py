@@ -134,18 +134,15 @@ def close_entry(
     )
 
 
-def withdraw_holding(session: Session, offer_id: uuid.UUID, now: datetime, why: str, *, released: bool) -> None:
-    """A ``holding`` offer whose slot could not be held (or whose holder died): withdrawn, the entry waits again.
-
-    ``released``: nothing is held in the scheduling system (else the next refill releases it, idempotently).
-    Runs its own transaction.
-    """
+def withdraw_holding(session: Session, offer_id: uuid.UUID, now: datetime, why: str) -> None:
+    """A ``holding`` offer whose slot could not be held, or whose hold was given back: withdrawn, the entry waits
+    again. Nothing of it is held in the scheduling system any more. Runs its own transaction."""
     with session.begin():
         offer = session.get(WaitlistOffer, offer_id, with_for_update=True, populate_existing=True)
         if offer is None or offer.status != OfferStatus.HOLDING:
             return
         offer.status, offer.answered_at, offer.lease_until = OfferStatus.WITHDRAWN, now, None
-        offer.released_at = now if released else None
+        offer.released_at = now
         entry = session.get(WaitlistEntry, offer.entry_id, with_for_update=True, populate_existing=True)
         if entry.status == WaitlistStatus.OFFERED:
             entry.status, entry.updated_at = WaitlistStatus.WAITING, now
