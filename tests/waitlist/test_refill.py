@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import select
 from routing import create_app
 from routing.adapters.db.models import Appointment, Inquiry, OutboxEvent
 from routing.services import waitlist, waitlist_answers
+from routing.services.booking_queue import run_worker
 from routing.services.waitlist_answers import OfferClosed
 from tests.conftest import settings_for
 from tests.waitlist.helpers import (
@@ -217,3 +220,13 @@ def test_intake_books_the_earliest_slot_not_at_a_time_the_patient_excluded(app, 
     with w.db.session() as session:
         booked = session.scalar(select(Appointment.start).where(Appointment.inquiry_id == urgent))
     assert (status_of(app, urgent), booked) == ("booked", other)
+
+
+def test_the_worker_offers_a_slot_published_after_the_patient_joined(app, client):
+    urgent = submit(client, URGENT_IMAGING)
+    start = one_slot(app, 30)  # added straight to the schedule: nothing ran the waitlist yet
+    w = wiring(app)
+
+    run_worker(w.db.session, w.routing, stop=threading.Event(), until_idle=True, waitlist_every=timedelta(seconds=30))
+
+    assert offers(app) == [(urgent, "open", start)]
