@@ -69,7 +69,7 @@ def test_a_bad_subscription_is_a_422_naming_every_bad_field(app, client, admin):
         "event_types.1": [
             "Must be one of: inquiry.received, inquiry.routed, inquiry.urgent_review, inquiry.urgent_review.repeat, "
             "inquiry.held, appointment.booked, appointment.cancelled, appointment.rebooked, appointment.noshow, "
-            "appointment.reminder_due."
+            "appointment.reminder_due, waitlist.offered."
         ],
         "enabled": ["Not a valid boolean."],
     }
