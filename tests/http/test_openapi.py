@@ -188,8 +188,8 @@ def test_the_waitlist_routes_are_documented_for_staff_with_their_problems(client
     removal = {parameter["name"]: parameter["in"] for parameter in entry["delete"]["parameters"]}
     assert removal == {"reason": "query"}
     assert entry["delete"]["requestBody"]["required"] is False
-    assert spec["paths"]["/v1/admin/inquiries/{inquiry_id}"]["get"]["responses"]["200"]["content"][
-        "application/json"
-    ]["schema"]["$ref"].endswith("/InquiryDetail")
+    assert spec["paths"]["/v1/admin/inquiries/{inquiry_id}"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]["$ref"].endswith("/InquiryDetail")
     detail = spec["components"]["schemas"]["InquiryDetail"]["properties"]["waitlist"]
     assert detail["items"]["$ref"].endswith("/WaitlistEntry")
