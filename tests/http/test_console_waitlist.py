@@ -71,11 +71,10 @@ def test_the_waitlist_page_lists_a_route_s_entries_most_urgent_first_with_the_op
     assert rows == [("offered", str(urgent)), ("waiting", str(routine))]
     assert re.search(r'<time class="time-left" datetime="PT7\d{3}S">1 h 59 min</time> left', body)
     text = text_of(page)
-    assert "Imaging (2)" not in text  # the labels table's words, not the code capitalised
-    assert "imaging (2)" in text
-    assert "waiting for the patient" in text
+    assert "2 on the list for imaging" in text
+    assert "waiting for the patient" in text  # the labels table's words for an open offer
     assert 'aria-current="page">imaging (2)</a>' in body
-    assert "Nobody is waiting for a consultation slot." in text_of(staff.get("/console/waitlist?slot_type=consult"))
+    assert "Nobody on the list for consultation." in text_of(staff.get("/console/waitlist?slot_type=consult"))
     assert 'id="nav-waitlist"' in body
 
 
@@ -159,7 +158,7 @@ def test_the_inquiry_page_shows_the_entry_its_offer_and_the_waitlist_audit_lines
 
     assert page.status_code == 200
     text = text_of(page)
-    assert "slot offered : imaging slot by" in text
+    assert "slot offered — imaging, window ends" in text
     assert "priority 20 (urgent)" in text
     assert re.search(
         r"imaging, \w{3} \d\d \w{3} \d{4}, \d\d:\d\d E[SD]T .* waiting for the patient .* 1 h 59 min left", text
@@ -184,14 +183,14 @@ def test_taking_off_from_the_inquiry_page_withdraws_the_offer_and_goes_back_to_i
     assert response.request.path == f"/console/inquiries/{urgent}"
     text = text_of(response)
     assert "Taken off the waitlist." in text
-    assert "taken off : imaging slot by" in text
+    assert "taken off — imaging, window ends" in text
     assert "taken off the waitlist by Nina Nurse: “booked at another clinic”" in text
     assert "Put on the waitlist" in text  # it waits for staff again, off the list: it may go back on
     assert sorted(offers(app), key=lambda offer: offer[1]) == [(routine, "open", start), (urgent, "withdrawn", start)]
 
 
 def test_putting_an_inquiry_on_the_waitlist_from_its_page(app, staff, full_clinic):
-    start, booked, _routine, _urgent = full_clinic
+    start, booked, _routine, urgent = full_clinic
     cancel(app, booked)  # offered to the urgent entry; the booked patient's inquiry now waits for staff
     page = staff.get(f"/console/inquiries/{booked}")
     assert 'id="waitlist-add-form"' in page.get_data(as_text=True)
@@ -212,7 +211,7 @@ def test_putting_an_inquiry_on_the_waitlist_from_its_page(app, staff, full_clini
         follow_redirects=True,
     )
     assert "This inquiry is on the waitlist already" in text_of(again)
-    assert start
+    assert offers(app) == [(urgent, "open", start)]
 
 
 @pytest.mark.parametrize(
