@@ -73,6 +73,8 @@ def add(
             inquiry = session.get(Inquiry, inquiry_id, with_for_update=True, populate_existing=True)
             if inquiry is None:
                 raise NotFound(inquiry_id)
+            if not routing.waitlist.enabled:
+                raise Refused("The waitlist is off here (ROUTING_WAITLIST=off): nothing would be offered.")
             _refuse_live_entry(session, inquiry_id)
             _refuse_unless_waiting_for_staff(inquiry)
             decision = _decision_in_force(session, inquiry_id)
@@ -124,12 +126,8 @@ def remove(
     (a minute at most: the process at work, or the next run, finishes it)."""
     now = now or utcnow()
     with session.begin():
+        offer = _lock_in_answer_order(session, entry_id)
         entry = _live_entry(session, entry_id)
-        offer = session.scalar(
-            select(WaitlistOffer)
-            .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status.in_(LIVE_OFFER))
-            .with_for_update()
-        )
         if offer is not None and offer.status != OfferStatus.OPEN:
             raise Refused(
                 f"A slot is being {'held' if offer.status == OfferStatus.HOLDING else 'booked'} for this entry right "
@@ -201,6 +199,30 @@ def update(
 
 def _brief(entry: WaitlistEntry) -> dict:
     return {"entry": str(entry.id), "slot_type": entry.slot_type, "urgency": entry.urgency, "priority": entry.priority}
+
+
+def _lock_in_answer_order(session: Session, entry_id: uuid.UUID) -> WaitlistOffer | None:
+    """Lock the entry's live offer (if any), its inquiry, then the entry, in the order a patient's answer locks
+    them (``waitlist_answers``): taking the entry first could deadlock with an acceptance on PostgreSQL. The
+    live offer, locked; None when there is none. Once the entry is locked no new offer can be made to it, so an
+    offer made between the first look and the entry's lock is refused (try again), never left behind."""
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None:
+        raise NotFound(entry_id)
+    first = _live_offer_id(session, entry_id)
+    offer = session.get(WaitlistOffer, first, with_for_update=True, populate_existing=True) if first else None
+    session.get(Inquiry, entry.inquiry_id, with_for_update=True, populate_existing=True)
+    session.get(WaitlistEntry, entry_id, with_for_update=True, populate_existing=True)
+    now_live = _live_offer_id(session, entry_id)
+    if now_live != (offer.id if offer is not None and offer.status in LIVE_OFFER else None):
+        raise Refused("A slot was just offered to this entry; try again in a minute.")
+    return offer if now_live is not None else None
+
+
+def _live_offer_id(session: Session, entry_id: uuid.UUID) -> uuid.UUID | None:
+    return session.scalar(
+        select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entry_id, WaitlistOffer.status.in_(LIVE_OFFER))
+    )
 
 
 def _live_entry(session: Session, entry_id: uuid.UUID) -> WaitlistEntry:

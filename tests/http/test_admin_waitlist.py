@@ -3,15 +3,32 @@ an entry or restate when the patient cannot come, take one off; every change aud
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from routing import create_app
 from routing.adapters.db.models import AuditEvent, Slot, WaitlistEntry, WaitlistOffer
+from routing.services import staff_tokens, waitlist_answers, waitlist_staff
+from routing.services.waitlist_answers import OfferClosed
+from tests.conftest import settings_for
 from tests.http.admin_helpers import RED_FLAG, bearer, make_token, new_inquiry
-from tests.waitlist.helpers import ROUTINE_IMAGING, URGENT_IMAGING, cancel, entries, offers, one_slot, submit, wiring
+from tests.waitlist.helpers import (
+    ROUTINE_IMAGING,
+    URGENT_IMAGING,
+    cancel,
+    entries,
+    now,
+    offer_id,
+    offers,
+    one_slot,
+    status_of,
+    submit,
+    wiring,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -447,3 +464,67 @@ def test_adding_with_bad_fields_names_each(app, client, token, full_clinic):
     assert refused["detail"] == "The window must end after the earliest slot the waitlist may offer."
     assert list(refused["errors"]) == ["window_end"]
     assert refused["errors"]["window_end"][0].startswith("Must be later than ")
+
+
+def test_adding_is_refused_when_the_waitlist_is_off(migrated_url):
+    app = create_app(settings_for(migrated_url, ROUTING_WAITLIST="off"))
+    client = app.test_client()
+    one_slot(app, 30)
+    booked = submit(client, ROUTINE_IMAGING)
+    cancel(app, booked)  # waits for staff now
+
+    response = client.post(
+        "/v1/admin/waitlist",
+        json={"inquiry_id": str(booked), "reason": "wants the next slot"},
+        headers=bearer(make_token(app, "Sam Staff", "staff")),
+    )
+
+    assert problem(response, 409)["detail"] == (
+        "The waitlist is off here (ROUTING_WAITLIST=off): nothing would be offered."
+    )
+    assert entries(app) == {}
+    app.extensions["routing"].db.dispose()
+
+
+def test_a_removal_racing_the_patient_s_acceptance_ends_one_way_or_the_other(app, token, full_clinic):
+    start, booked, routine, urgent = full_clinic
+    cancel(app, booked)
+    w = wiring(app)
+    offer, entry = offer_id(app, urgent), entry_of(app, urgent).id
+    with w.db.session() as session:
+        staff = staff_tokens.authenticate(session, token)
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def accept():
+        barrier.wait()
+        with w.db.session() as session:
+            try:
+                waitlist_answers.accept(session, w.routing, offer, urgent, now(), actor="patient")
+                outcomes["accept"] = "booked"
+            except OfferClosed:
+                outcomes["accept"] = "closed"
+
+    def remove():
+        barrier.wait()
+        with w.db.session() as session:
+            try:
+                waitlist_staff.remove(session, w.routing, staff, entry, "changed her mind", now=now())
+                outcomes["remove"] = "removed"
+            except waitlist_staff.Refused as refused:
+                outcomes["remove"] = str(refused)
+
+    threads = [threading.Thread(target=accept), threading.Thread(target=remove)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Whichever locked the offer first wins; the other is refused, and nothing is left half done.
+    if outcomes["accept"] == "booked":
+        assert outcomes["remove"] == "This entry is off the waitlist already (booked)."
+        assert (status_of(app, urgent), entries(app)[urgent]) == ("booked", ("booked", 20))
+        assert offers(app) == [(urgent, "accepted", start)]
+    else:
+        assert outcomes == {"accept": "closed", "remove": "removed"}
+        assert (status_of(app, urgent), entries(app)[urgent]) == ("needs_review", ("removed", 20))
+        assert sorted(offers(app), key=lambda o: o[1]) == [(routine, "open", start), (urgent, "withdrawn", start)]
