@@ -21,7 +21,7 @@ from routing.adapters.db.models import Inquiry, TriageDecision, WaitlistEntry, W
 from routing.adapters.db.types import utcnow
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, plan_booking
 from routing.domain.time_preferences import read_preferences
-from routing.domain.vocabulary import InquiryStatus, OfferStatus, Route, WaitlistStatus
+from routing.domain.vocabulary import InquiryStatus, OfferStatus, WaitlistStatus
 from routing.domain.waitlist_matching import priority_for, unreadable
 from routing.services import audit, waitlist
 from routing.services.route_inquiry import Routing
@@ -78,7 +78,7 @@ def add(
             _refuse_live_entry(session, inquiry_id)
             _refuse_unless_waiting_for_staff(inquiry)
             decision = _decision_in_force(session, inquiry_id)
-            slot_type = SLOT_TYPE_FOR_ROUTE.get(Route(decision.route)) if decision else None
+            slot_type = SLOT_TYPE_FOR_ROUTE.get(decision.route) if decision else None
             if slot_type is None:
                 route = decision.route if decision else "none (not triaged)"
                 raise Refused(f"Its route, {route}, books no slot: there is nothing to wait for.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -394,6 +394,7 @@ def test_an_added_entry_is_offered_a_free_slot_at_once(app, client, token, full_
         assert (
             client.delete(f"/v1/admin/waitlist/{entry_id}", json={"reason": "tidy"}, headers=bearer(token)).status_code
             == 200
+            == 200
         )
     cancel(app, booked)  # nobody waits: the slot stays free
     assert offers(app) == []
@@ -444,6 +445,7 @@ def test_adding_with_bad_fields_names_each(app, client, token, full_clinic):
     entry_id = entry_of(app, routine).id
     assert (
         client.delete(f"/v1/admin/waitlist/{entry_id}", json={"reason": "tidy"}, headers=bearer(token)).status_code
+        == 200
         == 200
     )
 
@@ -528,3 +530,24 @@ def test_a_removal_racing_the_patient_s_acceptance_ends_one_way_or_the_other(app
         assert outcomes == {"accept": "closed", "remove": "removed"}
         assert (status_of(app, urgent), entries(app)[urgent]) == ("needs_review", ("removed", 20))
         assert sorted(offers(app), key=lambda o: o[1]) == [(routine, "open", start), (urgent, "withdrawn", start)]
+
+
+def test_a_window_end_given_in_another_offset_is_kept_as_that_moment(app, client, token, full_clinic):
+    _start, _booked, routine, _urgent = full_clinic
+    entry_id = entry_of(app, routine).id
+    assert (
+        client.delete(f"/v1/admin/waitlist/{entry_id}", json={"reason": "tidy"}, headers=bearer(token)).status_code
+        == 200
+    )
+    window_end = (datetime.now().astimezone() + timedelta(days=3)).replace(microsecond=0)
+    given = window_end.astimezone(timezone(timedelta(hours=-5))).isoformat()
+
+    response = client.post(
+        "/v1/admin/waitlist",
+        json={"inquiry_id": str(routine), "reason": "three days at most", "window_end": given},
+        headers=bearer(token),
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert datetime.fromisoformat(response.get_json()["window_end"]) == window_end
+    assert entry_of(app, routine).window_end == window_end
