@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from routing.domain.labels import LABELS
-from routing.domain.vocabulary import CallbackOutcome, InquiryStatus, Route, StaffRole, Urgency
+from routing.domain.vocabulary import (
+    CallbackOutcome,
+    InquiryStatus,
+    Route,
+    SlotType,
+    StaffRole,
+    Urgency,
+    WaitlistStatus,
+)
 from schemas.inquiry import HOLD, LIKELY_CAUSE, ROUTE, SLOT_TYPE, STATUS, URGENCY
 from schemas.text import InputSchema, Text
 
@@ -15,6 +23,10 @@ _ROUTES = [r.value for r in Route]
 _OUTCOMES = [outcome.value for outcome in CallbackOutcome]
 _OVERRIDE_URGENCIES = [u for u in _URGENCIES if u != "emergency"]
 OUTCOME = LABELS.described("outcome", "The call-back's outcome.")
+_SLOT_TYPES = [s.value for s in SlotType]
+_WAITLIST_STATUSES = [s.value for s in WaitlistStatus]
+WAITLIST_STATUS = LABELS.described("waitlist", "Where the waitlist entry stands (`waiting` and `offered` are live).")
+OFFER_STATUS = LABELS.described("offer", "Where the offer stands (`holding`, `open` and `booking` are live).")
 
 
 def _one_of(values) -> validate.OneOf:
@@ -61,13 +73,16 @@ class SlotQuerySchema(InputSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
 
+REASON_ERROR = "Give a reason of 3 to 1000 characters."
+
+
 class _Reason(Text):
-    def __init__(self, **kwargs):
+    def __init__(self, required: bool = True, **kwargs):
         super().__init__(
             multiline=True,
-            required=True,
-            error_messages={"required": "Give a reason of 3 to 1000 characters."},
-            validate=validate.Length(3, 1000, error="Give a reason of 3 to 1000 characters."),
+            required=required,
+            error_messages={"required": REASON_ERROR},
+            validate=validate.Length(3, 1000, error=REASON_ERROR),
             metadata={"description": "Why; kept in the audit trail."},
             **kwargs,
         )
@@ -112,6 +127,68 @@ class AcknowledgeRequestSchema(InputSchema):
     """Mark an open emergency or urgent review as handled (it stops being "call now")."""
 
     note = Text(multiline=True, validate=validate.Length(max=1000))
+
+
+def _priority() -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 99, error="Give a whole number from 1 (offered first) to 99 (last)."),
+        metadata={
+            "description": "1 (offered first) to 99 (last); an entry joins at 20 (urgent), 40 (soon), 60 (routine)"
+        },
+    )
+
+
+def _unavailable_times() -> fields.List:
+    # 5 of at most 95 characters fit the entry's 500 (one per line).
+    return fields.List(
+        Text(validate=validate.Length(1, 95)),
+        validate=validate.Length(max=5, error="At most 5 entries."),
+        metadata={
+            "description": 'Days or times that do not suit the patient ("Mondays", "before 10am"), as on the intake; '
+            "each must be readable (no slot is offered at a time read here). An empty list: none."
+        },
+    )
+
+
+class WaitlistQuerySchema(PageQuerySchema):
+    """Which waitlist entries to list: live ones (waiting or offered) unless ``status`` says otherwise."""
+
+    slot_type = Text(validate=_one_of(_SLOT_TYPES), metadata={"description": SLOT_TYPE})
+    status = Text(validate=_one_of(_WAITLIST_STATUSES), metadata={"description": WAITLIST_STATUS})
+
+
+class WaitlistAddRequestSchema(InputSchema):
+    """Put an inquiry waiting for staff on the waitlist of its route, with a reason."""
+
+    inquiry_id = fields.UUID(required=True, error_messages={"required": "Name the inquiry."})
+    reason = _Reason()
+    priority = _priority()
+    unavailable_times = _unavailable_times()
+    window_end = fields.AwareDateTime(
+        metadata={"description": "ISO 8601 with offset; no slot after it is offered. Default: the urgency's window"}
+    )
+
+
+class WaitlistChangeRequestSchema(InputSchema):
+    """Reprioritise an entry and/or restate the patient's unavailable times, with a reason."""
+
+    reason = _Reason()
+    priority = _priority()
+    unavailable_times = _unavailable_times()
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _something_to_change(self, _data, original, **_kwargs):
+        # Read the body as sent: a field given but invalid has its own message already.
+        if isinstance(original, dict) and "priority" not in original and "unavailable_times" not in original:
+            message = "Give a priority, unavailable_times, or both."
+            raise ValidationError({"priority": [message], "unavailable_times": [message]})
+
+
+class WaitlistRemoveRequestSchema(InputSchema):
+    """Why the entry is taken off the waitlist: in the JSON body (as a cancel's) or the query string."""
+
+    reason = _Reason(required=False)
 
 
 class TokenRequestSchema(InputSchema):
@@ -214,6 +291,57 @@ class AuditEventSchema(Schema):
     reason = fields.String(allow_none=True)
 
 
+class WaitlistOfferSchema(Schema):
+    """A slot offered to a waitlist entry."""
+
+    id = fields.String()
+    status = fields.String(metadata={"description": OFFER_STATUS})
+    slot_type = fields.String(metadata={"description": SLOT_TYPE})
+    start = fields.String()
+    end = fields.String()
+    direct = fields.Boolean(metadata={"description": "Booked without asking (an urgent entry, if the clinic allows)"})
+    offered_at = fields.String()
+    expires_at = fields.String(metadata={"description": "The patient may accept until then"})
+    seconds_left = fields.Integer(allow_none=True, metadata={"description": "Until it expires; null once it ended"})
+    answered_at = fields.String(allow_none=True)
+
+
+class WaitlistEntrySchema(Schema):
+    """An inquiry waiting for a slot to free up inside its urgency window."""
+
+    id = fields.String()
+    inquiry_id = fields.String()
+    patient_name = fields.String()
+    inquiry_status = fields.String(metadata={"description": STATUS})
+    route = fields.String(metadata={"description": ROUTE})
+    slot_type = fields.String(metadata={"description": SLOT_TYPE})
+    urgency = fields.String(metadata={"description": URGENCY})
+    priority = fields.Integer(metadata={"description": "Lower is offered first (1..99)"})
+    status = fields.String(metadata={"description": WAITLIST_STATUS})
+    joined_at = fields.String()
+    window_end = fields.String(metadata={"description": "No slot starting after it is offered"})
+    waited_seconds = fields.Integer(metadata={"description": "Time on the list: until now, or until it closed"})
+    unavailable_times = fields.List(fields.String())
+    unavailable_times_readable = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "False: some could not be read, and nothing is offered until staff restate them"},
+    )
+    proposed_slot = fields.Dict(allow_none=True, metadata={"description": "The later slot proposed on joining"})
+    unanswered = fields.Integer(metadata={"description": "Offers that ran out unanswered"})
+    closed_at = fields.String(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+    offer = fields.Nested(WaitlistOfferSchema, allow_none=True, metadata={"description": "Its live offer, if any"})
+    offers = fields.List(
+        fields.Nested(WaitlistOfferSchema), metadata={"description": "Every offer, oldest first (inquiry detail only)"}
+    )
+
+
+class WaitlistPageSchema(_PageSchema):
+    """A page of the waitlist."""
+
+    items = fields.List(fields.Nested(WaitlistEntrySchema))
+
+
 class InquiryDetailSchema(Schema):
     """Everything about one inquiry."""
 
@@ -238,6 +366,9 @@ class InquiryDetailSchema(Schema):
     referrals = fields.List(fields.Dict())
     proposed_slot = fields.Dict(allow_none=True)
     booking = fields.Dict()
+    waitlist = fields.List(
+        fields.Nested(WaitlistEntrySchema), metadata={"description": "Its waitlist entries, newest first"}
+    )
     audit = fields.List(fields.Nested(AuditEventSchema))
 
 

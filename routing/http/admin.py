@@ -73,7 +73,7 @@ def _documented(*statuses: dict[int, str]):
 
 
 def _detail(inquiry_id: uuid.UUID):
-    body = staff_queue.detail(request_session(), inquiry_id)
+    body = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
     if body is None:
         raise Problem(404, "There is no inquiry with this id.")
     return body, 200, {"ETag": body["etag"]}

@@ -26,9 +26,18 @@ from routing.adapters.scheduling.interface import SchedulingError
 from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
-from routing.http import console_webhooks
+from routing.http import console_waitlist, console_webhooks
 from routing.http.console_forms import PER_PAGE, parse_queue_query
-from routing.http.console_text import LABELS, fact_value, highlight, label, local, reason_text, rule_text
+from routing.http.console_text import (
+    LABELS,
+    duration,
+    fact_value,
+    highlight,
+    label,
+    local,
+    reason_text,
+    rule_text,
+)
 from routing.http.deps import request_session, wiring
 from routing.http.problems import flatten_errors
 from routing.services import console_sessions, schedule, staff_actions, staff_queue
@@ -39,6 +48,8 @@ from schemas.inquiry import InquiryRequestSchema
 bp = Blueprint("console", __name__, url_prefix="/console")
 # Admins' pages (webhooks, deliveries): under /console, behind the same sign-in, CSRF check and policy.
 bp.register_blueprint(console_webhooks.bp)
+# The waitlist per route, and staff's changes to it.
+bp.register_blueprint(console_waitlist.bp)
 csrf = CSRFProtect()
 
 #: Pages need nothing from elsewhere and run no script: the strictest policy that still shows them.
@@ -94,6 +105,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["reason_text"] = reason_text
     app.jinja_env.filters["rule_text"] = rule_text
+    app.jinja_env.filters["duration"] = duration
     app.register_blueprint(bp)
 
 
@@ -222,7 +234,7 @@ def queue():
 @bp.get("/inquiries/<uuid:inquiry_id>")
 def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
     """One inquiry: patient, highlighted message, decision and reasons, appointments, audit; the actions."""
-    detail = staff_queue.detail(request_session(), inquiry_id)
+    detail = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
     if detail is None:
         return render_template("console/missing.html"), 404
     phrases = [e.get("phrase") for e in detail["evidence"] if e.get("source") == "text"]
@@ -242,6 +254,7 @@ def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
         routes=[r.value for r in Route],
         urgencies=[u.value for u in Urgency if u != Urgency.EMERGENCY],
         outcomes=staff_actions.CALLBACK_OUTCOMES,
+        waitlist_routes=SLOT_TYPES,
         preview=preview,
     )
 

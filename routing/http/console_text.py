@@ -109,6 +109,19 @@ def local(moment: str | datetime | None, tz: ZoneInfo) -> str:
     return when.astimezone(tz).strftime("%a %d %b %Y, %H:%M %Z")
 
 
+def duration(seconds: float | None) -> str:
+    """A stretch of time as a person says it, to the minute: ``45 min``, ``1 h 59 min``, ``3 days 2 h``."""
+    if seconds is None:
+        return ""
+    minutes = max(0, int(seconds)) // 60
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else "less than a minute"
+
+
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):

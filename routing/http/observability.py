@@ -24,6 +24,7 @@ from routing.observability import metrics
 from routing.observability.request_id import HEADER, accept_or_generate
 from routing.services.booking_queue import queue_depth
 from routing.services.outbox_log import backlog
+from routing.services.waitlist_reading import lengths as waitlist_lengths
 
 log = logging.getLogger("routing.http.requests")
 
@@ -93,8 +94,11 @@ def _refresh_gauges() -> None:
         with wiring.db.session() as session:
             metrics.set_queue_depth(queue_depth(session))
             metrics.set_outbox_backlog(*backlog(session))
+            metrics.set_waitlist_length(waitlist_lengths(session))
     except Exception as error:
-        # A scrape must answer even when the database does not: the gauges say "unknown".
+        # A scrape must answer even when the database does not: the gauges say "unknown" (the waitlist's,
+        # labelled, by having no series).
         log.warning("booking queue depth unavailable: %s", type(error).__name__)
         metrics.set_queue_depth(float("nan"))
         metrics.set_outbox_backlog(float("nan"), float("nan"))
+        metrics.set_waitlist_length({})

@@ -12,9 +12,11 @@ from sqlalchemy import String, and_, case, cast, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, TriageDecision
+from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Urgency
-from routing.services import audit
+from routing.services import audit, waitlist_reading
 from routing.services.reading import read_only
+from routing.services.route_inquiry import Routing
 
 _URGENCY_RANK = case(
     {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 3},
@@ -130,8 +132,11 @@ def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict
 
 
 @read_only
-def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
-    """Everything about one inquiry: as received, facts and their sources, decision, bookings, audit trail."""
+def detail(
+    session: Session, inquiry_id: uuid.UUID, routing: Routing | None = None, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """Everything about one inquiry: as received, facts and their sources, decision, bookings, its waitlist
+    entries and offers, audit trail. With ``routing``, whether its unavailable times could be read is said."""
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None:
         return None
@@ -172,6 +177,7 @@ def detail(session: Session, inquiry_id: uuid.UUID) -> dict[str, Any] | None:
             "attempts": inquiry.booking_attempts,
             "next_attempt_at": inquiry.next_attempt_at.isoformat() if inquiry.next_attempt_at else None,
         },
+        "waitlist": waitlist_reading.for_inquiry(session, routing, inquiry_id, now or utcnow()),
         "audit": [audit.as_dict(event) for event in audit.trail(session, inquiry_id)],
     }
 

@@ -93,6 +93,22 @@ def _dead_delivery(path: str) -> Builder:
     return build
 
 
+def _waitlisted(ctx: Context) -> str:
+    """A waitlist entry's id: a booked inquiry whose appointment staff cancelled, put back on the list by hand."""
+    inquiry_id = ctx.booked()
+    headers = {**bearer(ctx.admin), "If-Match": etag_of(ctx.client, ctx.admin, inquiry_id)}
+    cancelled = ctx.client.post(f"/v1/admin/inquiries/{inquiry_id}/cancel", json={"reason": "clash"}, headers=headers)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    return inquiry_id
+
+
+def _added(ctx: Context) -> str:
+    body = {"inquiry_id": _waitlisted(ctx), "reason": "wants the next free slot"}
+    response = ctx.client.post("/v1/admin/waitlist", json=body, headers=bearer(ctx.admin))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/inquiries"): lambda ctx, token: ("/v1/admin/inquiries?status=booked", {}),
     ("GET", "/v1/admin/inquiries/<uuid:inquiry_id>"): lambda ctx, token: (f"/v1/admin/inquiries/{ctx.booked()}", {}),
@@ -127,6 +143,19 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
     ("PATCH", "/v1/admin/webhooks/<uuid:subscription_id>"): _subscribed("", {"enabled": False}),
     ("DELETE", "/v1/admin/webhooks/<uuid:subscription_id>"): _subscribed(""),
     ("POST", "/v1/admin/webhooks/<uuid:subscription_id>/rotate-secret"): _subscribed("/rotate-secret"),
+    ("GET", "/v1/admin/waitlist"): lambda ctx, token: ("/v1/admin/waitlist?slot_type=consult", {}),
+    ("POST", "/v1/admin/waitlist"): lambda ctx, token: (
+        "/v1/admin/waitlist",
+        {"json": {"inquiry_id": _waitlisted(ctx), "reason": "wants the next free slot"}},
+    ),
+    ("PATCH", "/v1/admin/waitlist/<uuid:entry_id>"): lambda ctx, token: (
+        f"/v1/admin/waitlist/{_added(ctx)}",
+        {"json": {"priority": 5, "reason": "pain worse"}},
+    ),
+    ("DELETE", "/v1/admin/waitlist/<uuid:entry_id>"): lambda ctx, token: (
+        f"/v1/admin/waitlist/{_added(ctx)}",
+        {"json": {"reason": "booked elsewhere"}},
+    ),
     ("GET", "/v1/admin/deliveries"): lambda ctx, token: ("/v1/admin/deliveries?status=dead", {}),
     ("GET", "/v1/admin/deliveries/<uuid:delivery_id>"): _dead_delivery(""),
     ("POST", "/v1/admin/deliveries/<uuid:delivery_id>/replay"): _dead_delivery("/replay"),

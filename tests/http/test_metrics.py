@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from routing import create_app
+from routing.adapters.db.models import WaitlistEntry
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from tests.conftest import settings_for
 from tests.http.admin_helpers import bearer, make_token
 from tests.http.intake_helpers import SECRET, add_slots, inquiry
 from tests.http.test_booking_queue import down_scheduler
 from tests.scheduling.fault_server import refused_url
+from tests.waitlist.helpers import ROUTINE_IMAGING, URGENT_IMAGING, one_slot, submit
+
+SLOT_TYPES = ("consult", "imaging", "injection")
 
 REPO = Path(__file__).resolve().parents[2]
 DETAIL_ROUTE = "/v1/admin/inquiries/<uuid:inquiry_id>"
@@ -204,3 +209,30 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path):
     }
     assert value(samples, "routing_http_requests_total", method="GET", route="/healthz", status="200") == 2
     assert value(samples, "routing_booking_attempts_total", scheduler="embedded", result="booked") == 2
+
+
+def _waitlist_lengths(samples) -> dict[tuple[str, str], float]:
+    return {
+        (dict(labels)["slot_type"], dict(labels)["urgency"]): count
+        for (name, labels), count in samples.items()
+        if name == "routing_waitlist_length"
+    }
+
+
+def test_the_waitlist_length_is_read_per_slot_type_and_urgency_at_scrape_time(app, client):
+    one_slot(app, 30)
+    submit(client, ROUTINE_IMAGING)  # books the one slot
+    routine = submit(client, ROUTINE_IMAGING)
+    submit(client, URGENT_IMAGING)
+    nothing = {(slot_type, urgency): 0.0 for slot_type in SLOT_TYPES for urgency in ("urgent", "soon", "routine")}
+
+    waiting = _waitlist_lengths(scrape(client))
+    token = make_token(app, "Sam Staff", "staff")
+    with app.extensions["routing"].db.session() as session:
+        entry_id = session.scalar(select(WaitlistEntry.id).where(WaitlistEntry.inquiry_id == routine))
+    removed = client.delete(f"/v1/admin/waitlist/{entry_id}", json={"reason": "moved away"}, headers=bearer(token))
+    assert removed.status_code == 200, removed.get_json()
+    after = _waitlist_lengths(scrape(client))
+
+    assert waiting == {**nothing, ("imaging", "routine"): 1.0, ("imaging", "urgent"): 1.0}
+    assert after == {**nothing, ("imaging", "urgent"): 1.0}

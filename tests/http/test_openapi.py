@@ -102,6 +102,13 @@ CODE_FIELDS = [
     ("FreeSlot", "slot_type", "slot_type"),
     ("OverrideRequest", "route", "route"),
     ("CallbackRequest", "outcome", "outcome"),
+    ("WaitlistEntry", "status", "waitlist"),
+    ("WaitlistEntry", "urgency", "urgency"),
+    ("WaitlistEntry", "route", "route"),
+    ("WaitlistEntry", "slot_type", "slot_type"),
+    ("WaitlistEntry", "inquiry_status", "status"),
+    ("WaitlistOffer", "status", "offer"),
+    ("WaitlistOffer", "slot_type", "slot_type"),
 ]
 
 
@@ -154,3 +161,35 @@ def test_the_fhir_notification_receiver_is_documented_for_fhir_json_with_a_beare
     assert set(post["responses"]) == {"200", "400", "401", "415", "422", "503", "default"}
     answer = spec["components"]["schemas"]["FhirNotificationAnswer"]
     assert set(answer["properties"]) == {"subscription", "type", "results"}
+
+
+def test_the_waitlist_routes_are_documented_for_staff_with_their_problems(client):
+    spec = client.get("/openapi.json").get_json()
+
+    listing = spec["paths"]["/v1/admin/waitlist"]
+    entry = spec["paths"]["/v1/admin/waitlist/{entry_id}"]
+    answers = {
+        ("get", "list"): set(listing["get"]["responses"]),
+        ("post", "add"): set(listing["post"]["responses"]),
+        ("patch", "change"): set(entry["patch"]["responses"]),
+        ("delete", "remove"): set(entry["delete"]["responses"]),
+    }
+    assert answers == {
+        ("get", "list"): {"200", "401", "403", "422", "default"},
+        ("post", "add"): {"201", "400", "401", "403", "404", "409", "422", "default"},
+        ("patch", "change"): {"200", "400", "401", "403", "404", "409", "422", "default"},
+        ("delete", "remove"): {"200", "400", "401", "403", "404", "409", "422", "default"},
+    }
+    for operation in (listing["get"], listing["post"], entry["patch"], entry["delete"]):
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert operation["responses"]["409" if "409" in operation["responses"] else "422"]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    removal = {parameter["name"]: parameter["in"] for parameter in entry["delete"]["parameters"]}
+    assert removal == {"reason": "query"}
+    assert entry["delete"]["requestBody"]["required"] is False
+    assert spec["paths"]["/v1/admin/inquiries/{inquiry_id}"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]["$ref"].endswith("/InquiryDetail")
+    detail = spec["components"]["schemas"]["InquiryDetail"]["properties"]["waitlist"]
+    assert detail["items"]["$ref"].endswith("/WaitlistEntry")

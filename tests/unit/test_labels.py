@@ -13,7 +13,16 @@ from routing.domain.labels import LABELS, LABELS_DIR, LabelsError, load_labels
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG
 from routing.domain.triage.facts import FACT_KINDS, RED_FLAGS
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH, LIKELY_CAUSES
-from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, SlotType, Urgency
+from routing.domain.vocabulary import (
+    AppointmentStatus,
+    CallbackOutcome,
+    InquiryStatus,
+    OfferStatus,
+    Route,
+    SlotType,
+    Urgency,
+    WaitlistStatus,
+)
 
 VOCABULARIES = {
     "status": [s.value for s in InquiryStatus],
@@ -29,6 +38,8 @@ VOCABULARIES = {
     "appointment": [s.value for s in AppointmentStatus],
     "reason_rule": ["TEXT", "NR", "STAFF"],
     "language": list(patient_messages.LANGUAGES),
+    "waitlist": [s.value for s in WaitlistStatus],
+    "offer": [s.value for s in OfferStatus],
 }
 
 

@@ -32,7 +32,16 @@ from routing.domain.triage.facts import (
     TRIGGERS,
 )
 from routing.domain.triage.rulebook import LIKELY_CAUSES
-from routing.domain.vocabulary import AppointmentStatus, ContactPreference, InquiryStatus, Route, SlotType, Urgency
+from routing.domain.vocabulary import (
+    AppointmentStatus,
+    ContactPreference,
+    InquiryStatus,
+    OfferStatus,
+    Route,
+    SlotType,
+    Urgency,
+    WaitlistStatus,
+)
 
 LABELS_DIR = Path(__file__).parent
 #: The language staff read, and every patient reads when their language has no file.
@@ -60,6 +69,8 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "slot_type": tuple(SlotType),
         "appointment": tuple(AppointmentStatus),
         "contact_preference": tuple(ContactPreference),
+        "waitlist": tuple(WaitlistStatus),
+        "offer": tuple(OfferStatus),
         # A patient picks the answers of the choice and set facts in words (the intake's questions).
         **{name: FACT_KINDS[name][1] for name in ANSWER_KINDS},
     }
@@ -81,6 +92,8 @@ STAFF_KINDS = (
     "reason_rule",
     "language",
     "session_ended",
+    "waitlist",
+    "offer",
 )
 #: The kinds of code patients read in words (the patient messages; the intake's questions, their answers and
 #: the languages); every language file names all their codes.
