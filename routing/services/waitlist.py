@@ -405,14 +405,14 @@ def _withdraw_open_offer(session: Session, routing: Routing, entry: WaitlistEntr
     ``booking``: the process at work, or the next run, finishes it first)."""
     if entry.status == WaitlistStatus.WAITING:
         return True
+    # SKIP LOCKED: a patient's answer locks the offer before the entry, the reverse of this order; waiting for it
+    # could deadlock. An offered entry always has a live offer, so none found means one is locked: next run.
     offer = session.scalar(
         select(WaitlistOffer)
         .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status.in_(LIVE_OFFER))
-        .with_for_update()
+        .with_for_update(skip_locked=True)
     )
-    if offer is None:
-        return True
-    if offer.status != OfferStatus.OPEN:
+    if offer is None or offer.status != OfferStatus.OPEN:
         return False
     end_offer(session, routing, offer, OfferStatus.WITHDRAWN, now, why="the inquiry was settled another way")
     return True
