@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from alembic.autogenerate import compare_metadata
@@ -10,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from routing.adapters.db import migrations
 from routing.adapters.db.models import Base
+from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 
 TABLES = {
     "inquiries",
@@ -29,12 +31,15 @@ TABLES = {
     "webhook_subscriptions",
     "waitlist_entries",
     "waitlist_offers",
+    "rulebook_versions",
+    "rulebook_previews",
 }
 #: What 0008 adds.
 OUTBOX_TABLES = {"outbox_events", "outbox_deliveries", "outbox_attempts", "webhook_subscriptions"}
 WAITLIST_TABLES = {"waitlist_entries", "waitlist_offers"}
+RULEBOOK_TABLES = {"rulebook_versions", "rulebook_previews"}
 #: Tables later migrations add (not there at 0005 or 0006 either).
-ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES, *WAITLIST_TABLES}
+ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES, *WAITLIST_TABLES, *RULEBOOK_TABLES}
 
 
 def _schema_differences(url) -> list:
@@ -180,12 +185,13 @@ def test_0008_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(datab
     migrations.upgrade(database_url, "0007")
 
     migrations.upgrade(database_url, "0008")
-    added = _tables(database_url) - (TABLES - OUTBOX_TABLES - WAITLIST_TABLES)
+    later = WAITLIST_TABLES | RULEBOOK_TABLES
+    added = _tables(database_url) - (TABLES - OUTBOX_TABLES - later)
     migrations.downgrade(database_url, "0007")
     after_downgrade = _tables(database_url)
 
     assert added == OUTBOX_TABLES | {"alembic_version"}
-    assert after_downgrade == (TABLES - OUTBOX_TABLES - WAITLIST_TABLES) | {"alembic_version"}
+    assert after_downgrade == (TABLES - OUTBOX_TABLES - later) | {"alembic_version"}
 
 
 def test_0009_adds_the_waitlist_and_undoes_cleanly(database_url):
@@ -197,4 +203,24 @@ def test_0009_adds_the_waitlist_and_undoes_cleanly(database_url):
     migrations.downgrade(database_url, "0008")
 
     assert added == WAITLIST_TABLES
+    assert _tables(database_url) == before
+
+
+def test_0010_adds_rulebook_versions_with_the_shipped_rulebook_active_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0009")
+    before = _tables(database_url)
+
+    migrations.upgrade(database_url, "0010")
+    added = _tables(database_url) - before
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            seeded = connection.execute(text("SELECT id, label, state, created_by FROM rulebook_versions")).all()
+    finally:
+        engine.dispose()
+    migrations.downgrade(database_url, "0009")
+
+    shipped = json.loads(DEFAULT_RULEBOOK_PATH.read_text(encoding="utf-8"))["version"]
+    assert added == RULEBOOK_TABLES
+    assert [tuple(row) for row in seeded] == [(1, shipped, "active", "migration")]
     assert _tables(database_url) == before

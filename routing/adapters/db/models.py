@@ -468,3 +468,69 @@ class WaitlistOffer(Base):
     answered_at: Mapped[datetime | None]
     #: When the hold was given back to the scheduler (declined, expired, withdrawn); None while it holds.
     released_at: Mapped[datetime | None]
+
+
+ACTIVE_VERSION = text("state = 'active'")
+
+
+class RulebookVersion(Base):
+    """One version of the triage rulebook (``routing.services.rulebook_versions``): the repository's file seeds
+    version 1 (migration 0010); staff upload or edit later ones. ``draft`` -> ``approved`` (by an admin other than
+    its author) -> ``active``; one is active at a time, and every process reads it within seconds. A version once
+    active and replaced is ``retired`` (it can be re-activated: a rollback)."""
+
+    __tablename__ = "rulebook_versions"
+    __table_args__ = (
+        Index(
+            "uq_rulebook_versions_active",
+            "state",
+            unique=True,
+            sqlite_where=ACTIVE_VERSION,
+            postgresql_where=ACTIVE_VERSION,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The rulebook's own ``version`` (stored with every decision it makes), unique across versions.
+    label: Mapped[str] = mapped_column(String(40), unique=True)
+    #: The rulebook as JSON, exactly as validated.
+    document: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    #: The version it was copied from, if any.
+    based_on: Mapped[int | None] = mapped_column(ForeignKey("rulebook_versions.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_tokens.id"))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(120))
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_tokens.id"))
+    activated_at: Mapped[datetime | None]
+    activated_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class RulebookPreview(Base):
+    """An impact preview: a draft replayed over the stored inquiries of a period, run by a worker in the background
+    (``queued`` -> ``running`` -> ``done``; or ``cancelled``, ``failed``), with its progress and its report."""
+
+    __tablename__ = "rulebook_previews"
+    __table_args__ = (Index("ix_rulebook_previews_status_requested_at", "status", "requested_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    version_id: Mapped[int] = mapped_column(ForeignKey("rulebook_versions.id"), index=True)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    #: Inquiries in the period, and how many have been replayed so far.
+    total: Mapped[int | None] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    #: The report (transition matrix, red-flag changes, rules firing more or less, samples); None until done.
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: A worker running it holds it until then; a killed worker's preview is taken again after.
+    lease_until: Mapped[datetime | None]
