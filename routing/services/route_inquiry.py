@@ -184,6 +184,12 @@ def route_inquiry(
             first=first_booking,
         )
 
+    def settle(writes: WriteBatch, request: BookingRequest, booking: BookingOutcome, replaced) -> Outcome:
+        unavailable = data.get("unavailable_times")
+        return _apply(
+            writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced, unavailable
+        )
+
     if scheduler.capabilities.books_in_transaction:
         with session.begin():
             with WriteBatch(session.connection()) as writes:
@@ -193,19 +199,7 @@ def route_inquiry(
                     request = request_for_booking()
                     replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
                     booking = book_earliest(session, scheduler, plan, request, preference)
-                    outcome = _apply(
-                        writes,
-                        routing,
-                        inquiry_id,
-                        decision,
-                        plan,
-                        request,
-                        booking,
-                        now,
-                        preference,
-                        replaced,
-                        data.get("unavailable_times"),
-                    )
+                    outcome = settle(writes, request, booking, replaced)
             except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
                 log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
                 events.booking_attempt_failed(scheduler.name, "error", inquiry_id)
@@ -230,19 +224,7 @@ def route_inquiry(
     except PatientNotIdentified as doubt:
         return _hold_for_identity(step, doubt)
     with session.begin(), WriteBatch(session.connection()) as writes:
-        outcome = _apply(
-            writes,
-            routing,
-            inquiry_id,
-            decision,
-            plan,
-            request,
-            booking,
-            now,
-            preference,
-            replaced,
-            data.get("unavailable_times"),
-        )
+        outcome = settle(writes, request, booking, replaced)
     _announce(routing, outcome, decision)
     return outcome
 
