@@ -134,6 +134,8 @@ SECTIONS: tuple[Section, ...] = (
         (
             Question("message", "textarea", hint="message_hint"),
             Question("preferred_times", "text", hint="preferred_times_hint"),
+            # Kept on the inquiry's waitlist entry: no earlier slot is offered at these times.
+            Question("unavailable_times", "text", hint="unavailable_times_hint"),
         ),
     ),
     Section(
@@ -170,7 +172,16 @@ class FieldError:
 
 
 #: Fields whose error has its own message in ``[page.errors]``; the others are a choice to make again.
-_OWN_MESSAGES = ("first_name", "last_name", "email", "phone", "date_of_birth", "preferred_times", "consent")
+_OWN_MESSAGES = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "preferred_times",
+    "unavailable_times",
+    "consent",
+)
 
 
 def field_errors(errors: Mapping[str, object], answers: Mapping[str, str]) -> dict[str, FieldError]:

@@ -58,12 +58,18 @@ def local_time(moment: datetime, tz: ZoneInfo, language: str | None = "en") -> s
     # Names from our own tables whatever the process locale (strftime's %A and %B follow it).
     lang = _language(language)
     local = moment.astimezone(tz)
-    noon = "AM" if local.hour < 12 else "PM"
-    when = f"{local.hour % 12 or 12}:{local.minute:02d} {noon} {local.tzname()}"
+    when = local_clock(moment, tz)
     day, month = _DAYS[lang][local.weekday()], _MONTHS[lang][local.month - 1]
     if lang == "es":
         return f"{day} {local.day} de {month} a las {when}"
     return f"{day} {local.day} {month} at {when}"
+
+
+def local_clock(moment: datetime, tz: ZoneInfo) -> str:
+    """``9:00 AM EST``: the clock time alone, clinic time (the same words in English and Spanish)."""
+    local = moment.astimezone(tz)
+    noon = "AM" if local.hour < 12 else "PM"
+    return f"{local.hour % 12 or 12}:{local.minute:02d} {noon} {local.tzname()}"
 
 
 def booked(
@@ -158,10 +164,17 @@ def held_for_staff(
     language: str | None = "en",
     *,
     clinic: ClinicProfile = DEMO_CLINIC,
+    waitlist: tuple[str, ...] | None = None,
 ) -> str:
-    """No slot was free soon enough: staff will call, with the earliest time we could offer."""
+    """No slot was free soon enough: staff will call, with the earliest time we could offer.
+
+    ``waitlist``: the inquiry is also on the waitlist, and an earlier slot that frees up is offered on the
+    patient's own page and on these notice channels (``email``, ``sms``; none: the page alone). None: it is not.
+    """
     lang = _language(language)
     kind = LABELS.patient_words("slot_type", slot_type, lang)
+    if waitlist is not None:
+        return _waitlisted(kind, proposed_start, tz, lang, clinic, waitlist)
     if lang == "es":
         if proposed_start is None:
             text = (
@@ -184,6 +197,55 @@ def held_for_staff(
             f"arrange one; the earliest we can offer now is {local_time(proposed_start, tz, lang)}."
         )
     text += f" You can also call us on {clinic.phone}."
+    return f"{text} {EMERGENCY_SIGNS[lang]}"
+
+
+#: How an offer from the waitlist reaches the patient besides their own page, by notice channel.
+_OFFERED_BY = {
+    "en": {"email": "by email and on your own page", "sms": "by text message and on your own page"},
+    "es": {
+        "email": "por correo electrónico y en su propia página",
+        "sms": "por mensaje de texto y en su propia página",
+    },
+}
+_OWN_PAGE = {"en": "on your own page", "es": "en su propia página"}
+
+
+def _waitlisted(
+    kind: str,
+    proposed_start: datetime | None,
+    tz: ZoneInfo,
+    lang: str,
+    clinic: ClinicProfile,
+    channels: tuple[str, ...],
+) -> str:
+    """:func:`held_for_staff` for an inquiry on the waitlist: no slot yet, but an earlier one may be offered."""
+    by = next((_OFFERED_BY[lang][channel] for channel in channels if channel in _OFFERED_BY[lang]), _OWN_PAGE[lang])
+    if lang == "es":
+        if proposed_start is None:
+            text = f"No encontramos una {kind} libre con la prontitud necesaria."
+        else:
+            text = (
+                f"No encontramos una {kind} libre tan pronto como quisiéramos; lo más pronto que podemos ofrecerle "
+                f"ahora es el {local_time(proposed_start, tz, lang)}."
+            )
+        text += (
+            f" Está en nuestra lista de espera para una {kind} más pronto: si se libera una, se la ofreceremos {by}. "
+            f"Si no, el personal de {clinic.name} le llamará para programarla. También puede llamarnos al "
+            f"{clinic.phone}."
+        )
+        return f"{text} {EMERGENCY_SIGNS[lang]}"
+    if proposed_start is None:
+        text = f"We could not find a free {kind} soon enough."
+    else:
+        text = (
+            f"We could not find a free {kind} as soon as we would like; the earliest we can offer now is "
+            f"{local_time(proposed_start, tz, lang)}."
+        )
+    text += (
+        f" You are on our waitlist for an earlier {kind}: if one frees up, we will offer it to you {by}. "
+        f"Otherwise staff at {clinic.name} will call you to arrange one. You can also call us on {clinic.phone}."
+    )
     return f"{text} {EMERGENCY_SIGNS[lang]}"
 
 

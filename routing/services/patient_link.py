@@ -10,11 +10,13 @@ A link made at ``now`` works for ``ROUTING_PATIENT_LINK_DAYS`` (:func:`read` che
 (:mod:`routing.services.patient_page`) also refuses it once the inquiry is closed and from a day after its
 appointment (:data:`AFTER_APPOINTMENT`): a link in an old email must not keep showing a finished case.
 
-Each change made from the page (cancel, ask for another time) also needs an *action token*, signed under
-another salt, made when the confirmation step is shown: it names the inquiry, the action and, for a cancel,
-the appointment the patient saw, and lasts :data:`ACTION_MAX_AGE`. The page sets no cookie, so there is no
-session for a forged cross-site post to ride on; the action token makes sure a post is the answer to the
-step the patient saw (not a prefetched or replayed request, nor a cancel of an appointment booked since).
+Each change made from the page (cancel, ask for another time, accept or decline a waitlist offer, the times
+that do not suit) also needs an *action token*, signed under another salt, made when the confirmation step is
+shown: it names the inquiry, the action and, for a cancel, the appointment the patient saw (for an offer's
+answer, the offer), and lasts :data:`ACTION_MAX_AGE`. The page sets no cookie, so there is no session for a
+forged cross-site post to ride on; the action token makes sure a post is the answer to the step the patient saw
+(not a prefetched or replayed request, nor a cancel of an appointment booked since, nor an answer to another
+offer).
 
 Without ``ROUTING_SECRET_KEY`` each process signs with a random key of its own: links stop working at a
 restart and are not shared between workers. Set it in production (the console needs it too).
@@ -82,11 +84,12 @@ def read(secret: str, token: str, now: datetime, max_age: timedelta) -> uuid.UUI
 
 
 def action_token(
-    secret: str, inquiry_id: uuid.UUID, action: str, now: datetime, appointment_id: uuid.UUID | None = None
+    secret: str, inquiry_id: uuid.UUID, action: str, now: datetime, target: uuid.UUID | None = None
 ) -> str:
-    """A token allowing ``action`` on ``inquiry_id`` (and, for a cancel, on that appointment), made ``now``."""
-    target = appointment_id.hex if appointment_id else ""
-    return URLSafeSerializer(secret, salt=ACTION_SALT).dumps([inquiry_id.hex, action, target, int(now.timestamp())])
+    """A token allowing ``action`` on ``inquiry_id`` (and on ``target``: the appointment of a cancel, the offer
+    of an offer's answer), made ``now``."""
+    named = target.hex if target else ""
+    return URLSafeSerializer(secret, salt=ACTION_SALT).dumps([inquiry_id.hex, action, named, int(now.timestamp())])
 
 
 def action_allowed(
@@ -95,17 +98,17 @@ def action_allowed(
     inquiry_id: uuid.UUID,
     action: str,
     now: datetime,
-    appointment_id: uuid.UUID | None = None,
+    target: uuid.UUID | None = None,
 ) -> bool:
-    """Whether ``token`` is an action token of ours for exactly this inquiry, action and appointment, and is
-    younger than :data:`ACTION_MAX_AGE`."""
+    """Whether ``token`` is an action token of ours for exactly this inquiry, action and target (appointment,
+    offer), and is younger than :data:`ACTION_MAX_AGE`."""
     try:
         data = URLSafeSerializer(secret, salt=ACTION_SALT).loads(token)
     except BadSignature:
         return False
-    target = appointment_id.hex if appointment_id else ""
+    named = target.hex if target else ""
     if not (isinstance(data, list) and len(data) == 4 and type(data[3]) is int):
         return False
     age = now.timestamp() - data[3]
     fresh = -CLOCK_SKEW.total_seconds() <= age <= ACTION_MAX_AGE.total_seconds()
-    return data[:3] == [inquiry_id.hex, action, target] and fresh
+    return data[:3] == [inquiry_id.hex, action, named] and fresh

@@ -1,11 +1,13 @@
 """The outbox's patient channels: an email or a text message to the patient when their appointment is booked,
-moved or cancelled, when staff will call instead, and the day before the appointment.
+moved or cancelled, when staff will call instead, the day before the appointment, and when the waitlist offers
+them an earlier slot.
 
 The outbox worker asks :meth:`targets` (inside its short transaction) whether an event goes to the patient on
 this channel: only for the events patients hear about (``routing.domain.patient_notices.NOTICES``), only with
 consent, only on the channel the patient chose and gave a contact for, and never to a contact that opted out.
 It then calls :meth:`deliver` outside any transaction: the contact and the appointment are read in a short
-transaction of its own (checking the opt-out again, and that the appointment is still as the event says), the
+transaction of its own (checking the opt-out again, that the appointment is still as the event says, and that
+an offer is still open: one answered, expired or withdrawn since is not sent), the
 notice is rendered and sent, and the result goes back as a :class:`DeliveryResult` whose detail names a status
 or an error's kind, never the contact or the text. An SMS provider that says the number opted out (Twilio's
 21610) has the opt-out recorded here. Nothing here runs in the intake's request: a notice that cannot go out
@@ -25,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Appointment, Inquiry
+from routing.adapters.db.models import Appointment, Inquiry, WaitlistOffer
 from routing.adapters.db.types import utcnow
 from routing.adapters.notify import Sent
 from routing.config import Settings
@@ -36,10 +38,11 @@ from routing.domain.patient_notices import (
     CANCELLED,
     EMAIL,
     NOTICES,
+    OFFERED,
     SMS,
     Notice,
 )
-from routing.domain.vocabulary import AppointmentStatus
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, OfferStatus
 from routing.observability import events
 from routing.services import opt_outs, patient_link
 from routing.services.outbox import Channel, DeliveryResult, OutboundEvent
@@ -128,14 +131,20 @@ class _PatientChannel:
         if opt_outs.is_opted_out(session, self.name, address):
             return "not sent: the patient opted out"
         kind = NOTICES[event.type]
-        start = None
+        start = until = None
         if kind in ABOUT_AN_APPOINTMENT:
             appointment = _appointment_for(session, event, kind)
             if appointment is None:
                 return "not sent: the appointment is no longer as the event says"
             start = appointment.start
+        elif kind == OFFERED:
+            offer = _open_offer_for(session, event, inquiry, now)
+            if offer is None:
+                return "not sent: the offer is no longer open"
+            start, until = offer.start, offer.expires_at
         link = self.link_for(inquiry.id, now) if self.link_for is not None else None
-        return _Prepared(address, Notice(kind, inquiry.language, self.clinic, self.tz, start=start, link=link))
+        notice = Notice(kind, inquiry.language, self.clinic, self.tz, start=start, until=until, link=link)
+        return _Prepared(address, notice)
 
     def _send(self, event: OutboundEvent, prepared: _Prepared) -> Sent:
         raise NotImplementedError
@@ -252,6 +261,19 @@ def _appointment_for(session: Session, event: OutboundEvent, kind: str) -> Appoi
             .limit(1)
         )
     return appointment if appointment is not None and appointment.status == wanted else None
+
+
+def _open_offer_for(session: Session, event: OutboundEvent, inquiry: Inquiry, now: datetime) -> WaitlistOffer | None:
+    """The waitlist offer a ``waitlist.offered`` event names (``data["offer_id"]``), as it is now: None when it is
+    no longer open (answered, expired, withdrawn, or the inquiry was settled another way), so a patient is never
+    told of a slot they can no longer take."""
+    try:
+        offer = session.get(WaitlistOffer, uuid.UUID(str(event.data.get("offer_id"))))
+    except ValueError:
+        return None
+    if offer is None or offer.inquiry_id != inquiry.id or inquiry.status != InquiryStatus.NEEDS_REVIEW:
+        return None
+    return offer if offer.status == OfferStatus.OPEN and offer.expires_at > now else None
 
 
 def _since(started: float) -> float:

@@ -24,7 +24,7 @@ from routing.adapters.scheduling.interface import (
     SchedulingError,
     SlotTime,
 )
-from routing.domain import patient_messages
+from routing.domain import patient_messages, patient_notices
 from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.terminology import Terminology, default_terminology
@@ -187,7 +187,18 @@ def route_inquiry(
     def settle(writes: WriteBatch, request: BookingRequest, booking: BookingOutcome, replaced) -> Outcome:
         unavailable = data.get("unavailable_times")
         return _apply(
-            writes, routing, inquiry_id, decision, plan, request, booking, now, preference, replaced, unavailable
+            writes,
+            routing,
+            inquiry_id,
+            decision,
+            plan,
+            request,
+            booking,
+            now,
+            preference,
+            replaced,
+            unavailable,
+            told_by=_notice_channels(data),
         )
 
     if scheduler.capabilities.books_in_transaction:
@@ -414,6 +425,8 @@ def _apply(
     preference: TimePreference | None = None,
     replaced: uuid.UUID | None = None,
     unavailable_times: list[str] | None = None,
+    *,
+    told_by: tuple[str, ...] = (),
 ) -> Outcome:
     tz = routing.tz
     language = decision.language
@@ -431,7 +444,13 @@ def _apply(
         detail = f"no free {plan.slot_type} slot within the {decision.urgency} window"
         booked = []
         message = patient_messages.held_for_staff(
-            plan.slot_type, booking.proposed.start if booking.proposed else None, tz, language, clinic=routing.clinic
+            plan.slot_type,
+            booking.proposed.start if booking.proposed else None,
+            tz,
+            language,
+            clinic=routing.clinic,
+            # On the waitlist too: an earlier slot may be offered, by the channels the patient is told on.
+            waitlist=told_by if routing.waitlist.enabled else None,
         )
         if routing.waitlist.enabled:
             detail += "; on the waitlist for a slot that frees up"
@@ -461,6 +480,17 @@ def _apply(
 
 
 Told = list[tuple[str, dict[str, Any]]]
+
+
+def _notice_channels(data: dict[str, Any]) -> tuple[str, ...]:
+    """The channels the patient is sent notices on (and so a waitlist offer), as their intake says."""
+    patient = data.get("patient") or {}
+    return patient_notices.channels_for(
+        consent=data.get("consent") is True,
+        preference=data.get("contact_preference"),
+        email=patient.get("email"),
+        phone=patient.get("phone"),
+    )
 
 
 def _outcome_events(inquiry_id: uuid.UUID, status: str, decision: Decision, hold: str | None) -> Told:

@@ -94,6 +94,7 @@ def test_the_questionnaire_is_fhir_r4_with_an_item_for_every_intake_field_by_its
         "symptoms.red_flags",
         "message",
         "preferred_times",
+        "unavailable_times",
         "consent",
         "language",
         "contact_preference",

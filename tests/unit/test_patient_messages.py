@@ -132,3 +132,77 @@ def test_the_pending_message_names_the_clinic_and_its_number():
         "Hemos recibido su mensaje. Hudson Back Clinic se comunicará con usted para confirmar su cita. Si tiene "
         "preguntas, llámenos al +1 212-555-0100 (https://hudson.example.org)."
     )
+
+
+# --- on the waitlist -----------------------------------------------------------------------------------------
+
+
+EMERGENCY_EN = patient_messages.EMERGENCY_SIGNS["en"]
+EMERGENCY_ES = patient_messages.EMERGENCY_SIGNS["es"]
+
+
+@pytest.mark.parametrize(
+    ("language", "proposed", "channels", "message"),
+    [
+        (
+            "en",
+            MONDAY_9AM,
+            ("email",),
+            "We could not find a free MRI scan (diagnostic imaging) as soon as we would like; the earliest we can "
+            "offer now is Monday 30 November at 9:00 AM EST. You are on our waitlist for an earlier MRI scan "
+            "(diagnostic imaging): if one frees up, we will offer it to you by email and on your own page. "
+            "Otherwise staff at Hudson Back Clinic will call you to arrange one. You can also call us on "
+            f"+1 212-555-0100. {EMERGENCY_EN}",
+        ),
+        (
+            "en",
+            None,
+            ("sms",),
+            "We could not find a free MRI scan (diagnostic imaging) soon enough. You are on our waitlist for an "
+            "earlier MRI scan (diagnostic imaging): if one frees up, we will offer it to you by text message and on "
+            "your own page. Otherwise staff at Hudson Back Clinic will call you to arrange one. You can also call "
+            f"us on +1 212-555-0100. {EMERGENCY_EN}",
+        ),
+        (
+            "en",
+            None,
+            (),
+            "We could not find a free MRI scan (diagnostic imaging) soon enough. You are on our waitlist for an "
+            "earlier MRI scan (diagnostic imaging): if one frees up, we will offer it to you on your own page. "
+            "Otherwise staff at Hudson Back Clinic will call you to arrange one. You can also call us on "
+            f"+1 212-555-0100. {EMERGENCY_EN}",
+        ),
+        (
+            "es",
+            MONDAY_9AM,
+            ("sms",),
+            "No encontramos una resonancia magnética (estudio de imagen) libre tan pronto como quisiéramos; lo más "
+            "pronto que podemos ofrecerle ahora es el lunes 30 de noviembre a las 9:00 AM EST. Está en nuestra "
+            "lista de espera para una resonancia magnética (estudio de imagen) más pronto: si se libera una, se la "
+            "ofreceremos por mensaje de texto y en su propia página. Si no, el personal de Hudson Back Clinic le "
+            f"llamará para programarla. También puede llamarnos al +1 212-555-0100. {EMERGENCY_ES}",
+        ),
+        (
+            "es",
+            None,
+            ("email",),
+            "No encontramos una resonancia magnética (estudio de imagen) libre con la prontitud necesaria. Está en "
+            "nuestra lista de espera para una resonancia magnética (estudio de imagen) más pronto: si se libera "
+            "una, se la ofreceremos por correo electrónico y en su propia página. Si no, el personal de Hudson Back "
+            f"Clinic le llamará para programarla. También puede llamarnos al +1 212-555-0100. {EMERGENCY_ES}",
+        ),
+    ],
+)
+def test_a_patient_on_the_waitlist_is_told_an_earlier_slot_will_be_offered_on_their_channel_or_staff_call(
+    language, proposed, channels, message
+):
+    held = patient_messages.held_for_staff("imaging", proposed, NEW_YORK, language, clinic=CLINIC, waitlist=channels)
+
+    assert held == message
+
+
+def test_without_the_waitlist_the_held_message_is_as_before():
+    assert patient_messages.held_for_staff("consult", None, NEW_YORK, clinic=CLINIC) == (
+        "We could not find a free pain-management consultation soon enough. Staff at Hudson Back Clinic will call "
+        f"you to arrange one. You can also call us on +1 212-555-0100. {EMERGENCY_EN}"
+    )

@@ -18,13 +18,16 @@ CLINIC = ClinicProfile(
     "Hudson Back Clinic", "+1 212-555-0100", "12 Pine Street, New York", "https://hudson.example.org"
 )
 MONDAY_9AM = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+#: Until when an offered slot is kept: two hours after the offer was made, the Friday before.
+FRIDAY_11_30AM = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
 LINK = "https://routing.hudson.example.org/p/abc123"
 UNSUBSCRIBE = "https://routing.hudson.example.org/unsubscribe/tok"
-KINDS = ("booked", "held", "rebooked", "cancelled", "reminder")
+KINDS = ("booked", "held", "rebooked", "cancelled", "reminder", "offered")
 
 
 def notice(kind: str, language: str | None = "en", *, link: str | None = LINK, clinic=CLINIC, start=MONDAY_9AM):
-    return Notice(kind, language, clinic, NEW_YORK, start=None if kind == "held" else start, link=link)
+    until = start - timedelta(days=2, hours=21, minutes=30) if kind == "offered" else None
+    return Notice(kind, language, clinic, NEW_YORK, start=None if kind == "held" else start, until=until, link=link)
 
 
 # --- email ------------------------------------------------------------------------------------------------------
@@ -78,6 +81,50 @@ def test_the_spanish_booking_email_is_in_spanish_with_the_time_in_spanish():
         "Dónde: Hudson Back Clinic, 12 Pine Street, New York\n\n"
         "Su propia página, para ver su cita, cancelarla o pedir otra hora:\n"
         "https://routing.hudson.example.org/p/abc123\n\n"
+        "¿Preguntas? Llámenos al +1 212-555-0100.\n\n"
+        "-- \n"
+        "Recibe este correo porque pidió una cita a Hudson Back Clinic y aceptó que le contactaran sobre ella. "
+        "No responda a este correo: llámenos.\n"
+        "No recibir más correos: https://routing.hudson.example.org/unsubscribe/tok\n"
+    )
+
+
+def test_an_offer_email_says_an_earlier_appointment_is_kept_until_when_and_that_doing_nothing_changes_nothing():
+    message = email(notice("offered"), UNSUBSCRIBE)
+
+    assert message.subject == "An earlier appointment is free at Hudson Back Clinic"
+    assert message.text == (
+        "An earlier appointment has come free at Hudson Back Clinic. We are keeping it for you until Friday "
+        "27 November at 11:30 AM EST.\n\n"
+        "When: Monday 30 November at 9:00 AM EST\n"
+        "Where: Hudson Back Clinic, 12 Pine Street, New York\n\n"
+        "Accept it or say no on your own page:\n"
+        "https://routing.hudson.example.org/p/abc123\n\n"
+        "If you do nothing, your current plan stands and the time goes to someone else.\n\n"
+        "Questions? Call us on +1 212-555-0100.\n\n"
+        "-- \n"
+        "You get this email because you asked Hudson Back Clinic for an appointment and agreed to be contacted "
+        "about it. Please do not reply to it: call us instead.\n"
+        "Stop these emails: https://routing.hudson.example.org/unsubscribe/tok\n"
+    )
+    assert (
+        "<p>Accept it or say no on your own page:<br>\n"
+        '<a href="https://routing.hudson.example.org/p/abc123">https://routing.hudson.example.org/p/abc123</a></p>\n'
+        "<p>If you do nothing, your current plan stands and the time goes to someone else.</p>\n"
+    ) in message.html
+
+
+def test_the_spanish_offer_email_is_in_spanish_and_without_the_link_says_to_call_before_it_runs_out():
+    message = email(notice("offered", "es", link=None), UNSUBSCRIBE)
+
+    assert (message.subject, message.language) == ("Hay una cita libre antes en Hudson Back Clinic", "es")
+    assert message.text == (
+        "Se ha liberado una cita más pronto en Hudson Back Clinic. Se la guardamos hasta el viernes 27 de "
+        "noviembre a las 11:30 AM EST.\n\n"
+        "Cuándo: lunes 30 de noviembre a las 9:00 AM EST\n"
+        "Dónde: Hudson Back Clinic, 12 Pine Street, New York\n\n"
+        "Para aceptarla, llámenos al +1 212-555-0100 antes del viernes 27 de noviembre a las 11:30 AM EST.\n\n"
+        "Si no hace nada, su plan actual se mantiene y la hora pasará a otra persona.\n\n"
         "¿Preguntas? Llámenos al +1 212-555-0100.\n\n"
         "-- \n"
         "Recibe este correo porque pidió una cita a Hudson Back Clinic y aceptó que le contactaran sobre ella. "
@@ -175,6 +222,8 @@ def test_without_the_patients_link_the_email_leaves_its_paragraph_out():
 def test_a_notice_about_an_appointment_needs_its_start():
     with pytest.raises(ValueError, match="names the appointment's start"):
         Notice("booked", "en", CLINIC, NEW_YORK, start=None)
+    with pytest.raises(ValueError, match="names the slot's start and until when it is kept"):
+        Notice("offered", "en", CLINIC, NEW_YORK, start=MONDAY_9AM)
     with pytest.raises(ValueError, match="no notice of kind"):
         Notice("urgent", "en", CLINIC, NEW_YORK)
 
@@ -247,6 +296,22 @@ def test_a_notice_about_an_appointment_needs_its_start():
             "New York. Info: https://routing.hudson.example.org/p/abc123 Tel. +1 212-555-0100. "
             "Para no recibir SMS: STOP",
         ),
+        (
+            "offered",
+            "en",
+            "Hudson Back Clinic: an earlier appointment is free on Monday 30 November at 9:00 AM EST, 12 Pine "
+            "Street, New York, kept for you until 11:30 AM EST. Accept or decline: "
+            "https://routing.hudson.example.org/p/abc123 If you do nothing, your plan stands. Call +1 212-555-0100. "
+            "Reply STOP to opt out.",
+        ),
+        (
+            "offered",
+            "es",
+            "Hudson Back Clinic: hay una cita libre antes, el lunes 30 de noviembre a las 9:00 AM EST, 12 Pine "
+            "Street, New York; se la guardamos hasta las 11:30 AM EST. Acepte o rechace: "
+            "https://routing.hudson.example.org/p/abc123 Si no responde, nada cambia. Tel. +1 212-555-0100. "
+            "Para no recibir SMS: STOP",
+        ),
     ],
 )
 def test_each_text_message_says_what_happened_with_link_phone_and_how_to_stop(kind, language, text):
@@ -288,6 +353,50 @@ def test_the_address_is_left_out_of_a_text_only_when_it_would_not_fit_two_segmen
         f"Details: {LONG_LINK} Call (555) 010-0142. Reply STOP to opt out."
     )
     assert sms_segments(long) == 2
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "en",
+            "Hudson Back Clinic: an earlier appointment is free on Monday 30 November at 9:00 AM EST, 12 Pine "
+            "Street, New York, kept for you until 11:30 AM EST. To take it, call +1 212-555-0100 by 11:30 AM EST. "
+            "If you do nothing, your plan stands. Reply STOP to opt out.",
+        ),
+        (
+            "es",
+            "Hudson Back Clinic: hay una cita libre antes, el lunes 30 de noviembre a las 9:00 AM EST, 12 Pine "
+            "Street, New York; se la guardamos hasta las 11:30 AM EST. Para aceptarla, llame al +1 212-555-0100 "
+            "antes de las 11:30 AM EST. Si no responde, nada cambia. Para no recibir SMS: STOP",
+        ),
+    ],
+)
+def test_an_offer_texted_without_the_patients_link_says_to_call_before_it_runs_out(language, text):
+    assert sms(notice("offered", language, link=None)) == text
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "en",
+            "Riverside Spine & Pain Clinic (demo): earlier appointment free, kept for you until 11:30 AM EST. "
+            "Accept or decline: {link} If you do nothing, your plan stands. Reply STOP to opt out.",
+        ),
+        (
+            "es",
+            "Riverside Spine & Pain Clinic (demo): cita libre antes, se la guardamos hasta las 11:30 AM EST. "
+            "Acepte o rechace: {link} Si no responde, nada cambia. Para no recibir SMS: STOP",
+        ),
+    ],
+)
+def test_an_offer_texted_with_a_long_link_leaves_the_time_and_phone_to_the_page_and_keeps_the_rest(language, text):
+    # The demo clinic's name and a link as long as the service makes them (129 characters).
+    link = "https://routing.example-clinic.org/my/" + "x" * 91
+    message = sms(notice("offered", language, link=link, clinic=DEMO_CLINIC))
+
+    assert (message, sms_segments(message)) == (text.format(link=link), 2)
 
 
 @pytest.mark.parametrize(
@@ -367,6 +476,7 @@ def test_the_outbox_events_patients_hear_about():
         "appointment.rebooked": "rebooked",
         "appointment.cancelled": "cancelled",
         "appointment.reminder_due": "reminder",
+        "waitlist.offered": "offered",
     }
 
 
