@@ -92,7 +92,7 @@ def test_the_spanish_booking_email_is_in_spanish_with_the_time_in_spanish():
 def test_an_offer_email_says_an_earlier_appointment_is_kept_until_when_and_that_doing_nothing_changes_nothing():
     message = email(notice("offered"), UNSUBSCRIBE)
 
-    assert message.subject == "An earlier appointment is free at Hudson Back Clinic"
+    assert message.subject == "An earlier appointment at Hudson Back Clinic"
     assert message.text == (
         "An earlier appointment has come free at Hudson Back Clinic. We are keeping it for you until Friday "
         "27 November at 11:30 AM EST.\n\n"
@@ -117,7 +117,7 @@ def test_an_offer_email_says_an_earlier_appointment_is_kept_until_when_and_that_
 def test_the_spanish_offer_email_is_in_spanish_and_without_the_link_says_to_call_before_it_runs_out():
     message = email(notice("offered", "es", link=None), UNSUBSCRIBE)
 
-    assert (message.subject, message.language) == ("Hay una cita libre antes en Hudson Back Clinic", "es")
+    assert (message.subject, message.language) == ("Una cita más pronto en Hudson Back Clinic", "es")
     assert message.text == (
         "Se ha liberado una cita más pronto en Hudson Back Clinic. Se la guardamos hasta el viernes 27 de "
         "noviembre a las 11:30 AM EST.\n\n"
