@@ -31,7 +31,7 @@ from routing.services.patient_page import ASK_FROM, PatientView
 from routing.services.route_inquiry import Routing
 from routing.services.staff_actions import ActionRefused, Canceller, cancel_booked
 from routing.services.waitlist_answers import OfferClosed
-from routing.services.waitlist_join import LIVE_ENTRY, joined_times
+from routing.services.waitlist_join import LIVE_ENTRY, joined_times, split_times
 
 #: How the audit trail, the appointment's cancel reason and the status line name a patient using their link.
 PATIENT = "patient (own link)"
@@ -41,8 +41,9 @@ ANOTHER_TIME = "another_time"
 ACCEPT_OFFER = "accept_offer"
 DECLINE_OFFER = "decline_offer"
 UNAVAILABLE_TIMES = "unavailable_times"
-#: The audit action of a patient changing the days or times that do not suit them.
+#: The audit action of a patient changing the days or times that do not suit them (staff's too), and its reason.
 UNAVAILABLE_TIMES_CHANGED = "waitlist.unavailable_times_changed"
+UNAVAILABLE_REASON = "the patient changed them on their own page"
 #: What the scheduling system is told about a patient's cancel.
 CANCEL_REASON = "the patient cancelled it from their own page"
 
@@ -211,17 +212,19 @@ def set_unavailable_times(
         )
         if entry is None:
             raise ActionRefused("You are not on the waitlist now.")
-        slot_type = entry.slot_type
+        slot_type, before = entry.slot_type, split_times(entry.unavailable_times)
         if stored == entry.unavailable_times:
             return
         entry.unavailable_times, entry.updated_at = stored, now
+        # As staff's restatement records it (``waitlist_staff``): the console shows the change from the details.
+        brief = {"entry": str(entry.id), "slot_type": slot_type, "urgency": entry.urgency, "priority": entry.priority}
         audit.record(
             session,
             None,
             UNAVAILABLE_TIMES_CHANGED,
             inquiry_id=view.inquiry_id,
-            details={"entry": str(entry.id), "slot_type": slot_type},
-            reason=stored,
+            details={**brief, "from": before, "to": split_times(stored)},
+            reason=UNAVAILABLE_REASON,
             now=now,
             actor_name=PATIENT,
         )

@@ -5,6 +5,8 @@ and what the patient is told when they join."""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -15,23 +17,18 @@ from routing import create_app
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, WaitlistEntry, WaitlistOffer
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling import embedded
-from routing.adapters.scheduling.interface import (
-    Booking,
-    BookingRequest,
-    SchedulerUnavailable,
-    SlotHold,
-    SlotTaken,
-    SlotTime,
-)
+from routing.adapters.scheduling.interface import SchedulerUnavailable
 from routing.domain import patient_messages
 from routing.domain.demo_schedule import SlotSpec
 from routing.domain.vocabulary import SlotType
 from routing.services import patient_link
 from tests.conftest import settings_for
 from tests.fake_scheduler import FakeScheduler
+from tests.http.admin_helpers import make_token
 from tests.http.form_helpers import read_page, served_token, strain_form
 from tests.http.intake_helpers import inquiry
 from tests.http.patient_link_helpers import action_token_of, ask_from_link
+from tests.http.test_console import sign_in
 from tests.waitlist.helpers import (
     ROUTINE_IMAGING,
     URGENT_IMAGING,
@@ -298,32 +295,8 @@ def test_the_offer_pages_of_a_link_that_does_not_open_are_the_common_not_found_p
     assert offers(app)[0][1] == "open"
 
 
-class HoldingScheduler(FakeScheduler):
-    """The shared fake, remote like an EHR, with the holds a waitlist offer needs."""
-
-    def hold(self, session, slot: SlotTime, hold_key: str) -> SlotHold:
-        self._called("hold")
-        holder = self.held_by.get(slot.id)
-        if holder not in (None, f"hold:{hold_key}"):
-            raise SlotTaken("the slot is not free")
-        self.held_by[slot.id] = f"hold:{hold_key}"
-        return SlotHold(slot, hold_key, slot.id)
-
-    def release(self, session, hold: SlotHold) -> None:
-        self._called("release")
-        if self.held_by.get(hold.slot.id) == f"hold:{hold.hold_key}":
-            del self.held_by[hold.slot.id]
-
-    def book_held(self, session, hold: SlotHold, request: BookingRequest) -> Booking:
-        self._called("book_held")
-        if self.held_by.get(hold.slot.id) != f"hold:{hold.hold_key}":
-            raise SlotTaken("the hold was lost")
-        del self.held_by[hold.slot.id]
-        return self.book(session, hold.slot, request)
-
-
 def test_when_the_scheduling_system_is_down_accepting_says_try_again_and_the_offer_stays_open(app, client):
-    fake = HoldingScheduler()
+    fake = FakeScheduler()
     start = utcnow().replace(microsecond=0) + timedelta(hours=30)
     fake.add_slot("imaging", start, start + timedelta(minutes=30))
     wiring(app).scheduler = fake
@@ -381,8 +354,19 @@ def test_days_or_times_that_do_not_suit_are_saved_from_the_page_shown_back_and_a
     (entry,) = rows(app, WaitlistEntry, WaitlistEntry.inquiry_id == urgent)
     assert entry.unavailable_times == "Mondays\nbefore 10 am"
     (event,) = rows(app, AuditEvent, AuditEvent.action == "waitlist.unavailable_times_changed")
-    assert (event.inquiry_id, event.actor_name, event.reason) == (urgent, "patient (own link)", "Mondays\nbefore 10 am")
-    assert event.details == {"entry": str(entry.id), "slot_type": "imaging"}
+    assert (event.inquiry_id, event.actor_name, event.reason) == (
+        urgent,
+        "patient (own link)",
+        "the patient changed them on their own page",
+    )
+    assert event.details == {
+        "entry": str(entry.id),
+        "slot_type": "imaging",
+        "urgency": "urgent",
+        "priority": 20,
+        "from": [],
+        "to": ["Mondays", "before 10 am"],
+    }
     page = read_page(client.get(response.headers["Location"]))
     assert page.by_id["done"] == "Saved. We will not offer you a time on the days or at the times you gave."
     assert page.by_id["unavailable-times"] == "Mondays before 10 am"
@@ -516,3 +500,28 @@ def test_asking_for_another_time_while_on_the_waitlist_says_the_patient_stays_on
     assert rows(app, Inquiry, Inquiry.id == urgent)[0].status_detail == (
         "the patient asked for another time: Tuesday afternoons"
     )
+
+
+def test_staff_see_the_patient_s_change_of_the_days_that_do_not_suit_on_the_inquiry_page(migrated_url):
+    app = create_app(settings_for(migrated_url, ROUTING_SECRET_KEY="k" * 40, ROUTING_COOKIE_SECURE="off"))
+    client = app.test_client()
+    try:
+        one_slot(app, 30)
+        submit(client, ROUTINE_IMAGING)
+        urgent = submit(client, URGENT_IMAGING)
+        own = link(app, urgent)
+        form = client.get(f"{own}/unavailable-times")
+        client.post(
+            f"{own}/unavailable-times",
+            data={"action_token": action_token_of(form), "unavailable_times": "Mondays\nbefore 10 am"},
+        )
+        sign_in(client, make_token(app, "Nina Nurse", "staff"))
+        page = client.get(f"/console/inquiries/{urgent}")
+    finally:
+        app.extensions["routing"].db.dispose()
+
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))).split())
+    assert page.status_code == 200
+    assert "Cannot come: Mondays, before 10 am" in text
+    assert "times that do not suit changed by patient (own link)" in text
+    assert "(cannot come: nothing said → Mondays, before 10 am)" in text
