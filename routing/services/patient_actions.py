@@ -32,6 +32,7 @@ from routing.services.route_inquiry import Routing
 from routing.services.staff_actions import ActionRefused, Canceller, cancel_booked
 from routing.services.waitlist_answers import OfferClosed
 from routing.services.waitlist_join import LIVE_ENTRY, joined_times, split_times
+from routing.services.waitlist_staff import UNAVAILABLE_TIMES_CHANGED
 
 #: How the audit trail, the appointment's cancel reason and the status line name a patient using their link.
 PATIENT = "patient (own link)"
@@ -41,8 +42,7 @@ ANOTHER_TIME = "another_time"
 ACCEPT_OFFER = "accept_offer"
 DECLINE_OFFER = "decline_offer"
 UNAVAILABLE_TIMES = "unavailable_times"
-#: The audit action of a patient changing the days or times that do not suit them (staff's too), and its reason.
-UNAVAILABLE_TIMES_CHANGED = "waitlist.unavailable_times_changed"
+#: The reason audited when a patient changes the days or times that do not suit them.
 UNAVAILABLE_REASON = "the patient changed them on their own page"
 #: What the scheduling system is told about a patient's cancel.
 CANCEL_REASON = "the patient cancelled it from their own page"
