@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
+#: A few simulated days of the waitlist bench, loaded so that a list forms and cancellations free slots within them.
+WAITLIST_FAST = ["--days", "3", "--warmup-days", "5", "--cooldown-days", "4", "--load", "2", "--cancel", "0.3"]
+WAITLIST_FAST += ["--refill-minutes", "10"]
 
 
 def test_triage_benchmark_prints_structured_reader_and_decision_figures():
@@ -32,8 +37,6 @@ def test_triage_benchmark_prints_structured_reader_and_decision_figures():
 def test_intake_benchmark_runs_all_three_targets_and_checks_nothing_was_lost(database_url):
     import shutil
 
-    import pytest
-
     if database_url.get_backend_name() != "postgresql":
         pytest.skip("the intake benchmark runs on PostgreSQL, the production database")
     if not shutil.which("wrk"):
@@ -57,3 +60,25 @@ def test_intake_benchmark_runs_all_three_targets_and_checks_nothing_was_lost(dat
         assert target in result.stdout
     assert "p95" in result.stdout
     assert ": OK" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_waitlist_month_bench_prints_the_table_and_the_waitlist_refills_more_freed_slots(backend):
+    import os
+
+    command = [sys.executable, "bench/waitlist_month.py", *WAITLIST_FAST]
+    if backend == "postgresql":
+        if not os.environ.get("TEST_POSTGRES_URL"):
+            pytest.skip("PostgreSQL not configured (set TEST_POSTGRES_URL, or run scripts/test.sh)")
+        command += ["--postgres", os.environ["TEST_POSTGRES_URL"]]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    rows = {line[:52].strip(): line[52:].split() for line in result.stdout.splitlines()}
+    for label in ("slots refilled, in all", "left empty when their time came", "waitlist offers made in the month"):
+        assert label in rows
+    assert set(rows) >= {"urgent", "soon", "routine", "consult", "imaging", "injection"}
+    from_list, without = (int(figure) for figure in rows["refilled from the waitlist"][:2])
+    assert from_list >= without + 1
+    assert "consistency over both runs" in result.stdout
+    assert result.stdout.rstrip().endswith(": OK")
