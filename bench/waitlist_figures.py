@@ -14,7 +14,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from routing.adapters.db.models import Appointment, Inquiry, Slot, TriageDecision, WaitlistEntry, WaitlistOffer
+from routing.adapters.db.models import (
+    Appointment,
+    AuditEvent,
+    Inquiry,
+    OutboxEvent,
+    Slot,
+    TriageDecision,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from routing.domain.time_preferences import read_preferences
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, OfferStatus, SlotStatus, WaitlistStatus
 from routing.services.route_inquiry import Routing
@@ -64,8 +73,11 @@ class Figures:
         return self.refilled_from_list + self.refilled_by_new
 
 
-def read_figures(session: Session, routing: Routing, month: tuple[datetime, datetime], end: datetime) -> Figures:
-    """The figures of the ``month`` (start, end) of a run that simulated until ``end``."""
+def read_figures(
+    session: Session, routing: Routing, month: tuple[datetime, datetime], simulated: tuple[datetime, datetime]
+) -> Figures:
+    """The figures of the ``month`` (start, end) of a run that simulated the ``simulated`` (start, end) period."""
+    end = simulated[1]
     first, last = month
     figures = Figures()
     decisions = {
@@ -121,6 +133,7 @@ def read_figures(session: Session, routing: Routing, month: tuple[datetime, date
     slots = session.execute(select(Slot.status).where(Slot.start >= first, Slot.start < last)).scalars().all()
     figures.slots, figures.slots_empty = len(slots), sum(status != SlotStatus.BUSY for status in slots)
     _check(session, routing, figures, decisions, inquiries, appointments, offers, {e.id: e for e in entries})
+    _check_clock(session, figures.problems, simulated)
     return figures
 
 
@@ -233,6 +246,29 @@ def _check(session, routing, figures, decisions, inquiries, appointments, offers
     _check_offers(routing, problems, offers, entry_of, appointments)
     _check_entries(session, problems, offers, entry_of)
     figures.checks = len(appointments) + len(statuses) + len(offers) + len(entry_of)
+
+
+#: The times services write: each must be the simulated clock's, never the real one.
+_STAMPS = (
+    Inquiry.received_at,
+    Inquiry.updated_at,
+    TriageDecision.created_at,
+    Appointment.created_at,
+    AuditEvent.at,
+    OutboxEvent.occurred_at,
+    WaitlistEntry.updated_at,
+    WaitlistOffer.offered_at,
+)
+
+
+def _check_clock(session: Session, problems: list[str], simulated: tuple[datetime, datetime]) -> None:
+    """Every time written lies in the simulated period: a service that read the real clock instead of ``now``
+    would write today's date (the simulation runs in another year)."""
+    start, end = simulated
+    for column in _STAMPS:
+        outside = session.scalar(select(func.count()).where((column < start) | (column > end)))
+        if outside:
+            problems.append(f"{outside} rows of {column} are outside the simulated period (the real clock was read)")
 
 
 def _check_offers(routing, problems, offers, entry_of, appointments) -> None:
