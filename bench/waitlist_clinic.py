@@ -178,9 +178,8 @@ def check_messages(routing: Routing, on: date) -> None:
 class Tally:
     """What the patients did, as the simulation saw it (the figures come from the database afterwards)."""
 
+    #: Answers to offers: accepted, declined, too late (the offer had expired).
     answers: Counter = field(default_factory=Counter)
-    refills: int = 0
-    cancelled: int = 0
 
 
 class Clinic:
@@ -254,15 +253,13 @@ class Clinic:
             expect=lambda *_: None,
             now=now,
         )
-        self.tally.cancelled += 1
         return True  # the freed slot may have been offered at once
 
     def _refill(self, session: Session, now: datetime, _subject: None) -> bool:
         # refill, not run_safely: in a simulation an error in the waitlist must stop the run, not be logged.
         result = waitlist.refill(session, self.routing, now)
-        self.tally.refills += 1
         self._at(now + self.refill_every, "refill", None)
-        return bool(result.offered)
+        return bool(result.offered or result.booked)
 
     def _answer(self, session: Session, now: datetime, answer: tuple[uuid.UUID, Patient, bool]) -> bool:
         offer_id, patient, accepts = answer
@@ -297,24 +294,29 @@ class Clinic:
                 return
 
     def _answer_new_offers(self, session: Session) -> None:
-        """Each offer made since the last look gets its patient's answer (or none) on the queue."""
+        """Each offer made since the last look gets its patient's answer (or none) on the queue; an urgent patient
+        the waitlist booked directly (``ROUTING_WAITLIST_BOOK_URGENT``) may cancel, as any booked patient."""
+        offer = WaitlistOffer
         rows = session.execute(
-            select(WaitlistOffer.id, WaitlistOffer.inquiry_id, WaitlistOffer.offered_at).where(
-                WaitlistOffer.status == OfferStatus.OPEN
+            select(offer.id, offer.inquiry_id, offer.offered_at, offer.start, offer.direct).where(
+                (offer.status == OfferStatus.OPEN) | offer.direct.is_(True)
             )
         ).all()
         session.rollback()
-        for offer_id, inquiry_id, offered_at in sorted(rows, key=lambda row: (row.offered_at, str(row.id))):
-            if offer_id in self._seen_offers:
+        for row in sorted(rows, key=lambda row: (row.offered_at, str(row.id))):
+            if row.id in self._seen_offers:
                 continue
-            self._seen_offers.add(offer_id)
-            patient = self._by_inquiry[inquiry_id]
+            self._seen_offers.add(row.id)
+            patient = self._by_inquiry[row.inquiry_id]
+            if row.direct:
+                self._booked(patient, row.offered_at, row.start)
+                continue
             if patient.silent:
                 continue
             rng = self._answer_rng[patient.number]
-            seen = _next_awake(offered_at, self.routing.tz)
+            seen = _next_awake(row.offered_at, self.routing.tz)
             delay = timedelta(minutes=rng.expovariate(1 / self.behaviour.answer_minutes))
-            self._at(seen + delay, "answer", (offer_id, patient, rng.random() < self.behaviour.accept))
+            self._at(seen + delay, "answer", (row.id, patient, rng.random() < self.behaviour.accept))
 
 
 def _awake(moment: datetime, tz: ZoneInfo) -> bool:

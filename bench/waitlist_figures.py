@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench.waitlist_clinic import AWAKE
 from routing.adapters.db.models import (
     Appointment,
     AuditEvent,
@@ -93,37 +94,15 @@ def read_figures(
     offers = session.scalars(select(WaitlistOffer)).all()
     entries = session.scalars(select(WaitlistEntry)).all()
     accepted = {(offer.inquiry_id, offer.slot_ref) for offer in offers if offer.status == OfferStatus.ACCEPTED}
-    first_appointment: dict[uuid.UUID, Appointment] = {}
-    for appointment in appointments:
-        first_appointment.setdefault(appointment.inquiry_id, appointment)
-    entry_of = {entry.inquiry_id: entry for entry in entries}
-
-    waits: dict[str, list[float]] = defaultdict(list)
-    for inquiry_id, received_at in inquiries:
-        if not first <= received_at < last:
-            continue
-        urgency = decisions[inquiry_id][1]
-        figures.inquiries += 1
-        figures.by_urgency[urgency] = figures.by_urgency.get(urgency, 0) + 1
-        appointment = first_appointment.get(inquiry_id)
-        if appointment is None:
-            figures.left_to_staff[urgency] += 1
-            entry = entry_of.get(inquiry_id)
-            figures.staff_reasons[_staff_reason(entry)] += 1
-            continue
-        if (inquiry_id, str(appointment.slot_id)) in accepted:
-            figures.booked_from_list[urgency] += 1
-        else:
-            figures.booked_at_intake[urgency] += 1
-        waits[urgency].append((appointment.start - received_at) / timedelta(days=1))
-    figures.waits = dict(waits)
-
+    _cohort(
+        figures, month, inquiries, decisions, appointments, accepted, {entry.inquiry_id: entry for entry in entries}
+    )
     _freed_slots(figures, appointments, accepted, first, last, end, routing)
     for offer in offers:
         if first <= offer.offered_at < last:
             figures.offers[offer.status] += 1
             local = offer.offered_at.astimezone(routing.tz).time()
-            figures.offers_at_night += not (7 <= local.hour < 22)
+            figures.offers_at_night += not AWAKE[0] <= local < AWAKE[1]
     _lengths(figures, entries, first, last)
     figures.days_on_list_booked = [
         (entry.closed_at - entry.joined_at) / timedelta(days=1)
@@ -135,6 +114,32 @@ def read_figures(
     _check(session, routing, figures, decisions, inquiries, appointments, offers, {e.id: e for e in entries})
     _check_clock(session, figures.problems, simulated)
     return figures
+
+
+def _cohort(figures: Figures, month, inquiries, decisions, appointments, accepted, entry_of) -> None:
+    """The month's inquiries: booked when they wrote, from the list, or never; the wait to the first appointment."""
+    first, last = month
+    first_appointment: dict[uuid.UUID, Appointment] = {}
+    for appointment in appointments:  # oldest first
+        first_appointment.setdefault(appointment.inquiry_id, appointment)
+    waits: dict[str, list[float]] = defaultdict(list)
+    for inquiry_id, received_at in inquiries:
+        if not first <= received_at < last:
+            continue
+        urgency = decisions[inquiry_id][1]
+        figures.inquiries += 1
+        figures.by_urgency[urgency] = figures.by_urgency.get(urgency, 0) + 1
+        appointment = first_appointment.get(inquiry_id)
+        if appointment is None:
+            figures.left_to_staff[urgency] += 1
+            figures.staff_reasons[_staff_reason(entry_of.get(inquiry_id))] += 1
+            continue
+        if (inquiry_id, str(appointment.slot_id)) in accepted:
+            figures.booked_from_list[urgency] += 1
+        else:
+            figures.booked_at_intake[urgency] += 1
+        waits[urgency].append((appointment.start - received_at) / timedelta(days=1))
+    figures.waits = dict(waits)
 
 
 def settled(month: tuple[datetime, datetime]) -> Callable[[Session, datetime], bool]:
