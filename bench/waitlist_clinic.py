@@ -32,6 +32,7 @@ from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, OfferStatus
 from routing.services import staff_actions, waitlist, waitlist_answers
 from routing.services.intake import Delivery, receive_inquiry
+from routing.services.patient_actions import PATIENT
 from routing.services.route_inquiry import Routing
 from routing.services.waitlist_answers import OfferClosed
 from schemas.inquiry import InquiryRequestSchema
@@ -266,9 +267,9 @@ class Clinic:
         inquiry_id = self._inquiry_of[patient.number]
         try:
             if accepts:
-                booking = waitlist_answers.accept(session, self.routing, offer_id, inquiry_id, now, actor="patient")
+                booking = waitlist_answers.accept(session, self.routing, offer_id, inquiry_id, now, actor=PATIENT)
             else:
-                slot_type = waitlist_answers.decline(session, self.routing, offer_id, inquiry_id, now, actor="patient")
+                slot_type = waitlist_answers.decline(session, self.routing, offer_id, inquiry_id, now, actor=PATIENT)
         except OfferClosed:
             self.tally.answers["too late"] += 1
             return False
@@ -277,7 +278,8 @@ class Clinic:
             self._booked(patient, now, booking.slot.start)
             return False
         self.tally.answers["declined"] += 1
-        waitlist.refill_after_freeing(session, self.routing, now, slot_type)  # as the patient's link does
+        # As patient_actions.decline_offer does (its page's action tokens are the patient side's, not simulated here).
+        waitlist.refill_after_freeing(session, self.routing, now, slot_type)
         return True
 
     # -- what patients do next --------------------------------------------------------------------------------------
