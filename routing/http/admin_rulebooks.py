@@ -143,5 +143,5 @@ def activate(body, version_id: int):
 def rollback(body):
     """Go back to the version active before the current one (admin): it is activated again, the current one
     retired. The answer is the version now active."""
-    row = _refusals(lambda: rulebook_versions.rollback(request_session(), current_staff(), reason=body.get("reason")))
+    row = _refusals(lambda: rulebook_versions.roll_back(request_session(), current_staff(), reason=body.get("reason")))
     return _activated(row)

@@ -6,7 +6,7 @@ impact preview of a draft stays true of it. Approval is by an admin who is not t
 ``acknowledge=True`` when the draft's latest finished impact preview shows inquiries leaving urgent_review, or
 when no finished preview says (see :data:`URGENT_REVIEW_EXITS` and
 ``routing.domain.rulebook_lifecycle.acknowledgement_reason``). Activating an approved version retires the active
-one; activating a retired one is a rollback (:func:`rollback` goes back to the one active before). Every process
+one; activating a retired one is a rollback (:func:`roll_back` goes back to the one active before). Every process
 picks the new active version up within ``ROUTING_RULEBOOK_CHECK_SECONDS`` (``routing.services.rulebook_source``).
 """
 
@@ -176,7 +176,7 @@ def activate(
         raise _raced() from None
 
 
-def rollback(
+def roll_back(
     session: Session, staff: Staff, now: datetime | None = None, *, reason: str | None = None
 ) -> RulebookVersion:
     """Re-activate the version that was active before the current one (the most recently activated retired

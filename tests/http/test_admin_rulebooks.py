@@ -400,3 +400,14 @@ def test_the_service_refuses_a_staff_member_who_is_not_an_admin(team):
         403,
         "Activating a rulebook version needs the 'admin' role; your token has 'staff'.",
     )
+
+
+def test_a_routing_made_before_an_activation_triages_with_the_new_version(team):
+    # The booking worker makes its Routing once, at start, and keeps it for the life of the process.
+    routing = team.app.extensions["routing"].routing
+    version_id = approved_version(team.client, team.sam, team.ada, "2026-12-07.1")
+
+    before = routing.rulebook.version
+    team.post(f"/{version_id}/activate", team.ada)
+
+    assert (before, routing.rulebook.version) == (SHIPPED_LABEL, "2026-12-07.1")
