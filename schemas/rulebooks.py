@@ -10,6 +10,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from routing.domain.labels import LABELS
 from schemas.text import InputSchema, Text, control_character_error, printable
 
+#: How deeply a rulebook's containers may nest (the shipped one: 8 levels); deeper is refused before it is read.
+MAX_DEPTH = 32
 RULEBOOK_STATE = LABELS.described("rulebook_state", "Where the version stands.")
 _ACKNOWLEDGE = (
     "Required as true when the draft's latest finished impact preview shows inquiries leaving urgent_review, or "
@@ -22,11 +24,27 @@ class _Document(fields.Dict):
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         document = super()._deserialize(value, attr, data, **kwargs)
+        if _deeper_than(document, MAX_DEPTH):
+            # Validating, storing and showing a document all recurse through it: bound the depth first.
+            raise ValidationError(f"Nested more than {MAX_DEPTH} levels deep; no rulebook is.")
         errors: dict[str, list[str]] = {}
         _check_text(errors, "", document)
         if errors:
             raise ValidationError(errors)
         return document
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels in ``value`` (without recursion)."""
+    level = [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, Mapping) else item
+            level.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _check_text(errors: dict[str, list[str]], path: str, value: Any) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import documents_problems
+from routing.http.api import StrictBlueprint, documents_problems
 from routing.http.auth import BEARER, current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
@@ -22,12 +20,13 @@ from schemas.rulebooks import (
     RulebookVersionSchema,
 )
 
-bp = Blueprint(
+# Strict JSON: a rulebook is the most deeply nested body staff send; nesting it absurdly deep is a 400.
+bp = StrictBlueprint(
     "admin_rulebooks", __name__, url_prefix="/v1/admin", description="Staff: rulebook versions and their approval"
 )
 
 _AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
-_BODY_ERRORS = {400: "Malformed body: not valid JSON"}
+_BODY_ERRORS = {400: "Malformed body: not valid JSON, or nested too deeply"}
 _NO_VERSION = {404: "No such rulebook version"}
 _ACTIVATION_ERRORS = {
     409: "Not an approved or retired version (or the active one already), or another activation came first",

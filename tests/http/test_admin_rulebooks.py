@@ -411,3 +411,26 @@ def test_a_routing_made_before_an_activation_triages_with_the_new_version(team):
     team.post(f"/{version_id}/activate", team.ada)
 
     assert (before, routing.rulebook.version) == (SHIPPED_LABEL, "2026-12-07.1")
+
+
+def test_a_body_nested_past_the_recursion_limit_is_a_400_and_a_deep_document_a_422(team):
+    abyss = "[" * 5000 + "]" * 5000
+    deep = document("2026-12-07.1")
+    condition = {"fact": "pain_score", "known": True}
+    for _ in range(40):
+        condition = {"not": condition}
+    deep["rules"][3]["when"] = condition
+
+    malformed = team.client.post(
+        "/v1/admin/rulebooks",
+        data=f'{{"document": {{"version": {abyss}}}}}',
+        content_type="application/json",
+        headers=bearer(team.sam),
+    )
+    too_deep = team.post("", team.sam, {"document": deep})
+
+    assert (malformed.status_code, malformed.get_json()["detail"]) == (400, "The JSON body is nested too deeply.")
+    assert malformed.content_type == "application/problem+json"
+    assert too_deep.status_code == 422
+    assert too_deep.get_json()["errors"] == {"document": ["Nested more than 32 levels deep; no rulebook is."]}
+    assert team.states() == {1: "active"}
