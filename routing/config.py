@@ -215,7 +215,10 @@ class Settings:
     scheduler: str
     log_level: str
     timezone: ZoneInfo
+    #: The rulebook used until the database's active version has been read (and validated at start).
     rulebook_path: Path = DEFAULT_RULEBOOK_PATH
+    #: How often a process asks the database which rulebook version is active (an activation's delay, at most).
+    rulebook_check_seconds: float = 2.0
     #: The codes written on orders and appointments (``ROUTING_TERMINOLOGY_FILE``).
     terminology_path: Path = DEFAULT_TERMINOLOGY_PATH
     #: The reader's lexicon folder (one TOML file per language); None: the shipped lexicons.
@@ -284,7 +287,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     """Read settings from ``environ`` (default ``os.environ``), with ``overrides`` taking precedence.
 
     Keys are the environment variable names (``DATABASE_URL``, ``ROUTING_WEBHOOK_SECRET``,
-    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK``, ``ROUTING_LEXICONS``,
+    ``ROUTING_SCHEDULER``, ``LOG_LEVEL``, ``ROUTING_TIMEZONE``, ``ROUTING_RULEBOOK`` and
+    ``ROUTING_RULEBOOK_CHECK_SECONDS``, ``ROUTING_LEXICONS``,
     the ``FHIR_*``, ``ROUTING_BOOKING_*`` and ``ROUTING_CLINIC_*`` settings, ``ROUTING_SCHEDULER_EVENTS_SECRET``,
     ``ROUTING_FHIR_NOTIFICATION_TOKENS``, ``ROUTING_RECONCILE_SECONDS``, ``ROUTING_FORM_MAPPINGS`` (and the
     variables its files name for their secrets),
@@ -385,6 +389,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL", "INFO").upper(), LOG_LEVELS),
         timezone=_timezone(text("ROUTING_TIMEZONE", "America/New_York")),
         rulebook_path=Path(text("ROUTING_RULEBOOK", str(DEFAULT_RULEBOOK_PATH))),
+        rulebook_check_seconds=number("ROUTING_RULEBOOK_CHECK_SECONDS", 2.0, 0.1),
         terminology_path=Path(text("ROUTING_TERMINOLOGY_FILE", str(DEFAULT_TERMINOLOGY_PATH))),
         lexicon_dir=Path(folder) if (folder := text("ROUTING_LEXICONS", "")) else None,
         testing=bool(values.get("TESTING", False)),

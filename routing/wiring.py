@@ -21,11 +21,13 @@ from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
 from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
+from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 from routing.services import alerts, reminders
 from routing.services.outbox import Channel, record_event
 from routing.services.outbox_dispatch import OutboxPolicy, OutboxWorker, Periodic
 from routing.services.patient_notifications import build_patient_channels
 from routing.services.route_inquiry import QueuePolicy, Routing
+from routing.services.rulebook_source import RulebookSource
 from routing.services.webhook_channel import WebhookChannel
 
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ class Wiring:
     settings: Settings
     db: Database
     head_revision: str | None
-    rulebook: Rulebook
+    #: The live rulebook: the database's active version, re-read within seconds of an activation.
+    rulebooks: RulebookSource
     scheduler: Scheduler
     policy: QueuePolicy
     reader: Reader
@@ -85,15 +88,21 @@ class Wiring:
         )
 
     @property
+    def rulebook(self) -> Rulebook:
+        """The rulebook in force now (the active version, at most ``ROUTING_RULEBOOK_CHECK_SECONDS`` old)."""
+        return self.rulebooks.current()
+
+    @property
     def clinic(self) -> ClinicProfile:
         """The clinic named in patient messages (ROUTING_CLINIC_*)."""
         return self.settings.clinic
 
     @property
     def routing(self) -> Routing:
-        """What routing an inquiry needs (read fresh, so tests may swap the scheduler)."""
+        """What routing an inquiry needs (read fresh, so tests may swap the scheduler); its rulebook is the live
+        one, so a long-lived Routing (the booking worker's) follows activations too."""
         return Routing(
-            self.rulebook,
+            self.rulebooks,
             self.scheduler,
             self.settings.timezone,
             self.policy,
@@ -106,11 +115,18 @@ class Wiring:
 
 
 def wire(settings: Settings) -> Wiring:
-    """Build the live objects for ``settings``; a rulebook that does not validate stops the start."""
+    """Build the live objects for ``settings``; a rulebook file that does not validate stops the start.
+
+    ``ROUTING_RULEBOOK``'s file is the rulebook used until the database's active version has been read (before
+    the schema is migrated, or while the database cannot be reached); after that, the active version is in force.
+    """
     try:
         rulebook = load_rulebook(settings.rulebook_path)
     except RulebookError as error:
         raise ConfigError(f"ROUTING_RULEBOOK: {error}") from None
+    db = Database(settings.database_url)
+    named = "ROUTING_RULEBOOK" if settings.rulebook_path != DEFAULT_RULEBOOK_PATH else None
+    rulebooks = RulebookSource(db, rulebook, settings.rulebook_check_seconds, fallback_named=named)
     try:
         reader = reader_for(settings.lexicon_dir)
     except LexiconError as error:
@@ -128,9 +144,9 @@ def wire(settings: Settings) -> Wiring:
     language.load_model()
     return Wiring(
         settings=settings,
-        db=Database(settings.database_url),
+        db=db,
         head_revision=migrations.head_revision(),
-        rulebook=rulebook,
+        rulebooks=rulebooks,
         scheduler=build_scheduler(settings, terminology),
         policy=QueuePolicy(
             max_attempts=settings.booking_max_attempts,

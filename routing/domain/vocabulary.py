@@ -118,3 +118,13 @@ class OfferStatus(StrEnum):
     EXPIRED = "expired"
     #: Taken back: the slot was lost, the entry closed, or the hold could not be made.
     WITHDRAWN = "withdrawn"
+
+
+class RulebookState(StrEnum):
+    """Where a rulebook version stands: ``draft`` -> ``approved`` -> ``active`` -> ``retired`` (and back to
+    ``active``: a rollback). One version is active at a time."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    RETIRED = "retired"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import http
+from typing import Any
 
-from flask_smorest import Api
+from flask import Request
+from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from routing.http import problems
+from routing.http.json_body import load_json
 from schemas.problem import ProblemSchema
 
 
@@ -32,6 +37,22 @@ class RoutingApi(Api):
         response = {"description": "Error", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, problems.PROBLEM_JSON)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+class StrictJsonParser(FlaskParser):
+    """webargs' parser reading JSON bodies as the service's other endpoints do (``load_json``): a body nested
+    past Python's recursion limit, or holding NaN, is a 400 problem, never a 500."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return missing
+        return load_json(req.get_data(cache=True))
+
+
+class StrictBlueprint(Blueprint):
+    """A flask-smorest blueprint whose ``arguments`` read JSON with :class:`StrictJsonParser`."""
+
+    ARGUMENTS_PARSER = StrictJsonParser()
 
 
 def openapi_settings(api_version: str) -> dict:

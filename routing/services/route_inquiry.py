@@ -36,6 +36,7 @@ from routing.domain.waitlist_matching import WaitlistPolicy
 from routing.observability import events
 from routing.services import event_data, outbox, waitlist_join
 from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
+from routing.services.rulebook_source import RulebookSource
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ class Outcome:
 class Routing:
     """What routing an inquiry needs: the rulebook, the scheduler, the clinic's time zone, queue policy."""
 
-    rulebook: Rulebook
+    #: A fixed rulebook, or the live one (the database's active version, as this process last saw it).
+    rulebooks: Rulebook | RulebookSource
     scheduler: Scheduler
     tz: ZoneInfo
     policy: QueuePolicy = QueuePolicy()
@@ -86,6 +88,12 @@ class Routing:
     terminology: Terminology = field(default_factory=default_terminology)
     #: How the waitlist offers freed slots (ROUTING_WAITLIST*).
     waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
+
+    @property
+    def rulebook(self) -> Rulebook:
+        """The rulebook in force now; read it once per use case, so one decision is one version's."""
+        rulebooks = self.rulebooks
+        return rulebooks if isinstance(rulebooks, Rulebook) else rulebooks.current()
 
 
 _decisions = TriageDecision.__table__
@@ -141,12 +149,13 @@ def route_inquiry(
     attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency window runs
     from ``window_from`` (default: when the inquiry was received).
     """
+    rulebook = routing.rulebook
     try:
         decision = triage(
             data.get("symptoms") or {},
             data.get("message"),
             received_at.astimezone(routing.tz).date(),
-            routing.rulebook,
+            rulebook,
             language=data.get("language"),
             reader=routing.reader,
         )
@@ -154,7 +163,7 @@ def route_inquiry(
         if new_inquiry is None:
             raise
         return _store_untriaged(session, routing, new_inquiry, error, now)
-    plan = _plan(decision, routing.rulebook, window_from or received_at, now)
+    plan = _plan(decision, rulebook, window_from or received_at, now)
     preference = read_preferences(data.get("preferred_times"), routing.time_words, routing.tz, decision.language)
     if data.get("unavailable_times"):
         unavailable = read_preferences(data["unavailable_times"], routing.time_words, routing.tz, decision.language)

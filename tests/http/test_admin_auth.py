@@ -6,6 +6,7 @@ check, or without a valid example request here, fails this test.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from routing.services import outbox_dispatch, staff_tokens
 from tests.conftest import settings_for
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots, inquiry
+from tests.http.rulebook_helpers import approved_version, create_draft, document
 
 STAFF_PREFIXES = ("/v1/admin", "/v1/triage")
 
@@ -109,6 +111,23 @@ def _added(ctx: Context) -> str:
     return response.get_json()["id"]
 
 
+def _draft(ctx: Context) -> int:
+    """A new draft by staff (so either admin may approve it)."""
+    return create_draft(ctx.client, ctx.staff, f"draft-{uuid.uuid4().hex[:8]}")["id"]
+
+
+def _approved(ctx: Context) -> int:
+    """A version staff wrote and an admin approved."""
+    return approved_version(ctx.client, ctx.staff, ctx.admin, f"approved-{uuid.uuid4().hex[:8]}")
+
+
+def _activated_once(ctx: Context) -> None:
+    """An approved version activated, so the shipped one is retired and a rollback has somewhere to go."""
+    headers = bearer(ctx.admin)
+    response = ctx.client.post(f"/v1/admin/rulebooks/{_approved(ctx)}/activate", json={}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+
+
 EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/inquiries"): lambda ctx, token: ("/v1/admin/inquiries?status=booked", {}),
     ("GET", "/v1/admin/inquiries/<uuid:inquiry_id>"): lambda ctx, token: (f"/v1/admin/inquiries/{ctx.booked()}", {}),
@@ -159,6 +178,24 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/deliveries"): lambda ctx, token: ("/v1/admin/deliveries?status=dead", {}),
     ("GET", "/v1/admin/deliveries/<uuid:delivery_id>"): _dead_delivery(""),
     ("POST", "/v1/admin/deliveries/<uuid:delivery_id>/replay"): _dead_delivery("/replay"),
+    ("GET", "/v1/admin/rulebooks"): lambda ctx, token: ("/v1/admin/rulebooks", {}),
+    ("POST", "/v1/admin/rulebooks"): lambda ctx, token: (
+        "/v1/admin/rulebooks",
+        {"json": {"document": document(f"upload-{uuid.uuid4().hex[:8]}"), "note": "a copy", "based_on": 1}},
+    ),
+    ("GET", "/v1/admin/rulebooks/<int:version_id>"): lambda ctx, token: (f"/v1/admin/rulebooks/{_draft(ctx)}", {}),
+    ("POST", "/v1/admin/rulebooks/<int:version_id>/approve"): lambda ctx, token: (
+        f"/v1/admin/rulebooks/{_draft(ctx)}/approve",
+        {"json": {"acknowledge_urgent_review_exits": True}},
+    ),
+    ("POST", "/v1/admin/rulebooks/<int:version_id>/activate"): lambda ctx, token: (
+        f"/v1/admin/rulebooks/{_approved(ctx)}/activate",
+        {"json": {"reason": "new thresholds"}},
+    ),
+    ("POST", "/v1/admin/rulebooks/rollback"): lambda ctx, token: (
+        _activated_once(ctx) or "/v1/admin/rulebooks/rollback",
+        {"json": {"reason": "back to the previous rules"}},
+    ),
 }
 
 

@@ -109,6 +109,8 @@ CODE_FIELDS = [
     ("WaitlistEntry", "inquiry_status", "status"),
     ("WaitlistOffer", "status", "offer"),
     ("WaitlistOffer", "slot_type", "slot_type"),
+    ("RulebookVersion", "state", "rulebook_state"),
+    ("RulebookVersionDetail", "state", "rulebook_state"),
 ]
 
 
@@ -193,3 +195,34 @@ def test_the_waitlist_routes_are_documented_for_staff_with_their_problems(client
     ]["$ref"].endswith("/InquiryDetail")
     detail = spec["components"]["schemas"]["InquiryDetail"]["properties"]["waitlist"]
     assert detail["items"]["$ref"].endswith("/WaitlistEntry")
+
+
+def test_the_rulebook_version_routes_are_documented_with_their_problems(client):
+    spec = client.get("/openapi.json").get_json()
+    paths = spec["paths"]
+
+    answers = {
+        "list": set(paths["/v1/admin/rulebooks"]["get"]["responses"]),
+        "draft": set(paths["/v1/admin/rulebooks"]["post"]["responses"]),
+        "show": set(paths["/v1/admin/rulebooks/{version_id}"]["get"]["responses"]),
+        "approve": set(paths["/v1/admin/rulebooks/{version_id}/approve"]["post"]["responses"]),
+        "activate": set(paths["/v1/admin/rulebooks/{version_id}/activate"]["post"]["responses"]),
+        "rollback": set(paths["/v1/admin/rulebooks/rollback"]["post"]["responses"]),
+    }
+    assert answers == {
+        "list": {"200", "401", "403", "default"},
+        "draft": {"201", "400", "401", "403", "422", "default"},
+        "show": {"200", "401", "403", "404", "default"},
+        "approve": {"200", "400", "401", "403", "404", "409", "422", "default"},
+        "activate": {"200", "400", "401", "403", "404", "409", "422", "default"},
+        "rollback": {"200", "400", "401", "403", "409", "422", "default"},
+    }
+    approve = paths["/v1/admin/rulebooks/{version_id}/approve"]["post"]
+    assert approve["security"] == [{"bearerAuth": []}]
+    assert approve["responses"]["422"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    acknowledge = spec["components"]["schemas"]["ApproveRequest"]["properties"]["acknowledge_urgent_review_exits"]
+    assert acknowledge["description"].startswith("Required as true when the draft's latest finished impact preview")
+    detail = spec["components"]["schemas"]["RulebookVersionDetail"]["properties"]
+    assert detail["approval"]["anyOf"][0] == {"$ref": "#/components/schemas/Approval"}

@@ -125,6 +125,15 @@ def test_the_shipped_rulebook_is_the_default():
     assert load_settings(environ={}).rulebook_path.name == "rulebook.json"
 
 
+def test_processes_ask_for_the_active_rulebook_version_every_2_seconds_unless_set():
+    assert load_settings(environ={}).rulebook_check_seconds == 2.0
+    assert load_settings(environ={"ROUTING_RULEBOOK_CHECK_SECONDS": "0.5"}).rulebook_check_seconds == 0.5
+    with pytest.raises(
+        ConfigError, match=r"^ROUTING_RULEBOOK_CHECK_SECONDS='0' is not valid; use a float of at least 0.1.$"
+    ):
+        load_settings(environ={"ROUTING_RULEBOOK_CHECK_SECONDS": "0"})
+
+
 def test_create_app_refuses_a_rulebook_that_does_not_validate(tmp_path):
     broken = tmp_path / "rulebook.json"
     broken.write_text('{"version": "local", "rules": [], "modifiers": {"steps": []}, "needs_review": {}}')

@@ -37,6 +37,15 @@ class Database:
             return self.sessions()
         return _PinnedSession(self.engine)
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection of its own for a few reads, never waiting for a writer: on SQLite its transaction
+        begins deferred (a WAL snapshot) instead of IMMEDIATE, so it may run even while this very thread's
+        request holds the write lock. Rolled back when the block ends."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_READ_ONLY: True})
+            yield connection
+
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         with self.engine.connect() as connection:
@@ -153,7 +162,15 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: The execution option :meth:`Database.reading` sets: its transactions only read.
+_READ_ONLY = "routing_read_only"
+
+
 def _begin_immediate(connection) -> None:
+    if connection.get_execution_options().get(_READ_ONLY):
+        # Reads only: a deferred transaction sees a snapshot and takes no lock a writer would wait for.
+        connection.exec_driver_sql("BEGIN")
+        return
     # A deferred SQLite transaction that reads and then writes fails at once with "database is locked"
     # when another writer committed in between; taking the write lock up front makes writers queue
     # (up to busy_timeout) instead. SQLite has one writer at a time anyway.

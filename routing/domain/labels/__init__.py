@@ -38,6 +38,7 @@ from routing.domain.vocabulary import (
     InquiryStatus,
     OfferStatus,
     Route,
+    RulebookState,
     SlotType,
     Urgency,
     WaitlistStatus,
@@ -71,6 +72,7 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "contact_preference": tuple(ContactPreference),
         "waitlist": tuple(WaitlistStatus),
         "offer": tuple(OfferStatus),
+        "rulebook_state": tuple(RulebookState),
         # A patient picks the answers of the choice and set facts in words (the intake's questions).
         **{name: FACT_KINDS[name][1] for name in ANSWER_KINDS},
     }
@@ -94,6 +96,7 @@ STAFF_KINDS = (
     "session_ended",
     "waitlist",
     "offer",
+    "rulebook_state",
 )
 #: The kinds of code patients read in words (the patient messages; the intake's questions, their answers and
 #: the languages); every language file names all their codes.
