@@ -273,6 +273,8 @@ class Settings:
     waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
     #: How often the worker runs the waitlist (offers, expiries, windows passed).
     waitlist_seconds: float = 30.0
+    #: Processes a worker replays an impact preview on (``ROUTING_PREVIEW_PROCESSES``; 1: in the worker itself).
+    preview_processes: int = 2
 
     @property
     def signatures_required(self) -> bool:
@@ -291,7 +293,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
     patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
     ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
-    ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``) plus ``TESTING``.
+    ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``, the impact previews' ``ROUTING_PREVIEW_PROCESSES``)
+    plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -426,6 +429,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             max_unanswered=number("ROUTING_WAITLIST_MAX_UNANSWERED", 2, 1, int),
         ),
         waitlist_seconds=number("ROUTING_WAITLIST_SECONDS", 30.0, 1.0),
+        preview_processes=number("ROUTING_PREVIEW_PROCESSES", os.cpu_count() or 1, 1, int),
     )
 
 

@@ -1,0 +1,194 @@
+"""Replaying a period's stored decisions through a candidate rulebook, in batches of inquiry ids, on every core.
+
+The period's inquiries (those with a decision in force) are cut into batches by id range. Each batch is read and
+replayed by a process of a pool (``spawn``: a fresh interpreter, no connection or thread inherited from the worker),
+which opens its own database connection, compiles the rulebook once and sends back a :class:`Tally`; the caller
+merges them as they come, so it can report progress and stop early. The pool's processes run at a lower CPU priority
+(``nice``): on a machine that also takes intake, a preview uses the cores intake leaves idle.
+
+With one process (or an in-memory SQLite database, which another process cannot open) batches run in the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing import get_context
+from typing import Any
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session
+
+from routing.adapters.db.models import Inquiry, TriageDecision
+from routing.domain.rulebook_impact import StoredDecision, Tally
+from routing.domain.triage.rulebook import Rulebook, parse_rulebook
+
+#: Inquiries per batch: big enough that a batch's query and its round trip cost little per inquiry, small enough
+#: that progress moves every fraction of a second and a cancellation is seen soon.
+BATCH_SIZE = 2_000
+#: How much lower the pool's processes run than the worker (``os.nice``; 19 is the lowest priority).
+NICENESS = 10
+
+_decisions = TriageDecision.__table__
+_inquiries = Inquiry.__table__
+_IN_FORCE = _decisions.c.superseded_at.is_(None)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Inquiry ids from ``first`` to ``last`` (both included) received in [start, end)."""
+
+    start: datetime
+    end: datetime
+    first: uuid.UUID
+    last: uuid.UUID
+    size: int
+
+
+def batches(session: Session, start: datetime, end: datetime, size: int = BATCH_SIZE) -> list[Batch]:
+    """The period's inquiries with a decision in force, cut by id into batches of ``size`` (ids sorted)."""
+    ids = list(
+        session.scalars(
+            select(_inquiries.c.id)
+            .where(
+                _inquiries.c.received_at >= start,
+                _inquiries.c.received_at < end,
+                select(_decisions.c.id).where(_decisions.c.inquiry_id == _inquiries.c.id, _IN_FORCE).exists(),
+            )
+            .order_by(_inquiries.c.id)
+        )
+    )
+    return [
+        Batch(start, end, ids[index], ids[min(index + size, len(ids)) - 1], min(size, len(ids) - index))
+        for index in range(0, len(ids), size)
+    ]
+
+
+def read_batch(connection: Connection, batch: Batch) -> Iterator[StoredDecision]:
+    """The batch's decisions in force, in inquiry id order (one per inquiry: the newest, should there be two)."""
+    rows = connection.execute(
+        select(
+            _decisions.c.inquiry_id,
+            _decisions.c.route,
+            _decisions.c.urgency,
+            _decisions.c.rule_id,
+            _decisions.c.reasons,
+            _decisions.c.facts,
+            _inquiries.c.language,
+        )
+        .join(_inquiries, _inquiries.c.id == _decisions.c.inquiry_id)
+        .where(
+            _IN_FORCE,
+            _decisions.c.inquiry_id >= batch.first,
+            _decisions.c.inquiry_id <= batch.last,
+            _inquiries.c.received_at >= batch.start,
+            _inquiries.c.received_at < batch.end,
+        )
+        .order_by(_decisions.c.inquiry_id, _decisions.c.created_at.desc())
+    )
+    previous = None
+    for inquiry_id, route, urgency, rule_id, reasons, facts, language in rows:
+        if inquiry_id == previous:
+            continue
+        previous = inquiry_id
+        yield StoredDecision(str(inquiry_id), route, urgency, rule_id, reasons or [], facts or {}, language)
+
+
+def replay_batch(connection: Connection, batch: Batch, rulebook: Rulebook) -> Tally:
+    """Replay one batch through ``rulebook``."""
+    tally = Tally()
+    for stored in read_batch(connection, batch):
+        tally.add(stored, rulebook)
+    return tally
+
+
+def can_share(database_url: str) -> bool:
+    """Whether other processes can open this database (not an in-memory SQLite one)."""
+    url = make_url(database_url)
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+class Replayer:
+    """Replays batches on ``processes`` processes (1: in the caller), as a context manager.
+
+    ``run(batches)`` yields each batch's tally as it is done; leaving the ``with`` block early (a cancellation)
+    drops the batches not started.
+    """
+
+    def __init__(self, database_url: str, document: dict[str, Any], processes: int) -> None:
+        self.database_url = database_url
+        self.document = document
+        self.processes = processes if can_share(database_url) else 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._engine: Engine | None = None
+        self._rulebook: Rulebook | None = None
+
+    def __enter__(self) -> Replayer:
+        if self.processes > 1:
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=get_context("spawn"),
+                initializer=_start_process,
+                initargs=(self.database_url, self.document),
+            )
+        else:
+            self._engine = create_engine(self.database_url)
+            self._rulebook = parse_rulebook(self.document, origin="draft")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def run(self, work: list[Batch]) -> Iterator[tuple[Batch, Tally]]:
+        """Each batch with its tally, in the order they finish."""
+        if self._pool is None:
+            with self._engine.connect() as connection:
+                for batch in work:
+                    yield batch, replay_batch(connection, batch, self._rulebook)
+            return
+        # A few batches queued per process: none waits for the next while the caller merges.
+        pending: dict[Future, Batch] = {}
+        queue = iter(work)
+        _top_up(self._pool, pending, queue, self.processes * 2)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch = pending.pop(future)
+                yield batch, future.result()
+            _top_up(self._pool, pending, queue, self.processes * 2)
+
+
+def _top_up(pool: ProcessPoolExecutor, pending: dict[Future, Batch], queue: Iterator[Batch], depth: int) -> None:
+    while len(pending) < depth:
+        batch = next(queue, None)
+        if batch is None:
+            return
+        pending[pool.submit(_replay_in_process, batch)] = batch
+
+
+# -- in the pool's processes --------------------------------------------------------------------------------------
+
+_process: dict[str, Any] = {}
+
+
+def _start_process(database_url: str, document: dict[str, Any]) -> None:
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
+    _process["engine"] = create_engine(database_url, pool_size=1)
+    _process["rulebook"] = parse_rulebook(document, origin="draft")
+
+
+def _replay_in_process(batch: Batch) -> Tally:
+    with _process["engine"].connect() as connection:
+        return replay_batch(connection, batch, _process["rulebook"])
+
+
+__all__ = ["BATCH_SIZE", "Batch", "Replayer", "batches", "can_share", "read_batch", "replay_batch"]
