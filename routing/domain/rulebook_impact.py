@@ -11,9 +11,10 @@ Pure Python: no database, no Flask.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,15 +41,50 @@ _POSSIBLE_RED_FLAG = "Possible red flag not placed"
 
 @dataclass(frozen=True)
 class StoredDecision:
-    """The decision in force for one inquiry, as stored (``triage_decisions`` and the inquiry's language)."""
+    """The decision in force for one inquiry, as stored (``triage_decisions`` and the inquiry's language).
+
+    Of its reasons only what replay needs is kept: the rule and modifiers that fired, and the safety net's texts.
+    """
 
     inquiry_id: str
     route: str
     urgency: str
     rule_id: str
-    reasons: list[dict[str, Any]]
     facts: dict[str, Any]
     language: str | None = None
+    fired: frozenset[str] = frozenset()
+    safety: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        inquiry_id: str,
+        route: str,
+        urgency: str,
+        rule_id: str,
+        reasons: str | list[dict[str, Any]] | None,
+        facts: dict[str, Any] | None,
+        language: str | None = None,
+    ) -> StoredDecision:
+        """From a ``triage_decisions`` row; ``reasons`` as stored JSON text (the fast way) or already parsed."""
+        fired, safety = summarise_reasons(reasons or [])
+        return cls(inquiry_id, route, urgency, rule_id, facts or {}, language, fired | {rule_id}, safety)
+
+
+# A "rule" key in a decision's reasons, as JSON text. Inside a JSON string every quote is escaped, so this matches
+# keys only. Reading the ids this way instead of parsing every reason list is most of a replay's speed.
+_RULE_IN_JSON = re.compile(r'"rule"\s*:\s*"([^"\\]*)"')
+
+
+def summarise_reasons(reasons: str | list[dict[str, Any]]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The rules and modifiers a decision's reasons name, and the texts of its safety-net reasons."""
+    if isinstance(reasons, str):
+        named = _RULE_IN_JSON.findall(reasons)
+        if SAFETY not in named:
+            return frozenset(rule for rule in named if rule not in NOT_RULES), ()
+        reasons = json.loads(reasons)  # held for staff (rare): the safety net's texts are needed
+    fired = frozenset(str(r.get("rule")) for r in reasons if r.get("rule") not in NOT_RULES)
+    return fired, tuple(str(r.get("text", "")) for r in reasons if r.get("rule") == SAFETY)
 
 
 def facts_of(stored: Mapping[str, Any]) -> Facts:
@@ -69,10 +105,7 @@ def replay(stored: StoredDecision, rulebook: Rulebook) -> Decision:
     original (the candidate rulebook cannot change what the reader found).
     """
     message_language, possible = None, []
-    for reason in stored.reasons:
-        if reason.get("rule") != SAFETY:
-            continue
-        text = str(reason.get("text", ""))
+    for text in stored.safety:
         if found := _UNREAD_LANGUAGE.match(text):
             message_language = found.group(1)
         elif text.startswith(_POSSIBLE_RED_FLAG):
@@ -86,11 +119,9 @@ def replay(stored: StoredDecision, rulebook: Rulebook) -> Decision:
     )
 
 
-def rules_fired(rule_id: str, reasons: Iterable[Mapping[str, Any]]) -> set[str]:
-    """The rule and modifiers that made a decision (from its reasons: a modifier that raised urgency says so)."""
-    fired = {rule_id}
-    fired.update(str(reason.get("rule")) for reason in reasons if reason.get("rule") not in NOT_RULES)
-    return fired
+def rules_fired(decision: Decision) -> set[str]:
+    """The rule and modifiers that made a decision (a modifier that raised urgency gives a reason)."""
+    return {decision.rule_id, *(reason.rule for reason in decision.reasons if reason.rule not in NOT_RULES)}
 
 
 def outcome_key(route: str, urgency: str) -> str:
@@ -125,8 +156,8 @@ class Tally:
         before = outcome_key(stored.route, stored.urgency)
         after = outcome_key(decision.route, decision.urgency)
         self.transitions[before, after] += 1
-        self.rules_before.update(rules_fired(stored.rule_id, stored.reasons))
-        self.rules_after.update(rules_fired(decision.rule_id, (r.to_dict() for r in decision.reasons)))
+        self.rules_before.update(stored.fired)
+        self.rules_after.update(rules_fired(decision))
         if before != after:
             kept = self.samples.setdefault((before, after), [])
             if len(kept) < SAMPLES_PER_TRANSITION:
@@ -250,4 +281,5 @@ __all__ = [
     "replay",
     "report",
     "rules_fired",
+    "summarise_reasons",
 ]

@@ -3,8 +3,9 @@
 The period's inquiries (those with a decision in force) are cut into batches by id range. Each batch is read and
 replayed by a process of a pool (``spawn``: a fresh interpreter, no connection or thread inherited from the worker),
 which opens its own database connection, compiles the rulebook once and sends back a :class:`Tally`; the caller
-merges them as they come, so it can report progress and stop early. The pool's processes run at a lower CPU priority
-(``nice``): on a machine that also takes intake, a preview uses the cores intake leaves idle.
+merges them as they come, so it can report progress and stop early. The pool's processes, and the worker's preview
+thread that starts them, run at a lower CPU priority (``nice``): on a machine that also takes intake, a preview uses
+the cores intake leaves idle.
 
 With one process (or an in-memory SQLite database, which another process cannot open) batches run in the caller.
 """
@@ -20,7 +21,7 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import Text, cast, create_engine, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -77,7 +78,8 @@ def read_batch(connection: Connection, batch: Batch) -> Iterator[StoredDecision]
             _decisions.c.route,
             _decisions.c.urgency,
             _decisions.c.rule_id,
-            _decisions.c.reasons,
+            # As text: only the rule ids are read from it (see StoredDecision.of), not every reason parsed.
+            cast(_decisions.c.reasons, Text),
             _decisions.c.facts,
             _inquiries.c.language,
         )
@@ -90,13 +92,13 @@ def read_batch(connection: Connection, batch: Batch) -> Iterator[StoredDecision]
             _inquiries.c.received_at < batch.end,
         )
         .order_by(_decisions.c.inquiry_id, _decisions.c.created_at.desc())
-    )
+    ).all()
     previous = None
     for inquiry_id, route, urgency, rule_id, reasons, facts, language in rows:
         if inquiry_id == previous:
             continue
         previous = inquiry_id
-        yield StoredDecision(str(inquiry_id), route, urgency, rule_id, reasons or [], facts or {}, language)
+        yield StoredDecision.of(str(inquiry_id), route, urgency, rule_id, reasons, facts, language)
 
 
 def replay_batch(connection: Connection, batch: Batch, rulebook: Rulebook) -> Tally:
@@ -136,6 +138,9 @@ class Replayer:
                 initializer=_start_process,
                 initargs=(self.database_url, self.document),
             )
+            # Start every process now: they import and connect while the caller lists the period's inquiries.
+            for _ in range(self.processes):
+                self._pool.submit(_ready)
         else:
             self._engine = create_engine(self.database_url)
             self._rulebook = parse_rulebook(self.document, origin="draft")
@@ -179,11 +184,24 @@ def _top_up(pool: ProcessPoolExecutor, pending: dict[Future, Batch], queue: Iter
 _process: dict[str, Any] = {}
 
 
+def lower_priority() -> None:
+    """Run the calling thread, and the processes it starts from now on, at ``NICENESS`` (if not lower already).
+
+    On Linux a niceness is a thread's own: the worker's preview thread calls this, so its pool (started from it)
+    yields the CPU to the booking loop, to intake on the same machine, and to the pool's own database reads.
+    """
+    if hasattr(os, "getpriority") and os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
+        os.setpriority(os.PRIO_PROCESS, 0, NICENESS)
+
+
 def _start_process(database_url: str, document: dict[str, Any]) -> None:
-    if hasattr(os, "nice"):
-        os.nice(NICENESS)
+    lower_priority()
     _process["engine"] = create_engine(database_url, pool_size=1)
     _process["rulebook"] = parse_rulebook(document, origin="draft")
+
+
+def _ready() -> None:
+    return None
 
 
 def _replay_in_process(batch: Batch) -> Tally:
@@ -191,4 +209,4 @@ def _replay_in_process(batch: Batch) -> Tally:
         return replay_batch(connection, batch, _process["rulebook"])
 
 
-__all__ = ["BATCH_SIZE", "Batch", "Replayer", "batches", "can_share", "read_batch", "replay_batch"]
+__all__ = ["BATCH_SIZE", "Batch", "Replayer", "batches", "can_share", "lower_priority", "read_batch", "replay_batch"]

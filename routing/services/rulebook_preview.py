@@ -280,32 +280,24 @@ def run_claim(
     began = time.perf_counter()
     try:
         rulebook = parse_rulebook(claim.document, origin=f"rulebook version {claim.version_id}")
-        with sessions() as session:
-            with session.begin():
-                work = preview_replay.batches(session, claim.period_start, claim.period_end, settings.batch_size)
-            total = sum(batch.size for batch in work)
-            if not _write(session, claim, total=total, done=0, lease_until=clock() + settings.lease):
+        # The pool starts first: its processes import and connect while the period's inquiries are listed.
+        with (
+            preview_replay.Replayer(settings.database_url, claim.document, settings.processes) as replayer,
+            sessions() as session,
+        ):
+            tally = _replay(session, claim, settings, replayer, clock)
+            if tally is None:
                 return _ended(session, claim)
-            tally, done = Tally(), 0
-            with preview_replay.Replayer(settings.database_url, claim.document, settings.processes) as replayer:
-                for batch, part in replayer.run(work):
-                    tally.merge(part)
-                    done += batch.size
-                    if not _write(session, claim, done=done, lease_until=clock() + settings.lease):
-                        return _ended(session, claim)
-            result = report(tally, rulebook)
-            seconds = time.perf_counter() - began
-            result["seconds"] = round(seconds, 3)
+            result = {**report(tally, rulebook), "seconds": round(time.perf_counter() - began, 3)}
             result["processes"] = replayer.processes
-            finished = _write(session, claim, status=DONE, result=result, finished_at=clock(), lease_until=None)
-            if not finished:
+            if not _write(session, claim, status=DONE, result=result, finished_at=clock(), lease_until=None):
                 return _ended(session, claim)
         log.info(
             "rulebook preview %s of version %s: %d inquiries replayed in %.1f s",
             claim.id,
             claim.version_id,
             tally.replayed,
-            seconds,
+            result["seconds"],
         )
         return DONE
     except Exception as error:
@@ -315,6 +307,27 @@ def run_claim(
         with sessions() as session:
             _write(session, claim, status=FAILED, error=why, finished_at=clock(), lease_until=None)
         return FAILED
+
+
+def _replay(
+    session: Session,
+    claim: Claim,
+    settings: ReplaySettings,
+    replayer: preview_replay.Replayer,
+    clock: Callable[[], datetime],
+) -> Tally | None:
+    """The period's tally, writing progress after each batch; None as soon as the preview is no longer ours."""
+    with session.begin():
+        work = preview_replay.batches(session, claim.period_start, claim.period_end, settings.batch_size)
+    if not _write(session, claim, total=sum(batch.size for batch in work), lease_until=clock() + settings.lease):
+        return None
+    tally, done = Tally(), 0
+    for batch, part in replayer.run(work):
+        tally.merge(part)
+        done += batch.size
+        if not _write(session, claim, done=done, lease_until=clock() + settings.lease):
+            return None
+    return tally
 
 
 def _ended(session: Session, claim: Claim) -> str:
@@ -344,7 +357,11 @@ def run_pending(sessions: Callable[[], Session], settings: ReplaySettings) -> in
 
 
 def work(sessions: Callable[[], Session], settings: ReplaySettings, stop: threading.Event, poll: float) -> None:
-    """The worker's preview thread: run previews as they are requested until ``stop`` is set; never raises."""
+    """The worker's preview thread: run previews as they are requested until ``stop`` is set; never raises.
+
+    The thread runs at a lower CPU priority (and so do the processes it starts): bookings and intake go first.
+    """
+    preview_replay.lower_priority()
     while not stop.is_set():
         try:
             ran = run_next(sessions, settings)
