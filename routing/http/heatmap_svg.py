@@ -18,7 +18,8 @@ from markupsafe import Markup, escape
 from routing.domain.vocabulary import Route
 
 CELL_WIDTH, CELL_HEIGHT = 84, 34
-LEFT, TOP = 190, 150
+#: Room for the row labels on the left, the slanted column labels above and their overhang on the right.
+LEFT, TOP, RIGHT = 250, 170, 190
 #: Light to dark, for cells where nothing changes, for changes, and for exits from urgent_review. The darkest
 #: shades stay light enough for the dark count written on them (contrast above 4.5:1).
 SAME = ((0xF3, 0xF4, 0xF6), (0xA3, 0xA9, 0xB1))
@@ -46,7 +47,7 @@ def heatmap(report: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]], 
         after = f"{transition['to']['route']}/{transition['to']['urgency']}"
         counts[before, after] = transition["count"]
     top = max(counts.values(), default=1)
-    width, height = LEFT + CELL_WIDTH * len(outcomes) + 10, TOP + CELL_HEIGHT * len(outcomes) + 10
+    width, height = LEFT + CELL_WIDTH * len(outcomes) + RIGHT, TOP + CELL_HEIGHT * len(outcomes) + 10
     changed = sum(count for (before, after), count in counts.items() if before != after)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{escape(title_id)}" '
