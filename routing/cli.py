@@ -180,7 +180,7 @@ def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
 @needs_schema
 def worker(until_idle: bool, idle_sleep: float) -> None:
     """Book inquiries left pending (scheduler down, crash), with backoff, and deliver the outbox (webhooks,
-    alerts) in threads beside it; run as many processes as needed.
+    alerts) and run rulebook impact previews in threads beside it; run as many processes as needed.
 
     Stops cleanly on SIGTERM or Ctrl-C after the job and the sends in hand.
     """

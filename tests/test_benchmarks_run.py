@@ -57,3 +57,38 @@ def test_intake_benchmark_runs_all_three_targets_and_checks_nothing_was_lost(dat
         assert target in result.stdout
     assert "p95" in result.stdout
     assert ": OK" in result.stdout
+
+
+def test_replay_benchmark_replays_on_one_and_two_processes_and_measures_intake_beside_it(database_url):
+    import shutil
+
+    import pytest
+
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("the replay benchmark runs on PostgreSQL, the production database")
+    env = {
+        "BENCH_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "bench/rulebook_replay.py", "--fast", "--processes", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(" cores, 2,000 stored inquiries")
+    assert lines[1].startswith("generated in ")
+    assert [line.split(": ")[0] for line in lines[2:5]] == ["replay, 1 process", "replay, 2 processes", "report"]
+    assert [line.split(": ")[1].split(" in ")[0] for line in lines[2:4]] == ["2,000 inquiries"] * 2
+    if shutil.which("wrk"):
+        assert [line.split(":")[0] for line in lines[5:8]] == [
+            "intake alone",
+            "intake while replaying",
+            "intake slowdown while replaying",
+        ]

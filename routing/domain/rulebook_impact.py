@@ -41,7 +41,7 @@ _POSSIBLE_RED_FLAG = "Possible red flag not placed"
 
 @dataclass(frozen=True)
 class StoredDecision:
-    """The decision in force for one inquiry, as stored (``triage_decisions`` and the inquiry's language).
+    """The decision in force for one inquiry, as stored in ``triage_decisions``.
 
     Of its reasons only what replay needs is kept: the rule and modifiers that fired, and the safety net's texts.
     """
@@ -102,7 +102,8 @@ def replay(stored: StoredDecision, rulebook: Rulebook) -> Decision:
 
     The safety net's inputs are taken from the stored reasons: a message in a language the reader does not read, and
     possible red flags the reader could not place, hold the replayed decision for staff exactly as they held the
-    original (the candidate rulebook cannot change what the reader found).
+    original (the candidate rulebook cannot change what the reader found). The language not read is named in its
+    reason, so the inquiry's own language is not needed (``language`` None reads as English, which holds nothing).
     """
     message_language, possible = None, []
     for text in stored.safety:

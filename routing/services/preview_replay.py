@@ -1,7 +1,7 @@
 """Replaying a period's stored decisions through a candidate rulebook, in batches of inquiry ids, on every core.
 
-The period's inquiries (those with a decision in force) are cut into batches by id range. Each batch is read and
-replayed by a process of a pool (``spawn``: a fresh interpreter, no connection or thread inherited from the worker),
+The period's inquiries (those with a decision in force) are listed by id and cut into batches. Each batch is read and
+replayed by a process of a pool (forked from a fork server, not from the worker: no connection or thread inherited),
 which opens its own database connection, compiles the rulebook once and sends back a :class:`Tally`; the caller
 merges them as they come, so it can report progress and stop early. The pool's processes, and the worker's preview
 thread that starts them, run at a lower CPU priority (``nice``): on a machine that also takes intake, a preview uses
@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from sqlalchemy import Text, cast, create_engine, select
@@ -42,18 +43,19 @@ _IN_FORCE = _decisions.c.superseded_at.is_(None)
 
 @dataclass(frozen=True)
 class Batch:
-    """Inquiry ids from ``first`` to ``last`` (both included) received in [start, end)."""
+    """Some of the period's inquiries, by id (sorted)."""
 
-    start: datetime
-    end: datetime
-    first: uuid.UUID
-    last: uuid.UUID
-    size: int
+    ids: tuple[uuid.UUID, ...]
+
+    @property
+    def size(self) -> int:
+        """How many inquiries."""
+        return len(self.ids)
 
 
 def batches(session: Session, start: datetime, end: datetime, size: int = BATCH_SIZE) -> list[Batch]:
-    """The period's inquiries with a decision in force, cut by id into batches of ``size`` (ids sorted)."""
-    ids = list(
+    """The inquiries received in [start, end) with a decision in force, by id, in batches of ``size``."""
+    ids = tuple(
         session.scalars(
             select(_inquiries.c.id)
             .where(
@@ -64,14 +66,15 @@ def batches(session: Session, start: datetime, end: datetime, size: int = BATCH_
             .order_by(_inquiries.c.id)
         )
     )
-    return [
-        Batch(start, end, ids[index], ids[min(index + size, len(ids)) - 1], min(size, len(ids) - index))
-        for index in range(0, len(ids), size)
-    ]
+    return [Batch(ids[index : index + size]) for index in range(0, len(ids), size)]
 
 
 def read_batch(connection: Connection, batch: Batch) -> Iterator[StoredDecision]:
-    """The batch's decisions in force, in inquiry id order (one per inquiry: the newest, should there be two)."""
+    """The batch's decisions in force, in inquiry id order (one per inquiry: the newest, should there be two).
+
+    Only ``triage_decisions`` is read, by its inquiry id index: the inquiries' wide rows are not touched. (The
+    inquiry's language is not needed: a language the reader does not read left its own safety-net reason.)
+    """
     rows = connection.execute(
         select(
             _decisions.c.inquiry_id,
@@ -81,24 +84,16 @@ def read_batch(connection: Connection, batch: Batch) -> Iterator[StoredDecision]
             # As text: only the rule ids are read from it (see StoredDecision.of), not every reason parsed.
             cast(_decisions.c.reasons, Text),
             _decisions.c.facts,
-            _inquiries.c.language,
         )
-        .join(_inquiries, _inquiries.c.id == _decisions.c.inquiry_id)
-        .where(
-            _IN_FORCE,
-            _decisions.c.inquiry_id >= batch.first,
-            _decisions.c.inquiry_id <= batch.last,
-            _inquiries.c.received_at >= batch.start,
-            _inquiries.c.received_at < batch.end,
-        )
+        .where(_IN_FORCE, _decisions.c.inquiry_id.in_(batch.ids))
         .order_by(_decisions.c.inquiry_id, _decisions.c.created_at.desc())
     ).all()
     previous = None
-    for inquiry_id, route, urgency, rule_id, reasons, facts, language in rows:
+    for inquiry_id, route, urgency, rule_id, reasons, facts in rows:
         if inquiry_id == previous:
             continue
         previous = inquiry_id
-        yield StoredDecision.of(str(inquiry_id), route, urgency, rule_id, reasons, facts, language)
+        yield StoredDecision.of(str(inquiry_id), route, urgency, rule_id, reasons, facts)
 
 
 def replay_batch(connection: Connection, batch: Batch, rulebook: Rulebook) -> Tally:
@@ -134,7 +129,7 @@ class Replayer:
         if self.processes > 1:
             self._pool = ProcessPoolExecutor(
                 self.processes,
-                mp_context=get_context("spawn"),
+                mp_context=_context(self.database_url),
                 initializer=_start_process,
                 initargs=(self.database_url, self.document),
             )
@@ -169,6 +164,19 @@ class Replayer:
                 batch = pending.pop(future)
                 yield batch, future.result()
             _top_up(self._pool, pending, queue, self.processes * 2)
+
+
+def _context(database_url: str) -> BaseContext:
+    """Where the pool's processes come from: a fork server that has imported this module and the database's driver
+    once (the first preview of a worker pays for the imports, later ones start at once), else fresh interpreters.
+    Never a plain fork of the worker: its other threads (the booking loop, the outbox) may hold locks that a forked
+    copy would wait on forever."""
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    dialect = make_url(database_url).get_dialect()
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__, dialect.__module__, dialect.import_dbapi().__name__])
+    return context
 
 
 def _top_up(pool: ProcessPoolExecutor, pending: dict[Future, Batch], queue: Iterator[Batch], depth: int) -> None:
