@@ -8,10 +8,12 @@ Usage: ``bash bench/run_rulebook_replay_bench.sh`` (starts a throwaway, durable 
    corpus' messages (tests/corpus: English, Spanish, hold-out sets, other languages) with a few kinds of form
    answers, triaged by the real reader and the shipped rulebook, stored as intake stores them.
 2. Adds a draft (the shipped rulebook with pain "persistent" from 28 days instead of 42) and runs its impact
-   preview as the worker does (``rulebook_preview.run_next``): on one process, then on ``--processes``.
-   Prints inquiries/s and the time for all of them (goal: 100,000 in 60 s or less on 2 cores).
+   preview as the worker does (``rulebook_preview.run_next``, from a low-priority thread): on one process and on
+   ``--processes`` at the service's pace (``--duty``, the share of time each process works), then on ``--processes``
+   flat out. Prints inquiries/s and the time for all of them (goal: 100,000 in 60 s or less on 2 cores).
 3. With ``wrk`` installed, serves the app under gunicorn (2 workers) and measures intake (``POST /v1/inquiries``)
-   alone, then while previews replay without pause, side by side (goal: at most 20 % slower).
+   alone, then while previews replay back to back at the service's pace, in turn, ``--rounds`` times; medians
+   (goal: at most 20 % slower).
 """
 
 from __future__ import annotations
@@ -191,13 +193,14 @@ def low_priority(call):
     return out[0]
 
 
-def replay_once(url: str, version_id: int, staff: Staff, processes: int) -> dict:
+def replay_once(url: str, version_id: int, staff: Staff, processes: int, duty: float) -> dict:
     """Request a preview and run it as the worker does (call it from a low-priority thread); its report."""
     db = Database(make_url(url))
     try:
         with db.session() as session:
             rulebook_preview.request_preview(session, staff, version_id)
-        status = rulebook_preview.run_next(db.session, rulebook_preview.ReplaySettings(url, processes=processes))
+        settings = rulebook_preview.ReplaySettings(url, processes=processes, duty=duty)
+        status = rulebook_preview.run_next(db.session, settings)
         if status != rulebook_preview.DONE:
             raise SystemExit(f"the preview ended {status}")
         with db.session() as session:
@@ -206,7 +209,9 @@ def replay_once(url: str, version_id: int, staff: Staff, processes: int) -> dict
         db.dispose()
 
 
-def intake_side_by_side(url: str, version_id: int, staff: Staff, seconds: int, processes: int, rounds: int) -> None:
+def intake_side_by_side(
+    url: str, version_id: int, staff: Staff, seconds: int, processes: int, rounds: int, duty: float
+) -> None:
     """Intake's requests/s alone, then while previews replay back to back; ``rounds`` times in turn, medians."""
     from bench.intake_bench import _serve, _wrk
 
@@ -225,11 +230,8 @@ def intake_side_by_side(url: str, version_id: int, staff: Staff, seconds: int, p
         _wrk(base + "/v1/inquiries", 1, post)  # warm up
         for _ in range(rounds):
             alone.append(_wrk(base + "/v1/inquiries", seconds, post))
-            beside.append(
-                _while_replaying(
-                    url, version_id, staff, processes, replays, lambda: _wrk(base + "/v1/inquiries", seconds, post)
-                )
-            )
+            measure = lambda: _wrk(base + "/v1/inquiries", seconds, post)  # noqa: E731
+            beside.append(_while_replaying(url, version_id, staff, processes, duty, replays, measure))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -251,14 +253,14 @@ def intake_side_by_side(url: str, version_id: int, staff: Staff, seconds: int, p
         print("replays beside intake: none finished within the measurement (each was cancelled at its end)")
 
 
-def _while_replaying(url: str, version_id: int, staff: Staff, processes: int, replays: list, measure):
+def _while_replaying(url: str, version_id: int, staff: Staff, processes: int, duty: float, replays: list, measure):
     """``measure()`` while previews replay back to back in a low-priority thread, as the worker runs them."""
     stop = threading.Event()
 
     def keep_replaying() -> None:
         preview_replay.lower_priority()  # as the worker's preview thread does
         db = Database(make_url(url))
-        settings = rulebook_preview.ReplaySettings(url, processes=processes)
+        settings = rulebook_preview.ReplaySettings(url, processes=processes, duty=duty)
         try:
             while not stop.is_set():
                 with db.session() as session:
@@ -299,6 +301,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inquiries", type=int, default=100_000, help="stored inquiries to replay")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="replay processes")
+    parser.add_argument(
+        "--duty", type=float, default=rulebook_preview.DUTY, help="share of time a replay process works (the service's)"
+    )
     parser.add_argument("--seconds", type=int, default=10, help="intake load per phase (alone, beside a replay)")
     parser.add_argument("--rounds", type=int, default=3, help="intake phases in turn, this many times; medians")
     parser.add_argument("--fast", action="store_true", help="the tests' short run: 2,000 inquiries, 1 s per phase")
@@ -314,15 +319,16 @@ def main() -> None:
     seconds = generate(url, args.inquiries)
     print(f"generated in {seconds:.1f} s (the corpus' messages, triaged and stored as intake stores them)")
     version_id, staff = add_draft(url)
-    for processes in sorted({1, args.processes}):
+    runs = [(1, args.duty), (args.processes, args.duty), (args.processes, 1.0)]
+    for processes, duty in dict.fromkeys(runs):
         began = time.perf_counter()
-        result = low_priority(lambda processes=processes: replay_once(url, version_id, staff, processes))
+        result = low_priority(lambda p=processes, d=duty: replay_once(url, version_id, staff, p, d))
         spent = time.perf_counter() - began
         replayed = result["replayed"] + result["staff_decided"]
         per_100k = spent * 100_000 / max(replayed, 1)
         print(
-            f"replay, {processes} process{'es' if processes > 1 else ''}: {replayed:,} inquiries in {spent:.2f} s, "
-            f"{replayed / spent:,.0f} inquiries/s ({per_100k:.1f} s per 100,000; goal <= 60 s)"
+            f"replay, {processes} process{'es' if processes > 1 else ''}, duty {duty:g}: {replayed:,} inquiries in "
+            f"{spent:.2f} s, {replayed / spent:,.0f} inquiries/s ({per_100k:.1f} s per 100,000; goal <= 60 s)"
         )
     print(
         f"report: {result['changed']:,} would change, {result['urgent_review_exits']} would leave urgent_review, "
@@ -333,7 +339,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         print("intake comparison skipped: wrk is not installed (bench/run_rulebook_replay_bench.sh installs it)")
         return
-    intake_side_by_side(url, version_id, staff, args.seconds, args.processes, args.rounds)
+    intake_side_by_side(url, version_id, staff, args.seconds, args.processes, args.rounds, args.duty)
 
 
 if __name__ == "__main__":

@@ -227,7 +227,8 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
 
 def _replay_settings(wiring: Wiring) -> rulebook_preview.ReplaySettings:
     url = wiring.settings.database_url.render_as_string(hide_password=False)
-    return rulebook_preview.ReplaySettings(url, processes=wiring.settings.preview_processes)
+    settings = wiring.settings
+    return rulebook_preview.ReplaySettings(url, processes=settings.preview_processes, duty=settings.preview_duty)
 
 
 staff_cli = AppGroup("staff", help="Staff API tokens (only their hashes are stored).")

@@ -59,7 +59,7 @@ def test_intake_benchmark_runs_all_three_targets_and_checks_nothing_was_lost(dat
     assert ": OK" in result.stdout
 
 
-def test_replay_benchmark_replays_on_one_and_two_processes_and_measures_intake_beside_it(database_url):
+def test_replay_benchmark_replays_paced_and_flat_out_and_measures_intake_beside_it(database_url):
     import shutil
 
     import pytest
@@ -84,10 +84,15 @@ def test_replay_benchmark_replays_on_one_and_two_processes_and_measures_intake_b
     lines = result.stdout.splitlines()
     assert lines[0].endswith(" cores, 2,000 stored inquiries")
     assert lines[1].startswith("generated in ")
-    assert [line.split(": ")[0] for line in lines[2:5]] == ["replay, 1 process", "replay, 2 processes", "report"]
-    assert [line.split(": ")[1].split(" in ")[0] for line in lines[2:4]] == ["2,000 inquiries"] * 2
+    assert [line.split(": ")[0] for line in lines[2:6]] == [
+        "replay, 1 process, duty 0.5",
+        "replay, 2 processes, duty 0.5",
+        "replay, 2 processes, duty 1",
+        "report",
+    ]
+    assert [line.split(": ")[1].split(" in ")[0] for line in lines[2:5]] == ["2,000 inquiries"] * 3
     if shutil.which("wrk"):
-        assert [line.split(":")[0] for line in lines[5:8]] == [
+        assert [line.split(":")[0] for line in lines[6:9]] == [
             "intake alone",
             "intake while replaying",
             "intake slowdown while replaying",

@@ -13,13 +13,15 @@ With one process (or an in-memory SQLite database, which another process cannot 
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Text, cast, create_engine, select
@@ -117,10 +119,11 @@ class Replayer:
     drops the batches not started.
     """
 
-    def __init__(self, database_url: str, document: dict[str, Any], processes: int) -> None:
+    def __init__(self, database_url: str, document: dict[str, Any], processes: int, duty: float = 1.0) -> None:
         self.database_url = database_url
         self.document = document
         self.processes = processes if can_share(database_url) else 1
+        self.duty = duty
         self._pool: ProcessPoolExecutor | None = None
         self._engine: Engine | None = None
         self._rulebook: Rulebook | None = None
@@ -131,7 +134,7 @@ class Replayer:
                 self.processes,
                 mp_context=_context(self.database_url),
                 initializer=_start_process,
-                initargs=(self.database_url, self.document),
+                initargs=(self.database_url, self.document, self.duty),
             )
             # Start every process now: they import and connect while the caller lists the period's inquiries.
             for _ in range(self.processes):
@@ -150,9 +153,10 @@ class Replayer:
     def run(self, work: list[Batch]) -> Iterator[tuple[Batch, Tally]]:
         """Each batch with its tally, in the order they finish."""
         if self._pool is None:
+            pace = Pace(self.duty)
             with self._engine.connect() as connection:
                 for batch in work:
-                    yield batch, replay_batch(connection, batch, self._rulebook)
+                    yield batch, pace.run(lambda batch=batch: replay_batch(connection, batch, self._rulebook))
             return
         # A few batches queued per process: none waits for the next while the caller merges.
         pending: dict[Future, Batch] = {}
@@ -179,6 +183,28 @@ def _context(database_url: str) -> BaseContext:
     return context
 
 
+class Pace:
+    """Work ``duty`` of the time, at most (1: flat out): before each batch, rest in proportion to the last one's time.
+
+    A replay's batches then leave the rest of the machine (intake, bookings, and the database's work for them)
+    that share of its time, whatever the scheduler makes of priorities; the replay takes 1/duty times as long.
+    """
+
+    def __init__(self, duty: float) -> None:
+        self.duty = duty
+        self.rest = 0.0
+
+    def run(self, work: Callable[[], Tally]) -> Tally:
+        """``work()``, after the rest the previous one earned."""
+        if self.rest:
+            time.sleep(self.rest)
+        began = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.rest = (time.perf_counter() - began) * (1 / self.duty - 1)
+
+
 def _top_up(pool: ProcessPoolExecutor, pending: dict[Future, Batch], queue: Iterator[Batch], depth: int) -> None:
     while len(pending) < depth:
         batch = next(queue, None)
@@ -202,10 +228,24 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, NICENESS)
 
 
-def _start_process(database_url: str, document: dict[str, Any]) -> None:
+def _start_process(database_url: str, document: dict[str, Any], duty: float) -> None:
+    _own_low_priority_group()
     lower_priority()
     _process["engine"] = create_engine(database_url, pool_size=1)
     _process["rulebook"] = parse_rulebook(document, origin="draft")
+    _process["pace"] = Pace(duty)
+
+
+def _own_low_priority_group() -> None:
+    # Where Linux groups processes by session for scheduling ("autogroup", on by default in many kernels), a niceness
+    # counts only within the group, and each group gets an equal share of the CPU: the worker's group would take as
+    # much as the web server's. In a session of its own whose group's niceness is lowered, the process yields to
+    # every other service. Best effort: without autogroup (or the permission) the plain niceness is what there is.
+    try:
+        os.setsid()
+        Path("/proc/self/autogroup").write_text(str(NICENESS))
+    except OSError:
+        pass
 
 
 def _ready() -> None:
@@ -213,8 +253,21 @@ def _ready() -> None:
 
 
 def _replay_in_process(batch: Batch) -> Tally:
-    with _process["engine"].connect() as connection:
-        return replay_batch(connection, batch, _process["rulebook"])
+    def replay() -> Tally:
+        with _process["engine"].connect() as connection:
+            return replay_batch(connection, batch, _process["rulebook"])
+
+    return _process["pace"].run(replay)
 
 
-__all__ = ["BATCH_SIZE", "Batch", "Replayer", "batches", "can_share", "lower_priority", "read_batch", "replay_batch"]
+__all__ = [
+    "BATCH_SIZE",
+    "Batch",
+    "Pace",
+    "Replayer",
+    "batches",
+    "can_share",
+    "lower_priority",
+    "read_batch",
+    "replay_batch",
+]

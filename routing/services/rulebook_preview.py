@@ -38,6 +38,8 @@ LIVE = (QUEUED, RUNNING)
 DEFAULT_PERIOD = timedelta(days=90)
 #: The longest period one preview may replay.
 LONGEST_PERIOD = timedelta(days=3 * 366)
+#: The share of its time a replay process works by default (``ROUTING_PREVIEW_DUTY``).
+DUTY = 0.5
 #: How long a worker holds a running preview without writing progress before another may take it over.
 LEASE = timedelta(seconds=60)
 
@@ -269,6 +271,8 @@ class ReplaySettings:
 
     database_url: str
     processes: int = 2
+    #: The share of its time each replay process works (the rest it sleeps): intake on the machine keeps the CPU.
+    duty: float = DUTY
     batch_size: int = preview_replay.BATCH_SIZE
     lease: timedelta = LEASE
 
@@ -282,7 +286,9 @@ def run_claim(
         rulebook = parse_rulebook(claim.document, origin=f"rulebook version {claim.version_id}")
         # The pool starts first: its processes import and connect while the period's inquiries are listed.
         with (
-            preview_replay.Replayer(settings.database_url, claim.document, settings.processes) as replayer,
+            preview_replay.Replayer(
+                settings.database_url, claim.document, settings.processes, settings.duty
+            ) as replayer,
             sessions() as session,
         ):
             tally = _replay(session, claim, settings, replayer, clock)
