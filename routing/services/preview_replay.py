@@ -184,10 +184,11 @@ def _context(database_url: str) -> BaseContext:
 
 
 class Pace:
-    """Work ``duty`` of the time, at most (1: flat out): before each batch, rest in proportion to the last one's time.
+    """Work ``duty`` of the time, at most (1: flat out): before each batch, rest in proportion to the CPU time the
+    last one took (this thread's: time spent waiting for the CPU or the database is not counted twice).
 
-    A replay's batches then leave the rest of the machine (intake, bookings, and the database's work for them)
-    that share of its time, whatever the scheduler makes of priorities; the replay takes 1/duty times as long.
+    A replay's processes then leave the rest of the machine (intake, bookings) that share of its CPU, whatever the
+    scheduler makes of priorities; a replay takes about 1/duty times as long as flat out.
     """
 
     def __init__(self, duty: float) -> None:
@@ -198,11 +199,11 @@ class Pace:
         """``work()``, after the rest the previous one earned."""
         if self.rest:
             time.sleep(self.rest)
-        began = time.perf_counter()
+        began = time.thread_time()
         try:
             return work()
         finally:
-            self.rest = (time.perf_counter() - began) * (1 / self.duty - 1)
+            self.rest = (time.thread_time() - began) * (1 / self.duty - 1)
 
 
 def _top_up(pool: ProcessPoolExecutor, pending: dict[Future, Batch], queue: Iterator[Batch], depth: int) -> None:
