@@ -232,7 +232,7 @@ def request_preview(version_id: int):
     except rulebook_preview.NotFound:
         return _missing()
     except rulebook_preview.Refused as refused:
-        flash(_said(refused).replace("Must be", "The first day must be"), "error")
+        flash(_said(refused), "error")
         return _to_version(version_id)
     return redirect(url_for("console.rulebooks.preview", version_id=version_id, preview_id=made["id"]), 303)
 

@@ -238,3 +238,15 @@ def test_unknown_versions_and_previews_are_pages_that_say_so(app, ada):
         response = ada.get(path)
         assert response.status_code == 404
         assert "There is no such rulebook version or preview." in text_of(response)
+
+
+def test_a_preview_over_a_backwards_period_is_refused_with_a_message(app, ada):
+    draft = new_draft(ada, draft_28_days())
+    page = f"/console/rulebooks/{draft}"
+
+    refused = after(ada, post(ada, f"{page}/previews", page, period_start="2026-11-02", period_end="2026-11-01"))
+    not_dates = after(ada, post(ada, f"{page}/previews", page, period_start="soon", period_end="2026-11-01"))
+
+    assert "The period is not valid. Must be before the period's end." in text_of(refused)
+    assert "Period: give the first and the last day as dates." in text_of(not_dates)
+    assert 'id="previews"' not in refused.get_data(as_text=True)  # nothing was queued

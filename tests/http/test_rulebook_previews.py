@@ -265,3 +265,17 @@ def test_the_worker_thread_runs_a_requested_preview_and_stops_when_asked(app, cl
 def _previews(app):
     with app.extensions["routing"].db.session() as session:
         return session.scalars(select(rulebook_preview.RulebookPreview)).all()
+
+
+def test_a_period_without_inquiries_gives_an_empty_report(app, client, admin, history, draft_id):
+    requested = request(
+        client, admin, draft_id, period_start=days_ago(400).isoformat(), period_end=days_ago(300).isoformat()
+    )
+
+    assert run_worker_once(app) == "done"
+
+    row = preview_row(app, requested.get_json()["id"])
+    assert (row.total, row.done) == (0, 0)
+    result = row.result
+    assert (result["replayed"], result["changed"], result["urgent_review_exits"]) == (0, 0, 0)
+    assert (result["transitions"], result["red_flag_changes"], result["rules"]) == ([], [], [])
