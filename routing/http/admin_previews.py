@@ -1,7 +1,8 @@
 """``/v1/admin/rulebooks/{version}/previews``: impact previews of a rulebook version on the stored inquiries.
 
-An admin requests one (a period, default the last 90 days) and may cancel it; staff poll its progress and read its
-report. A worker runs it (``flask worker``).
+Staff request one (a period, default the last 90 days), may cancel it, poll its progress and read its report, as
+they may write a draft (``/v1/admin/rulebooks``); approving and activating are admins'. A worker runs it
+(``flask worker``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import uuid
 
 from flask_smorest import Blueprint
 
-from routing.domain.vocabulary import StaffRole
 from routing.http.api import documents_problems
 from routing.http.auth import BEARER, current_staff, staff_required
 from routing.http.deps import request_session
@@ -46,7 +46,7 @@ def _refused(refused: rulebook_preview.Refused) -> Problem:
 
 
 @bp.post("/<int:version_id>/previews")
-@staff_required(StaffRole.ADMIN)
+@staff_required()
 @bp.arguments(RulebookPreviewRequestSchema)
 @bp.response(202, RulebookPreviewSchema)
 @_documented(
@@ -58,7 +58,7 @@ def _refused(refused: rulebook_preview.Refused) -> Problem:
     }
 )
 def request_preview(body, version_id: int):
-    """Queue a preview of the version over a period (admin); poll it at the URL of its id."""
+    """Queue a preview of the version over a period; poll it at the URL of its id (audited)."""
     try:
         return rulebook_preview.request_preview(request_session(), current_staff(), version_id, **body)
     except rulebook_preview.NotFound:
@@ -89,11 +89,11 @@ def show_preview(version_id: int, preview_id: uuid.UUID):
 
 
 @bp.post("/<int:version_id>/previews/<uuid:preview_id>/cancel")
-@staff_required(StaffRole.ADMIN)
+@staff_required()
 @bp.response(200, RulebookPreviewSchema)
 @_documented({404: "No such preview", 409: "The preview has ended already"})
 def cancel_preview(version_id: int, preview_id: uuid.UUID):
-    """Cancel a queued or running preview (admin); a running one stops after the batch in hand."""
+    """Cancel a queued or running preview; a running one stops after the batch in hand (audited)."""
     _preview(version_id, preview_id)
     try:
         return rulebook_preview.cancel_preview(request_session(), current_staff(), preview_id)

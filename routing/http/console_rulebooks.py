@@ -2,8 +2,8 @@
 progress and their report with the transition matrix as a heat map), approval and activation.
 
 Nested in the console's blueprint, so its sign-in, CSRF check and page policy apply (no script: a running preview's
-page reloads itself with ``<meta http-equiv="refresh">``). Everyone signed in may read; requesting or cancelling a
-preview, writing a draft, approving and activating need the admin role (the services check it too).
+page reloads itself with ``<meta http-equiv="refresh">``). Everyone signed in may read, write a draft and run or
+cancel a preview (as the admin API allows); approving and activating need the admin role (the services check it too).
 
 The versions' own steps (create a draft, approve, activate, read them) are ``routing.services.rulebook_versions``;
 this module is the one place of the console that calls them (:func:`_versions`).
@@ -18,12 +18,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import ModuleType
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from routing.domain import rulebook_diff
 from routing.domain.vocabulary import StaffRole
 from routing.http.console_text import LABELS
 from routing.http.deps import request_session, wiring
 from routing.http.heatmap_svg import heatmap
+from routing.http.problems import flatten_errors
 from routing.services import rulebook_preview
 
 bp = Blueprint("rulebooks", __name__)
@@ -53,7 +55,7 @@ def _admins(view):
     @functools.wraps(view)
     def checked(*args, **kwargs):
         if not _is_admin():
-            what = "Rulebook drafts, impact previews, approval and activation are for admins"
+            what = "Approving and activating rulebook versions is for admins"
             return render_template("console/admins_only.html", what=what), 403
         return view(*args, **kwargs)
 
@@ -124,7 +126,6 @@ def _version_arg(name: str, ids: list[int], default: int) -> int:
 
 
 @bp.get("/rulebooks/new")
-@_admins
 def new_draft():
     """The form for a new draft: a copy of a version (``?based_on=``, default the active one) to edit, or a paste."""
     versions = _versions()
@@ -140,7 +141,6 @@ def new_draft():
 
 
 @bp.post("/rulebooks")
-@_admins
 def create_draft():
     """Validate the pasted or edited rulebook as at start and store it as a draft."""
     versions = _versions()
@@ -159,10 +159,21 @@ def create_draft():
         document = json.loads(text)
     except json.JSONDecodeError as error:
         return again(f"The rulebook is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.")
-    if not isinstance(document, dict):
-        return again("The rulebook must be a JSON object.")
+    except RecursionError:
+        return again("The rulebook is nested too deeply to read.")
+    # The admin API's own schema: the same checks (depth, control characters) and the same messages.
+    from schemas.rulebooks import DraftRequestSchema
+
     try:
-        row = versions.create_draft(request_session(), g.staff, document, note, based_on)
+        given = {"document": document, "note": note, "based_on": based_on}
+        body = DraftRequestSchema().load({key: value for key, value in given.items() if value is not None})
+    except ValidationError as error:
+        problems = flatten_errors(error.messages)
+        return again(" ".join(f"{name.capitalize()}: {' '.join(messages)}" for name, messages in problems.items()))
+    try:
+        row = versions.create_draft(
+            request_session(), g.staff, body["document"], body.get("note"), body.get("based_on")
+        )
     except versions.Refused as refused:
         return again(_said(refused))
     flash(f"Draft {row.label} saved as version {row.id}. Run an impact preview before it is approved.", "success")
@@ -213,7 +224,6 @@ def _said(refused: Exception) -> str:
 
 
 @bp.post("/rulebooks/<int:version_id>/previews")
-@_admins
 def request_preview(version_id: int):
     """Queue an impact preview over the chosen days (the clinic's dates, both included)."""
     tz = wiring().settings.timezone
@@ -260,7 +270,6 @@ def preview(version_id: int, preview_id: uuid.UUID):
 
 
 @bp.post("/rulebooks/<int:version_id>/previews/<uuid:preview_id>/cancel")
-@_admins
 def cancel_preview(version_id: int, preview_id: uuid.UUID):
     """Cancel a queued or running preview."""
     try:

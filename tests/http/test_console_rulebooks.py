@@ -105,6 +105,13 @@ def test_a_draft_that_is_not_json_or_does_not_validate_is_refused_with_the_start
     broken = dict(draft_28_days(), rules=SHIPPED["rules"][2:])  # the red-flag rules are gone
     invalid = post(ada, "/console/rulebooks", "/console/rulebooks/new", document=json.dumps(broken), based_on="1")
 
+    deep = post(
+        ada, "/console/rulebooks", "/console/rulebooks/new", document=json.dumps(dict(SHIPPED, terms=_nested(40)))
+    )
+    assert (deep.status_code, "Document: Nested more than 32 levels deep; no rulebook is." in text_of(deep)) == (
+        422,
+        True,
+    )
     assert not_json.status_code == 422
     assert "The rulebook is not valid JSON: Expecting property name enclosed in double quotes at line 1" in text_of(
         not_json
@@ -216,21 +223,21 @@ def after(client, response):
     return client.get(response.headers["Location"])
 
 
-def test_staff_read_the_pages_but_see_no_forms_and_their_changes_are_refused(app, ada, history):
-    draft = new_draft(ada, draft_28_days())
+def test_staff_write_drafts_and_run_previews_but_approval_and_activation_are_refused(app, ada, history):
     nina = signed_in(app, "Nina Nurse", "staff")
+    draft = new_draft(nina, draft_28_days())
     page = f"/console/rulebooks/{draft}"
 
     version_page = nina.get(page)
-    approve = post(nina, f"{page}/approve", page, acknowledge_urgent_review_exits="yes")
     preview = post(nina, f"{page}/previews", page, period_start="2026-01-01", period_end="2026-02-01")
-    form = nina.get("/console/rulebooks/new")
+    approve = post(nina, f"{page}/approve", page, acknowledge_urgent_review_exits="yes")
+    activate = post(nina, "/console/rulebooks/1/activate", "/console/rulebooks/1")
 
-    assert version_page.status_code == 200
     body = version_page.get_data(as_text=True)
-    assert ("approve-form" in body, "preview-form" in body, "edit-copy" in body) == (False, False, False)
-    assert (approve.status_code, preview.status_code, form.status_code) == (403, 403, 403)
-    assert "Rulebook drafts, impact previews, approval and activation are for admins" in text_of(approve)
+    assert ("preview-form" in body, "edit-copy" in body, "approve-form" in body) == (True, True, False)
+    assert preview.status_code == 303
+    assert (approve.status_code, activate.status_code) == (403, 403)
+    assert "Approving and activating rulebook versions is for admins" in text_of(approve)
 
 
 def test_unknown_versions_and_previews_are_pages_that_say_so(app, ada):
@@ -250,3 +257,10 @@ def test_a_preview_over_a_backwards_period_is_refused_with_a_message(app, ada):
     assert "The period is not valid. Must be before the period's end." in text_of(refused)
     assert "Period: give the first and the last day as dates." in text_of(not_dates)
     assert 'id="previews"' not in refused.get_data(as_text=True)  # nothing was queued
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"all": [value]}
+    return value
