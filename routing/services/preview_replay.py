@@ -150,13 +150,18 @@ class Replayer:
         if self._engine is not None:
             self._engine.dispose()
 
+    def _replay_here(self, batch: Batch) -> Tally:
+        # A connection (and its transaction) per batch: none stays open while the pace rests, which would hold back
+        # the database's clean-up of old row versions for as long as the whole preview.
+        with self._engine.connect() as connection:
+            return replay_batch(connection, batch, self._rulebook)
+
     def run(self, work: list[Batch]) -> Iterator[tuple[Batch, Tally]]:
         """Each batch with its tally, in the order they finish."""
         if self._pool is None:
             pace = Pace(self.duty)
-            with self._engine.connect() as connection:
-                for batch in work:
-                    yield batch, pace.run(lambda batch=batch: replay_batch(connection, batch, self._rulebook))
+            for batch in work:
+                yield batch, pace.run(lambda batch=batch: self._replay_here(batch))
             return
         # A few batches queued per process: none waits for the next while the caller merges.
         pending: dict[Future, Batch] = {}
