@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing import cli
     from routing.http import (
         admin,
+        admin_previews,
         admin_rulebooks,
         admin_waitlist,
         admin_webhooks,
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(admin_webhooks.bp)
     api.register_blueprint(admin_waitlist.bp)
     api.register_blueprint(admin_rulebooks.bp)
+    api.register_blueprint(admin_previews.bp)
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
     app.register_blueprint(served_form.bp)

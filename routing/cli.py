@@ -19,7 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 from routing.adapters.db import migrations
 from routing.adapters.db.types import utcnow
 from routing.domain.vocabulary import StaffRole
-from routing.services import audit, waitlist
+from routing.services import audit, rulebook_preview, waitlist
 from routing.services.booking_queue import queue_depth, run_worker
 from routing.services.schedule import seed_demo_schedule
 from routing.services.staff_tokens import UnknownStaff, create_token, list_tokens, parse_duration, revoke_token
@@ -180,7 +180,7 @@ def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
 @needs_schema
 def worker(until_idle: bool, idle_sleep: float) -> None:
     """Book inquiries left pending (scheduler down, crash), with backoff, and deliver the outbox (webhooks,
-    alerts) in threads beside it; run as many processes as needed.
+    alerts) and run rulebook impact previews in threads beside it; run as many processes as needed.
 
     Stops cleanly on SIGTERM or Ctrl-C after the job and the sends in hand.
     """
@@ -198,6 +198,13 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
     deliverer = None if until_idle else threading.Thread(target=outbox.run, args=(stop,), name="outbox", daemon=True)
     if deliverer is not None:
         deliverer.start()
+    # Impact previews in a thread of their own too: a replay of a long period takes a minute, bookings go on.
+    replay = _replay_settings(wiring)
+    previews = threading.Thread(
+        target=rulebook_preview.work, args=(wiring.db.session, replay, stop, idle_sleep), name="previews", daemon=True
+    )
+    if not until_idle:
+        previews.start()
     done = run_worker(
         wiring.db.session,
         wiring.routing,
@@ -209,11 +216,19 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
     )
     if deliverer is None:
         sent = outbox.drain()
+        rulebook_preview.run_pending(wiring.db.session, replay)
     else:
         stop.set()
         deliverer.join(timeout=wiring.settings.outbox.lease_seconds)
+        previews.join(timeout=rulebook_preview.LEASE.total_seconds())
         sent = None
     click.echo(f"worker stopped after {done} jobs" + (f" and {sent} deliveries" if sent is not None else ""))
+
+
+def _replay_settings(wiring: Wiring) -> rulebook_preview.ReplaySettings:
+    url = wiring.settings.database_url.render_as_string(hide_password=False)
+    settings = wiring.settings
+    return rulebook_preview.ReplaySettings(url, processes=settings.preview_processes, duty=settings.preview_duty)
 
 
 staff_cli = AppGroup("staff", help="Staff API tokens (only their hashes are stored).")

@@ -276,6 +276,10 @@ class Settings:
     waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
     #: How often the worker runs the waitlist (offers, expiries, windows passed).
     waitlist_seconds: float = 30.0
+    #: Processes a worker replays an impact preview on (``ROUTING_PREVIEW_PROCESSES``; 1: in the worker itself).
+    preview_processes: int = 2
+    #: The share of its time each of them works, sleeping the rest so intake keeps the CPU (``ROUTING_PREVIEW_DUTY``).
+    preview_duty: float = 0.2
 
     @property
     def signatures_required(self) -> bool:
@@ -295,7 +299,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     the console's ``ROUTING_SECRET_KEY``, ``ROUTING_COOKIE_SECURE`` and ``ROUTING_CONSOLE_*`` timeouts, the
     patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
     ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
-    ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``) plus ``TESTING``.
+    ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``, the impact previews' ``ROUTING_PREVIEW_PROCESSES`` and
+    ``ROUTING_PREVIEW_DUTY``) plus ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -431,7 +436,16 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
             max_unanswered=number("ROUTING_WAITLIST_MAX_UNANSWERED", 2, 1, int),
         ),
         waitlist_seconds=number("ROUTING_WAITLIST_SECONDS", 30.0, 1.0),
+        preview_processes=number("ROUTING_PREVIEW_PROCESSES", os.cpu_count() or 1, 1, int),
+        preview_duty=_share("ROUTING_PREVIEW_DUTY", number("ROUTING_PREVIEW_DUTY", 0.2, 0.05)),
     )
+
+
+def _share(name: str, value: float) -> float:
+    """A share of time: more than 0 (checked by the caller's minimum) and at most 1."""
+    if value > 1:
+        raise ConfigError(f"{name}={value} is not valid; use a share of the time between 0.05 and 1 (1: flat out).")
+    return value
 
 
 def _clinic(raw: Mapping[str, str]) -> ClinicProfile:

@@ -82,3 +82,43 @@ def test_waitlist_month_bench_prints_the_table_and_the_waitlist_refills_more_fre
     assert from_list >= without + 1
     assert "consistency over both runs" in result.stdout
     assert result.stdout.rstrip().endswith(": OK")
+
+
+def test_replay_benchmark_replays_paced_and_flat_out_and_measures_intake_beside_it(database_url):
+    import shutil
+
+    import pytest
+
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("the replay benchmark runs on PostgreSQL, the production database")
+    env = {
+        "BENCH_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "bench/rulebook_replay.py", "--fast", "--processes", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(" cores, 2,000 stored inquiries")
+    assert lines[1].startswith("generated in ")
+    assert [line.split(": ")[0] for line in lines[2:6]] == [
+        "replay, 1 process, duty 0.2",
+        "replay, 2 processes, duty 0.2",
+        "replay, 2 processes, duty 1",
+        "report",
+    ]
+    assert [line.split(": ")[1].split(" in ")[0] for line in lines[2:5]] == ["2,000 inquiries"] * 3
+    if shutil.which("wrk"):
+        assert [line.split(":")[0] for line in lines[6:9]] == [
+            "intake alone",
+            "intake while replaying",
+            "intake slowdown while replaying",
+        ]

@@ -26,7 +26,7 @@ from routing.adapters.scheduling.interface import SchedulingError
 from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
-from routing.http import console_waitlist, console_webhooks
+from routing.http import console_rulebooks, console_waitlist, console_webhooks
 from routing.http.console_forms import PER_PAGE, parse_queue_query
 from routing.http.console_text import (
     LABELS,
@@ -50,6 +50,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 bp.register_blueprint(console_webhooks.bp)
 # The waitlist per route, and staff's changes to it.
 bp.register_blueprint(console_waitlist.bp)
+# The rulebook's versions: drafts, diffs, impact previews, approval and activation.
+bp.register_blueprint(console_rulebooks.bp)
 csrf = CSRFProtect()
 
 #: Pages need nothing from elsewhere and run no script: the strictest policy that still shows them.

@@ -19,6 +19,7 @@ from routing.services import outbox_dispatch, staff_tokens
 from tests.conftest import settings_for
 from tests.http.admin_helpers import RED_FLAG, bearer, etag_of, make_token, new_inquiry
 from tests.http.intake_helpers import add_slots, inquiry
+from tests.http.preview_helpers import add_version, draft_28_days
 from tests.http.rulebook_helpers import approved_version, create_draft, document
 
 STAFF_PREFIXES = ("/v1/admin", "/v1/triage")
@@ -128,6 +129,23 @@ def _activated_once(ctx: Context) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+def _version(ctx: Context) -> int:
+    """A draft of its own (a preview of each), stored as it is."""
+    return add_version(ctx.app, draft_28_days(f"preview-{uuid.uuid4().hex[:8]}"))
+
+
+def _previewed(path: str) -> Builder:
+    """A queued impact preview of a new draft."""
+
+    def build(ctx: Context, token: str) -> tuple[str, dict]:
+        version_id = _version(ctx)
+        response = ctx.client.post(f"/v1/admin/rulebooks/{version_id}/previews", json={}, headers=bearer(ctx.admin))
+        assert response.status_code == 202, response.get_json()
+        return f"/v1/admin/rulebooks/{version_id}/previews/{response.get_json()['id']}{path}", {}
+
+    return build
+
+
 EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/inquiries"): lambda ctx, token: ("/v1/admin/inquiries?status=booked", {}),
     ("GET", "/v1/admin/inquiries/<uuid:inquiry_id>"): lambda ctx, token: (f"/v1/admin/inquiries/{ctx.booked()}", {}),
@@ -175,6 +193,13 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
         f"/v1/admin/waitlist/{_added(ctx)}",
         {"json": {"reason": "booked elsewhere"}},
     ),
+    ("POST", "/v1/admin/rulebooks/<int:version_id>/previews"): lambda ctx, token: (
+        f"/v1/admin/rulebooks/{_version(ctx)}/previews",
+        {"json": {"period_start": "2026-09-01T00:00:00+00:00"}},
+    ),
+    ("GET", "/v1/admin/rulebooks/<int:version_id>/previews"): lambda ctx, token: ("/v1/admin/rulebooks/1/previews", {}),
+    ("GET", "/v1/admin/rulebooks/<int:version_id>/previews/<uuid:preview_id>"): _previewed(""),
+    ("POST", "/v1/admin/rulebooks/<int:version_id>/previews/<uuid:preview_id>/cancel"): _previewed("/cancel"),
     ("GET", "/v1/admin/deliveries"): lambda ctx, token: ("/v1/admin/deliveries?status=dead", {}),
     ("GET", "/v1/admin/deliveries/<uuid:delivery_id>"): _dead_delivery(""),
     ("POST", "/v1/admin/deliveries/<uuid:delivery_id>/replay"): _dead_delivery("/replay"),

@@ -54,6 +54,9 @@ def test_several_webhook_secrets_are_accepted_for_rotation():
         ("LOG_LEVEL", "LOUD"),
         ("ROUTING_TIMEZONE", "Mars/Olympus_Mons"),
         ("ROUTING_WEBHOOK_SECRET", "whsec_not*base64!"),
+        ("ROUTING_PREVIEW_PROCESSES", "0"),
+        ("ROUTING_PREVIEW_DUTY", "1.5"),
+        ("ROUTING_PREVIEW_DUTY", "0"),
     ],
 )
 def test_bad_value_fails_with_a_message_naming_the_variable(variable, value):
