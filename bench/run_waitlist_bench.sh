@@ -10,10 +10,6 @@ source scripts/_postgres.sh
 
 ensure_venv runtime
 
-trap 'stop_postgres' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# Durable, as production runs it (fsync and synchronous_commit on): the wall time printed is then honest.
-PG_DURABLE=1 start_postgres
+start_bench_postgres  # durable: the wall time printed is then honest
 # The bench creates (and drops) one database per run on this server.
 "$VENV/bin/python" bench/waitlist_month.py --postgres "postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres" "$@"

@@ -127,3 +127,17 @@ stop_postgres() {
   PG_TMP=''
 }
 
+
+# A throwaway PostgreSQL for a benchmark, durable as production runs it (fsync and synchronous_commit on: a
+# commit pays for the flush), stopped when the script exits; says so, and creates the database routing_bench,
+# exported as BENCH_DATABASE_URL.
+start_bench_postgres() {
+  trap 'stop_postgres' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  PG_DURABLE=1 start_postgres
+  as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc "SHOW fsync; SHOW synchronous_commit" \
+    | paste -sd ' ' | sed 's/^/==> PostgreSQL fsync, synchronous_commit: /'
+  as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres routing_bench
+  export BENCH_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/routing_bench"
+}
