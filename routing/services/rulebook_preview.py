@@ -50,6 +50,18 @@ class NotFound(LookupError):
     """No such preview, or no such rulebook version."""
 
 
+#: Version ids are the database's 32-bit integers: a larger one in a URL names no version (and must not reach the
+#: driver, which refuses to send it).
+LARGEST_ID = 2**31 - 1
+
+
+def known_id(version_id: int) -> int:
+    """``version_id``, or NotFound when no version could have it."""
+    if not 1 <= version_id <= LARGEST_ID:
+        raise NotFound(version_id)
+    return version_id
+
+
 class Refused(ValueError):
     """The request cannot be done as asked; ``status`` is the HTTP status, ``errors`` name bad fields."""
 
@@ -75,6 +87,7 @@ def request_preview(
 
     Refused (409) while another preview of the same version is queued or running: cancel that one first.
     """
+    known_id(version_id)
     now = now or utcnow()
     end = period_end or now
     start = period_start or end - DEFAULT_PERIOD
@@ -159,6 +172,7 @@ def preview(session: Session, preview_id: uuid.UUID) -> dict[str, Any]:
 
 @read_only
 def previews_of(session: Session, version_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    known_id(version_id)
     """A version's previews, newest first, without their reports (NotFound when there is no such version)."""
     label = session.scalar(select(RulebookVersion.label).where(RulebookVersion.id == version_id))
     if label is None:
@@ -175,6 +189,8 @@ def previews_of(session: Session, version_id: int, limit: int = 20) -> list[dict
 @read_only
 def latest_report(session: Session, version_id: int) -> dict[str, Any] | None:
     """The newest finished preview of a version, with its report (what approval shows), or None."""
+    if not 1 <= version_id <= LARGEST_ID:
+        return None
     row = session.scalar(
         select(RulebookPreview)
         .where(RulebookPreview.version_id == version_id, RulebookPreview.status == DONE)

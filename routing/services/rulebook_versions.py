@@ -29,6 +29,7 @@ from routing.domain.triage.rulebook import RulebookError, parse_rulebook
 from routing.domain.vocabulary import RulebookState, StaffRole
 from routing.services import audit
 from routing.services.reading import read_only
+from routing.services.rulebook_preview import LARGEST_ID
 from routing.services.staff_tokens import Staff
 
 #: The key of an impact preview's ``result`` (``RulebookPreview.result``, written by
@@ -44,6 +45,13 @@ LABEL_LENGTH = 40
 
 class NotFound(LookupError):
     """No rulebook version with that id."""
+
+
+def known_id(version_id: int) -> int:
+    """``version_id``, or NotFound when no version could have it (the database's ids are 32-bit)."""
+    if not 1 <= version_id <= LARGEST_ID:
+        raise NotFound(version_id)
+    return version_id
 
 
 class Refused(Exception):
@@ -208,7 +216,7 @@ def list_versions(session: Session) -> list[dict[str, Any]]:
 @read_only
 def get_version(session: Session, version_id: int) -> dict[str, Any]:
     """One version with its document and, for a draft, what approving it needs (:func:`approval_check`)."""
-    row = session.get(RulebookVersion, version_id)
+    row = session.get(RulebookVersion, known_id(version_id))
     if row is None:
         raise NotFound(version_id)
     approval = _approval(session, version_id) if row.state == RulebookState.DRAFT else None
@@ -220,6 +228,7 @@ def approval_check(session: Session, version_id: int) -> dict[str, Any]:
     """What approving this version needs now, for the approval step's page: ``preview_id`` (the latest finished
     preview, or None), ``urgent_review_exits`` (its count, or None when not known), ``acknowledgement_required``
     and ``why`` (the sentence to show beside the acknowledgement box, or None)."""
+    known_id(version_id)
     if session.get(RulebookVersion, version_id) is None:
         raise NotFound(version_id)
     return _approval(session, version_id)
@@ -346,6 +355,7 @@ def _raced() -> Refused:
 
 
 def _locked(session: Session, version_id: int) -> RulebookVersion:
+    known_id(version_id)
     row = session.get(RulebookVersion, version_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFound(version_id)

@@ -166,6 +166,20 @@ def test_an_unknown_version_is_404(team):
         assert response.get_json()["detail"] == "There is no rulebook version with this id."
 
 
+def test_a_version_id_past_the_databases_integers_is_404_not_a_driver_error(team):
+    too_big = 2**31  # the fuzz test's find: psycopg refused to send it (OverflowError, a 500)
+
+    answers = [
+        team.get(f"/{too_big}", team.sam),
+        team.get(f"/{too_big}/previews", team.sam),
+        team.post(f"/{too_big}/previews", team.sam, {}),
+        team.post(f"/{too_big}/approve", team.ada, {"acknowledge_urgent_review_exits": True}),
+        team.post(f"/{too_big}/activate", team.ada),
+    ]
+
+    assert [response.status_code for response in answers] == [404] * 5
+
+
 # --- approval -------------------------------------------------------------------------------------------
 
 
