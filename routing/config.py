@@ -279,7 +279,7 @@ class Settings:
     #: Processes a worker replays an impact preview on (``ROUTING_PREVIEW_PROCESSES``; 1: in the worker itself).
     preview_processes: int = 2
     #: The share of its time each of them works, sleeping the rest so intake keeps the CPU (``ROUTING_PREVIEW_DUTY``).
-    preview_duty: float = 0.2
+    preview_duty: float = 0.1
 
     @property
     def signatures_required(self) -> bool:
@@ -437,7 +437,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         ),
         waitlist_seconds=number("ROUTING_WAITLIST_SECONDS", 30.0, 1.0),
         preview_processes=number("ROUTING_PREVIEW_PROCESSES", os.cpu_count() or 1, 1, int),
-        preview_duty=_share("ROUTING_PREVIEW_DUTY", number("ROUTING_PREVIEW_DUTY", 0.2, 0.05)),
+        preview_duty=_share("ROUTING_PREVIEW_DUTY", number("ROUTING_PREVIEW_DUTY", 0.1, 0.05)),
     )
 
 

@@ -110,8 +110,8 @@ def test_replay_benchmark_replays_paced_and_flat_out_and_measures_intake_beside_
     assert lines[0].endswith(" cores, 2,000 stored inquiries")
     assert lines[1].startswith("generated in ")
     assert [line.split(": ")[0] for line in lines[2:6]] == [
-        "replay, 1 process, duty 0.2",
-        "replay, 2 processes, duty 0.2",
+        "replay, 1 process, duty 0.1",
+        "replay, 2 processes, duty 0.1",
         "replay, 2 processes, duty 1",
         "report",
     ]

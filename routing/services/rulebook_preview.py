@@ -39,7 +39,7 @@ DEFAULT_PERIOD = timedelta(days=90)
 #: The longest period one preview may replay.
 LONGEST_PERIOD = timedelta(days=3 * 366)
 #: The share of its time a replay process works by default (``ROUTING_PREVIEW_DUTY``).
-DUTY = 0.2
+DUTY = 0.1
 #: How long a worker holds a running preview without writing progress before another may take it over.
 LEASE = timedelta(seconds=60)
 
