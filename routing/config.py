@@ -24,6 +24,8 @@ from sqlalchemy.exc import ArgumentError
 from routing.adapters.scheduling.fhir_capabilities import CHOICES as BOOKING_STRATEGIES
 from routing.adapters.scheduling.fhir_capabilities import CREATE_STATUSES as APPOINTMENT_STATUSES
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.locations import DEFAULT_TRAVEL_RADIUS_KM
+from routing.domain.postal_codes import DEFAULT_POSTAL_CODES_PATH
 from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 from routing.domain.waitlist_matching import WaitlistPolicy
@@ -280,6 +282,12 @@ class Settings:
     preview_processes: int = 2
     #: The share of its time each of them works, sleeping the rest so intake keeps the CPU (``ROUTING_PREVIEW_DUTY``).
     preview_duty: float = 0.1
+    #: Where postal codes are on the map (``ROUTING_POSTAL_CODES_FILE``), for the travel radius.
+    postal_codes_path: Path = DEFAULT_POSTAL_CODES_PATH
+    #: How far patients are booked from their postal code or chosen site before any site will do.
+    travel_radius_km: float = DEFAULT_TRAVEL_RADIUS_KM
+    #: How often a process reads the practice's sites again (a site added elsewhere is seen within this).
+    locations_check_seconds: float = 5.0
 
     @property
     def signatures_required(self) -> bool:
@@ -438,6 +446,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         waitlist_seconds=number("ROUTING_WAITLIST_SECONDS", 30.0, 1.0),
         preview_processes=number("ROUTING_PREVIEW_PROCESSES", os.cpu_count() or 1, 1, int),
         preview_duty=_share("ROUTING_PREVIEW_DUTY", number("ROUTING_PREVIEW_DUTY", 0.1, 0.05)),
+        postal_codes_path=Path(text("ROUTING_POSTAL_CODES_FILE", str(DEFAULT_POSTAL_CODES_PATH))),
+        travel_radius_km=number("ROUTING_TRAVEL_RADIUS_KM", DEFAULT_TRAVEL_RADIUS_KM, 0.0),
+        locations_check_seconds=number("ROUTING_LOCATIONS_CHECK_SECONDS", 5.0, 0.1),
     )
 
 

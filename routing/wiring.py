@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,6 +16,8 @@ from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.interface import Scheduler
 from routing.config import ConfigError, FhirSettings, Settings
 from routing.domain.clinic import ClinicProfile
+from routing.domain.locations import Coordinates
+from routing.domain.postal_codes import PostalCodesError, load_postal_codes
 from routing.domain.terminology import Terminology, TerminologyError, default_terminology, load_terminology
 from routing.domain.time_preferences import TimeWords, TimeWordsError, load_time_words
 from routing.domain.triage import Rulebook, RulebookError, language, load_rulebook
@@ -23,6 +25,7 @@ from routing.domain.triage.lexicon import LexiconError
 from routing.domain.triage.reader import Reader, reader_for
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 from routing.services import alerts, reminders
+from routing.services.location_directory import LocationDirectory
 from routing.services.outbox import Channel, record_event
 from routing.services.outbox_dispatch import OutboxPolicy, OutboxWorker, Periodic
 from routing.services.patient_notifications import build_patient_channels
@@ -52,6 +55,10 @@ class Wiring:
     time_words: tuple[TimeWords, ...] = ()
     #: The codes written on orders and appointments (ROUTING_TERMINOLOGY_FILE).
     terminology: Terminology = field(default_factory=default_terminology)
+    #: The practice's active sites, re-read every few seconds (None: tools that build a Wiring without a database).
+    locations: LocationDirectory | None = None
+    #: Where postal codes are on the map (ROUTING_POSTAL_CODES_FILE).
+    postal_codes: Mapping[str, Coordinates] = field(default_factory=dict)
     #: Where outbox events go (webhook subscriptions, on-call alerts; email and SMS plug in here).
     channels: tuple[Channel, ...] = ()
     #: How the outbox's deliveries are leased, retried and dead-lettered.
@@ -111,6 +118,9 @@ class Wiring:
             time_words=self.time_words,
             terminology=self.terminology,
             waitlist=self.settings.waitlist,
+            locations=self.locations,
+            postal_codes=self.postal_codes,
+            travel_radius_km=self.settings.travel_radius_km,
         )
 
 
@@ -139,6 +149,13 @@ def wire(settings: Settings) -> Wiring:
         time_words = load_time_words()
     except TimeWordsError as error:
         raise ConfigError(f"time words: {error}") from None
+    try:
+        postal_codes = load_postal_codes(settings.postal_codes_path)
+    except PostalCodesError as error:
+        raise ConfigError(f"ROUTING_POSTAL_CODES_FILE: {error}") from None
+    locations = LocationDirectory(
+        db, settings.clinic, settings.timezone.key, check_every=settings.locations_check_seconds
+    )
     if settings.clinic.demo and not settings.testing:
         log.warning("patient messages name the demo clinic: set ROUTING_CLINIC_NAME, _PHONE and _ADDRESS")
     language.load_model()
@@ -156,7 +173,9 @@ def wire(settings: Settings) -> Wiring:
         reader=reader,
         time_words=time_words,
         terminology=terminology,
-        channels=build_channels(settings),
+        locations=locations,
+        postal_codes=postal_codes,
+        channels=build_channels(settings, locations),
         outbox_policy=OutboxPolicy(
             lease=timedelta(seconds=settings.outbox.lease_seconds),
             give_up_after=timedelta(hours=settings.outbox.retry_hours),
@@ -164,11 +183,11 @@ def wire(settings: Settings) -> Wiring:
     )
 
 
-def build_channels(settings: Settings) -> tuple[Channel, ...]:
+def build_channels(settings: Settings, locations: LocationDirectory | None = None) -> tuple[Channel, ...]:
     """The outbox's channels: webhook subscriptions always; on-call alerts when ROUTING_ALERT_WEBHOOK_URLS is set;
-    the patient's email and SMS when ROUTING_SMTP_* and ROUTING_SMS_* are."""
+    the patient's email and SMS when ROUTING_SMTP_* and ROUTING_SMS_* are (naming each appointment's site)."""
     sender = WebhookSender(settings.outbox.connect_timeout, settings.outbox.read_timeout)
-    channels: list[Channel] = [WebhookChannel(sender), *build_patient_channels(settings)]
+    channels: list[Channel] = [WebhookChannel(sender), *build_patient_channels(settings, locations=locations)]
     config = settings.alerts
     if config.webhook_urls:
         recipients = [alerts.WebhookRecipient(url, config.webhook_secret, sender) for url in config.webhook_urls]

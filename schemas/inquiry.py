@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -93,6 +94,23 @@ class InquiryRequestSchema(InputSchema):
             "read, offers wait until staff restate it."
         },
     )
+    preferred_location = Text(
+        validate=validate.Length(max=40),
+        metadata={
+            "example": "northside",
+            "description": "The id of the practice's site the patient would like to be seen at (`GET /v1/locations`). "
+            "Booked there when it has a free slot inside the urgency window; else at a site within the travel radius; "
+            "else at any site. An id the practice does not have is refused (422).",
+        },
+    )
+    postal_code = Text(
+        validate=validate.Length(max=16),
+        metadata={
+            "example": "01103",
+            "description": "The patient's postal code: without a preferred site, sites within the travel radius of it "
+            "come first. A code the practice's postal-code table does not know places nothing.",
+        },
+    )
     consent = fields.Boolean(
         metadata={
             "description": "The patient agrees that the clinic may use the answers to arrange their care and contact "
@@ -125,6 +143,14 @@ class InquiryRequestSchema(InputSchema):
             raise ValidationError(
                 "Describe the pain in 'message' or answer at least one 'symptoms' question.", "message"
             )
+
+
+def unknown_location_errors(payload: Any, known: Callable[[str], bool]) -> dict[str, list[str]]:
+    """The error for a ``preferred_location`` the practice does not have (``known`` says which ids it has)."""
+    wanted = payload.get("preferred_location") if isinstance(payload, Mapping) else None
+    if isinstance(wanted, str) and wanted.strip() and not known(wanted):
+        return {"preferred_location": ["No site with this id; see GET /v1/locations for the practice's sites."]}
+    return {}
 
 
 def _given(value) -> bool:
@@ -175,6 +201,9 @@ class SlotTimeSchema(Schema):
     slot_type = fields.String(metadata={"example": "consult", "description": SLOT_TYPE})
     start = fields.String(metadata={"example": "2026-11-26T09:00:00-05:00"})
     end = fields.String()
+    location = fields.String(
+        allow_none=True, metadata={"example": "main", "description": "The practice's site it is at (a location id)"}
+    )
 
 
 class InquiryResponseSchema(Schema):

@@ -87,14 +87,24 @@ class FakeScheduler:
     # --- the Scheduler protocol -------------------------------------------------------------------
 
     def find_free_slots(
-        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+        self,
+        session: Session,
+        slot_type: str,
+        start: datetime,
+        end: datetime,
+        limit: int = 10,
+        locations: tuple[str, ...] | None = None,
     ) -> list[SlotTime]:
-        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end`` (at one of ``locations``,
+        when given), earliest first."""
         self._called("find_free_slots")
         free = [
             slot
             for slot in self.slots.values()
-            if slot.slot_type == slot_type and start < slot.start <= end and not self._taken(slot.id)
+            if slot.slot_type == slot_type
+            and start < slot.start <= end
+            and not self._taken(slot.id)
+            and (locations is None or slot.location in locations)
         ]
         return sorted(free, key=lambda slot: (slot.start, slot.id))[:limit]
 

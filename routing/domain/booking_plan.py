@@ -17,11 +17,13 @@ SLOT_TYPE_FOR_ROUTE = {
 
 @dataclass(frozen=True)
 class BookingPlan:
-    """Book the earliest free ``slot_type`` slot starting after ``earliest`` and before ``latest``."""
+    """Book the earliest free ``slot_type`` slot starting after ``earliest`` and before ``latest``, at one of
+    ``locations`` (None: at any site)."""
 
     slot_type: str
     earliest: datetime
     latest: datetime
+    locations: tuple[str, ...] | None = None
 
 
 def plan_booking(route: str, urgency: str, windows: Mapping[str, int | None], now: datetime) -> BookingPlan | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from routing.domain.locations import DEFAULT_LOCATION
 from routing.domain.vocabulary import SlotType
 
 MON, TUE, WED, THU, FRI = range(5)
@@ -36,28 +37,39 @@ DEMO_TIMETABLE: tuple[Session, ...] = (
 
 @dataclass(frozen=True)
 class SlotSpec:
-    """One slot to create: type and UTC start/end."""
+    """One slot to create: type, UTC start/end, and the site it is at."""
 
     slot_type: SlotType
     start: datetime
     end: datetime
+    location: str = DEFAULT_LOCATION
 
 
 def demo_slots(
-    first_day: date, days: int, tz: ZoneInfo, timetable: tuple[Session, ...] = DEMO_TIMETABLE
+    first_day: date,
+    days: int,
+    tz: ZoneInfo,
+    timetable: tuple[Session, ...] = DEMO_TIMETABLE,
+    location: str = DEFAULT_LOCATION,
+    slot_types: frozenset[str] | None = None,
 ) -> list[SlotSpec]:
-    """Slots for ``days`` calendar days from ``first_day``, in UTC, ordered by start then type."""
+    """Slots for ``days`` calendar days from ``first_day`` at ``location`` (of ``slot_types`` only, when given), in
+    UTC, ordered by start then type."""
     specs = []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         for session in timetable:
-            if day.weekday() not in session.weekdays:
+            if day.weekday() not in session.weekdays or (
+                slot_types is not None and session.slot_type not in slot_types
+            ):
                 continue
             # Local wall-clock times, converted per slot so a DST change mid-range stays on the hour.
             start = datetime.combine(day, session.first_start, tz)
             last_end = datetime.combine(day, session.last_end, tz)
             step = timedelta(minutes=session.minutes)
             while start + step <= last_end:
-                specs.append(SlotSpec(session.slot_type, start.astimezone(UTC), (start + step).astimezone(UTC)))
+                specs.append(
+                    SlotSpec(session.slot_type, start.astimezone(UTC), (start + step).astimezone(UTC), location)
+                )
                 start += step
     return sorted(specs, key=lambda spec: (spec.start, spec.slot_type))

@@ -9,6 +9,7 @@ gives the patient a number to call rather than none.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
@@ -80,24 +81,51 @@ def booked(
     *,
     clinic: ClinicProfile = DEMO_CLINIC,
     preference: PreferenceResult | None = None,
+    site: SiteChoice | None = None,
 ) -> str:
-    """The appointment is booked; where, and how it relates to the times the patient said suit them."""
+    """The appointment is booked; where (and, when it is not where the patient asked, why), and how it relates
+    to the times the patient said suit them."""
     lang = _language(language)
     kind = LABELS.patient_words("slot_type", slot_type, lang)
     when = local_time(start, tz, lang)
     if lang == "es":
         text = (
             f"Su {kind} en {clinic.name}, {clinic.address}, está reservada para el {when}. "
-            f"{_preference_note(preference, lang)}"
+            f"{_site_note(site, lang)}{_preference_note(preference, lang)}"
             f"Si ese horario no le conviene, llame al {clinic.phone} y le buscaremos otro."
         )
     else:
         text = (
             f"Your {kind} at {clinic.name}, {clinic.address}, is booked for {when}. "
-            f"{_preference_note(preference, lang)}"
+            f"{_site_note(site, lang)}{_preference_note(preference, lang)}"
             f"If that time does not suit you, call us on {clinic.phone} and we will find another."
         )
     return text
+
+
+class SiteChoice(StrEnum):
+    """How the booked site relates to where the patient asked to be seen."""
+
+    #: The patient chose a site and it had no slot in time: a site within the travel radius had one.
+    NEAR_CHOSEN = "near_chosen"
+    #: The patient chose a site or gave a postal code, and nothing near had a slot in time: another site had one.
+    ELSEWHERE = "elsewhere"
+
+
+_SITE_NOTES = {
+    (SiteChoice.NEAR_CHOSEN, "en"): "The site you chose had no free appointment soon enough, so we booked the "
+    "nearest one that had. ",
+    (SiteChoice.NEAR_CHOSEN, "es"): "El centro que eligió no tenía citas libres a tiempo, así que reservamos en el "
+    "centro cercano que sí tenía. ",
+    (SiteChoice.ELSEWHERE, "en"): "No site near you had a free appointment soon enough, so we booked the earliest "
+    "one at another of our sites; call us if you would rather wait for one nearer. ",
+    (SiteChoice.ELSEWHERE, "es"): "Ningún centro cercano a usted tenía citas libres a tiempo, así que reservamos la "
+    "primera disponible en otro de nuestros centros; llámenos si prefiere esperar una más cerca. ",
+}
+
+
+def _site_note(site: SiteChoice | None, lang: str) -> str:
+    return _SITE_NOTES[(site, lang)] if site is not None else ""
 
 
 def _preference_note(preference: PreferenceResult | None, lang: str) -> str:

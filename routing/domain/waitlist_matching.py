@@ -65,6 +65,8 @@ class Candidate:
     unavailable: TimePreference | None = None
     #: Slots this entry declined or let expire (their ids): never offered to it again.
     refused: frozenset[str] = field(default_factory=frozenset)
+    #: The sites an offer may be at; None: any site.
+    locations: frozenset[str] | None = None
 
     def order(self) -> tuple[int, datetime, str]:
         """Most urgent first, then the longest waiting; the id only makes the order total."""
@@ -78,6 +80,8 @@ class FreeSlot:
     id: str
     slot_type: str
     start: datetime
+    #: The site it is at, if the scheduling system says.
+    location: str | None = None
 
 
 def unreadable(preference: TimePreference | None) -> bool:
@@ -88,6 +92,8 @@ def unreadable(preference: TimePreference | None) -> bool:
 def fits(candidate: Candidate, slot: FreeSlot, now: datetime, policy: WaitlistPolicy) -> bool:
     """True when ``slot`` may be offered to ``candidate`` now."""
     if slot.slot_type != candidate.slot_type or slot.id in candidate.refused:
+        return False
+    if candidate.locations is not None and slot.location not in candidate.locations:
         return False
     if slot.start > candidate.window_end or slot.start < now + policy.notice:
         return False

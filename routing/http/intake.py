@@ -19,7 +19,7 @@ from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_respon
 from routing.http.webhook_delivery import delivery_key, header_errors, parse_body, verify_signature
 from routing.services import patient_link
 from routing.services.intake import Delivery, IdempotencyConflict, Outcome, SlotTime, get_outcome, receive_inquiry
-from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema
+from schemas.inquiry import InquiryRequestSchema, InquiryResponseSchema, unknown_location_errors
 
 bp = Blueprint("intake", __name__, url_prefix="/v1", description="The web-form webhook")
 # A browser's form submission is answered with pages in the patient's language; API clients see JSON.
@@ -77,7 +77,11 @@ def receive():
     if is_questionnaire_response(request):
         delivery = questionnaire_delivery(request, raw, payload, w.settings)
     else:
-        errors = {**header_errors(request), **(form.errors if form else {})}
+        errors = {
+            **header_errors(request),
+            **(form.errors if form else {}),
+            **unknown_location_errors(payload, w.routing.has_site),
+        }
         data = load_all_or_422(inquiry_request, payload, errors)
         delivery = Delivery(delivery_key(request, raw), raw, request.content_type or "", payload, data)
     try:
@@ -153,4 +157,5 @@ def _slot(slot: SlotTime | None, tz: ZoneInfo) -> dict | None:
         "slot_type": slot.slot_type,
         "start": slot.start.astimezone(tz).isoformat(),
         "end": slot.end.astimezone(tz).isoformat(),
+        "location": slot.location,
     }

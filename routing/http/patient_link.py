@@ -110,7 +110,8 @@ def calendar(token: str):
     if view is None or view.appointment is None:
         return _missing()
     shown = view.appointment
-    return calendar_file(shown.id, shown.slot_type, shown.start, shown.end, view.language, wiring().clinic)
+    clinic = wiring().routing.clinic_at(shown.location)
+    return calendar_file(shown.id, shown.slot_type, shown.start, shown.end, view.language, clinic)
 
 
 @bp.get("/<token>/cancel")
@@ -340,11 +341,12 @@ def _appointment(view: PatientView, token: str) -> dict[str, str] | None:
     shown = view.appointment
     if shown is None:
         return None
-    w = wiring()
+    routing = wiring().routing
+    clinic = routing.clinic_at(shown.location)
     return {
         "what": LABELS.patient_words("slot_type", shown.slot_type, view.language),
-        "when": patient_messages.local_time(shown.start, w.settings.timezone, view.language),
-        "where": f"{w.clinic.name}, {w.clinic.address}",
+        "when": patient_messages.local_time(shown.start, routing.tz_at(shown.location), view.language),
+        "where": f"{clinic.name}, {clinic.address}",
         "ics_url": url_for(".calendar", token=token),
     }
 

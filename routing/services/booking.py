@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from routing.adapters.scheduling.interface import (
     SlotTime,
 )
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.locations import Tier
 from routing.domain.terminology import REQUEST_PRIORITY, Terminology
 from routing.domain.time_preferences import TimePreference
 
@@ -97,6 +99,43 @@ def book_earliest(
     return scheduler.book_earliest(session, plan, request)
 
 
+def book_at_sites(
+    session: Session,
+    scheduler: Scheduler,
+    plan: BookingPlan,
+    request: BookingRequest,
+    preference: TimePreference | None,
+    tiers: Sequence[Tier],
+) -> BookingOutcome:
+    """Book the earliest free slot inside the plan's window at the sites of the first tier that has one (see
+    ``routing.domain.locations.tiers``); with no tiers, at any site. When no tier has one, the slot proposed is
+    the first tier's earliest later one (the site nearest the patient's wish that has any)."""
+    proposed = None
+    for plan_at in _plans_at(plan, tiers):
+        outcome = book_earliest(session, scheduler, plan_at, request, preference)
+        if outcome.booking is not None:
+            return outcome
+        proposed = proposed or outcome.proposed
+    return BookingOutcome(None, proposed=proposed)
+
+
+def propose_at_sites(
+    session: Session,
+    scheduler: Scheduler,
+    plan: BookingPlan,
+    preference: TimePreference | None,
+    tiers: Sequence[Tier],
+) -> SlotTime | None:
+    """The slot :func:`book_at_sites` would book (or propose), without booking it."""
+    proposals = [propose_earliest(session, scheduler, plan_at, preference) for plan_at in _plans_at(plan, tiers)]
+    in_window = [slot for slot in proposals if slot is not None and slot.start <= plan.latest]
+    return next(iter(in_window), None) or next((slot for slot in proposals if slot is not None), None)
+
+
+def _plans_at(plan: BookingPlan, tiers: Sequence[Tier]) -> list[BookingPlan]:
+    return [replace(plan, locations=tier.sites) for tier in tiers] or [plan]
+
+
 def propose_earliest(
     session: Session, scheduler: Scheduler, plan: BookingPlan, preference: TimePreference | None = None
 ) -> SlotTime | None:
@@ -109,7 +148,9 @@ def propose_earliest(
         suiting = next(_slots_suiting(session, scheduler, plan, preference), None)
         if suiting is not None:
             return suiting
-    slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest + PROPOSAL_HORIZON, limit=1)
+    slots = scheduler.find_free_slots(
+        session, plan.slot_type, plan.earliest, plan.latest + PROPOSAL_HORIZON, limit=1, locations=plan.locations
+    )
     return slots[0] if slots else None
 
 
@@ -123,7 +164,9 @@ def _slots_suiting(
     """
     after = plan.earliest
     for _ in range(_PREFERENCE_PAGES):
-        slots = scheduler.find_free_slots(session, plan.slot_type, after, plan.latest, limit=_PREFERENCE_PAGE)
+        slots = scheduler.find_free_slots(
+            session, plan.slot_type, after, plan.latest, limit=_PREFERENCE_PAGE, locations=plan.locations
+        )
         yield from (slot for slot in slots if preference.fits(slot.start))
         if len(slots) < _PREFERENCE_PAGE:
             return
@@ -170,10 +213,11 @@ def record_booking(
             "slot_id": uuid.UUID(slot.id) if scheduler.capabilities.local_slots else None,
             "booking_key": request.booking_key,
             "referral_id": referral_id,
+            "location_id": slot.location,
             "created_at": now,
         },
     )
-    return SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end)
+    return SlotTime(str(appointment_id), slot.slot_type, slot.start, slot.end, slot.location)
 
 
 def _referral(route: str, terminology: Terminology) -> ReferralRequest | None:

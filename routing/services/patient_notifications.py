@@ -45,6 +45,7 @@ from routing.domain.patient_notices import (
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, OfferStatus
 from routing.observability import events
 from routing.services import opt_outs, patient_link
+from routing.services.location_directory import LocationDirectory
 from routing.services.outbox import Channel, DeliveryResult, OutboundEvent
 from routing.services.patient_contacts import contact_of
 
@@ -82,9 +83,17 @@ class _PatientChannel:
     name: str
 
     def __init__(
-        self, *, clinic: ClinicProfile, tz: ZoneInfo, country_code: str = "1", link_for: LinkFor | None = None
+        self,
+        *,
+        clinic: ClinicProfile,
+        tz: ZoneInfo,
+        country_code: str = "1",
+        link_for: LinkFor | None = None,
+        locations: LocationDirectory | None = None,
     ) -> None:
         self.clinic, self.tz, self.country_code, self.link_for = clinic, tz, country_code, link_for
+        #: The practice's sites: a notice about an appointment names the appointment's site.
+        self.locations = locations
 
     def targets(self, session: Session, event: OutboundEvent) -> list[str]:
         """``["patient"]`` when the patient is to be told of ``event`` on this channel, else ``[]``."""
@@ -132,18 +141,21 @@ class _PatientChannel:
             return "not sent: the patient opted out"
         kind = NOTICES[event.type]
         start = until = None
+        clinic = self.clinic
         if kind in ABOUT_AN_APPOINTMENT:
             appointment = _appointment_for(session, event, kind)
             if appointment is None:
                 return "not sent: the appointment is no longer as the event says"
             start = appointment.start
+            if self.locations is not None:
+                clinic = self.locations.clinic_at(appointment.location_id)
         elif kind == OFFERED:
             offer = _open_offer_for(session, event, inquiry, now)
             if offer is None:
                 return "not sent: the offer is no longer open"
             start, until = offer.start, offer.expires_at
         link = self.link_for(inquiry.id, now) if self.link_for is not None else None
-        notice = Notice(kind, inquiry.language, self.clinic, self.tz, start=start, until=until, link=link)
+        notice = Notice(kind, inquiry.language, clinic, self.tz, start=start, until=until, link=link)
         return _Prepared(address, notice)
 
     def _send(self, event: OutboundEvent, prepared: _Prepared) -> Sent:
@@ -214,13 +226,22 @@ def patient_link_for(settings: Settings) -> LinkFor | None:
     return lambda inquiry_id, now: public_url + patient_link.link_for(secret_key, inquiry_id, now)
 
 
-def build_patient_channels(settings: Settings, link_for: LinkFor | None = None) -> tuple[Channel, ...]:
+def build_patient_channels(
+    settings: Settings, link_for: LinkFor | None = None, locations: LocationDirectory | None = None
+) -> tuple[Channel, ...]:
     """The patient channels the settings turn on (email with ROUTING_SMTP_*, SMS with ROUTING_SMS_*), with the
-    patient's own link in each notice (``link_for``, by default :func:`patient_link_for`)."""
+    patient's own link in each notice (``link_for``, by default :func:`patient_link_for`), and each appointment's
+    site (``locations``)."""
     channels: list[Channel] = []
     country_code = settings.sms.country_code if settings.sms is not None else "1"
     link_for = link_for or patient_link_for(settings)
-    common = {"clinic": settings.clinic, "tz": settings.timezone, "country_code": country_code, "link_for": link_for}
+    common = {
+        "clinic": settings.clinic,
+        "tz": settings.timezone,
+        "country_code": country_code,
+        "link_for": link_for,
+        "locations": locations,
+    }
     if settings.email is not None:
         # Imported here: a service without email does not load the mail stack.
         from routing.adapters.notify.smtp import SmtpMailer

@@ -45,6 +45,8 @@ class ShownAppointment:
     slot_type: str
     start: datetime
     end: datetime
+    #: The practice's site it is at, if known.
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ def open_link(
     if appointment is not None and appointment.end + patient_link.AFTER_APPOINTMENT < now:
         return None
     shown = (
-        ShownAppointment(appointment.id, appointment.slot_type, appointment.start, appointment.end)
+        ShownAppointment(
+            appointment.id, appointment.slot_type, appointment.start, appointment.end, appointment.location_id
+        )
         if appointment is not None
         else None
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,8 @@ from routing.adapters.scheduling.interface import (
 from routing.domain import patient_messages, patient_notices
 from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
+from routing.domain.locations import DEFAULT_TRAVEL_RADIUS_KM, Basis, Coordinates, Tier, Wish, tiers
+from routing.domain.patient_messages import SiteChoice
 from routing.domain.terminology import Terminology, default_terminology
 from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
@@ -35,7 +38,8 @@ from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
 from routing.domain.waitlist_matching import WaitlistPolicy
 from routing.observability import events
 from routing.services import event_data, outbox, waitlist_join
-from routing.services.booking import book_earliest, booking_request, propose_earliest, record_booking
+from routing.services.booking import book_at_sites, booking_request, propose_at_sites, record_booking
+from routing.services.location_directory import LocationDirectory
 from routing.services.rulebook_source import RulebookSource
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,11 @@ class Routing:
     terminology: Terminology = field(default_factory=default_terminology)
     #: How the waitlist offers freed slots (ROUTING_WAITLIST*).
     waitlist: WaitlistPolicy = field(default_factory=WaitlistPolicy)
+    #: The practice's sites; None (or none read yet): book at any site and name none, as with one site.
+    locations: LocationDirectory | None = None
+    #: Where patients' postal codes are on the map (ROUTING_POSTAL_CODES_FILE), for the travel radius.
+    postal_codes: Mapping[str, Coordinates] = field(default_factory=dict)
+    travel_radius_km: float = DEFAULT_TRAVEL_RADIUS_KM
 
     @property
     def rulebook(self) -> Rulebook:
@@ -95,9 +104,30 @@ class Routing:
         rulebooks = self.rulebooks
         return rulebooks if isinstance(rulebooks, Rulebook) else rulebooks.current()
 
+    def site_tiers(self, slot_type: str, wish: Wish) -> tuple[Tier, ...]:
+        """The sites to book ``slot_type`` at, tier by tier (empty: any site, the practice has none on record)."""
+        sites = self.locations.sites() if self.locations is not None else ()
+        if not sites:
+            return ()
+        return tiers(sites, slot_type, wish, self.postal_codes, self.travel_radius_km) or (Tier(Basis.ANY, ()),)
+
+    def has_site(self, location_id: str) -> bool:
+        """Whether ``location_id`` is one of the practice's active sites (any id, when none are on record)."""
+        return self.locations is None or not self.locations.sites() or self.locations.site(location_id) is not None
+
+    def clinic_at(self, location_id: str | None) -> ClinicProfile:
+        """The clinic as a patient booked at ``location_id`` should read it (see ``LocationDirectory.clinic_at``)."""
+        return self.clinic if self.locations is None else self.locations.clinic_at(location_id)
+
+    def tz_at(self, location_id: str | None) -> ZoneInfo:
+        """The time zone a site's appointments are told in: the site's own, else the clinic's."""
+        site = self.locations.site(location_id) if self.locations is not None else None
+        return ZoneInfo(site.time_zone) if site is not None and site.time_zone else self.tz
+
 
 _decisions = TriageDecision.__table__
 _inquiries = Inquiry.__table__
+NO_WISH = Wish()
 _RECORD_DECISION = RowWrite.insert(_decisions)
 _STORE_INQUIRY = RowWrite.insert(_inquiries)
 _BOOKING_NOW = "booking with the scheduling system"
@@ -168,15 +198,18 @@ def route_inquiry(
     if data.get("unavailable_times"):
         unavailable = read_preferences(data["unavailable_times"], routing.time_words, routing.tz, decision.language)
         preference = preference.excluding(unavailable)
+    wish = Wish(data.get("preferred_location"), data.get("postal_code"))
     step = _Step(session, routing, inquiry_id, decision, now, retry=not first_booking, new_inquiry=new_inquiry)
+    step.location = wish.preferred
     if plan is None:
         message = patient_messages.urgent_review(decision.urgency, decision.language, clinic=routing.clinic)
         with session.begin(), WriteBatch(session.connection()) as writes:
             step.record(writes, InquiryStatus.URGENT_REVIEW, "a clinician must call the patient", message)
         events.inquiry_routed(inquiry_id, InquiryStatus.URGENT_REVIEW, decision)
         return Outcome(inquiry_id, InquiryStatus.URGENT_REVIEW, message, decision.to_dict(), language=decision.language)
+    sites = routing.site_tiers(plan.slot_type, wish)
     if decision.hold is not None:
-        return _hold_for_reading(step, plan, preference)
+        return _hold_for_reading(step, plan, preference, sites)
 
     scheduler = routing.scheduler
 
@@ -208,6 +241,8 @@ def route_inquiry(
             replaced,
             unavailable,
             told_by=_notice_channels(data),
+            wished=wish,
+            sites=sites,
         )
 
     if scheduler.capabilities.books_in_transaction:
@@ -218,7 +253,7 @@ def route_inquiry(
                 with session.begin_nested(), WriteBatch(session.connection()) as writes:
                     request = request_for_booking()
                     replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
-                    booking = book_earliest(session, scheduler, plan, request, preference)
+                    booking = book_at_sites(session, scheduler, plan, request, preference, sites)
                     outcome = settle(writes, request, booking, replaced)
             except Exception as error:  # rolled back to the savepoint: the inquiry and decision stay
                 log.error("inquiry %s decided but not booked: %s", inquiry_id, type(error).__name__)
@@ -236,7 +271,7 @@ def route_inquiry(
         replaced = None if first_booking else _replaced_appointment(session, inquiry_id)
         step.record_waiting(writes)
     try:
-        booking = book_earliest(session, scheduler, plan, request, preference)
+        booking = book_at_sites(session, scheduler, plan, request, preference, sites)
     except SchedulerUnavailable:
         events.booking_attempt_failed(scheduler.name, "unavailable", inquiry_id)
         why = "scheduling system unavailable"
@@ -268,6 +303,8 @@ class _Step:
     retry: bool
     new_inquiry: dict[str, Any] | None
     decision_recorded: bool = False
+    #: The site the patient chose (recorded as the inquiry's site until a slot's site is known).
+    location: str | None = None
 
     def record(
         self,
@@ -283,6 +320,7 @@ class _Step:
         """Write the inquiry's status (and, the first time, the decision and its facts), with its events
         (``hold``: why a ``needs_review`` inquiry is held, an ``inquiry.held`` reason)."""
         values = _status_values(status, detail, message, self.now, proposed=proposed, lease_until=lease_until)
+        values["location_id"] = proposed.location if proposed is not None and proposed.location else self.location
         told = _outcome_events(self.inquiry_id, status, self.decision, hold)
         if self.decision_recorded:
             _settle(writes, self.inquiry_id, values, told, self.now)
@@ -303,7 +341,7 @@ class _Step:
         self.record(writes, InquiryStatus.PENDING_BOOKING, _BOOKING_NOW, message, lease_until=until)
 
 
-def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference) -> Outcome:
+def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference, sites: tuple[Tier, ...]) -> Outcome:
     """The safety net: a person reads the inquiry before anything is booked; the fitting slot is proposed."""
     session, scheduler, decision = step.session, step.routing.scheduler, step.decision
     detail = _HOLD_DETAIL[decision.hold]
@@ -311,7 +349,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
     status = InquiryStatus.NEEDS_REVIEW
     if scheduler.capabilities.books_in_transaction:
         with session.begin():
-            proposed = propose_earliest(session, scheduler, plan, preference)
+            proposed = propose_at_sites(session, scheduler, plan, preference, sites)
             with WriteBatch(session.connection()) as writes:
                 step.record(writes, status, detail, message, proposed=proposed, hold=decision.hold)
     else:
@@ -320,7 +358,7 @@ def _hold_for_reading(step: _Step, plan: BookingPlan, preference: TimePreference
         # An external scheduler is asked outside any transaction. The proposal is a courtesy: whatever goes
         # wrong with it (unreachable, a refusal), the inquiry is still held for staff, who book by phone.
         try:
-            proposed = propose_earliest(session, scheduler, plan, preference)
+            proposed = propose_at_sites(session, scheduler, plan, preference, sites)
         except SchedulingError as error:
             log.warning("inquiry %s held for staff without a proposed slot: %s", step.inquiry_id, type(error).__name__)
             proposed = None
@@ -436,17 +474,22 @@ def _apply(
     unavailable_times: list[str] | None = None,
     *,
     told_by: tuple[str, ...] = (),
+    wished: Wish = NO_WISH,
+    sites: tuple[Tier, ...] = (),
 ) -> Outcome:
-    tz = routing.tz
     language = decision.language
     appointment = None
+    slot = booking.booking.slot if booking.booking is not None else booking.proposed
+    location = slot.location if slot is not None and slot.location else wished.preferred
+    tz, clinic = routing.tz_at(location), routing.clinic_at(location)
     if booking.booking is not None:
         appointment = record_booking(writes, routing.scheduler, request, booking.booking, now)
         status, detail = InquiryStatus.BOOKED, None
         booked = [_booked_event(inquiry_id, routing, booking, appointment, replaced)]
         told = preference_result(preference, appointment.start)
+        site = _site_choice(sites, location, wished)
         message = patient_messages.booked(
-            plan.slot_type, appointment.start, tz, language, clinic=routing.clinic, preference=told
+            plan.slot_type, appointment.start, tz, language, clinic=clinic, preference=told, site=site
         )
     else:
         status = InquiryStatus.NEEDS_REVIEW
@@ -457,7 +500,7 @@ def _apply(
             booking.proposed.start if booking.proposed else None,
             tz,
             language,
-            clinic=routing.clinic,
+            clinic=clinic,
             # On the waitlist too: an earlier slot may be offered, by the channels the patient is told on.
             waitlist=told_by if routing.waitlist.enabled else None,
         )
@@ -472,9 +515,11 @@ def _apply(
                 proposed=booking.proposed,
                 unavailable_times=unavailable_times,
                 now=now,
+                locations=_acceptable_sites(sites, wished),
             )
     proposed = booking.proposed
     values = _status_values(status, detail, message, now, proposed=proposed)
+    values["location_id"] = location
     hold = None if appointment is not None else "no_slot"
     _settle(writes, inquiry_id, values, _outcome_events(inquiry_id, status, decision, hold) + booked, now)
     return Outcome(
@@ -489,6 +534,26 @@ def _apply(
 
 
 Told = list[tuple[str, dict[str, Any]]]
+
+
+def _site_choice(sites: tuple[Tier, ...], location: str | None, wished: Wish) -> SiteChoice | None:
+    """What to tell the patient about the site booked, when it is not the one they asked for (None: nothing)."""
+    basis = next((tier.basis for tier in sites if location in tier.sites), None)
+    if basis == Basis.NEARBY and wished.preferred:
+        return SiteChoice.NEAR_CHOSEN
+    if basis == Basis.ANY and len(sites) > 1:  # a nearer tier was tried and had nothing in time
+        return SiteChoice.ELSEWHERE
+    return None
+
+
+def _acceptable_sites(sites: tuple[Tier, ...], wished: Wish) -> list[str] | None:
+    """The sites a waitlist offer may be at, in the order the patient would take them; None: any site.
+
+    Stricter than booking: a patient who named a site or a postal code is offered a freed slot only there or
+    within the travel radius (a freed slot far away is no improvement on the one staff will arrange).
+    """
+    near = [site for tier in sites if tier.basis != Basis.ANY for site in tier.sites]
+    return near if wished.stated and near else None
 
 
 def _notice_channels(data: dict[str, Any]) -> tuple[str, ...]:

@@ -57,6 +57,8 @@ class QueueFilter:
     #: Part of the patient's name (first, last, or "first last") or phone number, any case; a phone
     #: matches on its digits alone. Not indexed: a scan of the inquiries, fine at a clinic's volume.
     search: str | None = None
+    #: A site's id: inquiries routed there (their booked or proposed slot's site, else the one they chose).
+    location: str | None = None
 
 
 def etag(inquiry: Inquiry) -> str:
@@ -83,6 +85,8 @@ def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int =
         query = query.where(Inquiry.received_at < filters.received_before)
     if filters.search and filters.search.strip():
         query = query.where(_matches(filters.search))
+    if filters.location:
+        query = query.where(Inquiry.location_id == filters.location)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(_ATTENTION_RANK, _URGENCY_RANK, Inquiry.received_at, Inquiry.id)

@@ -156,7 +156,7 @@ def slots_by_id(slots: Iterable[SlotTime]) -> dict[str, SlotTime]:
 
 
 def _pairs(slots: list[SlotTime], candidates: list[Candidate], now: datetime, routing: Routing):
-    free = [FreeSlot(slot.id, slot.slot_type, slot.start) for slot in slots]
+    free = [FreeSlot(slot.id, slot.slot_type, slot.start, slot.location) for slot in slots]
     return match(free, candidates, now, routing.waitlist)
 
 
@@ -195,6 +195,7 @@ def _candidates(session: Session, routing: Routing, slot_type: str) -> list[Cand
                 window_end=entry.window_end,
                 unavailable=unavailable,
                 refused=frozenset(refused.get(entry.id, ())),
+                locations=frozenset(entry.locations) if entry.locations is not None else None,
             )
         )
     return candidates

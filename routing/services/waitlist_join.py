@@ -64,8 +64,10 @@ def join(
     proposed: SlotTime | None,
     unavailable_times: list[str] | None,
     now: datetime,
+    locations: list[str] | None = None,
 ) -> None:
-    """Put the inquiry on the waitlist for ``plan``'s slot type until its window ends, in the caller's batch.
+    """Put the inquiry on the waitlist for ``plan``'s slot type until its window ends, in the caller's batch;
+    offers only at ``locations`` (None: at any site).
 
     Add it before the settle that holds the inquiry for staff: it applies only if that settle does.
     """
@@ -81,6 +83,7 @@ def join(
             "window_end": plan.latest,
             "proposed_slot": _slot_record(proposed),
             "unavailable_times": joined_times(unavailable_times),
+            "locations": locations,
             "status": WaitlistStatus.WAITING,
             "unanswered": 0,
             "joined_at": now,

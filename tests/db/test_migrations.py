@@ -33,13 +33,14 @@ TABLES = {
     "waitlist_offers",
     "rulebook_versions",
     "rulebook_previews",
+    "locations",
 }
 #: What 0008 adds.
 OUTBOX_TABLES = {"outbox_events", "outbox_deliveries", "outbox_attempts", "webhook_subscriptions"}
 WAITLIST_TABLES = {"waitlist_entries", "waitlist_offers"}
 RULEBOOK_TABLES = {"rulebook_versions", "rulebook_previews"}
 #: Tables later migrations add (not there at 0005 or 0006 either).
-ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES, *WAITLIST_TABLES, *RULEBOOK_TABLES}
+ADDED_AFTER_0006 = {"contact_opt_outs", *OUTBOX_TABLES, *WAITLIST_TABLES, *RULEBOOK_TABLES, "locations"}
 
 
 def _schema_differences(url) -> list:
@@ -224,3 +225,31 @@ def test_0010_adds_rulebook_versions_with_the_shipped_rulebook_active_and_undoes
     assert added == RULEBOOK_TABLES
     assert [tuple(row) for row in seeded] == [(1, shipped, "active", "migration")]
     assert _tables(database_url) == before
+
+
+def test_0011_moves_every_slot_to_the_default_site_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0010")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    'INSERT INTO slots (id, slot_type, start, "end", status, version, created_at) VALUES '
+                    "('5e0c5a1e9b7d4c1e8a3f000000000001', 'consult', '2026-12-07 14:00:00', '2026-12-07 14:30:00', "
+                    "'free', 1, '2026-12-06 00:00:00')"
+                )
+            )
+        migrations.upgrade(database_url, "0011")
+        with engine.connect() as connection:
+            sites = connection.execute(text("SELECT id, name, address, active FROM locations")).all()
+            slots = connection.execute(text("SELECT slot_type, location_id FROM slots")).all()
+        migrations.downgrade(database_url, "0010")
+        with engine.connect() as connection:
+            after = connection.execute(text("SELECT slot_type FROM slots")).all()
+    finally:
+        engine.dispose()
+
+    assert [tuple(row) for row in sites] == [("main", "Main site", None, True)]
+    assert [tuple(row) for row in slots] == [("consult", "main")]
+    assert [tuple(row) for row in after] == [("consult",)]
+    assert "locations" not in _tables(database_url)

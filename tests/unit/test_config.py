@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,13 @@ def test_defaults_are_sqlite_embedded_scheduler_and_new_york_time():
     assert settings.log_level == "INFO"
     assert settings.timezone.key == "America/New_York"
     assert settings.signatures_required is False
+
+
+def test_previews_replay_on_every_core_a_tenth_of_the_time_by_default():
+    # The pace measured to keep intake within a fifth of its speed (docs/rulebook-previews.md): 0.2 was 18 %.
+    settings = load_settings(environ={})
+
+    assert (settings.preview_processes, settings.preview_duty) == (os.cpu_count() or 1, 0.1)
 
 
 def test_overrides_win_over_the_environment():

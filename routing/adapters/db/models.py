@@ -71,6 +71,8 @@ class Inquiry(Base):
     proposed_slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id"))
     # The proposed slot as offered (id, type, start, end), whichever scheduler it came from.
     proposed_slot: Mapped[dict[str, Any] | None]
+    #: The site the inquiry is routed to: its booked or proposed slot's location, else the one the patient chose.
+    location_id: Mapped[str | None] = mapped_column(String(40), index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The booking queue: a pending inquiry is due at next_attempt_at; a worker holding it sets
@@ -108,16 +110,46 @@ class TriageDecision(Base):
     inquiry: Mapped[Inquiry] = relationship(back_populates="decisions")
 
 
+class Location(Base):
+    """One of the practice's sites: where it is, how to reach it, and the kinds of appointment it offers.
+
+    Empty ``address``, ``phone`` and ``time_zone`` fall back to the clinic's settings (``ROUTING_CLINIC_*``,
+    ``ROUTING_TIMEZONE``): the default site ``main``, made by the migration, starts that way.
+    """
+
+    __tablename__ = "locations"
+
+    #: A short code staff choose ("downtown"), used by forms, the API and filters.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    #: Where it is, for the travel radius (a patient's postal code is placed with the postal-code table).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    #: The slot types offered here ("consult", "imaging", "injection").
+    slot_types: Mapped[list[Any]]
+    #: The site in the EHR ("Location/12"): FHIR slots whose Schedule.actor names it belong here.
+    fhir_location: Mapped[str | None] = mapped_column(String(255), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Slot(Base):
-    """A bookable time in the embedded scheduler (the default scheduling system)."""
+    """A bookable time in the embedded scheduler (the default scheduling system), at one location."""
 
     __tablename__ = "slots"
     __table_args__ = (
-        UniqueConstraint("slot_type", "start"),
-        Index("ix_slots_type_status_start", "slot_type", "status", "start"),
+        UniqueConstraint("location_id", "slot_type", "start"),
+        # Searches order by start, then site: the index gives them in that order without a sort.
+        Index("ix_slots_type_status_start_location", "slot_type", "status", "start", "location_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), default="main")
     slot_type: Mapped[str] = mapped_column(String(20))
     start: Mapped[datetime]
     end: Mapped[datetime]
@@ -158,6 +190,8 @@ class Appointment(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     # The slot in the scheduling system (FHIR "Slot/123"; the embedded slot's id otherwise).
     external_slot_id: Mapped[str | None] = mapped_column(String(255))
+    #: The site of the appointment (a ``locations`` id), when known.
+    location_id: Mapped[str | None] = mapped_column(String(40))
     # Identifies the booking across retries: a retried booking finds what it made instead of making more.
     booking_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     referral_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referrals.id"))
@@ -412,6 +446,8 @@ class WaitlistEntry(Base):
     proposed_slot: Mapped[dict[str, Any] | None]
     #: When appointments do not suit the patient, in their words (read with the time words at each match).
     unavailable_times: Mapped[str | None] = mapped_column(String(500))
+    #: The sites a freed slot may be at, in the order the patient would take them; None: any site.
+    locations: Mapped[list[Any] | None]
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     #: Offers that ran out unanswered; after ``WaitlistPolicy.max_unanswered`` the entry goes to staff.
     unanswered: Mapped[int] = mapped_column(Integer, default=0)

@@ -28,7 +28,7 @@ from routing.domain.vocabulary import SlotStatus
 
 
 def add_slots(session: Session, specs: Iterable[SlotSpec]) -> int:
-    """Add free slots that do not exist yet (same type and start); return how many were added.
+    """Add free slots that do not exist yet (same site, type and start); return how many were added.
 
     Runs inside the caller's transaction; re-running with the same specs adds nothing.
     """
@@ -37,17 +37,24 @@ def add_slots(session: Session, specs: Iterable[SlotSpec]) -> int:
         return 0
     earliest = min(spec.start for spec in specs)
     latest = max(spec.start for spec in specs)
-    existing = {
-        (slot_type, start)
-        for slot_type, start in session.execute(
-            select(Slot.slot_type, Slot.start).where(Slot.start >= earliest, Slot.start <= latest)
-        )
-    }
+    existing = set(
+        session.execute(
+            select(Slot.location_id, Slot.slot_type, Slot.start).where(Slot.start >= earliest, Slot.start <= latest)
+        ).tuples()
+    )
     added = 0
     for spec in specs:
-        if (str(spec.slot_type), spec.start) in existing:
+        if (spec.location, str(spec.slot_type), spec.start) in existing:
             continue
-        session.add(Slot(slot_type=spec.slot_type, start=spec.start, end=spec.end, status=SlotStatus.FREE))
+        session.add(
+            Slot(
+                location_id=spec.location,
+                slot_type=spec.slot_type,
+                start=spec.start,
+                end=spec.end,
+                status=SlotStatus.FREE,
+            )
+        )
         added += 1
     session.flush()
     return added
@@ -61,33 +68,45 @@ def count_free_slots(session: Session) -> dict[str, int]:
     return dict(rows.all())
 
 
-# Built once at import: on a local database, building a statement costs more than running it.
+# Built once at import: on a local database, building a statement costs more than running it. Each search has
+# two forms, at any site and at some (``AT_SITES``: the plan's locations, an expanding parameter).
 _slots = Slot.__table__
-_SLOT_COLUMNS = (_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end)
-_FREE_IN_RANGE = (
-    select(*_SLOT_COLUMNS)
-    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
-    .where(_slots.c.start > bindparam("after"), _slots.c.start <= bindparam("until"))
-    # (slot_type, start) is unique, so the start alone orders slots of one type, and the
-    # (slot_type, status, start) index returns them in that order without sorting.
-    .order_by(_slots.c.start)
-    .limit(bindparam("max_rows"))
-)
-_EARLIEST_IN_WINDOW = (
-    select(_slots.c.id)
-    .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE)
-    .where(_slots.c.start > bindparam("window_start"), _slots.c.start <= bindparam("window_end"))
-    .order_by(_slots.c.start)
-    .limit(1)
-    .with_for_update(skip_locked=True)
-    .scalar_subquery()
-)
-_CLAIM_EARLIEST = (
-    update(_slots)
-    .where(_slots.c.id == _EARLIEST_IN_WINDOW, _slots.c.status == SlotStatus.FREE)
-    .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
-    .returning(*_SLOT_COLUMNS)
-)
+_SLOT_COLUMNS = (_slots.c.id, _slots.c.slot_type, _slots.c.start, _slots.c.end, _slots.c.location_id)
+_AT_SITES = _slots.c.location_id.in_(bindparam("sites", expanding=True))
+
+
+def _free_in_range(*where):
+    return (
+        select(*_SLOT_COLUMNS)
+        .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE, *where)
+        .where(_slots.c.start > bindparam("after"), _slots.c.start <= bindparam("until"))
+        # (slot_type, start) is unique per site, and the (slot_type, status, start, location_id) index returns
+        # a type's slots in this order without sorting.
+        .order_by(_slots.c.start, _slots.c.location_id)
+        .limit(bindparam("max_rows"))
+    )
+
+
+def _claim_earliest(*where):
+    earliest_in_window = (
+        select(_slots.c.id)
+        .where(_slots.c.slot_type == bindparam("want_type"), _slots.c.status == SlotStatus.FREE, *where)
+        .where(_slots.c.start > bindparam("window_start"), _slots.c.start <= bindparam("window_end"))
+        .order_by(_slots.c.start, _slots.c.location_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(_slots)
+        .where(_slots.c.id == earliest_in_window, _slots.c.status == SlotStatus.FREE)
+        .values(status=SlotStatus.BUSY, version=_slots.c.version + 1)
+        .returning(*_SLOT_COLUMNS)
+    )
+
+
+_FREE_IN_RANGE = {False: _free_in_range(), True: _free_in_range(_AT_SITES)}
+_CLAIM_EARLIEST = {False: _claim_earliest(), True: _claim_earliest(_AT_SITES)}
 _CLAIM_ONE = (
     update(_slots)
     .where(_slots.c.id == bindparam("slot_id"), _slots.c.status == SlotStatus.FREE)
@@ -121,17 +140,39 @@ _BOOK_HELD = (
 )
 _READ = select(*_SLOT_COLUMNS, _slots.c.status).where(_slots.c.id == bindparam("slot_id"))
 
-# PostgreSQL only (SQLite has no UPDATE inside WITH): claim the earliest slot in the window and, when
-# there is none, find the slot to propose instead, in one statement. Rows: (booked, slot columns).
-_CLAIMED = _CLAIM_EARLIEST.cte("claimed")
-_LATER = _FREE_IN_RANGE.where(~exists(select(_CLAIMED.c.id))).subquery("later")
-_CLAIM_OR_PROPOSE = select(true().label("booked"), *_CLAIMED.c).union_all(select(false().label("booked"), *_LATER.c))
+
+def _claim_or_propose(at_sites: bool):
+    # PostgreSQL only (SQLite has no UPDATE inside WITH): claim the earliest slot in the window and, when
+    # there is none, find the slot to propose instead, in one statement. Rows: (booked, slot columns).
+    claimed = _CLAIM_EARLIEST[at_sites].cte("claimed")
+    later = _FREE_IN_RANGE[at_sites].where(~exists(select(claimed.c.id))).subquery("later")
+    return select(true().label("booked"), *claimed.c).union_all(select(false().label("booked"), *later.c))
 
 
-def free_slots(session: Session, slot_type: str, after: datetime, until: datetime, limit: int = 10) -> list[SlotTime]:
-    """Free slots of ``slot_type`` starting after ``after`` and at or before ``until``, earliest first."""
+_CLAIM_OR_PROPOSE = {at_sites: _claim_or_propose(at_sites) for at_sites in (False, True)}
+
+
+def free_slots(
+    session: Session,
+    slot_type: str,
+    after: datetime,
+    until: datetime,
+    limit: int = 10,
+    locations: tuple[str, ...] | None = None,
+) -> list[SlotTime]:
+    """Free slots of ``slot_type`` starting after ``after`` and at or before ``until`` (at one of ``locations``,
+    when given), earliest first."""
     params = {"want_type": slot_type, "after": after, "until": until, "max_rows": limit}
-    return [_slot_time(row) for row in session.connection().execute(_FREE_IN_RANGE, params)]
+    statement = _FREE_IN_RANGE[_with_sites(params, locations)]
+    return [_slot_time(row) for row in session.connection().execute(statement, params)]
+
+
+def _with_sites(params: dict, locations: tuple[str, ...] | None) -> bool:
+    """Add the sites to ``params`` when a search is limited to some; whether it is."""
+    if locations is None:
+        return False
+    params["sites"] = list(locations)
+    return True
 
 
 def claim_earliest_slot(session: Session, plan: BookingPlan) -> SlotTime | None:
@@ -142,11 +183,12 @@ def claim_earliest_slot(session: Session, plan: BookingPlan) -> SlotTime | None:
     keeps the update safe on any database. SQLite runs one writer at a time (BEGIN IMMEDIATE).
     """
     params = {"want_type": plan.slot_type, "window_start": plan.earliest, "window_end": plan.latest}
-    return _slot_time(session.connection().execute(_CLAIM_EARLIEST, params).first())
+    statement = _CLAIM_EARLIEST[_with_sites(params, plan.locations)]
+    return _slot_time(session.connection().execute(statement, params).first())
 
 
 def _slot_time(row: Row | None) -> SlotTime | None:
-    return None if row is None else SlotTime(str(row.id), row.slot_type, row.start, row.end)
+    return None if row is None else SlotTime(str(row.id), row.slot_type, row.start, row.end, row.location_id)
 
 
 def _slot_uuid(external_id: str) -> uuid.UUID:
@@ -173,10 +215,17 @@ class EmbeddedScheduler:
     capabilities = Capabilities(books_in_transaction=True, local_slots=True)
 
     def find_free_slots(
-        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+        self,
+        session: Session,
+        slot_type: str,
+        start: datetime,
+        end: datetime,
+        limit: int = 10,
+        locations: tuple[str, ...] | None = None,
     ) -> list[SlotTime]:
-        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
-        return free_slots(session, slot_type, start, end, limit)
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end`` (at one of ``locations``,
+        when given), earliest first."""
+        return free_slots(session, slot_type, start, end, limit, locations)
 
     def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
         """Mark ``slot`` busy for the request; SlotTaken when it is no longer free."""
@@ -198,12 +247,14 @@ class EmbeddedScheduler:
                 "until": plan.latest + PROPOSAL_HORIZON,
                 "max_rows": 1,
             }
-            row = connection.execute(_CLAIM_OR_PROPOSE, params).first()
+            row = connection.execute(_CLAIM_OR_PROPOSE[_with_sites(params, plan.locations)], params).first()
             slot, booked = _slot_time(row), row is not None and row.booked
         else:
             slot, booked = claim_earliest_slot(session, plan), True
             if slot is None:
-                later = free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
+                later = free_slots(
+                    session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, 1, plan.locations
+                )
                 slot, booked = (later[0] if later else None), False
         if not booked:
             return BookingOutcome(None, proposed=slot)

@@ -145,7 +145,13 @@ class FhirScheduler:
         return self._booking_strategy().name
 
     def find_free_slots(
-        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+        self,
+        session: Session,
+        slot_type: str,
+        start: datetime,
+        end: datetime,
+        limit: int = 10,
+        locations: tuple[str, ...] | None = None,
     ) -> list[SlotTime]:
         """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first.
 

@@ -60,6 +60,8 @@ class SlotTime:
     slot_type: str
     start: datetime
     end: datetime
+    #: The practice's site it is at (a ``locations`` id); None when the scheduling system does not say.
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,18 @@ class Scheduler(Protocol):
     capabilities: Capabilities
 
     def find_free_slots(
-        self, session: Session, slot_type: str, start: datetime, end: datetime, limit: int = 10
+        self,
+        session: Session,
+        slot_type: str,
+        start: datetime,
+        end: datetime,
+        limit: int = 10,
+        locations: tuple[str, ...] | None = None,
     ) -> list[SlotTime]:
-        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first."""
+        """Free slots of ``slot_type`` starting after ``start`` and at or before ``end``, earliest first.
+
+        With ``locations``, only slots at those sites (``locations`` ids), each slot's ``location`` set.
+        """
         ...
 
     def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
@@ -211,8 +222,9 @@ class Scheduler(Protocol):
         ...
 
     def book_earliest(self, session: Session, plan: BookingPlan, request: BookingRequest) -> BookingOutcome:
-        """Book the earliest free slot inside the plan's window; when none is free, propose the earliest
-        one after it (within PROPOSAL_HORIZON), unbooked. Raises SchedulerUnavailable."""
+        """Book the earliest free slot inside the plan's window (at one of ``plan.locations``, when it names
+        some); when none is free, propose the earliest one after it (within PROPOSAL_HORIZON, at the same
+        sites), unbooked. Raises SchedulerUnavailable."""
         ...
 
     def hold(self, session: Session, slot: SlotTime, hold_key: str) -> SlotHold:

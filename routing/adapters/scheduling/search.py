@@ -29,7 +29,9 @@ def book_earliest_by_search(
 ) -> BookingOutcome:
     """Book the earliest free slot in the plan's window with ``find_free_slots`` and ``book``; else propose."""
     for _ in range(_PAGES):
-        slots = scheduler.find_free_slots(session, plan.slot_type, plan.earliest, plan.latest, limit=_PAGE)
+        slots = scheduler.find_free_slots(
+            session, plan.slot_type, plan.earliest, plan.latest, limit=_PAGE, locations=plan.locations
+        )
         for slot in slots:
             try:
                 booking = scheduler.book(session, slot, request)
@@ -38,5 +40,7 @@ def book_earliest_by_search(
             return BookingOutcome(booking.slot, booking=booking)
         if len(slots) < _PAGE:
             break
-    later = scheduler.find_free_slots(session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1)
+    later = scheduler.find_free_slots(
+        session, plan.slot_type, plan.latest, plan.latest + PROPOSAL_HORIZON, limit=1, locations=plan.locations
+    )
     return BookingOutcome(None, proposed=later[0] if later else None)
