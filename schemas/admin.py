@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from routing.domain.labels import LABELS
@@ -14,6 +17,7 @@ from routing.domain.vocabulary import (
     Urgency,
     WaitlistStatus,
 )
+from routing.services import keyset
 from schemas.inquiry import HOLD, LIKELY_CAUSE, ROUTE, SLOT_TYPE, STATUS, URGENCY
 from schemas.text import InputSchema, Text
 
@@ -41,7 +45,32 @@ class PageQuerySchema(InputSchema):
     per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
 
 
-class QueueQuerySchema(PageQuerySchema):
+def _cursor(*kinds: type):
+    """A keyset cursor (a previous page's ``next_cursor``) for a list sorted by values of these kinds."""
+
+    def valid(value: str) -> None:
+        try:
+            keyset.decode(value, *kinds)
+        except keyset.BadCursor:
+            raise ValidationError("Not a cursor of this list: pass next_cursor from the previous page.") from None
+
+    return Text(
+        validate=[validate.Length(1, 200), valid],
+        metadata={
+            "description": "The page after this one: `next_cursor` of the previous page. Costs the same however far "
+            "into the list (a page number skips every row before it); `page` may not be given with it."
+        },
+    )
+
+
+class _KeysetQuerySchema(PageQuerySchema):
+    @validates_schema(pass_original=True)
+    def _page_or_cursor(self, data, original, **kwargs):
+        if data.get("cursor") is not None and "page" in original:
+            raise ValidationError("Give a page or a cursor, not both.", "page")
+
+
+class QueueQuerySchema(_KeysetQuerySchema):
     """Queue filters; all optional."""
 
     status = Text(validate=_one_of(_STATUSES), metadata={"description": STATUS})
@@ -54,14 +83,23 @@ class QueueQuerySchema(PageQuerySchema):
         validate=validate.Length(1, 100),
         metadata={"description": "Part of the patient's name or phone (any case; a phone by its digits). Not indexed."},
     )
+    location = Text(
+        validate=validate.Length(1, 40),
+        metadata={
+            "description": "A site's id: inquiries routed there (their booked or proposed slot's site, else the "
+            "one the patient chose)."
+        },
+    )
+    cursor = _cursor(int, datetime, uuid.UUID)
 
 
-class AuditQuerySchema(PageQuerySchema):
+class AuditQuerySchema(_KeysetQuerySchema):
     """Audit log filters."""
 
     inquiry_id = fields.UUID()
     actor = Text(validate=validate.Length(max=120))
     action = Text(validate=validate.Length(max=64))
+    cursor = _cursor(datetime, int)
 
 
 class SlotQuerySchema(InputSchema):
@@ -256,7 +294,19 @@ class _PageSchema(Schema):
     total = fields.Integer()
 
 
-class QueuePageSchema(_PageSchema):
+class _KeysetPageSchema(_PageSchema):
+    total = fields.Integer(
+        metadata={"description": f"How many match, counted up to {keyset.COUNT_LIMIT:,} (then `total_capped`)"}
+    )
+    total_capped = fields.Boolean(
+        metadata={"description": f"More than {keyset.COUNT_LIMIT:,} match: counting stopped there"}
+    )
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null on the last page"}
+    )
+
+
+class QueuePageSchema(_KeysetPageSchema):
     """A page of the queue."""
 
     items = fields.List(fields.Nested(QueueItemSchema))
@@ -390,7 +440,7 @@ class RetriageAppliedSchema(Schema):
     route_changed = fields.Boolean()
 
 
-class AuditPageSchema(_PageSchema):
+class AuditPageSchema(_KeysetPageSchema):
     """A page of the audit log, newest first."""
 
     items = fields.List(fields.Nested(AuditEventSchema))

@@ -117,10 +117,14 @@ def _slot(slot) -> dict:
 @bp.response(200, QueuePageSchema)
 @_documented({422: "Invalid filter"})
 def list_inquiries(query):
-    """The queue: emergencies and urgent_review first, then by urgency, oldest first."""
-    page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = staff_queue.queue(request_session(), staff_queue.QueueFilter(**query), page, per_page)
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    """The queue: emergencies and urgent_review first, then by urgency, oldest first.
+
+    Page with `page`, or, for pages as fast however deep, with `cursor` (each page's `next_cursor`)."""
+    page, per_page, cursor = query.pop("page"), query.pop("per_page"), query.pop("cursor", None)
+    found = staff_queue.queue_page(
+        request_session(), staff_queue.QueueFilter(**query), page=page, per_page=per_page, after=cursor
+    )
+    return {"items": found.items, "page": page, "per_page": per_page, **_keyset_figures(found)}
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
@@ -244,10 +248,17 @@ def rulebook():
 @bp.response(200, AuditPageSchema)
 @_documented({422: "Invalid filter"})
 def audit_log(query):
-    """The append-only audit log, newest first (admin). Nothing edits or deletes it."""
-    page, per_page = query.pop("page"), query.pop("per_page")
-    rows, total = audit.events(request_session(), page=page, per_page=per_page, **query)
-    return {"items": [audit.as_dict(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+    """The append-only audit log, newest first (admin). Nothing edits or deletes it.
+
+    Page with `page`, or, for pages as fast however far back, with `cursor` (each page's `next_cursor`)."""
+    page, per_page, cursor = query.pop("page"), query.pop("per_page"), query.pop("cursor", None)
+    found = audit.events_page(request_session(), page=page, per_page=per_page, after=cursor, **query)
+    items = [audit.as_dict(row) for row in found.items]
+    return {"items": items, "page": page, "per_page": per_page, **_keyset_figures(found)}
+
+
+def _keyset_figures(found) -> dict:
+    return {"total": found.total, "total_capped": found.total_capped, "next_cursor": found.next_cursor}
 
 
 @bp.get("/tokens")

@@ -200,9 +200,13 @@ def queue():
     tz = wiring().settings.timezone
     query = parse_queue_query(request.args.to_dict(), tz)
     db = request_session()
-    items, total = staff_queue.queue(db, query.filters, page=query.page, per_page=PER_PAGE)
+    found = staff_queue.queue_page(db, query.filters, page=query.page, per_page=PER_PAGE)
+    items, total = found.items, found.total
+    # Counting stops at keyset.COUNT_LIMIT: past it the last page is not known, and "next" follows the rows.
     pages = max(1, math.ceil(total / PER_PAGE))
-    if query.page > pages:
+    if found.next_cursor:
+        pages = max(pages, query.page + 1)
+    if query.page > pages and not found.total_capped:
         return redirect(url_for("console.queue", **query.args, page=pages), 303)
     now = utcnow()
     last_seen = _parse(session.get("last_seen"))
@@ -218,6 +222,7 @@ def queue():
         "console/queue.html",
         items=items,
         total=total,
+        total_capped=found.total_capped,
         page=query.page,
         pages=pages,
         per_page=PER_PAGE,

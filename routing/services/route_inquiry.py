@@ -325,7 +325,13 @@ class _Step:
         if self.decision_recorded:
             _settle(writes, self.inquiry_id, values, told, self.now)
             return
-        values.update(facts=_facts_record(self.decision), language=self.decision.language)
+        # The decision's urgency and hold ride on the inquiry too: the staff queue sorts on them (models.Inquiry).
+        values.update(
+            facts=_facts_record(self.decision),
+            language=self.decision.language,
+            urgency=self.decision.urgency,
+            hold=self.decision.hold,
+        )
         if self.new_inquiry is not None:
             writes.add(_STORE_INQUIRY, {**self.new_inquiry, **values})
             _record_new(writes, self.inquiry_id, self.decision.language, told, self.now)

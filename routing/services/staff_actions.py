@@ -533,6 +533,7 @@ def acknowledge(
         if (done := handling(session, [inquiry]).get(inquiry_id)) is not None:
             raise ActionRefused(f"Already handled by {done['by']} at {done['at']}.")
         inquiry.updated_at = now  # a new version: a form opened before the acknowledgement is stale
+        inquiry.acknowledged_at = now  # the queue sorts on it; the audit event below says who
         audit.record(
             session,
             staff,
@@ -593,6 +594,7 @@ def apply_retriage(
                 created_at=now,
             )
         )
+        inquiry.urgency, inquiry.hold = proposed.urgency, proposed.hold  # the queue's order follows it
         inquiry.updated_at = now
         summary = {
             "from": _decision_brief(current) if current else None,
@@ -673,6 +675,8 @@ def _put_override_in_force(
         created_at=now,
     )
     session.add(decision)
+    inquiry = session.get(Inquiry, inquiry_id)  # loaded (and locked) by the caller: no query
+    inquiry.urgency, inquiry.hold = decision.urgency, decision.hold  # the queue's order follows it
     return decision
 
 

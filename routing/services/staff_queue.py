@@ -8,39 +8,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, not_, or_, select
+from sqlalchemy import String, and_, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, TriageDecision
 from routing.adapters.db.types import utcnow
-from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, Urgency
-from routing.services import audit, waitlist_reading
+from routing.domain.vocabulary import AppointmentStatus, InquiryStatus
+from routing.services import audit, keyset, waitlist_reading
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
 
-_URGENCY_RANK = case(
-    {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 3},
-    value=TriageDecision.urgency,
-    else_=4,
-)
 #: Staff actions that count as handling an emergency or an urgent review. A call-back that reached the
 #: patient closes the inquiry; "no answer" keeps it open (call again), so only "closed" counts for it.
+#: An acknowledgement is also kept on the inquiry (``acknowledged_at``), where the queue's order reads it.
 ACKNOWLEDGE = "acknowledge"
-_ACKNOWLEDGED = exists().where(AuditEvent.inquiry_id == Inquiry.id, AuditEvent.action == ACKNOWLEDGE)
-#: Handled: closed (a call-back reached the patient), or acknowledged by a staff member. Read from the
-#: audit trail, which already says who and when; no column of its own.
-_HANDLED = or_(Inquiry.status == InquiryStatus.CLOSED, _ACKNOWLEDGED)
-# Open emergencies first; then whatever is not settled yet (pending booking, or no decision at all: it
-# must never sink out of sight); then every other open urgent_review; then what the reader's safety net
-# held for a person to read (a possible red flag, an unread language); then by urgency (a handled
-# emergency is first among these, below everything still open); oldest first within each.
-_ATTENTION_RANK = case(
-    (and_(TriageDecision.urgency == Urgency.EMERGENCY, not_(_HANDLED)), 0),
-    (or_(Inquiry.status == InquiryStatus.PENDING_BOOKING, TriageDecision.id.is_(None)), 1),
-    (and_(Inquiry.status == InquiryStatus.URGENT_REVIEW, not_(_HANDLED)), 2),
-    (and_(Inquiry.status == InquiryStatus.NEEDS_REVIEW, TriageDecision.hold.is_not(None)), 3),
-    else_=4,
-)
+# The queue's order: ``Inquiry.queue_rank`` (computed by the database from the inquiry's status, its decision's
+# urgency and hold, and whether it was acknowledged; see models.QUEUE_RANK_SQL), then oldest first. Open
+# emergencies first; then whatever is not settled yet (pending booking, or no decision at all: it must never
+# sink out of sight); then every other open urgent_review; then what the reader's safety net held for a person
+# to read (a possible red flag, an unread language); then by urgency (a handled emergency is first among these,
+# below everything still open). One index serves it, so a page costs the same on a year of data as on a day's.
+_QUEUE_ORDER = (Inquiry.queue_rank, Inquiry.received_at, Inquiry.id)
 _current_decision = and_(TriageDecision.inquiry_id == Inquiry.id, TriageDecision.superseded_at.is_(None))
 
 
@@ -67,37 +55,72 @@ def etag(inquiry: Inquiry) -> str:
     return f'"{digest[:20]}"'
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: its items, how many match (at most ``keyset.COUNT_LIMIT``, then ``total_capped``), and
+    the cursor of the next page (None on the last)."""
+
+    items: list[dict]
+    total: int
+    total_capped: bool
+    next_cursor: str | None
+
+
 @read_only
 def queue(session: Session, filters: QueueFilter, page: int = 1, per_page: int = 25) -> tuple[list[dict], int]:
-    """One page of the queue, most pressing first, and the number of inquiries matching in all."""
-    query = select(Inquiry, TriageDecision).outerjoin(TriageDecision, _current_decision)
-    if filters.status:
-        query = query.where(Inquiry.status == filters.status)
-    if filters.urgency:
-        query = query.where(TriageDecision.urgency == filters.urgency)
-    if filters.route:
-        query = query.where(TriageDecision.route == filters.route)
-    if filters.needs_review is not None:
-        query = query.where(TriageDecision.needs_review.is_(filters.needs_review))
-    if filters.received_after:
-        query = query.where(Inquiry.received_at >= filters.received_after)
-    if filters.received_before:
-        query = query.where(Inquiry.received_at < filters.received_before)
-    if filters.search and filters.search.strip():
-        query = query.where(_matches(filters.search))
-    if filters.location:
-        query = query.where(Inquiry.location_id == filters.location)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(_ATTENTION_RANK, _URGENCY_RANK, Inquiry.received_at, Inquiry.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    """One page of the queue, most pressing first, and the number matching (at most ``keyset.COUNT_LIMIT``)."""
+    found = queue_page(session, filters, page=page, per_page=per_page)
+    return found.items, found.total
+
+
+@read_only
+def queue_page(
+    session: Session, filters: QueueFilter, *, page: int = 1, per_page: int = 25, after: str | None = None
+) -> QueuePage:
+    """One page of the queue, most pressing first: the ``page``-th, or the one after the cursor ``after`` (from
+    ``next_cursor``; it costs the same however deep, where a page number reads and skips every row before it)."""
+    conditions = _conditions(filters)
+    by_decision = filters.urgency or filters.route or filters.needs_review is not None
+    counted = select(Inquiry.id)
+    if by_decision:  # the count joins the decision only when a filter reads it
+        counted = counted.join(TriageDecision, _current_decision)
+    total, capped = keyset.count_upto(session, counted.where(*conditions))
+    query = select(Inquiry, TriageDecision).outerjoin(TriageDecision, _current_decision).where(*conditions)
+    if after is not None:
+        query = query.where(tuple_(*_QUEUE_ORDER) > keyset.decode(after, int, datetime, uuid.UUID))
+    else:
+        query = query.offset((page - 1) * per_page)
+    rows = session.execute(query.order_by(*_QUEUE_ORDER).limit(per_page + 1)).all()
+    more, rows = len(rows) > per_page, rows[:per_page]
+    last = rows[-1][0] if rows else None
+    next_cursor = keyset.encode(last.queue_rank, last.received_at, last.id) if more and last is not None else None
     appointments = _live_appointments(session, [inquiry.id for inquiry, _ in rows])
     handled = handling(session, [inquiry for inquiry, _ in rows])
-    return [
+    items = [
         _summary(inquiry, decision, appointments.get(inquiry.id), handled.get(inquiry.id)) for inquiry, decision in rows
-    ], total
+    ]
+    return QueuePage(items, total, capped, next_cursor)
+
+
+def _conditions(filters: QueueFilter) -> list:
+    conditions = []
+    if filters.status:
+        conditions.append(Inquiry.status == filters.status)
+    if filters.urgency:
+        conditions.append(TriageDecision.urgency == filters.urgency)
+    if filters.route:
+        conditions.append(TriageDecision.route == filters.route)
+    if filters.needs_review is not None:
+        conditions.append(TriageDecision.needs_review.is_(filters.needs_review))
+    if filters.received_after:
+        conditions.append(Inquiry.received_at >= filters.received_after)
+    if filters.received_before:
+        conditions.append(Inquiry.received_at < filters.received_before)
+    if filters.search and filters.search.strip():
+        conditions.append(_matches(filters.search))
+    if filters.location:
+        conditions.append(Inquiry.location_id == filters.location)
+    return conditions
 
 
 @read_only

@@ -253,3 +253,77 @@ def test_0011_moves_every_slot_to_the_default_site_and_undoes_cleanly(database_u
     assert [tuple(row) for row in slots] == [("consult", "main")]
     assert [tuple(row) for row in after] == [("consult",)]
     assert "locations" not in _tables(database_url)
+
+
+def test_0012_keeps_the_queue_order_on_the_inquiry_from_its_decision_and_acknowledgement_and_undoes_cleanly(
+    database_url,
+):
+    migrations.upgrade(database_url, "0011")
+    engine = create_engine(database_url)
+    inquiries = {
+        "open emergency": ("5e0c5a1e9b7d4c1e8a3f000000000001", "urgent_review"),
+        "held, retriaged": ("5e0c5a1e9b7d4c1e8a3f000000000002", "needs_review"),
+        "acknowledged urgent": ("5e0c5a1e9b7d4c1e8a3f000000000003", "urgent_review"),
+        "never triaged": ("5e0c5a1e9b7d4c1e8a3f000000000004", "needs_review"),
+    }
+    decisions = [  # (inquiry, urgency, hold, superseded)
+        ("open emergency", "emergency", None, False),
+        ("held, retriaged", "routine", None, True),
+        ("held, retriaged", "soon", "language", False),
+        ("acknowledged urgent", "urgent", None, False),
+    ]
+    try:
+        with engine.begin() as connection:
+            for n, (inquiry_id, status) in enumerate(inquiries.values()):
+                connection.execute(
+                    text(
+                        "INSERT INTO inquiries (id, idempotency_key, body_sha256, content_type, raw_body, payload,"
+                        " status, received_at, updated_at, booking_attempts) VALUES (:id, :key, '', 'application/json',"
+                        " :raw, '{}', :status, '2026-12-06 10:00:00', '2026-12-06 10:00:00', 0)"
+                    ),
+                    {"id": inquiry_id, "key": f"key-{n}", "raw": b"{}", "status": status},
+                )
+            for n, (name, urgency, hold, superseded) in enumerate(decisions):
+                connection.execute(
+                    text(
+                        "INSERT INTO triage_decisions (id, inquiry_id, urgency, likely_cause, route, rule_id,"
+                        " needs_review, hold, reasons, facts, rulebook_version, created_at, superseded_at) VALUES"
+                        " (:id, :inquiry, :urgency, 'mechanical', 'consult', 'R9', false, :hold, '[]', '{}', 'v1',"
+                        " :created, :superseded)"
+                    ),
+                    {
+                        "id": f"6e0c5a1e9b7d4c1e8a3f00000000000{n}",
+                        "inquiry": inquiries[name][0],
+                        "urgency": urgency,
+                        "hold": hold,
+                        "created": f"2026-12-06 10:0{n}:00",
+                        "superseded": "2026-12-06 11:00:00" if superseded else None,
+                    },
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (at, actor_name, action, inquiry_id, details) VALUES"
+                    " ('2026-12-06 12:00:00', 'Sam Staff', 'acknowledge', :inquiry, '{}')"
+                ),
+                {"inquiry": inquiries["acknowledged urgent"][0]},
+            )
+        migrations.upgrade(database_url, "0012")
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT urgency, hold, acknowledged_at IS NOT NULL, queue_rank FROM inquiries ORDER BY id")
+            ).all()
+        migrations.downgrade(database_url, "0011")
+        with engine.connect() as connection:
+            columns = {column["name"] for column in inspect(engine).get_columns("inquiries")}
+            left = connection.execute(text("SELECT count(*) FROM inquiries")).scalar()
+    finally:
+        engine.dispose()
+
+    assert [tuple(row) for row in kept] == [
+        ("emergency", None, False, 0),  # an open emergency: first of all
+        ("soon", "language", False, 32),  # held for reading, by the decision in force (not the superseded one)
+        ("urgent", None, True, 41),  # acknowledged: below the open ones, by urgency
+        (None, None, False, 14),  # no decision: never out of sight
+    ]
+    assert not columns & {"urgency", "hold", "acknowledged_at", "queue_rank"}
+    assert left == 4

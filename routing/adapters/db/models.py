@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Computed,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -45,12 +47,34 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+#: Where an inquiry stands in the staff queue, from its own row alone (``Inquiry.queue_rank``): tens are the
+#: attention rank (0 an open emergency; 1 pending booking or no decision in force; 2 an open urgent_review;
+#: 3 held for a person to read; 4 the rest; open means neither closed nor acknowledged), units the urgency
+#: (0 emergency .. 3 routine, 4 none). Migration 0012 has the same text.
+QUEUE_RANK_SQL = (
+    "CASE"
+    " WHEN urgency = 'emergency' AND status <> 'closed' AND acknowledged_at IS NULL THEN 0"
+    " WHEN status = 'pending_booking' OR urgency IS NULL THEN 10"
+    " WHEN status = 'urgent_review' AND acknowledged_at IS NULL THEN 20"
+    " WHEN status = 'needs_review' AND hold IS NOT NULL THEN 30"
+    " ELSE 40 END"
+    " + CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'routine' THEN 3"
+    " ELSE 4 END"
+)
+
+
 class Inquiry(Base):
     """A web-form inquiry exactly as delivered, plus what we made of it."""
 
     __tablename__ = "inquiries"
-    # The booking worker's query: pending inquiries that are due, oldest due first.
-    __table_args__ = (Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # The booking worker's query: pending inquiries that are due, oldest due first.
+        Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),
+        # The staff queue's order, so a page is read off an index however many inquiries a year brings
+        # (keyset pages continue from a row's position in it); and the same within one site.
+        Index("ix_inquiries_queue_order", "queue_rank", "received_at", "id"),
+        Index("ix_inquiries_location_queue_order", "location_id", "queue_rank", "received_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # The delivery's identity (webhook-id or Idempotency-Key); unique so concurrent retries of one
@@ -80,6 +104,14 @@ class Inquiry(Base):
     booking_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    #: The urgency and hold of the decision in force (None: no decision yet), written with each decision: the
+    #: queue's order is then a function of this row alone, and an index can serve it.
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    hold: Mapped[str | None] = mapped_column(String(32))
+    #: When staff first acknowledged it (the ``acknowledge`` audit event says who); None: not acknowledged.
+    acknowledged_at: Mapped[datetime | None]
+    #: Computed by the database from the columns above and ``status`` (``QUEUE_RANK_SQL``); never written.
+    queue_rank: Mapped[int | None] = mapped_column(SmallInteger, Computed(QUEUE_RANK_SQL))
 
     decisions: Mapped[list[TriageDecision]] = relationship(
         back_populates="inquiry", order_by="TriageDecision.created_at"
@@ -308,6 +340,8 @@ class AuditEvent(Base):
     """An append-only record of who changed what, written in the same transaction as the change."""
 
     __tablename__ = "audit_events"
+    # The audit search by actor, newest first (keyset pages continue from (at, id)).
+    __table_args__ = (Index("ix_audit_events_actor_name_at_id", "actor_name", "at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
