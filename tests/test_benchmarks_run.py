@@ -122,3 +122,43 @@ def test_replay_benchmark_replays_paced_and_flat_out_and_measures_intake_beside_
             "intake while replaying",
             "intake slowdown while replaying",
         ]
+
+
+def test_scale_benchmark_prints_every_figure_on_day_one_and_on_the_year_and_the_queue_plan(database_url):
+    import shutil
+
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("the scale benchmark runs on PostgreSQL, the production database")
+    if not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (bench/run_scale_bench.sh installs it from Debian's packages)")
+    env = {
+        "BENCH_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "bench/scale_year.py", "--fast", "--explain"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(" cores, a year of 3,650 inquiries at 5 sites")
+    assert [line.split(":")[0] for line in lines[1:3]] == ["day one", "year"]
+    targets = [line[:18].strip() for line in lines if line.endswith(("OK", "OVER")) or "non-2xx" in line]
+    assert targets == [
+        "intake",
+        "queue, first page",
+        "queue, one site",
+        "inquiry page",
+        "audit by actor",
+        "audit by inquiry",
+        "booking claim",
+    ]
+    assert "Index Scan using ix_inquiries_queue_order on inquiries" in result.stdout
+    assert "EXPLAIN (ANALYZE, BUFFERS) of the queue's page query, one site:" in result.stdout
+    assert lines[-1].startswith("every goal met: ")

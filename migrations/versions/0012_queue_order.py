@@ -53,8 +53,11 @@ def upgrade() -> None:
             " WHERE a.inquiry_id = inquiries.id AND a.action = 'acknowledge')"
         )
     )
-    # Not under batch: SQLite adds a (virtual) generated column in place; PostgreSQL stores it.
-    op.add_column("inquiries", sa.Column("queue_rank", sa.SmallInteger(), sa.Computed(QUEUE_RANK_SQL), nullable=True))
+    # Not under batch: SQLite adds a virtual generated column in place (it cannot add a stored one). PostgreSQL
+    # stores it: it indexes only stored generated columns (18 would make it virtual unless told).
+    stored = True if op.get_bind().dialect.name == "postgresql" else None
+    computed = sa.Computed(QUEUE_RANK_SQL, persisted=stored)
+    op.add_column("inquiries", sa.Column("queue_rank", sa.SmallInteger(), computed, nullable=True))
     op.create_index("ix_inquiries_queue_order", "inquiries", ["queue_rank", "received_at", "id"], unique=False)
     op.create_index(
         "ix_inquiries_location_queue_order",

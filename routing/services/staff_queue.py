@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from routing.adapters.db.models import Appointment, AuditEvent, Inquiry, Referral, TriageDecision
 from routing.adapters.db.types import utcnow
@@ -29,6 +29,15 @@ ACKNOWLEDGE = "acknowledge"
 # to read (a possible red flag, an unread language); then by urgency (a handled emergency is first among these,
 # below everything still open). One index serves it, so a page costs the same on a year of data as on a day's.
 _QUEUE_ORDER = (Inquiry.queue_rank, Inquiry.received_at, Inquiry.id)
+#: Large columns a queue row does not show: not read (nor their JSON parsed) for a page.
+_NOT_SUMMARISED = (
+    defer(Inquiry.raw_body),
+    defer(Inquiry.facts),
+    defer(Inquiry.patient_message),
+    defer(Inquiry.proposed_slot),
+    defer(TriageDecision.reasons),
+    defer(TriageDecision.facts),
+)
 _current_decision = and_(TriageDecision.inquiry_id == Inquiry.id, TriageDecision.superseded_at.is_(None))
 
 
@@ -85,7 +94,12 @@ def queue_page(
     if by_decision:  # the count joins the decision only when a filter reads it
         counted = counted.join(TriageDecision, _current_decision)
     total, capped = keyset.count_upto(session, counted.where(*conditions))
-    query = select(Inquiry, TriageDecision).outerjoin(TriageDecision, _current_decision).where(*conditions)
+    query = (
+        select(Inquiry, TriageDecision)
+        .outerjoin(TriageDecision, _current_decision)
+        .where(*conditions)
+        .options(*_NOT_SUMMARISED)
+    )
     if after is not None:
         query = query.where(tuple_(*_QUEUE_ORDER) > keyset.decode(after, int, datetime, uuid.UUID))
     else:

@@ -111,7 +111,7 @@ class Inquiry(Base):
     #: When staff first acknowledged it (the ``acknowledge`` audit event says who); None: not acknowledged.
     acknowledged_at: Mapped[datetime | None]
     #: Computed by the database from the columns above and ``status`` (``QUEUE_RANK_SQL``); never written.
-    queue_rank: Mapped[int | None] = mapped_column(SmallInteger, Computed(QUEUE_RANK_SQL))
+    queue_rank: Mapped[int | None] = mapped_column(SmallInteger, Computed(QUEUE_RANK_SQL, persisted=True))
 
     decisions: Mapped[list[TriageDecision]] = relationship(
         back_populates="inquiry", order_by="TriageDecision.created_at"
