@@ -5,7 +5,8 @@ first, then by urgency, oldest first. Those inputs lived in three tables (the de
 trail's acknowledgements), so every page sorted the whole table. Now the inquiry keeps its decision's
 ``urgency`` and ``hold`` and when it was ``acknowledged_at``, and the database computes ``queue_rank`` from
 them and ``status``: the index (queue_rank, received_at, id) gives a page without a sort, and keyset pages go
-on from a row's place in it. The audit search by actor gets its index too.
+on from a row's place in it. The audit search by actor gets its index too, and the booking worker's claim one
+over the pending inquiries alone, in the order it takes them.
 
 Existing rows are filled from their decision in force and their first ``acknowledge`` audit event.
 
@@ -66,9 +67,18 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index("ix_audit_events_actor_name_at_id", "audit_events", ["actor_name", "at", "id"], unique=False)
+    op.create_index(
+        "ix_inquiries_due",
+        "inquiries",
+        ["next_attempt_at", "received_at"],
+        unique=False,
+        sqlite_where=sa.text("status = 'pending_booking'"),
+        postgresql_where=sa.text("status = 'pending_booking'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inquiries_due", table_name="inquiries")
     op.drop_index("ix_audit_events_actor_name_at_id", table_name="audit_events")
     op.drop_index("ix_inquiries_location_queue_order", table_name="inquiries")
     op.drop_index("ix_inquiries_queue_order", table_name="inquiries")

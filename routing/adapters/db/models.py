@@ -70,6 +70,15 @@ class Inquiry(Base):
     __table_args__ = (
         # The booking worker's query: pending inquiries that are due, oldest due first.
         Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),
+        # The claim itself: the pending inquiries in the order it takes them, so a claim reads one entry however
+        # long the queue (a backlog after the scheduling system was down), not every pending inquiry.
+        Index(
+            "ix_inquiries_due",
+            "next_attempt_at",
+            "received_at",
+            sqlite_where=text("status = 'pending_booking'"),
+            postgresql_where=text("status = 'pending_booking'"),
+        ),
         # The staff queue's order, so a page is read off an index however many inquiries a year brings
         # (keyset pages continue from a row's position in it); and the same within one site.
         Index("ix_inquiries_queue_order", "queue_rank", "received_at", "id"),
