@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -38,14 +38,18 @@ def decode(cursor: str, *kinds: type) -> tuple:
         if len(parts) != len(kinds):
             raise ValueError(cursor)
         key = tuple(_PARSERS[kind](part) for kind, part in zip(kinds, parts, strict=True))
-    except (ValueError, UnicodeDecodeError):
+        if any(isinstance(value, int) and value not in _INT_RANGE for value in key):
+            raise ValueError(cursor)
+        # In UTC, as stored; a time without its offset is not one this service wrote.
+        return tuple(_utc(value) if isinstance(value, datetime) else value for value in key)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise BadCursor(cursor) from None
-    for value in key:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise BadCursor(cursor)
-        if isinstance(value, int) and value not in _INT_RANGE:
-            raise BadCursor(cursor)
-    return key
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(moment)
+    return moment.astimezone(UTC)  # OverflowError at the ends of the calendar
 
 
 _PARSERS = {int: int, datetime: datetime.fromisoformat, uuid.UUID: uuid.UUID}
