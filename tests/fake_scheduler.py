@@ -28,6 +28,7 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.adapters.scheduling.search import book_earliest_by_search
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.locations import DEFAULT_LOCATION
 
 
 class FakeScheduler:
@@ -104,7 +105,8 @@ class FakeScheduler:
             if slot.slot_type == slot_type
             and start < slot.start <= end
             and not self._taken(slot.id)
-            and (locations is None or slot.location in locations)
+            # A slot the system names no site for is at the default site, as the FHIR adapter reads one.
+            and (locations is None or (slot.location or DEFAULT_LOCATION) in locations)
         ]
         return sorted(free, key=lambda slot: (slot.start, slot.id))[:limit]
 

@@ -650,7 +650,10 @@ def _status_values(
 def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
     if slot is None:
         return None
-    return {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
+    record = {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
+    if slot.location is not None:  # only when the scheduling system says: records made before sites keep their shape
+        record["location"] = slot.location
+    return record
 
 
 def _record_decision(
