@@ -132,7 +132,8 @@ def test_with_one_site_messages_name_the_clinic_alone(app, client):
 
     assert body["appointment"]["location"] == "main"
     assert "Main site" not in body["patient_message"]
-    assert body["patient_message"].startswith("Your pain-management consultation at Riverside Spine & Pain Clinic (demo), 100 Example")
+    clinic = "Riverside Spine & Pain Clinic (demo), 100 Example Avenue"
+    assert body["patient_message"].startswith(f"Your pain-management consultation at {clinic}")
 
 
 def test_the_demo_schedule_fills_each_site_with_the_kinds_of_appointment_it_offers(app, sites):
