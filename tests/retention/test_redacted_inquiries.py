@@ -116,3 +116,29 @@ def test_the_patient_s_own_page_is_the_same_after_the_text_is_removed(app, clien
 
     assert (before.status_code, after.status_code) == (200, 200)
     assert after.get_data(as_text=True) == before.get_data(as_text=True)
+
+
+def test_a_cancellation_by_the_scheduling_system_rebooks_a_redacted_inquiry_on_its_stored_facts(app, client):
+    inquiry_id, _ = redacted(app, client)
+    first = stored(app, inquiry_id)["decisions"][0]
+    with sessions(app)() as session:
+        appointment = session.scalars(select(Appointment).where(Appointment.inquiry_id == uuid.UUID(inquiry_id))).one()
+    event = {"type": "appointment.cancelled", "appointment": appointment.external_id, "reason": "doctor ill"}
+
+    response = client.post("/v1/scheduling/events", json=event, headers={"webhook-id": "evt_1"})
+
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["action"] == "rebooked"
+    decisions = stored(app, inquiry_id)["decisions"]
+    assert [d[:6] for d in decisions] == [first[:6], first[:6]]
+
+
+def test_a_redelivery_of_a_redacted_inquiry_gets_its_stored_outcome(app, client):
+    body, key = inquiry(), uuid.uuid4().hex
+    created = client.post("/v1/inquiries", json=body, headers={"Idempotency-Key": key})
+    run(app, received_at(app, created.get_json()["id"]) + timedelta(days=DAYS))
+
+    again = client.post("/v1/inquiries", json=body, headers={"Idempotency-Key": key})
+
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert (again.get_json()["id"], again.get_json()["status"]) == (created.get_json()["id"], "booked")

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from routing import create_app
-from routing.adapters.db.models import Appointment, Inquiry
+from routing.adapters.db.models import Appointment, Inquiry, WaitlistEntry
 from routing.domain.retention import REMOVED_MESSAGE, TextRetention
 from routing.services.booking_queue import run_worker
 from tests.conftest import settings_for
@@ -191,3 +191,40 @@ def test_the_cli_refuses_when_no_retention_is_set(migrated_url):
 
     assert result.exit_code == 1
     assert result.output == "Error: ROUTING_RETENTION_TEXT_DAYS is not set: text is kept, nothing is removed.\n"
+
+
+def test_an_inquiry_pending_a_booking_keeps_its_text(app, client):
+    inquiry_id = post(client, inquiry())
+    now = received_at(app, inquiry_id) + timedelta(days=DAYS)
+    with sessions(app)() as session, session.begin():
+        session.execute(update(Inquiry).where(Inquiry.id == uuid.UUID(inquiry_id)).values(status="pending_booking"))
+
+    held = run(app, now)
+
+    assert (held.redacted, stored(app, inquiry_id)["text_redacted_at"]) == (0, None)
+
+
+def test_an_inquiry_on_the_waitlist_keeps_its_text_until_its_entry_closes(app, client):
+    inquiry_id = post(client, inquiry())
+    now = received_at(app, inquiry_id) + timedelta(days=DAYS)
+    with sessions(app)() as session, session.begin():
+        entry = WaitlistEntry(
+            inquiry_id=uuid.UUID(inquiry_id),
+            route="consult",
+            slot_type="consult",
+            urgency="routine",
+            priority=3,
+            window_end=now + timedelta(days=1),
+            unavailable_times="Mondays, I have dialysis",
+            status="waiting",
+        )
+        session.add(entry)
+    waiting = run(app, now)
+    with sessions(app)() as session, session.begin():
+        session.execute(update(WaitlistEntry).values(status="window_passed"))
+
+    closed = run(app, now)
+
+    with sessions(app)() as session:
+        times = session.scalars(select(WaitlistEntry.unavailable_times)).all()
+    assert (waiting.redacted, closed.redacted, times) == (0, 1, [None])
