@@ -342,6 +342,18 @@ class WaitlistPageSchema(_PageSchema):
     items = fields.List(fields.Nested(WaitlistEntrySchema))
 
 
+class TextRemovedSchema(Schema):
+    """When an inquiry's free text was removed under the retention policy, and what staff are shown instead."""
+
+    at = fields.String(metadata={"description": "When the text was removed (ISO 8601, UTC)"})
+    note = fields.String(
+        metadata={
+            "example": "Text removed after 365 days under the retention policy; the facts and decisions read "
+            "from it are kept."
+        }
+    )
+
+
 class InquiryDetailSchema(Schema):
     """Everything about one inquiry."""
 
@@ -353,7 +365,12 @@ class InquiryDetailSchema(Schema):
     received_at = fields.String()
     updated_at = fields.String()
     patient = fields.Dict()
-    message = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "The patient's words; null once removed"})
+    text_removed = fields.Nested(
+        TextRemovedSchema,
+        allow_none=True,
+        metadata={"description": "Set once the patient's free text was removed (ROUTING_RETENTION_TEXT_DAYS)"},
+    )
     symptoms = fields.Dict()
     preferred_times = fields.List(fields.String())
     patient_message = fields.String(allow_none=True)

@@ -73,7 +73,9 @@ def _documented(*statuses: dict[int, str]):
 
 
 def _detail(inquiry_id: uuid.UUID):
-    body = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
+    body = staff_queue.detail(
+        request_session(), inquiry_id, wiring().routing, text_days=wiring().settings.retention.text_days
+    )
     if body is None:
         raise Problem(404, "There is no inquiry with this id.")
     return body, 200, {"ETag": body["etag"]}

@@ -236,7 +236,9 @@ def queue():
 @bp.get("/inquiries/<uuid:inquiry_id>")
 def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
     """One inquiry: patient, highlighted message, decision and reasons, appointments, audit; the actions."""
-    detail = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
+    detail = staff_queue.detail(
+        request_session(), inquiry_id, wiring().routing, text_days=wiring().settings.retention.text_days
+    )
     if detail is None:
         return render_template("console/missing.html"), 404
     phrases = [e.get("phrase") for e in detail["evidence"] if e.get("source") == "text"]

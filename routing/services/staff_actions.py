@@ -35,10 +35,11 @@ from routing.adapters.scheduling.interface import (
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.labels import LABELS
+from routing.domain.rulebook_impact import replay
 from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
-from routing.services import audit, event_data, outbox, waitlist
+from routing.services import audit, event_data, outbox, retention, waitlist
 from routing.services.booking import book_earliest, booking_request, record_booking
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
@@ -552,7 +553,7 @@ def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) 
     if inquiry is None:
         raise NotFound(inquiry_id)
     current = _current_decision(session, inquiry_id)
-    proposed = _triage_again(routing, inquiry)
+    proposed = _triage_again(session, routing, inquiry)
     return {
         "current": decision_dict(current) if current else None,
         "proposed": {**proposed.to_dict(), "rulebook_version": proposed.rulebook_version},
@@ -575,7 +576,7 @@ def apply_retriage(
     with session.begin():
         inquiry = _locked(session, inquiry_id, if_match)
         current = _current_decision(session, inquiry_id)
-        proposed = _triage_again(routing, inquiry)
+        proposed = _triage_again(session, routing, inquiry)
         if current is not None:
             current.superseded_at = now
         session.add(
@@ -742,7 +743,10 @@ def _decision_brief(decision: TriageDecision) -> dict[str, Any]:
     return {"route": decision.route, "urgency": decision.urgency, "rule": decision.rule_id}
 
 
-def _triage_again(routing: Routing, inquiry: Inquiry) -> Decision:
+def _triage_again(session: Session, routing: Routing, inquiry: Inquiry) -> Decision:
+    if inquiry.text_redacted_at is not None:
+        # Its text was removed (retention): the rulebook in force decides on the facts it was read for.
+        return replay(retention.stored_decision(session, inquiry), routing.rulebook)
     data = _request_schema.load(inquiry.payload or {})
     received_on = inquiry.received_at.astimezone(routing.tz).date()
     symptoms, message = data.get("symptoms") or {}, data.get("message")

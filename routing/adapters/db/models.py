@@ -45,12 +45,25 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+#: Inquiries whose free text is still kept (the retention job's partial index).
+TEXT_KEPT = text("text_redacted_at IS NULL")
+
+
 class Inquiry(Base):
     """A web-form inquiry exactly as delivered, plus what we made of it."""
 
     __tablename__ = "inquiries"
-    # The booking worker's query: pending inquiries that are due, oldest due first.
-    __table_args__ = (Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # The booking worker's query: pending inquiries that are due, oldest due first.
+        Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),
+        # The retention job's query: inquiries whose text is still kept, oldest first (redacted ones drop out).
+        Index(
+            "ix_inquiries_text_kept_received_at",
+            "received_at",
+            sqlite_where=TEXT_KEPT,
+            postgresql_where=TEXT_KEPT,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # The delivery's identity (webhook-id or Idempotency-Key); unique so concurrent retries of one
@@ -80,6 +93,9 @@ class Inquiry(Base):
     booking_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    #: When the patient's free text was removed under the retention policy (``routing.services.retention``):
+    #: the raw body, the message and time wishes in the payload, the quoted words in facts and reasons. None: kept.
+    text_redacted_at: Mapped[datetime | None]
 
     decisions: Mapped[list[TriageDecision]] = relationship(
         back_populates="inquiry", order_by="TriageDecision.created_at"
