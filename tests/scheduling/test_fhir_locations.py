@@ -182,3 +182,20 @@ def test_collect_keeps_slots_sharing_the_start_where_a_page_ends():
 
     assert [slot.id for slot in found] == ["main-b", "south-b"]
     assert asked == [(DAY, False, SCAN_PAGE), (boundary, True, SCAN_PAGE)]
+
+
+def test_a_practice_with_no_site_mapped_searches_at_its_sites_as_before(
+    make_conformance_server, service_types, scheduler_for
+):
+    server = make_conformance_server("appointment")
+    sites = sites_for({DEFAULT_LOCATION: None, "north": None})
+    scheduler = scheduler_for(server.base_url, strategy="appointment", sites=lambda: sites)
+    server.seed_slots(service_types["consult"], [at(9), at(10), at(11)])
+
+    found = scheduler.find_free_slots(SESSION, "consult", DAY, at(23), 2, (DEFAULT_LOCATION, "north"))
+    elsewhere = scheduler.find_free_slots(SESSION, "consult", DAY, at(23), 2, ("north",))
+
+    assert [(slot.start, slot.location) for slot in found] == [(at(9), DEFAULT_LOCATION), (at(10), DEFAULT_LOCATION)]
+    assert elsewhere == []  # north names no Location: no slot can be there
+    assert queries(server, "GET", "Schedule") == []
+    assert [dict(query)["_count"] for query in queries(server, "GET", "Slot")] == ["2"]

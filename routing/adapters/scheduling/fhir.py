@@ -177,7 +177,7 @@ class FhirScheduler:
         strategy = self._booking_strategy()
         if strategy.finds_slots:
             return strategy.find_free_slots(slot_type, start, end, limit, locations)
-        if locations is None:
+        if locations is None or self._site.sites.everywhere(locations):
             # Never more than asked for, whatever the server sends.
             return self._search_slots(slot_type, (f"gt{instant(start)}", f"le{instant(end)}"), limit)[:limit]
         wanted = frozenset(locations)

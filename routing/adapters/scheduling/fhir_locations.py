@@ -98,6 +98,12 @@ class SiteMap:
         default = next((location for site_id, location in locations if site_id == DEFAULT_LOCATION), None)
         return [*actors, default] if default is not None else actors
 
+    def everywhere(self, wanted: Iterable[str]) -> bool:
+        """Whether every slot is at one of the ``wanted`` sites (the default one and every mapped one): a search
+        for them is a search at any site, with nothing to skip (a practice with one site, or none mapped)."""
+        wanted = set(wanted)
+        return DEFAULT_LOCATION in wanted and all(site_id in wanted for site_id, _ in self.locations())
+
     def schedules_at(self, wanted: Iterable[str]) -> tuple[str, ...] | None:
         """The Schedules whose slots are at the ``wanted`` sites, to narrow a Slot search (``schedule=``).
 

@@ -521,7 +521,7 @@ class Operations:
         """Proposals from ``$find``, each at the site of the Location taking part; with ``locations``, ``$find``
         asks for their Locations (its ``location`` parameter) when it can, and the proposals elsewhere are
         skipped page after page (``fhir_locations.collect``), in case the server does not narrow by location."""
-        if locations is None:
+        if locations is None or self._site.sites.everywhere(locations):
             return self._proposed(slot_type, start, False, end, limit)[:limit]
         wanted = frozenset(locations)
         at = self._site.sites.locations_at(wanted)
