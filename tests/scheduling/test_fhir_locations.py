@@ -9,17 +9,25 @@ while, and the paging that keeps slots from being lost.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy.engine import make_url
+
+from routing.adapters.db.database import Database
+from routing.adapters.db.models import Location
 from routing.adapters.scheduling.fhir_client import FhirClient
 from routing.adapters.scheduling.fhir_http import FhirHttp
 from routing.adapters.scheduling.fhir_locations import SCAN_PAGE, SiteMap, collect
 from routing.adapters.scheduling.interface import BookingRequest, SlotTime
+from routing.config import load_settings
 from routing.domain.booking_plan import BookingPlan
 from routing.domain.locations import DEFAULT_LOCATION, Site
-from routing.domain.terminology import SLOT_TYPES
+from routing.domain.terminology import SLOT_TYPES, default_terminology
+from routing.services.location_directory import LocationDirectory
+from routing.wiring import build_scheduler
 from tests.scheduling.conformance_server import BASE
 
 DAY = datetime(2031, 7, 7, tzinfo=UTC)
@@ -55,6 +63,16 @@ def queries(server, method: str, path: str) -> list[list[tuple[str, str]]]:
 
 def schedule_of(server, slot_reference: str) -> str:
     return server.get(slot_reference)["schedule"]["reference"]
+
+
+def fhir_environment(base_url: str) -> dict[str, str]:
+    """The service's settings for booking on the conformance server's ``appointment`` mode."""
+    return {
+        "ROUTING_SCHEDULER": "fhir",
+        "ROUTING_SCHEDULER_EVENTS_SECRET": "whsec_dGVzdHNlY3JldA==",
+        "FHIR_BASE_URL": base_url,
+        "FHIR_BOOKING_STRATEGY": "appointment",
+    }
 
 
 # ---------------------------------------------------------------------- the Appointment names the site
@@ -199,3 +217,32 @@ def test_a_practice_with_no_site_mapped_searches_at_its_sites_as_before(
     assert elsewhere == []  # north names no Location: no slot can be there
     assert queries(server, "GET", "Schedule") == []
     assert [dict(query)["_count"] for query in queries(server, "GET", "Slot")] == ["2"]
+
+
+# ---------------------------------------------------------------------- as the service builds it
+
+
+def test_the_service_places_fhir_slots_by_the_locations_table(make_conformance_server, sqlite_template, tmp_path):
+    """The scheduler built from settings with the location directory (routing/wiring.py), as ``wire`` builds it."""
+    server = make_conformance_server("appointment")
+    north = f"Location/{server.add({'resourceType': 'Location', 'name': 'North'})['id']}"
+    consult = default_terminology().service_type["consult"]
+    server.seed_slots((consult.system, consult.code), [at(9)], actors=[north])
+    server.seed_slots((consult.system, consult.code), [at(10)])
+    shutil.copyfile(sqlite_template, tmp_path / "routing.sqlite3")
+    db = Database(make_url(f"sqlite:///{tmp_path / 'routing.sqlite3'}"))
+    try:
+        with db.session() as session:
+            session.add(Location(id="north", name="North", slot_types=["consult"], fhir_location=north))
+            session.commit()
+        settings = load_settings(environ=fhir_environment(server.base_url))
+        directory = LocationDirectory(db, settings.clinic, settings.timezone.key)
+        scheduler = build_scheduler(settings, locations=directory)
+
+        found = scheduler.find_free_slots(SESSION, "consult", DAY, at(23), 10)
+        north_only = scheduler.find_free_slots(SESSION, "consult", DAY, at(23), 10, ("north",))
+    finally:
+        db.dispose()
+
+    assert [(slot.start, slot.location) for slot in found] == [(at(9), "north"), (at(10), DEFAULT_LOCATION)]
+    assert [(slot.start, slot.location) for slot in north_only] == [(at(9), "north")]
