@@ -22,13 +22,14 @@ import pkgutil
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 import routing.adapters.scheduling
@@ -50,11 +51,13 @@ from routing.domain.demo_schedule import SlotSpec
 from routing.domain.locations import DEFAULT_LOCATION, Site
 from routing.domain.terminology import SLOT_TYPES
 from routing.domain.vocabulary import SlotType
+from tests.conftest import migrated_postgres_copy
 from tests.fake_scheduler import FakeScheduler
 from tests.scheduling.test_fhir_scheduler import race
 
 IMPLEMENTATIONS: dict[str, type] = {
     "embedded": EmbeddedScheduler,
+    "embedded-postgres": EmbeddedScheduler,
     "fhir-slot-update": FhirScheduler,
     "fhir-appointment": FhirScheduler,
     "fhir-operations": FhirScheduler,
@@ -120,22 +123,35 @@ def contract(request, tmp_path) -> Iterator[Contract]:
         yield built
 
 
+@contextmanager
+def _embedded_database(request, tmp_path) -> Iterator[URL]:
+    """The embedded scheduler's migrated database: SQLite, or PostgreSQL for ``embedded-postgres`` (its claims
+    are one statement there: tests/http runs the service on both, this the contract)."""
+    if request.param == "embedded-postgres":
+        with migrated_postgres_copy(request) as url:
+            yield url
+        return
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "contract.sqlite3")
+    yield make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
+
+
 def _build(request, tmp_path) -> Iterator[Contract]:
-    if request.param == "embedded":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "contract.sqlite3")
-        url = make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
-        engine = create_engine(url)
-        with Session(engine) as session:
-            # The migration made the default site; the others are added as staff would.
-            session.add_all(Location(id=site, name=site.title(), slot_types=list(SLOT_TYPES)) for site in SITES[1:])
-            session.commit()
+    if request.param in ("embedded", "embedded-postgres"):
+        with _embedded_database(request, tmp_path) as url:
+            engine = create_engine(url)
+            with Session(engine) as session:
+                # The migration made the default site; the others are added as staff would.
+                session.add_all(Location(id=site, name=site.title(), slot_types=list(SLOT_TYPES)) for site in SITES[1:])
+                session.commit()
 
-            def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
-                specs = [SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30), site) for start in starts]
-                embedded.add_slots(session, specs)
+                def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
+                    specs = [
+                        SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30), site) for start in starts
+                    ]
+                    embedded.add_slots(session, specs)
 
-            yield Contract(EmbeddedScheduler(), session, seed, holds_again=False)
-        engine.dispose()
+                yield Contract(EmbeddedScheduler(), session, seed, holds_again=False)
+            engine.dispose()  # before the database is dropped
     elif request.param == "fhir-slot-update":
         server = request.getfixturevalue("fhir_server")
         service_types = request.getfixturevalue("service_types")
