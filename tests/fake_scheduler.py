@@ -63,9 +63,9 @@ class FakeScheduler:
         self._delays[call] = seconds
         return self
 
-    def add_slot(self, slot_type: str, start: datetime, end: datetime) -> SlotTime:
-        """A free slot."""
-        slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end)
+    def add_slot(self, slot_type: str, start: datetime, end: datetime, location: str | None = None) -> SlotTime:
+        """A free slot (at the site ``location``, a ``locations`` id; None: the system does not say)."""
+        slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end, location)
         self.slots[slot.id] = slot
         return slot
 
