@@ -164,6 +164,7 @@ def detail(
         "language": inquiry.language,
         "received_at": inquiry.received_at.isoformat(),
         "updated_at": inquiry.updated_at.isoformat(),
+        "location": inquiry.location_id,
         "patient": payload.get("patient") or {},
         "message": payload.get("message"),
         "symptoms": payload.get("symptoms") or {},
@@ -214,6 +215,7 @@ def appointment_dict(appointment: Appointment) -> dict[str, Any]:
         "scheduler": appointment.scheduler,
         "external_id": appointment.external_id,
         "slot_id": appointment.external_slot_id,
+        "location": appointment.location_id,
         "cancelled_at": appointment.cancelled_at.isoformat() if appointment.cancelled_at else None,
         "cancel_reason": appointment.cancel_reason,
     }
@@ -277,6 +279,7 @@ def _summary(
         "hold": decision.hold if decision else None,
         "language": inquiry.language,
         "rule": decision.rule_id if decision else None,
+        "location": inquiry.location_id,
         "appointment": appointment_dict(appointment) if appointment else None,
         "phone": patient.get("phone"),
         "handled": handled,

@@ -37,11 +37,12 @@ def add_slots(session: Session, specs: Iterable[SlotSpec]) -> int:
         return 0
     earliest = min(spec.start for spec in specs)
     latest = max(spec.start for spec in specs)
-    existing = set(
-        session.execute(
+    existing = {
+        tuple(row)  # Result.tuples() is deprecated in SQLAlchemy 2.1 (and warnings fail the tests)
+        for row in session.execute(
             select(Slot.location_id, Slot.slot_type, Slot.start).where(Slot.start >= earliest, Slot.start <= latest)
-        ).tuples()
-    )
+        )
+    }
     added = 0
     for spec in specs:
         if (spec.location, str(spec.slot_type), spec.start) in existing:
