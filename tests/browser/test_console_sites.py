@@ -49,7 +49,7 @@ def test_staff_filter_the_queue_by_site_and_override_to_the_other_site(new_conte
     app = live_server.app
     open_sites(app, TWO_SITES)
     slots_at(app, "downtown", "consult", [26, 27])
-    slots_at(app, "north", "consult", [40])
+    slots_at(app, "north", "consult", [40, 41])  # one for the inquiry at north, one for the override
     at_downtown = post(app, preferred_location="downtown")
     at_north = post(app, preferred_location="north")
     page = new_context(DESKTOP, bypass_csp=True).new_page()
@@ -68,12 +68,13 @@ def test_staff_filter_the_queue_by_site_and_override_to_the_other_site(new_conte
     expect(page.locator("#inquiry-site")).to_have_text("Downtown")
     page.get_by_label("New route").select_option("consult")
     page.locator("#override-location").select_option(label="North side")
-    page.get_by_label("Reason").first.fill("Closer to her home")
+    page.get_by_label("Reason", exact=True).fill("Closer to her home")
     page.get_by_role("button", name="Override route").click()
 
     expect(page.locator("#inquiry-site")).to_have_text("North side")
     expect(page.locator("#appointments td.site")).to_have_text(["Downtown", "North side"])
-    assert appointment_sites(app) == ["downtown", "north"]
+    assert live_server.appointments(at_downtown) == [("consult", "cancelled"), ("consult", "booked")]
+    assert appointment_sites(app) == ["downtown", "north", "north"]  # the override's, after the one at north
     check(page, "inquiry-override-to-site", DESKTOP)
 
 
