@@ -25,6 +25,7 @@ from routing.adapters.scheduling.fhir_capabilities import CHOICES as BOOKING_STR
 from routing.adapters.scheduling.fhir_capabilities import CREATE_STATUSES as APPOINTMENT_STATUSES
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.locations import DEFAULT_TRAVEL_RADIUS_KM
+from routing.domain.phone_numbers import dialable
 from routing.domain.postal_codes import DEFAULT_POSTAL_CODES_PATH
 from routing.domain.retention import TextRetention
 from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
@@ -58,8 +59,6 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql")
 CLINIC_REQUIRED = ("ROUTING_CLINIC_NAME", "ROUTING_CLINIC_PHONE", "ROUTING_CLINIC_ADDRESS")
 # A bearer token as RFC 6750 writes one (b64token), long enough to be a secret.
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{32,512}=*")
-# A phone number as patients dial it: digits with the usual separators, 7 to 15 digits, an optional extension.
-_CLINIC_PHONE = re.compile(r"\+?[\d\s().\-]{7,30}(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -504,8 +503,7 @@ def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
         if len(value) > longest or not value.isprintable():
             raise ConfigError(f"{name} must be one line of at most {longest} characters, as patients should read it.")
     phone = raw["ROUTING_CLINIC_PHONE"]
-    digits = sum(char.isdigit() for char in re.split(r"(?i)ext|x", phone)[0])
-    if not _CLINIC_PHONE.fullmatch(phone) or not 7 <= digits <= 15:
+    if not dialable(phone):
         raise ConfigError(
             f"ROUTING_CLINIC_PHONE={phone!r} is not a phone number patients can dial; use digits with spaces, "
             "dashes, dots or parentheses, e.g. +1 (212) 555-0100 or 212-555-0100 ext. 12."

@@ -54,6 +54,13 @@ class QueueQuerySchema(PageQuerySchema):
         validate=validate.Length(1, 100),
         metadata={"description": "Part of the patient's name or phone (any case; a phone by its digits). Not indexed."},
     )
+    location = Text(
+        validate=validate.Length(1, 40),
+        metadata={
+            "description": "A site's id (GET /v1/admin/locations): inquiries routed there (their booked or proposed "
+            "slot's site, else the site the patient chose)"
+        },
+    )
 
 
 class AuditQuerySchema(PageQuerySchema):
@@ -71,6 +78,7 @@ class SlotQuerySchema(InputSchema):
         required=True, validate=_one_of(["consult", "imaging", "injection"]), metadata={"description": SLOT_TYPE}
     )
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+    location = Text(validate=validate.Length(1, 40), metadata={"description": "A site's id: its slots only"})
 
 
 REASON_ERROR = "Give a reason of 3 to 1000 characters."
@@ -102,6 +110,13 @@ class OverrideRequestSchema(InputSchema):
     urgency = Text(
         validate=_one_of(_OVERRIDE_URGENCIES),
         metadata={"description": LABELS.described("urgency", "Another urgency than triage's.", _OVERRIDE_URGENCIES)},
+    )
+    location = Text(
+        validate=validate.Length(1, 40),
+        metadata={
+            "description": "An active site's id: book there (the earliest free slot at that site, or the chosen "
+            "slot_id, which must be there). Without it: the earliest at any site. An unknown site is refused (422)."
+        },
     )
 
 
@@ -213,6 +228,7 @@ class AppointmentSchema(Schema):
     scheduler = fields.String()
     external_id = fields.String(allow_none=True)
     slot_id = fields.String(allow_none=True)
+    location = fields.String(allow_none=True, metadata={"description": "The site's id (GET /v1/admin/locations)"})
     cancelled_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
 
@@ -244,6 +260,10 @@ class QueueItemSchema(Schema):
     hold = fields.String(allow_none=True, metadata={"description": HOLD})
     language = fields.String(allow_none=True, metadata={"example": "es"})
     rule = fields.String(allow_none=True)
+    location = fields.String(
+        allow_none=True,
+        metadata={"description": "The site it is routed to: its booked or proposed slot's, else the one chosen"},
+    )
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
     handled = fields.Nested(HandledSchema, allow_none=True)
 
@@ -364,6 +384,10 @@ class InquiryDetailSchema(Schema):
     language = fields.String(allow_none=True, metadata={"description": "en, es, or an unread language's code"})
     received_at = fields.String()
     updated_at = fields.String()
+    location = fields.String(
+        allow_none=True,
+        metadata={"description": "The site it is routed to: its booked or proposed slot's, else the one chosen"},
+    )
     patient = fields.Dict()
     message = fields.String(allow_none=True, metadata={"description": "The patient's words; null once removed"})
     text_removed = fields.Nested(
@@ -433,6 +457,7 @@ class FreeSlotSchema(Schema):
     slot_type = fields.String(metadata={"description": SLOT_TYPE})
     start = fields.String()
     end = fields.String()
+    location = fields.String(allow_none=True, metadata={"description": "The site's id; null: not known"})
 
 
 class RulebookSchema(Schema):

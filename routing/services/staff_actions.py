@@ -65,10 +65,14 @@ class StaleVersion(Exception):
 class ActionRefused(Exception):
     """The action cannot be done in the inquiry's current state; the message says why (no patient data)."""
 
-    def __init__(self, message: str, *, status: int = 409, proposed: SlotTime | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 409, proposed: SlotTime | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.proposed = proposed
+        #: The request's field at fault, when one is (an unknown site): the answer names it.
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class Override:
     reason: str
     slot_id: str | None = None
     urgency: str | None = None
+    #: The site to book at (an active site's id); None: the earliest at any site.
+    location: str | None = None
 
 
 def override_route(
@@ -238,6 +244,7 @@ def _plan_override(
     urgency = change.urgency or (decision.urgency if decision else "routine")
     request = None
     if change.route != Route.URGENT_REVIEW:
+        _check_site(routing, change.location, SLOT_TYPE_FOR_ROUTE[Route(change.route)].value)
         earlier = [reason.get("text", "") for reason in (decision.reasons if decision else [])]
         reasons = [f"Staff override: {change.reason}", *earlier]
         request = booking_request(
@@ -251,6 +258,20 @@ def _plan_override(
             terminology=routing.terminology,
         )
     return _OverridePlan(inquiry, decision, old, urgency, request)
+
+
+def _check_site(routing: Routing, location: str | None, slot_type: str) -> None:
+    """Refuse an override to a site the practice does not have (422, naming the field), or one that holds no
+    appointment of the route's kind (409)."""
+    if location is None:
+        return
+    if not routing.has_site(location):
+        raise ActionRefused("No active site with this id; see GET /v1/admin/locations.", status=422, field="location")
+    site = routing.locations.site(location) if routing.locations is not None else None
+    if site is not None and not site.offers(slot_type):
+        raise ActionRefused(
+            f"{site.name} holds no {LABELS.staff_words('slot_type', slot_type)} appointments; choose another site."
+        )
 
 
 def _override_in_scheduler(
@@ -297,12 +318,19 @@ def _record_override(
     else:
         with WriteBatch(session.connection()) as writes:
             appointment = record_booking(writes, routing.scheduler, plan.request, booked, now)
-        slot_type = plan.request.slot_type
-        new_view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
+        slot_type, site = plan.request.slot_type, appointment.location
+        new_view = {
+            "id": appointment.id,
+            "slot_type": slot_type,
+            "start": appointment.start.isoformat(),
+            "location": site,
+        }
         message = patient_messages.booked(
-            slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic
+            slot_type, appointment.start, routing.tz_at(site), inquiry.language, clinic=routing.clinic_at(site)
         )
         status, detail = InquiryStatus.BOOKED, f"route set by {staff.name}"
+        if site:
+            inquiry.location_id = site  # the queue's site filter follows the appointment
     if old is not None:
         _mark_cancelled(session.merge(old), f"override by {staff.name}: {change.reason}", now)
     current = session.merge(decision) if decision is not None else None
@@ -695,14 +723,22 @@ def _book_new(
         if booking.slot.slot_type != slot_type:
             _undo_booking(session, routing, booking, "the chosen slot was of another type")
             raise ActionRefused(f"The chosen slot is a {booking.slot.slot_type} slot, not {slot_type}.")
+        if change.location and booking.slot.location != change.location:
+            _undo_booking(session, routing, booking, "the chosen slot was at another site")
+            raise ActionRefused(
+                f"The chosen slot is at another site than {change.location}; choose one of its slots or no site."
+            )
         return booking
     days = routing.rulebook.urgency_windows_days.get(urgency) or 0
-    plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON)
+    sites = (change.location,) if change.location else None
+    plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON, sites)
     outcome = book_earliest(session, scheduler, plan, request)
     if outcome.booking is None:
         when = f"; the earliest is {outcome.proposed.start.isoformat()}" if outcome.proposed else ""
+        choices = "a slot_id, another urgency or another site" if change.location else "a slot_id or another urgency"
+        where = f" at {change.location}" if change.location else ""
         raise ActionRefused(
-            f"No free {slot_type} slot within the {urgency} window{when}. Choose a slot_id or another urgency; "
+            f"No free {slot_type} slot{where} within the {urgency} window{when}. Choose {choices}; "
             "the current appointment stands.",
             proposed=outcome.proposed,
         )

@@ -171,6 +171,7 @@ def detail(
         "language": inquiry.language,
         "received_at": inquiry.received_at.isoformat(),
         "updated_at": inquiry.updated_at.isoformat(),
+        "location": inquiry.location_id,
         "patient": payload.get("patient") or {},
         "message": None if inquiry.text_redacted_at is not None else payload.get("message"),
         "text_removed": text_removed(inquiry, text_days),
@@ -234,6 +235,7 @@ def appointment_dict(appointment: Appointment) -> dict[str, Any]:
         "scheduler": appointment.scheduler,
         "external_id": appointment.external_id,
         "slot_id": appointment.external_slot_id,
+        "location": appointment.location_id,
         "cancelled_at": appointment.cancelled_at.isoformat() if appointment.cancelled_at else None,
         "cancel_reason": appointment.cancel_reason,
     }
@@ -297,6 +299,7 @@ def _summary(
         "hold": decision.hold if decision else None,
         "language": inquiry.language,
         "rule": decision.rule_id if decision else None,
+        "location": inquiry.location_id,
         "appointment": appointment_dict(appointment) if appointment else None,
         "phone": patient.get("phone"),
         "handled": handled,
