@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     from routing import cli
     from routing.http import (
         admin,
+        admin_locations,
         admin_previews,
         admin_rulebooks,
         admin_waitlist,
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
         health,
         intake,
         landing,
+        locations,
         observability,
         patient_link,
         problems,
@@ -78,6 +80,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(health.bp)
     api.spec.components.schema("InquiryRequest", schema=InquiryRequestSchema)
     api.register_blueprint(intake.bp)
+    api.register_blueprint(locations.bp)
     api.register_blueprint(calendar_download.bp)
     api.register_blueprint(questionnaire.bp)
     api.register_blueprint(form_builders.bp)
@@ -92,6 +95,7 @@ def create_app(config: Mapping[str, object] | Settings | None = None) -> Flask:
     api.register_blueprint(admin_waitlist.bp)
     api.register_blueprint(admin_rulebooks.bp)
     api.register_blueprint(admin_previews.bp)
+    api.register_blueprint(admin_locations.bp)
     app.register_blueprint(docs_assets.bp)
     app.register_blueprint(landing.bp)
     app.register_blueprint(served_form.bp)

@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...``, ``demo ...`` and ``worker``."""
+"""Command-line tools: ``flask --app wsgi db ...``, ``schedule ...``, ``staff ...``, ``demo ...``, ``retention ...``
+and ``worker``."""
 
 from __future__ import annotations
 
@@ -180,7 +181,8 @@ def schedule_seed(days: int, start: datetime | None, gated: bool) -> None:
 @needs_schema
 def worker(until_idle: bool, idle_sleep: float) -> None:
     """Book inquiries left pending (scheduler down, crash), with backoff, and deliver the outbox (webhooks,
-    alerts) and run rulebook impact previews in threads beside it; run as many processes as needed.
+    alerts) and run rulebook impact previews in threads beside it; run as many processes as needed. Also runs the
+    waitlist and, with ROUTING_RETENTION_TEXT_DAYS set, the removal of patients' free text past it.
 
     Stops cleanly on SIGTERM or Ctrl-C after the job and the sends in hand.
     """
@@ -213,6 +215,7 @@ def worker(until_idle: bool, idle_sleep: float) -> None:
         until_idle=until_idle,
         reconcile_every=timedelta(seconds=wiring.settings.reconcile_seconds),
         waitlist_every=timedelta(seconds=wiring.settings.waitlist_seconds),
+        text_retention=wiring.settings.retention,
     )
     if deliverer is None:
         sent = outbox.drain()
@@ -315,6 +318,32 @@ def demo_seed_inquiries(count: int) -> None:
     click.echo(f"Delivered {count} example inquiries ({added} new). By status: {summary}.")
 
 
+retention_cli = AppGroup("retention", help="Removing patients' free text past ROUTING_RETENTION_TEXT_DAYS.")
+
+
+@retention_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="Only count the inquiries whose text is due for removal.")
+@needs_schema
+def retention_run(dry_run: bool) -> None:
+    """Remove the free text of every inquiry past the retention now (the worker does it every few minutes).
+
+    Keeps facts, decisions, appointments and the audit trail; see docs/retention.md. Safe to re-run.
+    """
+    from routing.services import retention  # only this command and the worker need it
+
+    wiring = _wiring()
+    policy = wiring.settings.retention
+    if not policy.enabled:
+        raise click.ClickException("ROUTING_RETENTION_TEXT_DAYS is not set: text is kept, nothing is removed.")
+    with wiring.db.session() as session:
+        done = retention.run(session, policy, utcnow(), dry_run=dry_run)
+    before = f"received before {done.cutoff:%Y-%m-%d %H:%M} UTC ({policy.text_days} days)"
+    if dry_run:
+        click.echo(f"Dry run: text due for removal in {done.due} inquiries {before}; nothing changed.")
+    else:
+        click.echo(f"Text removed from {done.redacted} inquiries {before}, in {done.batches} batches.")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(db_cli)
@@ -322,3 +351,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(retention_cli)

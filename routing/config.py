@@ -25,7 +25,9 @@ from routing.adapters.scheduling.fhir_capabilities import CHOICES as BOOKING_STR
 from routing.adapters.scheduling.fhir_capabilities import CREATE_STATUSES as APPOINTMENT_STATUSES
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.locations import DEFAULT_TRAVEL_RADIUS_KM
+from routing.domain.phone_numbers import dialable
 from routing.domain.postal_codes import DEFAULT_POSTAL_CODES_PATH
+from routing.domain.retention import TextRetention
 from routing.domain.terminology import DEFAULT_TERMINOLOGY_PATH, SLOT_TYPES
 from routing.domain.triage.rulebook import DEFAULT_RULEBOOK_PATH
 from routing.domain.waitlist_matching import WaitlistPolicy
@@ -57,8 +59,6 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql")
 CLINIC_REQUIRED = ("ROUTING_CLINIC_NAME", "ROUTING_CLINIC_PHONE", "ROUTING_CLINIC_ADDRESS")
 # A bearer token as RFC 6750 writes one (b64token), long enough to be a secret.
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{32,512}=*")
-# A phone number as patients dial it: digits with the usual separators, 7 to 15 digits, an optional extension.
-_CLINIC_PHONE = re.compile(r"\+?[\d\s().\-]{7,30}(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -288,6 +288,8 @@ class Settings:
     travel_radius_km: float = DEFAULT_TRAVEL_RADIUS_KM
     #: How often a process reads the practice's sites again (a site added elsewhere is seen within this).
     locations_check_seconds: float = 5.0
+    #: How long patients' free text is kept (``ROUTING_RETENTION_TEXT_DAYS``; off by default: kept for ever).
+    retention: TextRetention = field(default_factory=TextRetention)
 
     @property
     def signatures_required(self) -> bool:
@@ -308,7 +310,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
     patient form's ``ROUTING_FORM*``, the patient link's ``ROUTING_PATIENT_LINK_DAYS`` and
     ``ROUTING_RATE_LIMIT_PATIENT_LINK``, the patient notifications' ``ROUTING_PUBLIC_URL``, ``ROUTING_SMTP_*`` and
     ``ROUTING_SMS_*``, the waitlist's ``ROUTING_WAITLIST*``, the impact previews' ``ROUTING_PREVIEW_PROCESSES`` and
-    ``ROUTING_PREVIEW_DUTY``) plus ``TESTING``.
+    ``ROUTING_PREVIEW_DUTY``, the text retention's ``ROUTING_RETENTION_TEXT_DAYS`` and ``ROUTING_RETENTION_BATCH``) plus
+    ``TESTING``.
     """
     values: dict[str, object] = dict(os.environ if environ is None else environ)
     values.update(overrides or {})
@@ -449,7 +452,32 @@ def load_settings(overrides: Mapping[str, object] | None = None, environ: Mappin
         postal_codes_path=Path(text("ROUTING_POSTAL_CODES_FILE", str(DEFAULT_POSTAL_CODES_PATH))),
         travel_radius_km=number("ROUTING_TRAVEL_RADIUS_KM", DEFAULT_TRAVEL_RADIUS_KM, 0.0),
         locations_check_seconds=number("ROUTING_LOCATIONS_CHECK_SECONDS", 5.0, 0.1),
+        retention=TextRetention(
+            text_days=_retention_days(text("ROUTING_RETENTION_TEXT_DAYS", "off")),
+            batch_size=number("ROUTING_RETENTION_BATCH", 200, 1, int),
+        ),
     )
+
+
+#: The shortest text retention: longer than the longest urgency window (21 days), so an inquiry's words are there
+#: for staff through its booking, rebookings and waitlist, and a few weeks over for questions afterwards.
+MIN_RETENTION_DAYS = 30
+
+
+def _retention_days(raw: str) -> int | None:
+    """ROUTING_RETENTION_TEXT_DAYS: ``off`` (the default: text kept for ever) or whole days, at least 30."""
+    if raw.lower() in ("off", "0", "false", "no", "never"):
+        return None
+    try:
+        days = int(raw)
+    except ValueError:
+        days = None
+    if days is None or days < MIN_RETENTION_DAYS:
+        raise ConfigError(
+            f"ROUTING_RETENTION_TEXT_DAYS={raw!r} is not valid; use whole days, at least {MIN_RETENTION_DAYS} (after "
+            "which patients' free text is removed), or 'off' to keep it (the default)."
+        )
+    return days
 
 
 def _share(name: str, value: float) -> float:
@@ -475,8 +503,7 @@ def _clinic(raw: Mapping[str, str]) -> ClinicProfile:
         if len(value) > longest or not value.isprintable():
             raise ConfigError(f"{name} must be one line of at most {longest} characters, as patients should read it.")
     phone = raw["ROUTING_CLINIC_PHONE"]
-    digits = sum(char.isdigit() for char in re.split(r"(?i)ext|x", phone)[0])
-    if not _CLINIC_PHONE.fullmatch(phone) or not 7 <= digits <= 15:
+    if not dialable(phone):
         raise ConfigError(
             f"ROUTING_CLINIC_PHONE={phone!r} is not a phone number patients can dial; use digits with spaces, "
             "dashes, dots or parentheses, e.g. +1 (212) 555-0100 or 212-555-0100 ext. 12."

@@ -164,7 +164,7 @@ def wire(settings: Settings) -> Wiring:
         db=db,
         head_revision=migrations.head_revision(),
         rulebooks=rulebooks,
-        scheduler=build_scheduler(settings, terminology),
+        scheduler=build_scheduler(settings, terminology, locations),
         policy=QueuePolicy(
             max_attempts=settings.booking_max_attempts,
             lease=timedelta(seconds=settings.booking_lease_seconds),
@@ -196,9 +196,12 @@ def build_channels(settings: Settings, locations: LocationDirectory | None = Non
     return tuple(channels)
 
 
-def build_scheduler(settings: Settings, terminology: Terminology | None = None) -> Scheduler:
+def build_scheduler(
+    settings: Settings, terminology: Terminology | None = None, locations: LocationDirectory | None = None
+) -> Scheduler:
     """The configured scheduling system: the embedded one, or a FHIR R4 server (writing ``terminology``'s
-    codes, the shipped ones by default)."""
+    codes, the shipped ones by default; placing its slots at the practice's sites by ``locations``' FHIR
+    Locations, without it every slot at the default site)."""
     if settings.scheduler != "fhir" or settings.fhir is None:
         return EmbeddedScheduler()
     # Imported here so the embedded default does not load the HTTP stack.
@@ -222,7 +225,12 @@ def build_scheduler(settings: Settings, terminology: Terminology | None = None) 
         codes = codes.with_service_types(fhir.service_types)
     identity = FhirIdentity(fhir.identifier_base, fhir.requester, fhir.requester_display)
     return FhirScheduler(
-        http, codes, identity, strategy=fhir.booking_strategy, appointment_status=fhir.appointment_status
+        http,
+        codes,
+        identity,
+        strategy=fhir.booking_strategy,
+        appointment_status=fhir.appointment_status,
+        sites=locations.sites if locations is not None else None,
     )
 
 

@@ -86,8 +86,8 @@ class QueueQuerySchema(_KeysetQuerySchema):
     location = Text(
         validate=validate.Length(1, 40),
         metadata={
-            "description": "A site's id: inquiries routed there (their booked or proposed slot's site, else the "
-            "one the patient chose)."
+            "description": "A site's id (GET /v1/admin/locations): inquiries routed there (their booked or proposed "
+            "slot's site, else the site the patient chose)"
         },
     )
     cursor = _cursor(int, datetime, uuid.UUID)
@@ -109,6 +109,7 @@ class SlotQuerySchema(InputSchema):
         required=True, validate=_one_of(["consult", "imaging", "injection"]), metadata={"description": SLOT_TYPE}
     )
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+    location = Text(validate=validate.Length(1, 40), metadata={"description": "A site's id: its slots only"})
 
 
 REASON_ERROR = "Give a reason of 3 to 1000 characters."
@@ -140,6 +141,13 @@ class OverrideRequestSchema(InputSchema):
     urgency = Text(
         validate=_one_of(_OVERRIDE_URGENCIES),
         metadata={"description": LABELS.described("urgency", "Another urgency than triage's.", _OVERRIDE_URGENCIES)},
+    )
+    location = Text(
+        validate=validate.Length(1, 40),
+        metadata={
+            "description": "An active site's id: book there (the earliest free slot at that site, or the chosen "
+            "slot_id, which must be there). Without it: the earliest at any site. An unknown site is refused (422)."
+        },
     )
 
 
@@ -251,6 +259,7 @@ class AppointmentSchema(Schema):
     scheduler = fields.String()
     external_id = fields.String(allow_none=True)
     slot_id = fields.String(allow_none=True)
+    location = fields.String(allow_none=True, metadata={"description": "The site's id (GET /v1/admin/locations)"})
     cancelled_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
 
@@ -282,6 +291,10 @@ class QueueItemSchema(Schema):
     hold = fields.String(allow_none=True, metadata={"description": HOLD})
     language = fields.String(allow_none=True, metadata={"example": "es"})
     rule = fields.String(allow_none=True)
+    location = fields.String(
+        allow_none=True,
+        metadata={"description": "The site it is routed to: its booked or proposed slot's, else the one chosen"},
+    )
     appointment = fields.Nested(AppointmentSchema, allow_none=True)
     handled = fields.Nested(HandledSchema, allow_none=True)
 
@@ -392,6 +405,18 @@ class WaitlistPageSchema(_PageSchema):
     items = fields.List(fields.Nested(WaitlistEntrySchema))
 
 
+class TextRemovedSchema(Schema):
+    """When an inquiry's free text was removed under the retention policy, and what staff are shown instead."""
+
+    at = fields.String(metadata={"description": "When the text was removed (ISO 8601, UTC)"})
+    note = fields.String(
+        metadata={
+            "example": "Text removed after 365 days under the retention policy; the facts and decisions read "
+            "from it are kept."
+        }
+    )
+
+
 class InquiryDetailSchema(Schema):
     """Everything about one inquiry."""
 
@@ -402,8 +427,17 @@ class InquiryDetailSchema(Schema):
     language = fields.String(allow_none=True, metadata={"description": "en, es, or an unread language's code"})
     received_at = fields.String()
     updated_at = fields.String()
+    location = fields.String(
+        allow_none=True,
+        metadata={"description": "The site it is routed to: its booked or proposed slot's, else the one chosen"},
+    )
     patient = fields.Dict()
-    message = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "The patient's words; null once removed"})
+    text_removed = fields.Nested(
+        TextRemovedSchema,
+        allow_none=True,
+        metadata={"description": "Set once the patient's free text was removed (ROUTING_RETENTION_TEXT_DAYS)"},
+    )
     symptoms = fields.Dict()
     preferred_times = fields.List(fields.String())
     patient_message = fields.String(allow_none=True)
@@ -466,6 +500,7 @@ class FreeSlotSchema(Schema):
     slot_type = fields.String(metadata={"description": SLOT_TYPE})
     start = fields.String()
     end = fields.String()
+    location = fields.String(allow_none=True, metadata={"description": "The site's id; null: not known"})
 
 
 class RulebookSchema(Schema):

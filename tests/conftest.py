@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,19 @@ def postgres_template() -> Iterator[str]:
         # has no pool and is disposed once the migrations ran (migrations/env.py).
         migrations.upgrade(server.set(database=name))
         yield name
+    finally:
+        _drop_postgres_database(server, name)
+
+
+@contextmanager
+def migrated_postgres_copy(request: pytest.FixtureRequest) -> Iterator[URL]:
+    """A copy of the migrated PostgreSQL template for a test that picks its backend itself (skips without
+    TEST_POSTGRES_URL, as ``database_url`` does); dropped afterwards."""
+    server = _postgres_server_url()
+    name = f"routing_test_{uuid.uuid4().hex[:12]}"
+    _create_postgres_database(server, name, request.getfixturevalue("postgres_template"))
+    try:
+        yield server.set(database=name)
     finally:
         _drop_postgres_database(server, name)
 

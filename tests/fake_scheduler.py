@@ -28,6 +28,7 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.adapters.scheduling.search import book_earliest_by_search
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.locations import DEFAULT_LOCATION
 
 
 class FakeScheduler:
@@ -62,9 +63,9 @@ class FakeScheduler:
         self._delays[call] = seconds
         return self
 
-    def add_slot(self, slot_type: str, start: datetime, end: datetime) -> SlotTime:
-        """A free slot."""
-        slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end)
+    def add_slot(self, slot_type: str, start: datetime, end: datetime, location: str | None = None) -> SlotTime:
+        """A free slot (at the site ``location``, a ``locations`` id; None: the system does not say)."""
+        slot = SlotTime(f"slot-{next(self._ids)}", slot_type, start, end, location)
         self.slots[slot.id] = slot
         return slot
 
@@ -104,7 +105,8 @@ class FakeScheduler:
             if slot.slot_type == slot_type
             and start < slot.start <= end
             and not self._taken(slot.id)
-            and (locations is None or slot.location in locations)
+            # A slot the system names no site for is at the default site, as the FHIR adapter reads one.
+            and (locations is None or (slot.location or DEFAULT_LOCATION) in locations)
         ]
         return sorted(free, key=lambda slot: (slot.start, slot.id))[:limit]
 

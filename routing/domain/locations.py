@@ -48,6 +48,8 @@ class Site:
     time_zone: str | None = None
     coordinates: Coordinates | None = None
     postal_code: str | None = None
+    #: The site in a FHIR scheduling system ("Location/12"): FHIR slots whose Schedule's actors name it are here.
+    fhir_location: str | None = None
 
     def offers(self, slot_type: str) -> bool:
         """Whether appointments of ``slot_type`` are held here."""

@@ -10,8 +10,8 @@ The words are not here: each option names its words in the labels table (``routi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from routing.domain.triage import READ_LANGUAGES
 from routing.domain.triage.facts import (
@@ -138,6 +138,15 @@ SECTIONS: tuple[Section, ...] = (
             Question("unavailable_times", "text", hint="unavailable_times_hint"),
         ),
     ),
+    # Asked only when the practice has several sites: the sites are the practice's, so their answers are filled
+    # in when the page is built (``with_sites``), "any site" first.
+    Section(
+        "section_where",
+        (
+            Question("preferred_location", "radio", hint="site_hint"),
+            Question("postal_code", "text", hint="postal_code_hint", autocomplete="postal-code"),
+        ),
+    ),
     Section(
         "section_details",
         (
@@ -161,6 +170,17 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 QUESTIONS: Mapping[str, Question] = {question.name: question for section in SECTIONS for question in section.questions}
+#: The questions about where to be seen: asked only when the practice has two sites or more.
+SITE_QUESTIONS = ("preferred_location", "postal_code")
+
+
+def with_sites(question: Question, sites: Sequence[tuple[str, str]]) -> Question:
+    """``question`` with the practice's sites (id, name) as its answers when it asks where to be seen ("any site"
+    first, sending nothing: no preference); any other question as it is."""
+    if question.name != "preferred_location":
+        return question
+    named = tuple(Option(site_id, ("literal", name, "")) for site_id, name in sites)
+    return replace(question, options=(Option("", ("page", "form", "any_site")), *named))
 
 
 @dataclass(frozen=True)
@@ -180,6 +200,7 @@ _OWN_MESSAGES = (
     "date_of_birth",
     "preferred_times",
     "unavailable_times",
+    "postal_code",
     "consent",
 )
 

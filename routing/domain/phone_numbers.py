@@ -16,6 +16,15 @@ _WRITTEN = re.compile(r"\+?[\d\s().\-/]+")
 _MAX_DIGITS = 15
 #: Shorter than this is no full international number (the shortest in use have 8 digits with the country code).
 _MIN_DIGITS = 8
+# A number as patients dial it (the clinic's, a site's): digits with the usual separators, an optional extension.
+_DIALABLE = re.compile(r"\+?[\d\s().\-]{7,30}(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
+
+
+def dialable(written: str) -> bool:
+    """Whether ``written`` is a phone number patients can dial: 7 to 15 digits with spaces, dashes, dots or
+    parentheses, an optional ``+`` and extension ("+1 (212) 555-0100", "212-555-0100 ext. 12")."""
+    digits = sum(char.isdigit() for char in re.split(r"(?i)ext|x", written)[0])
+    return bool(_DIALABLE.fullmatch(written)) and 7 <= digits <= 15
 
 
 def e164(written: str | None, country_code: str) -> str | None:

@@ -73,7 +73,9 @@ def _documented(*statuses: dict[int, str]):
 
 
 def _detail(inquiry_id: uuid.UUID):
-    body = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
+    body = staff_queue.detail(
+        request_session(), inquiry_id, wiring().routing, text_days=wiring().settings.retention.text_days
+    )
     if body is None:
         raise Problem(404, "There is no inquiry with this id.")
     return body, 200, {"ETag": body["etag"]}
@@ -97,6 +99,10 @@ def _guarded(action: Callable[[Session, str], Any]) -> Any:
         ) from None
     except staff_actions.ActionRefused as refused:
         extra = {"proposed_slot": _slot(refused.proposed)} if refused.proposed else {}
+        if refused.field:  # a field of the request at fault (an unknown site): named, as a validation error
+            raise Problem(
+                refused.status, str(refused), slug="validation-error", errors={refused.field: [str(refused)]}
+            ) from None
         raise Problem(refused.status, str(refused), slug="action-refused", **extra) from None
     return result
 
@@ -108,6 +114,7 @@ def _slot(slot) -> dict:
         "slot_type": slot.slot_type,
         "start": slot.start.astimezone(tz).isoformat(),
         "end": slot.end.astimezone(tz).isoformat(),
+        "location": slot.location,
     }
 
 
@@ -224,8 +231,11 @@ def retriage_apply(inquiry_id: uuid.UUID):
 def free_slots(query):
     """The next free slots of a type, to choose one in an override."""
     scheduler = wiring().scheduler
+    sites = (query["location"],) if query.get("location") else None
     try:
-        slots = schedule.next_free_slots(request_session(), scheduler, query["slot_type"], utcnow(), query["limit"])
+        slots = schedule.next_free_slots(
+            request_session(), scheduler, query["slot_type"], utcnow(), query["limit"], sites
+        )
     except SchedulingError:
         raise Problem(503, "The scheduling system is unavailable; try again shortly.") from None
     return [_slot(slot) for slot in slots]

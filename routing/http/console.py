@@ -26,7 +26,7 @@ from routing.adapters.scheduling.interface import SchedulingError
 from routing.config import Settings
 from routing.domain.triage import triage
 from routing.domain.vocabulary import InquiryStatus, Route, Urgency
-from routing.http import console_rulebooks, console_waitlist, console_webhooks
+from routing.http import console_locations, console_rulebooks, console_waitlist, console_webhooks
 from routing.http.console_forms import PER_PAGE, parse_queue_query
 from routing.http.console_text import (
     LABELS,
@@ -40,7 +40,7 @@ from routing.http.console_text import (
 )
 from routing.http.deps import request_session, wiring
 from routing.http.problems import flatten_errors
-from routing.services import console_sessions, schedule, staff_actions, staff_queue
+from routing.services import console_sessions, locations, schedule, staff_actions, staff_queue
 from routing.services.staff_tokens import TokenExpired, authenticate
 from schemas.admin import AcknowledgeRequestSchema, CallbackRequestSchema, CancelRequestSchema, OverrideRequestSchema
 from schemas.inquiry import InquiryRequestSchema
@@ -52,6 +52,8 @@ bp.register_blueprint(console_webhooks.bp)
 bp.register_blueprint(console_waitlist.bp)
 # The rulebook's versions: drafts, diffs, impact previews, approval and activation.
 bp.register_blueprint(console_rulebooks.bp)
+# The practice's sites: everyone reads them, admins change them.
+bp.register_blueprint(console_locations.bp)
 csrf = CSRFProtect()
 
 #: Pages need nothing from elsewhere and run no script: the strictest policy that still shows them.
@@ -235,19 +237,23 @@ def queue():
         statuses=[s.value for s in InquiryStatus],
         urgencies=[u.value for u in Urgency],
         routes=[r.value for r in Route],
+        sites=_site_names(db),
     )
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
 def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
     """One inquiry: patient, highlighted message, decision and reasons, appointments, audit; the actions."""
-    detail = staff_queue.detail(request_session(), inquiry_id, wiring().routing)
+    detail = staff_queue.detail(
+        request_session(), inquiry_id, wiring().routing, text_days=wiring().settings.retention.text_days
+    )
     if detail is None:
         return render_template("console/missing.html"), 404
     phrases = [e.get("phrase") for e in detail["evidence"] if e.get("source") == "text"]
     patient = detail["patient"]
     name = " ".join(str(patient.get(key) or "") for key in ("first_name", "last_name")).strip()
     decision = detail["decision"]
+    sites = _site_names(request_session())
     return render_template(
         "console/inquiry.html",
         inquiry=detail,
@@ -263,6 +269,9 @@ def inquiry(inquiry_id: uuid.UUID, preview: dict | None = None):
         outcomes=staff_actions.CALLBACK_OUTCOMES,
         waitlist_routes=SLOT_TYPES,
         preview=preview,
+        sites=sites,
+        # The override's site choice: the active sites, when there are several to choose from.
+        bookable_sites=_bookable_sites(),
     )
 
 
@@ -416,6 +425,20 @@ def _act(inquiry_id: uuid.UUID, action, success: str) -> Response:
 def _back(inquiry_id: uuid.UUID, message: str, ok: bool = True) -> Response:
     flash(message, "success" if ok else "error")
     return redirect(url_for("console.inquiry", inquiry_id=inquiry_id), 303)
+
+
+def _site_names(db) -> dict[str, str]:
+    """Every site's name by id (inactive ones marked), to show and filter by; empty with one site or none."""
+    rows = locations.list_all(db)
+    if len(rows) < 2:
+        return {}
+    return {row["id"]: row["name"] + ("" if row["active"] else " (inactive)") for row in rows}
+
+
+def _bookable_sites() -> list:
+    directory = wiring().locations
+    sites = directory.sites() if directory is not None else ()
+    return list(sites) if len(sites) > 1 else []
 
 
 def _free_slots() -> dict[str, list]:

@@ -16,7 +16,7 @@ PER_PAGE = 50
 
 
 class QueueQuerySchema(Schema):
-    """``/console/?status=&urgency=&route=&needs_review=&received_from=&received_to=&search=&page=``."""
+    """``/console/?status=&urgency=&route=&needs_review=&received_from=&received_to=&search=&location=&page=``."""
 
     class Meta:
         unknown = EXCLUDE  # a stray parameter in a bookmarked link is not an error
@@ -31,6 +31,8 @@ class QueueQuerySchema(Schema):
     page = fields.Integer(validate=validate.Range(min=1))
     #: Part of the patient's name or phone.
     search = fields.String(validate=validate.Length(max=100))
+    #: A site's id: inquiries routed there.
+    location = fields.String(validate=validate.Length(max=40))
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def parse_queue_query(raw: dict[str, str], tz: ZoneInfo) -> QueueQuery:
         received_after=datetime.combine(frm, time(), tz) if frm else None,
         received_before=datetime.combine(to + timedelta(days=1), time(), tz) if to else None,
         search=loaded.get("search"),
+        location=loaded.get("location"),
     )
     args = {name: given[name] for name in loaded if name != "page"}
     return QueueQuery(filters=filters, page=loaded.get("page", 1), args=args, rejected=rejected)

@@ -8,7 +8,7 @@ builder serves ``GET /form`` and the form sent back after a refused or invalid p
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -18,8 +18,18 @@ from werkzeug.datastructures import MultiDict
 from routing.config import Settings
 from routing.domain.clinic import ClinicProfile
 from routing.domain.labels import LABELS
-from routing.domain.patient_form import HONEYPOT_FIELD, SECTIONS, TOKEN_FIELD, Option, Question, field_errors
+from routing.domain.patient_form import (
+    HONEYPOT_FIELD,
+    SECTIONS,
+    SITE_QUESTIONS,
+    TOKEN_FIELD,
+    Option,
+    Question,
+    field_errors,
+    with_sites,
+)
 from routing.http import form_token
+from routing.http.deps import wiring
 
 #: The form's languages, in the order offered (every language with a labels file).
 LANGUAGES = LABELS.languages
@@ -151,6 +161,7 @@ def render_form(
         errors=errors or {},
         not_sent=not_sent,
         token=form_token.issue(current_app.secret_key, language, now, first_served_at),
+        sites=_sites(),
     )
     return page_response(
         render_template("form/form.html", page=page, action=url_for("intake.receive")), status, settings
@@ -165,8 +176,10 @@ def build_form(
     errors: Mapping[str, object],
     not_sent: bool,
     token: str,
+    sites: Sequence[tuple[str, str]] = (),
 ) -> FormPage:
-    """The form's questions with their words, kept answers and errors."""
+    """The form's questions with their words, kept answers and errors. ``sites`` (id, name): the practice's active
+    sites; with two or more, the form asks where the patient would like to be seen (and their postal code)."""
     t = Texts(language, settings.clinic)
     kept = _by_question(answers or MultiDict())
     first = {name: values[-1] for name, values in kept.lists()}
@@ -177,7 +190,9 @@ def build_form(
     for section in SECTIONS:
         shown = []
         for question in section.questions:
-            item = _field(question, t, kept, fresh=answers is None)
+            if question.name in SITE_QUESTIONS and len(sites) < 2:
+                continue  # one site: nothing to choose between
+            item = _field(with_sites(question, sites), t, kept, fresh=answers is None)
             if item.hint_id:
                 item.show_hint = item.hint_id not in hints_shown
                 hints_shown.add(item.hint_id)
@@ -187,7 +202,8 @@ def build_form(
                 item.error_id = f"error-{question.name}"
                 summary.append((f"#{item.choices[0].id if item.choices else item.id}", item.error))
             shown.append(item)
-        sections.append((t(f"form.{section.title}"), shown))
+        if shown:
+            sections.append((t(f"form.{section.title}"), shown))
     if "" in found:  # an error of no question on the form (a clinic's own form may send other fields)
         summary.append(("#questions", t(f"errors.{found[''].message}")))
     others = [
@@ -196,6 +212,12 @@ def build_form(
         if code != language
     ]
     return FormPage(language, t, sections, summary, token, others, not_sent)
+
+
+def _sites() -> list[tuple[str, str]]:
+    """The practice's active sites (id, name), from the process's copy of them."""
+    directory = wiring().locations
+    return [(site.id, site.name) for site in directory.sites()] if directory is not None else []
 
 
 def _by_question(answers: MultiDict) -> MultiDict:
@@ -228,6 +250,8 @@ def _field(question: Question, t: Texts, answers: MultiDict, *, fresh: bool) -> 
     for index, option in enumerate(question.options):
         if fresh and question.name == "language":
             checked = option.value == t.language  # the language the form is read in, until the patient says
+        elif fresh and question.name == "preferred_location":
+            checked = option.value == ""  # any site, until the patient chooses one
         else:
             checked = question.name in answers and option.value in given
         item.choices.append(Choice(f"f-{question.name}-{index}", option.value, t.words(option), checked))

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from routing.adapters.db.models import Inquiry
 from routing.adapters.db.types import utcnow
+from routing.domain.retention import TextRetention
 from routing.domain.vocabulary import InquiryStatus
 from routing.observability import events
-from routing.services import reconciliation, staff_actions, waitlist
+from routing.services import reconciliation, retention, staff_actions, waitlist
 from routing.services.route_inquiry import Outcome, Routing, booking_failed, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -47,6 +48,7 @@ _JOB_COLUMNS = (
     _inquiries.c.received_at,
     _inquiries.c.booking_attempts,
     _inquiries.c.language,
+    _inquiries.c.text_redacted_at,
 )
 # By id alone: the subquery has just locked a row that is pending (PostgreSQL re-checks its conditions on the
 # newest version before locking it; SQLite runs the statement alone), so "still pending" needs no second test
@@ -82,6 +84,8 @@ class Job:
     received_at: datetime
     attempts: int
     language: str | None = None
+    #: Set when the inquiry's text was removed (retention): it is decided again on its stored facts.
+    text_redacted_at: datetime | None = None
 
 
 def take_next(session: Session, routing: Routing, now: datetime) -> Job | None:
@@ -113,6 +117,10 @@ def _work(session: Session, routing: Routing, job: Job, now: datetime) -> Outcom
     try:
         # The payload passed validation when it was received; load it again for its typed values.
         data = _request_schema.load(job.payload)
+        stored = None
+        if job.text_redacted_at is not None:
+            with session.begin():
+                stored = retention.stored_decision(session, session.get(Inquiry, job.inquiry_id))
         return route_inquiry(
             session,
             routing,
@@ -121,6 +129,7 @@ def _work(session: Session, routing: Routing, job: Job, now: datetime) -> Outcom
             received_at=job.received_at,
             now=now,
             attempts=job.attempts,
+            stored=stored,
         )
     except Exception as error:
         # One bad job must not stop the worker; count it like an unavailable scheduler.
@@ -146,20 +155,28 @@ def run_worker(
     clock: Callable[[], datetime] = utcnow,
     reconcile_every: timedelta | None = None,
     waitlist_every: timedelta | None = None,
+    text_retention: TextRetention | None = None,
 ) -> int:
     """Book due inquiries until ``stop`` is set (or, with ``until_idle``, until none is due); jobs done.
 
     Sleeps ``idle_sleep`` seconds when nothing is due. Each job gets a fresh session. With a remote
     scheduler and ``reconcile_every``, also runs the reconciliation poll that often (at start, then between
     jobs; among several workers, one polls each period). With ``waitlist_every`` (and the waitlist on), runs the
-    waitlist that often: offers of freed slots, expiries, windows passed.
+    waitlist that often: offers of freed slots, expiries, windows passed. With ``text_retention`` on, removes
+    patients' free text past its retention every ``text_retention.every`` (``routing.services.retention``).
     """
     done = 0
     remote = not routing.scheduler.capabilities.books_in_transaction
     next_poll = clock()  # this process's own timer, so it asks the database only when a poll may be due
     next_refill = clock()
     refills = waitlist_every is not None and routing.waitlist.enabled
+    next_retention = clock()
+    retains = text_retention is not None and text_retention.enabled
     while not stop.is_set():
+        if retains and clock() >= next_retention:
+            next_retention = clock() + text_retention.every
+            with sessions() as session:
+                retention.run_safely(session, text_retention, clock())
         if refills and clock() >= next_refill:
             next_refill = clock() + waitlist_every
             with sessions() as session:

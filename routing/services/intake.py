@@ -169,7 +169,9 @@ def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bo
         status=inquiry.status,
         patient_message=inquiry.patient_message or patient_messages.pending(),
         triage=decision_dict(decision) if decision else None,
-        appointment=SlotTime(str(appointment.id), appointment.slot_type, appointment.start, appointment.end)
+        appointment=SlotTime(
+            str(appointment.id), appointment.slot_type, appointment.start, appointment.end, appointment.location_id
+        )
         if appointment and inquiry.status == InquiryStatus.BOOKED
         else None,
         proposed_slot=_slot_from_record(proposed) if proposed else None,
@@ -181,7 +183,7 @@ def _outcome(session: Session, inquiry: Inquiry, *, created: bool, completed: bo
 
 def _slot_from_record(record: dict[str, str]) -> SlotTime:
     start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
-    return SlotTime(record["id"], record["slot_type"], start, end)
+    return SlotTime(record["id"], record["slot_type"], start, end, record.get("location"))
 
 
 __all__ = [

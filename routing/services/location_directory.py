@@ -38,6 +38,7 @@ def site_of(location: Location, clinic: ClinicProfile, time_zone: str) -> Site:
         time_zone=location.time_zone or time_zone,
         coordinates=Coordinates(location.latitude, location.longitude) if has_point else None,
         postal_code=location.postal_code,
+        fhir_location=location.fhir_location,
     )
 
 

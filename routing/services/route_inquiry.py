@@ -30,6 +30,7 @@ from routing.domain.booking_plan import BookingPlan, plan_booking
 from routing.domain.clinic import DEMO_CLINIC, ClinicProfile
 from routing.domain.locations import DEFAULT_TRAVEL_RADIUS_KM, Basis, Coordinates, Tier, Wish, tiers
 from routing.domain.patient_messages import SiteChoice
+from routing.domain.rulebook_impact import StoredDecision, replay
 from routing.domain.terminology import Terminology, default_terminology
 from routing.domain.time_preferences import TimePreference, TimeWords, preference_result, read_preferences
 from routing.domain.triage import HOLD_LANGUAGE, HOLD_POSSIBLE_RED_FLAG, Decision, Rulebook, triage
@@ -163,6 +164,7 @@ def route_inquiry(
     first_booking: bool = False,
     window_from: datetime | None = None,
     new_inquiry: dict[str, Any] | None = None,
+    stored: StoredDecision | None = None,
 ) -> Outcome:
     """Triage the inquiry, record the decision, and book it (or hand it to staff).
 
@@ -177,18 +179,22 @@ def route_inquiry(
     network, and its record committed after. When the scheduler is unavailable the inquiry stays
     ``pending_booking`` for the worker, with the attempt counted. ``attempts`` counts earlier failed
     attempts; ``first_booking`` (intake) skips looking for earlier appointments; the urgency window runs
-    from ``window_from`` (default: when the inquiry was received).
+    from ``window_from`` (default: when the inquiry was received). ``stored`` is given for an inquiry whose text was
+    removed (``routing.services.retention``): it is decided again on the facts it was read for, not on its message.
     """
     rulebook = routing.rulebook
     try:
-        decision = triage(
-            data.get("symptoms") or {},
-            data.get("message"),
-            received_at.astimezone(routing.tz).date(),
-            rulebook,
-            language=data.get("language"),
-            reader=routing.reader,
-        )
+        if stored is not None:
+            decision = replay(stored, rulebook)
+        else:
+            decision = triage(
+                data.get("symptoms") or {},
+                data.get("message"),
+                received_at.astimezone(routing.tz).date(),
+                rulebook,
+                language=data.get("language"),
+                reader=routing.reader,
+            )
     except Exception as error:
         if new_inquiry is None:
             raise
@@ -656,7 +662,10 @@ def _status_values(
 def _slot_record(slot: SlotTime | None) -> dict[str, str] | None:
     if slot is None:
         return None
-    return {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
+    record = {"id": slot.id, "slot_type": slot.slot_type, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
+    if slot.location is not None:  # only when the scheduling system says: records made before sites keep their shape
+        record["location"] = slot.location
+    return record
 
 
 def _record_decision(

@@ -44,7 +44,13 @@ def seed_demo_schedule(*, db: Database, days: int, tz: ZoneInfo, first_day: date
 
 @read_only
 def next_free_slots(
-    session: Session, scheduler: Scheduler, slot_type: str, now: datetime, limit: int
+    session: Session,
+    scheduler: Scheduler,
+    slot_type: str,
+    now: datetime,
+    limit: int,
+    locations: tuple[str, ...] | None = None,
 ) -> list[SlotTime]:
-    """The next free slots of ``slot_type`` from ``now`` (for staff choosing one); SchedulingError if unreachable."""
-    return scheduler.find_free_slots(session, slot_type, now, now + PROPOSAL_HORIZON, limit)
+    """The next free slots of ``slot_type`` from ``now`` (for staff choosing one), at ``locations`` (None: any
+    site); SchedulingError if unreachable."""
+    return scheduler.find_free_slots(session, slot_type, now, now + PROPOSAL_HORIZON, limit, locations=locations)

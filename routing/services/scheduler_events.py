@@ -29,7 +29,7 @@ from routing.adapters.db.write_batch import WriteBatch
 from routing.adapters.scheduling.interface import UnknownAppointment
 from routing.domain.vocabulary import AppointmentStatus, InquiryStatus, SchedulerEventType
 from routing.observability import events
-from routing.services import event_data, outbox, waitlist
+from routing.services import event_data, outbox, retention, waitlist
 from routing.services.route_inquiry import Routing, route_inquiry
 from schemas.inquiry import InquiryRequestSchema
 
@@ -236,10 +236,19 @@ def _rebook(
     inquiry = session.get(Inquiry, inquiry_id)
     data = _request_schema.load(inquiry.payload)
     received_at = inquiry.received_at
+    # Its text removed (retention): decided again on the facts it was read for.
+    stored = retention.stored_decision(session, inquiry) if inquiry.text_redacted_at is not None else None
     session.rollback()
     # The patient already waited once: the urgency window starts again now.
     outcome = route_inquiry(
-        session, routing, inquiry_id=inquiry_id, data=data, received_at=received_at, now=now, window_from=now
+        session,
+        routing,
+        inquiry_id=inquiry_id,
+        data=data,
+        received_at=received_at,
+        now=now,
+        window_from=now,
+        stored=stored,
     )
     if outcome.status == InquiryStatus.BOOKED and outcome.appointment is not None:
         new = {

@@ -35,10 +35,11 @@ from routing.adapters.scheduling.interface import (
 from routing.domain import patient_messages
 from routing.domain.booking_plan import SLOT_TYPE_FOR_ROUTE, BookingPlan
 from routing.domain.labels import LABELS
+from routing.domain.rulebook_impact import replay
 from routing.domain.triage import Decision, triage
 from routing.domain.vocabulary import AppointmentStatus, CallbackOutcome, InquiryStatus, Route, Urgency
 from routing.observability import events
-from routing.services import audit, event_data, outbox, waitlist
+from routing.services import audit, event_data, outbox, retention, waitlist
 from routing.services.booking import book_earliest, booking_request, record_booking
 from routing.services.reading import read_only
 from routing.services.route_inquiry import Routing
@@ -64,10 +65,14 @@ class StaleVersion(Exception):
 class ActionRefused(Exception):
     """The action cannot be done in the inquiry's current state; the message says why (no patient data)."""
 
-    def __init__(self, message: str, *, status: int = 409, proposed: SlotTime | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 409, proposed: SlotTime | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.proposed = proposed
+        #: The request's field at fault, when one is (an unknown site): the answer names it.
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class Override:
     reason: str
     slot_id: str | None = None
     urgency: str | None = None
+    #: The site to book at (an active site's id); None: the earliest at any site.
+    location: str | None = None
 
 
 def override_route(
@@ -237,6 +244,7 @@ def _plan_override(
     urgency = change.urgency or (decision.urgency if decision else "routine")
     request = None
     if change.route != Route.URGENT_REVIEW:
+        _check_site(routing, change.location, SLOT_TYPE_FOR_ROUTE[Route(change.route)].value)
         earlier = [reason.get("text", "") for reason in (decision.reasons if decision else [])]
         reasons = [f"Staff override: {change.reason}", *earlier]
         request = booking_request(
@@ -250,6 +258,20 @@ def _plan_override(
             terminology=routing.terminology,
         )
     return _OverridePlan(inquiry, decision, old, urgency, request)
+
+
+def _check_site(routing: Routing, location: str | None, slot_type: str) -> None:
+    """Refuse an override to a site the practice does not have (422, naming the field), or one that holds no
+    appointment of the route's kind (409)."""
+    if location is None:
+        return
+    if not routing.has_site(location):
+        raise ActionRefused("No active site with this id; see GET /v1/admin/locations.", status=422, field="location")
+    site = routing.locations.site(location) if routing.locations is not None else None
+    if site is not None and not site.offers(slot_type):
+        raise ActionRefused(
+            f"{site.name} holds no {LABELS.staff_words('slot_type', slot_type)} appointments; choose another site."
+        )
 
 
 def _override_in_scheduler(
@@ -296,12 +318,19 @@ def _record_override(
     else:
         with WriteBatch(session.connection()) as writes:
             appointment = record_booking(writes, routing.scheduler, plan.request, booked, now)
-        slot_type = plan.request.slot_type
-        new_view = {"id": appointment.id, "slot_type": slot_type, "start": appointment.start.isoformat()}
+        slot_type, site = plan.request.slot_type, appointment.location
+        new_view = {
+            "id": appointment.id,
+            "slot_type": slot_type,
+            "start": appointment.start.isoformat(),
+            "location": site,
+        }
         message = patient_messages.booked(
-            slot_type, appointment.start, routing.tz, inquiry.language, clinic=routing.clinic
+            slot_type, appointment.start, routing.tz_at(site), inquiry.language, clinic=routing.clinic_at(site)
         )
         status, detail = InquiryStatus.BOOKED, f"route set by {staff.name}"
+        if site:
+            inquiry.location_id = site  # the queue's site filter follows the appointment
     if old is not None:
         _mark_cancelled(session.merge(old), f"override by {staff.name}: {change.reason}", now)
     current = session.merge(decision) if decision is not None else None
@@ -553,7 +582,7 @@ def preview_retriage(session: Session, routing: Routing, inquiry_id: uuid.UUID) 
     if inquiry is None:
         raise NotFound(inquiry_id)
     current = _current_decision(session, inquiry_id)
-    proposed = _triage_again(routing, inquiry)
+    proposed = _triage_again(session, routing, inquiry)
     return {
         "current": decision_dict(current) if current else None,
         "proposed": {**proposed.to_dict(), "rulebook_version": proposed.rulebook_version},
@@ -576,7 +605,7 @@ def apply_retriage(
     with session.begin():
         inquiry = _locked(session, inquiry_id, if_match)
         current = _current_decision(session, inquiry_id)
-        proposed = _triage_again(routing, inquiry)
+        proposed = _triage_again(session, routing, inquiry)
         if current is not None:
             current.superseded_at = now
         session.add(
@@ -698,14 +727,22 @@ def _book_new(
         if booking.slot.slot_type != slot_type:
             _undo_booking(session, routing, booking, "the chosen slot was of another type")
             raise ActionRefused(f"The chosen slot is a {booking.slot.slot_type} slot, not {slot_type}.")
+        if change.location and booking.slot.location != change.location:
+            _undo_booking(session, routing, booking, "the chosen slot was at another site")
+            raise ActionRefused(
+                f"The chosen slot is at another site than {change.location}; choose one of its slots or no site."
+            )
         return booking
     days = routing.rulebook.urgency_windows_days.get(urgency) or 0
-    plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON)
+    sites = (change.location,) if change.location else None
+    plan = BookingPlan(slot_type, now, now + timedelta(days=days) if days else now + PROPOSAL_HORIZON, sites)
     outcome = book_earliest(session, scheduler, plan, request)
     if outcome.booking is None:
         when = f"; the earliest is {outcome.proposed.start.isoformat()}" if outcome.proposed else ""
+        choices = "a slot_id, another urgency or another site" if change.location else "a slot_id or another urgency"
+        where = f" at {change.location}" if change.location else ""
         raise ActionRefused(
-            f"No free {slot_type} slot within the {urgency} window{when}. Choose a slot_id or another urgency; "
+            f"No free {slot_type} slot{where} within the {urgency} window{when}. Choose {choices}; "
             "the current appointment stands.",
             proposed=outcome.proposed,
         )
@@ -746,7 +783,10 @@ def _decision_brief(decision: TriageDecision) -> dict[str, Any]:
     return {"route": decision.route, "urgency": decision.urgency, "rule": decision.rule_id}
 
 
-def _triage_again(routing: Routing, inquiry: Inquiry) -> Decision:
+def _triage_again(session: Session, routing: Routing, inquiry: Inquiry) -> Decision:
+    if inquiry.text_redacted_at is not None:
+        # Its text was removed (retention): the rulebook in force decides on the facts it was read for.
+        return replay(retention.stored_decision(session, inquiry), routing.rulebook)
     data = _request_schema.load(inquiry.payload or {})
     received_on = inquiry.received_at.astimezone(routing.tz).date()
     symptoms, message = data.get("symptoms") or {}, data.get("message")

@@ -174,10 +174,17 @@ def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict
 
 @read_only
 def detail(
-    session: Session, inquiry_id: uuid.UUID, routing: Routing | None = None, now: datetime | None = None
+    session: Session,
+    inquiry_id: uuid.UUID,
+    routing: Routing | None = None,
+    now: datetime | None = None,
+    *,
+    text_days: int | None = None,
 ) -> dict[str, Any] | None:
     """Everything about one inquiry: as received, facts and their sources, decision, bookings, its waitlist
-    entries and offers, audit trail. With ``routing``, whether its unavailable times could be read is said."""
+    entries and offers, audit trail. With ``routing``, whether its unavailable times could be read is said.
+    An inquiry whose text was removed has no message, and ``text_removed`` says when (and after how many days:
+    ``text_days``, the retention in force)."""
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None:
         return None
@@ -201,8 +208,10 @@ def detail(
         "language": inquiry.language,
         "received_at": inquiry.received_at.isoformat(),
         "updated_at": inquiry.updated_at.isoformat(),
+        "location": inquiry.location_id,
         "patient": payload.get("patient") or {},
-        "message": payload.get("message"),
+        "message": None if inquiry.text_redacted_at is not None else payload.get("message"),
+        "text_removed": text_removed(inquiry, text_days),
         "symptoms": payload.get("symptoms") or {},
         "preferred_times": payload.get("preferred_times") or [],
         "patient_message": inquiry.patient_message,
@@ -220,6 +229,18 @@ def detail(
         },
         "waitlist": waitlist_reading.for_inquiry(session, routing, inquiry_id, now or utcnow()),
         "audit": [audit.as_dict(event) for event in audit.trail(session, inquiry_id)],
+    }
+
+
+def text_removed(inquiry: Inquiry, text_days: int | None) -> dict[str, Any] | None:
+    """When the inquiry's free text was removed under the retention policy, and the note staff read instead of
+    the message; None while it is kept."""
+    if inquiry.text_redacted_at is None:
+        return None
+    after = f" after {text_days} days" if text_days is not None else ""
+    return {
+        "at": inquiry.text_redacted_at.isoformat(),
+        "note": f"Text removed{after} under the retention policy; the facts and decisions read from it are kept.",
     }
 
 
@@ -251,6 +272,7 @@ def appointment_dict(appointment: Appointment) -> dict[str, Any]:
         "scheduler": appointment.scheduler,
         "external_id": appointment.external_id,
         "slot_id": appointment.external_slot_id,
+        "location": appointment.location_id,
         "cancelled_at": appointment.cancelled_at.isoformat() if appointment.cancelled_at else None,
         "cancel_reason": appointment.cancel_reason,
     }
@@ -314,6 +336,7 @@ def _summary(
         "hold": decision.hold if decision else None,
         "language": inquiry.language,
         "rule": decision.rule_id if decision else None,
+        "location": inquiry.location_id,
         "appointment": appointment_dict(appointment) if appointment else None,
         "phone": patient.get("phone"),
         "handled": handled,

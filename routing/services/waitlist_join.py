@@ -33,6 +33,7 @@ _JOIN_COLUMNS = (
     "window_end",
     "proposed_slot",
     "unavailable_times",
+    "locations",
     "status",
     "unanswered",
     "joined_at",

@@ -186,7 +186,7 @@ def test_0008_adds_the_outbox_and_webhook_subscriptions_and_undoes_cleanly(datab
     migrations.upgrade(database_url, "0007")
 
     migrations.upgrade(database_url, "0008")
-    later = WAITLIST_TABLES | RULEBOOK_TABLES
+    later = WAITLIST_TABLES | RULEBOOK_TABLES | {"locations"}
     added = _tables(database_url) - (TABLES - OUTBOX_TABLES - later)
     migrations.downgrade(database_url, "0007")
     after_downgrade = _tables(database_url)
@@ -255,10 +255,40 @@ def test_0011_moves_every_slot_to_the_default_site_and_undoes_cleanly(database_u
     assert "locations" not in _tables(database_url)
 
 
-def test_0012_keeps_the_queue_order_on_the_inquiry_from_its_decision_and_acknowledgement_and_undoes_cleanly(
+def test_0012_adds_the_text_removed_mark_keeping_inquiries_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0011")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO inquiries (id, idempotency_key, body_sha256, content_type, raw_body, payload, status, "
+                    "received_at, updated_at, booking_attempts) VALUES ('5e0c5a1e9b7d4c1e8a3f000000000002', 'k1', "
+                    "'00', 'application/json', :raw, '{}', 'booked', '2026-12-06 00:00:00', '2026-12-06 00:00:00', 0)"
+                ),
+                {"raw": b"{}"},
+            )
+        migrations.upgrade(database_url, "0012")
+        with engine.connect() as connection:
+            marks = connection.execute(text("SELECT idempotency_key, text_redacted_at FROM inquiries")).all()
+            indexes = {index["name"] for index in inspect(connection).get_indexes("inquiries")}
+        migrations.downgrade(database_url, "0011")
+        with engine.connect() as connection:
+            columns = {column["name"] for column in inspect(connection).get_columns("inquiries")}
+            kept = connection.execute(text("SELECT idempotency_key FROM inquiries")).all()
+    finally:
+        engine.dispose()
+
+    assert [tuple(row) for row in marks] == [("k1", None)]
+    assert "ix_inquiries_text_kept_received_at" in indexes
+    assert "text_redacted_at" not in columns
+    assert [tuple(row) for row in kept] == [("k1",)]
+
+
+def test_0013_keeps_the_queue_order_on_the_inquiry_from_its_decision_and_acknowledgement_and_undoes_cleanly(
     database_url,
 ):
-    migrations.upgrade(database_url, "0011")
+    migrations.upgrade(database_url, "0012")
     engine = create_engine(database_url)
     inquiries = {
         "open emergency": ("5e0c5a1e9b7d4c1e8a3f000000000001", "urgent_review"),
@@ -307,12 +337,12 @@ def test_0012_keeps_the_queue_order_on_the_inquiry_from_its_decision_and_acknowl
                 ),
                 {"inquiry": inquiries["acknowledged urgent"][0]},
             )
-        migrations.upgrade(database_url, "0012")
+        migrations.upgrade(database_url, "0013")
         with engine.connect() as connection:
             kept = connection.execute(
                 text("SELECT urgency, hold, acknowledged_at IS NOT NULL, queue_rank FROM inquiries ORDER BY id")
             ).all()
-        migrations.downgrade(database_url, "0011")
+        migrations.downgrade(database_url, "0012")
         with engine.connect() as connection:
             columns = {column["name"] for column in inspect(engine).get_columns("inquiries")}
             left = connection.execute(text("SELECT count(*) FROM inquiries")).scalar()

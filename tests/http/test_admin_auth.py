@@ -146,6 +146,14 @@ def _previewed(path: str) -> Builder:
     return build
 
 
+def _site(ctx: Context) -> str:
+    """A second active site (so one may be deactivated)."""
+    body = {"id": f"site-{uuid.uuid4().hex[:8]}", "name": "Second site", "slot_types": ["consult"]}
+    response = ctx.client.post("/v1/admin/locations", json=body, headers=bearer(ctx.admin))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 EXAMPLES: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/admin/inquiries"): lambda ctx, token: ("/v1/admin/inquiries?status=booked", {}),
     ("GET", "/v1/admin/inquiries/<uuid:inquiry_id>"): lambda ctx, token: (f"/v1/admin/inquiries/{ctx.booked()}", {}),
@@ -216,6 +224,20 @@ EXAMPLES: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/admin/rulebooks/<int:version_id>/activate"): lambda ctx, token: (
         f"/v1/admin/rulebooks/{_approved(ctx)}/activate",
         {"json": {"reason": "new thresholds"}},
+    ),
+    ("GET", "/v1/admin/locations"): lambda ctx, token: ("/v1/admin/locations", {}),
+    ("POST", "/v1/admin/locations"): lambda ctx, token: (
+        "/v1/admin/locations",
+        {"json": {"id": f"site-{uuid.uuid4().hex[:8]}", "name": "North side", "slot_types": ["consult"]}},
+    ),
+    ("GET", "/v1/admin/locations/<string:location_id>"): lambda ctx, token: ("/v1/admin/locations/main", {}),
+    ("PATCH", "/v1/admin/locations/<string:location_id>"): lambda ctx, token: (
+        "/v1/admin/locations/main",
+        {"json": {"phone": "(555) 010-0199"}},
+    ),
+    ("DELETE", "/v1/admin/locations/<string:location_id>"): lambda ctx, token: (
+        f"/v1/admin/locations/{_site(ctx)}",
+        {},
     ),
     ("POST", "/v1/admin/rulebooks/rollback"): lambda ctx, token: (
         _activated_once(ctx) or "/v1/admin/rulebooks/rollback",

@@ -392,6 +392,7 @@ def test_on_postgresql_an_inquiry_is_stored_decided_and_booked_in_one_commit(
     if database.url.get_backend_name() != "postgresql":
         pytest.skip("SQLite runs in the process: a statement costs no round trip")
     slots.extensions["routing"].rulebooks.current()  # read the active version now: its periodic check is not intake
+    slots.extensions["routing"].locations.sites()  # and the sites: read every few seconds, not per inquiry
     sent: list[str] = []
     commits: list[object] = []
     record = lambda *args: sent.append(args[2].split()[0])  # noqa: E731 - (conn, cursor, statement, ...)

@@ -6,7 +6,7 @@ import pytest
 
 from routing import create_app
 from routing.domain.labels import LABELS
-from routing.domain.patient_form import QUESTIONS
+from routing.domain.patient_form import QUESTIONS, SITE_QUESTIONS
 from routing.domain.triage.facts import RED_FLAGS
 from routing.http import form_token
 from tests.conftest import settings_for
@@ -75,7 +75,8 @@ def test_every_question_sends_a_field_of_the_intake_and_every_red_flag_is_offere
     page = read_page(client.get("/form"))
 
     names = {attributes.get("name") for attributes in page.controls.values()} - {None}
-    assert names == {*QUESTIONS, "form_token", "homepage"}
+    # One site: nothing to choose between, so where to be seen is not asked (tests/locations asks it).
+    assert names == {*QUESTIONS, "form_token", "homepage"} - set(SITE_QUESTIONS)
     red_flags = [attributes["value"] for key, attributes in page.controls.items() if key.startswith("f-red_flags-")]
     assert red_flags == list(RED_FLAGS)
 
@@ -91,7 +92,7 @@ def test_errors_and_hints_are_tied_to_their_fields_and_groups_have_legends(clien
     )
     assert page.controls["f-email"]["autocomplete"] == "email"
     assert page.controls["f-first_name"]["autocomplete"] == "given-name"
-    grouped = [name for name, question in QUESTIONS.items() if question.grouped]
+    grouped = [name for name, question in QUESTIONS.items() if question.grouped and name not in SITE_QUESTIONS]
     assert html.count("<fieldset") == html.count("<legend>") == len(grouped)
 
 

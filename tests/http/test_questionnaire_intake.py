@@ -95,6 +95,8 @@ def test_the_questionnaire_is_fhir_r4_with_an_item_for_every_intake_field_by_its
         "message",
         "preferred_times",
         "unavailable_times",
+        "preferred_location",
+        "postal_code",
         "consent",
         "language",
         "contact_preference",

@@ -119,7 +119,7 @@ def test_the_patients_page_and_calendar_file_name_the_site(app, client, sites):
     _, body = post(client, preferred_location="holyoke")
 
     page = client.get(body["patient_link"]).get_data(as_text=True)
-    calendar = client.get(body["patient_link"] + "/appointment.ics").get_data(as_text=True)
+    calendar = client.get(body["patient_link"] + "/appointment.ics").get_data(as_text=True).replace("\r\n ", "")
 
     assert "Holyoke, 50 Dwight Street, Holyoke" in page
     assert "LOCATION:Riverside Spine & Pain Clinic (demo)\\, Holyoke\\, 50 Dwight Street\\, Holyoke" in calendar
@@ -132,7 +132,8 @@ def test_with_one_site_messages_name_the_clinic_alone(app, client):
 
     assert body["appointment"]["location"] == "main"
     assert "Main site" not in body["patient_message"]
-    assert body["patient_message"].startswith("Your consultation at Riverside Spine & Pain Clinic (demo), 100 Example")
+    clinic = "Riverside Spine & Pain Clinic (demo), 100 Example Avenue"
+    assert body["patient_message"].startswith(f"Your pain-management consultation at {clinic}")
 
 
 def test_the_demo_schedule_fills_each_site_with_the_kinds_of_appointment_it_offers(app, sites):

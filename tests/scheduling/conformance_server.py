@@ -16,9 +16,10 @@ modes:
   the IHE texts (https://profiles.ihe.net/ITI/Scheduling/: ITI-115/116/117 and the appointment-find,
   -hold and -book OperationDefinitions):
 
-  - ``$find`` (ITI-115): Parameters ``start``/``end`` (required) and ``visit-type`` (``system|code``);
-    ``_count`` honoured; answers a searchset Bundle of newly made *proposed* Appointments, one per free
-    slot starting in [start, end], with ``total``. Held slots are never proposed.
+  - ``$find`` (ITI-115): Parameters ``start``/``end`` (required), ``visit-type`` (``system|code``) and any
+    ``location`` (References: only slots whose Schedule names one of them); ``_count`` honoured; answers a
+    searchset Bundle of newly made *proposed* Appointments, one per free slot starting in [start, end], with
+    ``total``. Held slots are never proposed.
   - ``$hold`` (ITI-116): ``appointment-reference`` to a proposal. Its slots become ``busy-tentative`` for
     ``hold_seconds`` of the server's clock and the Appointment ``pending``; a proposal no longer available
     gets 409 with an OperationOutcome ``fatal``/``not-found`` (ITI-116's "not available" answer). A hold
@@ -31,7 +32,8 @@ modes:
     booked with the same identifiers answers it again (a retried call).
 
 Both modes also serve what the scheduler needs around booking: Patient, ServiceRequest and Schedule
-(read, search, conditional create, versioned update), ``GET metadata`` (a CapabilityStatement saying
+(read, search, conditional create, versioned update; Schedules searched by ``actor``, Slots by ``schedule``,
+both with comma-separated alternatives), ``GET metadata`` (a CapabilityStatement saying
 exactly the above, or ``statement`` when a test sets one), and Appointment read/search.
 
 Test controls: ``seed_slots`` (as FhirTestServer's), ``get``/``search`` in-process, ``clock.advance``
@@ -69,11 +71,11 @@ MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
 TEST_IDENTIFIER_BASE = "https://clinic.example.org/fhir/identifier"
 # What a search may ask per resource type (anything else is 400, so a client asking more is caught).
 _SEARCHABLE = {
-    "Slot": {"status", "service-type", "start", "identifier"},
+    "Slot": {"status", "service-type", "start", "identifier", "schedule"},
     "Appointment": {"identifier", "status", "slot", "based-on"},
     "Patient": {"identifier", "family", "birthdate"},
     "ServiceRequest": {"identifier", "code", "status"},
-    "Schedule": {"identifier"},
+    "Schedule": {"identifier", "actor"},
 }
 _DEAD = {"cancelled", "entered-in-error"}
 _SORTS = {"start": lambda r: _parse(r["start"]), "_lastUpdated": lambda r: _parse(r["meta"]["lastUpdated"])}
@@ -376,7 +378,8 @@ class ConformanceServer:
         self._refused(name)
         values = {p["name"]: p for p in parameters.get("parameter", [])}
         if name == "$find":
-            return 200, self._find(values, request.args.get("_count"))
+            locations = [p["valueReference"]["reference"] for p in parameters["parameter"] if p["name"] == "location"]
+            return 200, self._find(values, request.args.get("_count"), locations)
         if name == "$hold":
             return 200, self._hold(values)
         if name == "$book":
@@ -413,7 +416,7 @@ class ConformanceServer:
             entries.append({"fullUrl": f"Patient/{record['id']}", "resource": record, "search": search})
         return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
-    def _find(self, values: dict[str, dict[str, Any]], count: str | None) -> dict[str, Any]:
+    def _find(self, values: dict[str, dict[str, Any]], count: str | None, locations: list[str]) -> dict[str, Any]:
         if "start" not in values or "end" not in values:
             raise FhirError(400, "required", "$find needs start and end")
         start = _parse(values["start"]["valueDateTime"])
@@ -425,6 +428,7 @@ class ConformanceServer:
             if slot["status"] == "free"
             and start <= _parse(slot["start"]) <= end
             and (visit_type is None or _token_matches(visit_type, _codings(slot.get("serviceType"))))
+            and (not locations or bool(set(locations) & set(self._schedule_actors(slot))))
         ]
         slots.sort(key=lambda slot: _parse(slot["start"]))
         total = len(slots)
@@ -434,6 +438,10 @@ class ConformanceServer:
         bundle = _bundle(proposals)
         bundle["total"] = total
         return bundle
+
+    def _schedule_actors(self, slot: dict[str, Any]) -> list[str]:
+        """The references of the actors of the slot's Schedule (its practitioner, its Location...)."""
+        return _references(self._store["Schedule"][slot["schedule"]["reference"].split("/", 1)[1]], "actor")
 
     def _proposal(self, slot: dict[str, Any]) -> dict[str, Any]:
         schedule = self._store["Schedule"][slot["schedule"]["reference"].split("/", 1)[1]]
@@ -575,9 +583,11 @@ def _matcher(name: str, value: str):
         return lambda r: _token_matches(value, _codings(r.get("serviceType")))
     if name == "code":
         return lambda r: _token_matches(value, _codings([r.get("code") or {}]))
-    if name in ("slot", "based-on"):
-        element = {"slot": "slot", "based-on": "basedOn"}[name]
-        return lambda r: value in _references(r, element)
+    if name in ("slot", "based-on", "actor"):
+        element = {"slot": "slot", "based-on": "basedOn", "actor": "actor"}[name]
+        return lambda r: bool(set(value.split(",")) & set(_references(r, element)))
+    if name == "schedule":
+        return lambda r: (r.get("schedule") or {}).get("reference") in value.split(",")
     if name == "family":
         return lambda r: any(n.get("family", "").casefold().startswith(value.casefold()) for n in r.get("name", []))
     if name == "birthdate":

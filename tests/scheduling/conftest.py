@@ -30,6 +30,7 @@ import requests
 
 from routing.adapters.scheduling.fhir import FhirScheduler
 from routing.adapters.scheduling.fhir_http import FhirHttp
+from routing.adapters.scheduling.fhir_locations import SitesProvider
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.domain.terminology import SLOT_TYPES, default_terminology
 from tests.scheduling.conformance_server import TEST_IDENTIFIER_BASE, ConformanceServer, running_conformance_server
@@ -257,11 +258,14 @@ def make_scheduler(fhir_base_url, service_types) -> Iterator[Callable[..., FhirS
     clients: list[FhirHttp] = []
 
     def make(
-        base_url: str = fhir_base_url, identity: FhirIdentity = TEST_IDENTITY, **http_options: Any
+        base_url: str = fhir_base_url,
+        identity: FhirIdentity = TEST_IDENTITY,
+        sites: SitesProvider | None = None,
+        **http_options: Any,
     ) -> FhirScheduler:
         http = FhirHttp(base_url, **{"read_timeout": 5.0, "retries": 1, "backoff_factor": 0.0, **http_options})
         clients.append(http)
-        return FhirScheduler(http, default_terminology().with_service_types(service_types), identity)
+        return FhirScheduler(http, default_terminology().with_service_types(service_types), identity, sites=sites)
 
     yield make
     for http in clients:
@@ -303,12 +307,15 @@ def scheduler_for(service_types) -> Iterator[Callable[..., FhirScheduler]]:
         strategy: str = "auto",
         appointment_status: str = "booked",
         identity: FhirIdentity = TEST_IDENTITY,
+        sites: SitesProvider | None = None,
         **http_options: Any,
     ) -> FhirScheduler:
         http = FhirHttp(base_url, **{"read_timeout": 5.0, "retries": 1, "backoff_factor": 0.0, **http_options})
         clients.append(http)
         codes = default_terminology().with_service_types(service_types)
-        return FhirScheduler(http, codes, identity, strategy=strategy, appointment_status=appointment_status)
+        return FhirScheduler(
+            http, codes, identity, strategy=strategy, appointment_status=appointment_status, sites=sites
+        )
 
     yield make
     for http in clients:

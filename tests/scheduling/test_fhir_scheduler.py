@@ -20,6 +20,7 @@ from routing.adapters.scheduling.interface import (
     SlotTime,
     UnknownAppointment,
 )
+from routing.domain.locations import DEFAULT_LOCATION
 from tests.scheduling.conftest import TEST_IDENTITY
 
 # Far in the future so the server's own clock never matters; whole hours keep the arithmetic readable.
@@ -69,7 +70,8 @@ def test_search_returns_free_slots_of_the_type_only(fhir_server, scheduler, serv
 
     slots = scheduler.find_free_slots(SESSION, "consult", at(0), at(23))
 
-    assert slots == [SlotTime(consult, "consult", at(9), at(9, 30))]
+    # At the default site: no site of the practice names a FHIR Location here (tests/scheduling/test_fhir_locations.py).
+    assert slots == [SlotTime(consult, "consult", at(9), at(9, 30), DEFAULT_LOCATION)]
     assert [slot.slot_type for slot in scheduler.find_free_slots(SESSION, "imaging", at(0), at(23))] == ["imaging"]
     assert scheduler.find_free_slots(SESSION, "injection", at(0), at(23)) == []
 
@@ -227,7 +229,7 @@ def test_retry_after_a_crash_between_claim_and_appointment_reuses_the_slot(fhir_
 
     booking = scheduler.book(SESSION, offered, request)
 
-    assert booking.slot == SlotTime(claimed_ref, "consult", at(9), at(9, 30))
+    assert booking.slot == SlotTime(claimed_ref, "consult", at(9), at(9, 30), DEFAULT_LOCATION)
     assert len(appointments_with_key(fhir_server, request.booking_key)) == 1
     assert fhir_server.get(other_ref)["status"] == "free"
 
@@ -368,7 +370,7 @@ def test_read_returns_the_appointment_as_the_server_has_it(fhir_server, schedule
     fhir_server.update({**appointment, "status": "noshow"})
     current = scheduler.read(SESSION, booking.external_id)
     assert current.status == "noshow"
-    assert current.slot == SlotTime(slot.id, "injection", at(15), at(15, 30))
+    assert current.slot == SlotTime(slot.id, "injection", at(15), at(15, 30), DEFAULT_LOCATION)
 
 
 @pytest.mark.parametrize("external_id", ["Appointment/does-not-exist", "does-not-exist", "Slot/1", "Appointment/../x"])

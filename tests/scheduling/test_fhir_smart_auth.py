@@ -23,6 +23,7 @@ from routing.adapters.scheduling.fhir_auth import ASSERTION_TYPE, SmartBackendAu
 from routing.adapters.scheduling.fhir_http import FhirHttp
 from routing.adapters.scheduling.interface import BookingRequest, SchedulerUnavailable, SchedulingRejected, SlotTime
 from routing.config import DEFAULT_SMART_SCOPES, load_settings
+from routing.domain.locations import DEFAULT_LOCATION
 from routing.domain.terminology import default_terminology
 from routing.wiring import build_scheduler
 from tests.http.intake_helpers import SECRET
@@ -431,7 +432,7 @@ def test_a_booking_on_the_medplum_server_goes_through_with_smart_tokens(
         finally:
             scheduler.close()
 
-    assert slot == SlotTime(slot_ref, "consult", nine, nine.replace(minute=30))
+    assert slot == SlotTime(slot_ref, "consult", nine, nine.replace(minute=30), DEFAULT_LOCATION)
     appointment = fhir_server.get(booking.external_id)
     assert (appointment["status"], appointment["slot"]) == ("booked", [{"reference": slot_ref}])
     assert fhir_server.get(slot_ref)["status"] == "busy"

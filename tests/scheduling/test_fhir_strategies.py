@@ -33,6 +33,7 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.config import load_settings
 from routing.domain.booking_plan import BookingPlan
+from routing.domain.locations import DEFAULT_LOCATION
 from routing.wiring import build_scheduler
 from tests.faults.tcp_proxy import TcpProxy
 from tests.scheduling.conformance_server import BASE
@@ -207,7 +208,7 @@ def test_operations_book_our_appointment_on_the_held_one(make_conformance_server
     assert (booking.external_id, booking.status, booking.slot) == (
         proposal.id,
         "booked",
-        SlotTime(slot_ref, "imaging", at(10), at(11)),
+        SlotTime(slot_ref, "imaging", at(10), at(11), DEFAULT_LOCATION),
     )
     assert [path for method, path in calls(server) if method == "POST"] == [
         "Appointment/$find",

@@ -8,6 +8,10 @@ server on loopback that supports it: ``fhir-slot-update`` against Medplum (tests
 clients write Slots), ``fhir-appointment`` and ``fhir-operations`` against the conformance server
 (tests/scheduling/conformance_server.py), since Medplum neither marks a slot busy for an Appointment that
 references it nor has ``$find``/``$hold``/``$book``.
+
+Every implementation runs on a practice of three sites (``SITES``): ``main`` (the default site, no FHIR
+Location: on FHIR, its slots are on Schedules naming no mapped Location), ``north`` and ``south`` (on FHIR,
+each a Location its Schedules name).
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import pkgutil
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 import routing.adapters.scheduling
+from routing.adapters.db.models import Location
 from routing.adapters.scheduling import embedded
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
 from routing.adapters.scheduling.fhir import FhirScheduler
@@ -42,12 +48,16 @@ from routing.adapters.scheduling.interface import (
 )
 from routing.domain.booking_plan import BookingPlan
 from routing.domain.demo_schedule import SlotSpec
+from routing.domain.locations import DEFAULT_LOCATION, Site
+from routing.domain.terminology import SLOT_TYPES
 from routing.domain.vocabulary import SlotType
+from tests.conftest import migrated_postgres_copy
 from tests.fake_scheduler import FakeScheduler
 from tests.scheduling.test_fhir_scheduler import race
 
 IMPLEMENTATIONS: dict[str, type] = {
     "embedded": EmbeddedScheduler,
+    "embedded-postgres": EmbeddedScheduler,
     "fhir-slot-update": FhirScheduler,
     "fhir-appointment": FhirScheduler,
     "fhir-operations": FhirScheduler,
@@ -57,8 +67,20 @@ IMPLEMENTATIONS: dict[str, type] = {
 DAY = datetime(2031, 5, 12, tzinfo=UTC)
 
 
+#: The practice's sites in every contract test: the default one and two more.
+SITES = (DEFAULT_LOCATION, "north", "south")
+
+
 def at(hour: int) -> datetime:
     return DAY + timedelta(hours=hour)
+
+
+def practice(fhir_locations: dict[str, str]) -> tuple[Site, ...]:
+    """The contract's sites as the location directory gives them, with the FHIR Locations of the mapped ones."""
+    return tuple(
+        Site(site_id, site_id.title(), frozenset(SLOT_TYPES), fhir_location=fhir_locations.get(site_id))
+        for site_id in SITES
+    )
 
 
 @dataclass
@@ -67,7 +89,7 @@ class Contract:
 
     scheduler: Scheduler
     session: Any
-    seed_slots: Any  # (slot_type, starts) -> None
+    seed_slots: Any  # (slot_type, starts, site=DEFAULT_LOCATION) -> None
     #: A second scheduler on the same slots (another worker), for races; None where that is not tested here.
     rival: Scheduler | None = None
     #: Whether holding a slot again under the same hold key returns the first hold. Not the embedded
@@ -79,6 +101,11 @@ class Contract:
     def free(self, slot_type: str = "consult", start: datetime = DAY, end: datetime = DAY + timedelta(hours=23)):
         """The free slots in the test's day (after midnight, up to 23:00)."""
         return self.scheduler.find_free_slots(self.session, slot_type, start, end, 10)
+
+    def free_at(self, locations: tuple[str, ...] | None, slot_type: str = "consult") -> list[tuple[datetime, str]]:
+        """(start, site) of the free slots in the test's day at ``locations`` (None: any site)."""
+        found = self.scheduler.find_free_slots(self.session, slot_type, DAY, at(23), 10, locations)
+        return [(slot.start, slot.location) for slot in found]
 
 
 def request_for(slot_type: str = "consult", key: str | None = None) -> BookingRequest:
@@ -96,47 +123,75 @@ def contract(request, tmp_path) -> Iterator[Contract]:
         yield built
 
 
+@contextmanager
+def _embedded_database(request, tmp_path) -> Iterator[URL]:
+    """The embedded scheduler's migrated database: SQLite, or PostgreSQL for ``embedded-postgres`` (its claims
+    are one statement there: tests/http runs the service on both, this the contract)."""
+    if request.param == "embedded-postgres":
+        with migrated_postgres_copy(request) as url:
+            yield url
+        return
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "contract.sqlite3")
+    yield make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
+
+
 def _build(request, tmp_path) -> Iterator[Contract]:
-    if request.param == "embedded":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "contract.sqlite3")
-        url = make_url(f"sqlite:///{tmp_path / 'contract.sqlite3'}")
-        engine = create_engine(url)
-        with Session(engine) as session:
+    if request.param in ("embedded", "embedded-postgres"):
+        with _embedded_database(request, tmp_path) as url:
+            engine = create_engine(url)
+            with Session(engine) as session:
+                # The migration made the default site; the others are added as staff would.
+                session.add_all(Location(id=site, name=site.title(), slot_types=list(SLOT_TYPES)) for site in SITES[1:])
+                session.commit()
 
-            def seed(slot_type: str, starts: list[datetime]) -> None:
-                specs = [SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30)) for start in starts]
-                embedded.add_slots(session, specs)
+                def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
+                    specs = [
+                        SlotSpec(SlotType(slot_type), start, start + timedelta(minutes=30), site) for start in starts
+                    ]
+                    embedded.add_slots(session, specs)
 
-            yield Contract(EmbeddedScheduler(), session, seed, holds_again=False)
-        engine.dispose()
+                yield Contract(EmbeddedScheduler(), session, seed, holds_again=False)
+            engine.dispose()  # before the database is dropped
     elif request.param == "fhir-slot-update":
         server = request.getfixturevalue("fhir_server")
         service_types = request.getfixturevalue("service_types")
         make = request.getfixturevalue("make_scheduler")
+        locations = {
+            site: f"Location/{server.create({'resourceType': 'Location', 'name': site.title()})['id']}"
+            for site in SITES[1:]
+        }
+        sites = practice(locations)
 
-        def seed(slot_type: str, starts: list[datetime]) -> None:
-            server.seed_slots(service_types[slot_type], starts)
+        def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
+            actors = [locations[site]] if site in locations else []
+            server.seed_slots(service_types[slot_type], starts, actors=actors)
 
-        yield Contract(make(), None, seed, rival=make())
+        yield Contract(make(sites=lambda: sites), None, seed, rival=make(sites=lambda: sites))
     elif request.param in ("fhir-appointment", "fhir-operations"):
         strategy = request.param.removeprefix("fhir-")
         server = request.getfixturevalue("make_conformance_server")(strategy)
         service_types = request.getfixturevalue("service_types")
         make = request.getfixturevalue("scheduler_for")
+        locations = {
+            site: f"Location/{server.add({'resourceType': 'Location', 'name': site.title()})['id']}"
+            for site in SITES[1:]
+        }
+        sites = practice(locations)
 
-        def seed(slot_type: str, starts: list[datetime]) -> None:
-            server.seed_slots(service_types[slot_type], starts)
+        def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
+            actors = [locations[site]] if site in locations else []
+            server.seed_slots(service_types[slot_type], starts, actors=actors)
 
-        scheduler = make(server.base_url, strategy=strategy)
+        scheduler = make(server.base_url, strategy=strategy, sites=lambda: sites)
         assert scheduler.booking_strategy() == strategy
-        rival = make(server.base_url, strategy=strategy)
+        rival = make(server.base_url, strategy=strategy, sites=lambda: sites)
         yield Contract(scheduler, None, seed, rival=rival, holds_again=strategy != "operations")
     else:
         fake = FakeScheduler()
 
-        def seed(slot_type: str, starts: list[datetime]) -> None:
+        def seed(slot_type: str, starts: list[datetime], site: str = DEFAULT_LOCATION) -> None:
             for start in starts:
-                fake.add_slot(slot_type, start, start + timedelta(minutes=30))
+                fake.add_slot(slot_type, start, start + timedelta(minutes=30), site)
 
         yield Contract(fake, None, seed)
 
@@ -400,3 +455,78 @@ def test_concurrent_holds_of_one_slot_have_exactly_one_winner(contract):
         winners = [result for result in results if isinstance(result, SlotHold)]
         assert (len(winners), [type(r) for r in results if r not in winners]) == (1, [SlotTaken]), results
     assert contract.free() == []
+
+
+# ---------------------------------------------------------------------- sites (issue 24)
+
+
+def test_search_at_sites_finds_only_their_slots_each_with_its_site(contract):
+    contract.seed_slots("consult", [at(9)])
+    contract.seed_slots("consult", [at(10)], site="north")
+    contract.seed_slots("consult", [at(11)], site="south")
+    contract.seed_slots("imaging", [at(12)], site="north")
+
+    assert contract.free_at(("north", "south")) == [(at(10), "north"), (at(11), "south")]
+    assert contract.free_at(("south", DEFAULT_LOCATION)) == [(at(9), DEFAULT_LOCATION), (at(11), "south")]
+    assert contract.free_at((DEFAULT_LOCATION,)) == [(at(9), DEFAULT_LOCATION)]
+    assert contract.free_at(("east",)) == []  # a site with no slots (here not even known)
+    assert contract.free_at(None) == [(at(9), DEFAULT_LOCATION), (at(10), "north"), (at(11), "south")]
+    assert contract.free_at(("north",), slot_type="imaging") == [(at(12), "north")]
+
+
+def test_search_at_the_default_site_skips_the_earlier_slots_of_the_others_page_after_page(contract):
+    # More slots elsewhere than one page of the search asks for, before the default site's first one.
+    contract.seed_slots("consult", [at(1) + timedelta(minutes=5 * n) for n in range(25)], site="north")
+    contract.seed_slots("consult", [at(12)])
+
+    found = contract.scheduler.find_free_slots(contract.session, "consult", DAY, at(23), 1, (DEFAULT_LOCATION,))
+
+    assert [(slot.start, slot.location) for slot in found] == [(at(12), DEFAULT_LOCATION)]
+
+
+def test_book_earliest_at_sites_books_the_earliest_there_and_says_where(contract):
+    contract.seed_slots("consult", [at(9)])
+    contract.seed_slots("consult", [at(12)], site="north")
+    contract.seed_slots("consult", [at(11)], site="south")
+    plan = BookingPlan("consult", at(8), at(13), locations=("north",))
+
+    outcome = contract.scheduler.book_earliest(contract.session, plan, request_for())
+
+    booked = (outcome.appointment.start, outcome.appointment.location, outcome.booking.slot.location)
+    assert (booked, outcome.proposed) == ((at(12), "north", "north"), None)
+    assert contract.scheduler.read(contract.session, outcome.booking.external_id).slot.location == "north"
+    assert contract.free_at(None) == [(at(9), DEFAULT_LOCATION), (at(11), "south")]
+
+
+def test_book_earliest_at_the_default_site_books_its_slot_not_an_earlier_one_elsewhere(contract):
+    contract.seed_slots("consult", [at(9), at(10)], site="north")
+    contract.seed_slots("consult", [at(11)])
+    plan = BookingPlan("consult", at(8), at(13), locations=(DEFAULT_LOCATION,))
+
+    outcome = contract.scheduler.book_earliest(contract.session, plan, request_for())
+
+    assert (outcome.appointment.start, outcome.booking.slot.location) == (at(11), DEFAULT_LOCATION)
+    assert contract.free_at(None) == [(at(9), "north"), (at(10), "north")]
+
+
+def test_book_earliest_at_sites_proposes_only_a_later_slot_there(contract):
+    contract.seed_slots("consult", [at(12)])
+    contract.seed_slots("consult", [at(14)], site="north")
+    contract.seed_slots("consult", [at(16)], site="south")
+    plan = BookingPlan("consult", at(8), at(11), locations=("south",))
+
+    outcome = contract.scheduler.book_earliest(contract.session, plan, request_for())
+
+    assert (outcome.booking, outcome.proposed.start, outcome.proposed.location) == (None, at(16), "south")
+    assert len(contract.free_at(None)) == 3  # proposed, not booked
+
+
+def test_a_slot_held_at_a_site_is_booked_there(contract):
+    contract.seed_slots("consult", [at(9)], site="south")
+    (slot,) = contract.scheduler.find_free_slots(contract.session, "consult", DAY, at(23), 10, ("south",))
+
+    hold = contract.scheduler.hold(contract.session, slot, hold_key())
+    booking = contract.scheduler.book_held(contract.session, hold, request_for())
+
+    assert (booking.slot.start, booking.slot.location) == (at(9), "south")
+    assert contract.scheduler.read(contract.session, booking.external_id).slot.location == "south"

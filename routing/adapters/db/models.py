@@ -50,7 +50,7 @@ class Base(DeclarativeBase):
 #: Where an inquiry stands in the staff queue, from its own row alone (``Inquiry.queue_rank``): tens are the
 #: attention rank (0 an open emergency; 1 pending booking or no decision in force; 2 an open urgent_review;
 #: 3 held for a person to read; 4 the rest; open means neither closed nor acknowledged), units the urgency
-#: (0 emergency .. 3 routine, 4 none). Migration 0012 has the same text.
+#: (0 emergency .. 3 routine, 4 none). Migration 0013 has the same text.
 QUEUE_RANK_SQL = (
     "CASE"
     " WHEN urgency = 'emergency' AND status <> 'closed' AND acknowledged_at IS NULL THEN 0"
@@ -61,6 +61,8 @@ QUEUE_RANK_SQL = (
     " + CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'routine' THEN 3"
     " ELSE 4 END"
 )
+#: Inquiries whose free text is still kept (the retention job's partial index).
+TEXT_KEPT = text("text_redacted_at IS NULL")
 
 
 class Inquiry(Base):
@@ -83,6 +85,13 @@ class Inquiry(Base):
         # (keyset pages continue from a row's position in it); and the same within one site.
         Index("ix_inquiries_queue_order", "queue_rank", "received_at", "id"),
         Index("ix_inquiries_location_queue_order", "location_id", "queue_rank", "received_at", "id"),
+        # The retention job's query: inquiries whose text is still kept, oldest first (redacted ones drop out).
+        Index(
+            "ix_inquiries_text_kept_received_at",
+            "received_at",
+            sqlite_where=TEXT_KEPT,
+            postgresql_where=TEXT_KEPT,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -121,6 +130,9 @@ class Inquiry(Base):
     acknowledged_at: Mapped[datetime | None]
     #: Computed by the database from the columns above and ``status`` (``QUEUE_RANK_SQL``); never written.
     queue_rank: Mapped[int | None] = mapped_column(SmallInteger, Computed(QUEUE_RANK_SQL, persisted=True))
+    #: When the patient's free text was removed under the retention policy (``routing.services.retention``):
+    #: the raw body, the message and time wishes in the payload, the quoted words in facts and reasons. None: kept.
+    text_redacted_at: Mapped[datetime | None]
 
     decisions: Mapped[list[TriageDecision]] = relationship(
         back_populates="inquiry", order_by="TriageDecision.created_at"

@@ -38,8 +38,8 @@ def add_slots(session: Session, specs: Iterable[SlotSpec]) -> int:
     earliest = min(spec.start for spec in specs)
     latest = max(spec.start for spec in specs)
     existing = {
-        tuple(row)
-        for row in session.execute(
+        (location, slot_type, start)
+        for location, slot_type, start in session.execute(
             select(Slot.location_id, Slot.slot_type, Slot.start).where(Slot.start >= earliest, Slot.start <= latest)
         )
     }

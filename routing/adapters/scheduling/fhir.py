@@ -38,6 +38,10 @@ A waitlist offer keeps a slot with ``hold`` (each strategy its own way: a ``busy
 ``pending`` Appointment, or ``$hold``; tagged ``<base>/hold`` with the hold key where we can tag it) and
 books it with ``book_held``: steps 1, 2 and 4 as above, on the held slot instead of a free one.
 
+Sites: a slot is at the practice's site whose ``fhir_location`` is among its Schedule's actors (a Schedule naming
+none: the default site); searches for some sites ask for their Schedules (``Slot?schedule=``) and every slot and
+booking carries its site (``fhir_locations``, docs/fhir-locations.md).
+
 Error messages name resource types, ids and HTTP statuses only, never patient data.
 """
 
@@ -57,10 +61,12 @@ from routing.adapters.scheduling.fhir_client import (
     next_link,
     now,
     parse_instant,
+    participant_actors,
     reference_id,
     resources_of,
     slot_references,
 )
+from routing.adapters.scheduling.fhir_locations import SiteMap, SitesProvider, collect
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.fhir_site import FhirSite
 from routing.adapters.scheduling.interface import (
@@ -103,6 +109,7 @@ class FhirScheduler:
         *,
         strategy: str = "slot-update",
         appointment_status: str = "booked",
+        sites: SitesProvider | None = None,
     ):
         """``terminology``: the codes to write (its service types are also how free Slots are searched).
 
@@ -111,11 +118,14 @@ class FhirScheduler:
         first call that books, searches or cancels, and kept; while the server cannot be reached those calls
         raise SchedulerUnavailable and the next one asks again. ``appointment_status``: the status an
         ``appointment`` strategy creates with (``booked``, or ``proposed`` for servers that confirm it).
+
+        ``sites``: the practice's active sites (the location directory's ``sites``); a slot is at the site whose
+        ``fhir_location`` its Schedule names (``fhir_locations``). None: every slot at the default site.
         """
         if strategy not in fhir_capabilities.CHOICES or appointment_status not in fhir_capabilities.CREATE_STATUSES:
             raise ValueError(f"unknown FHIR booking strategy {strategy!r} or appointment status {appointment_status!r}")
         self._client = FhirClient(http)
-        self._site = FhirSite(self._client, terminology, identity)
+        self._site = FhirSite(self._client, terminology, identity, SiteMap(self._client, sites))
         self._strategy_setting = strategy
         self._appointment_status = appointment_status
         self._strategy: BookingStrategy | None = None
@@ -157,23 +167,49 @@ class FhirScheduler:
 
         ``start`` and ``end`` must be timezone-aware: FHIR reads a time without offset as the server's
         local time. The window maps to ``start=gt<start>&start=le<end>`` to match the embedded scheduler.
+
+        Each slot's ``location`` is its Schedule's site. With ``locations``, the search asks for those sites'
+        Schedules only (``schedule=``) when it can, and keeps the slots at those sites, page after page
+        (``fhir_locations.collect``).
         """
         if limit < 1:
             return []
         strategy = self._booking_strategy()
         if strategy.finds_slots:
-            return strategy.find_free_slots(slot_type, start, end, limit)
+            return strategy.find_free_slots(slot_type, start, end, limit, locations)
+        if locations is None or self._site.sites.everywhere(locations):
+            # Never more than asked for, whatever the server sends.
+            return self._search_slots(slot_type, (f"gt{instant(start)}", f"le{instant(end)}"), limit)[:limit]
+        wanted = frozenset(locations)
+        schedules = self._site.sites.schedules_at(wanted)
+        if schedules == ():
+            return []  # no Schedule at those sites: no slot there
+
+        def page(after: datetime, inclusive: bool, count: int) -> list[SlotTime]:
+            window = (f"{'ge' if inclusive else 'gt'}{instant(after)}", f"le{instant(end)}")
+            return self._search_slots(slot_type, window, count, schedules)
+
+        return collect(page, start, limit, lambda slot: slot.location in wanted)
+
+    def _search_slots(
+        self, slot_type: str, window: tuple[str, str], count: int, schedules: tuple[str, ...] | None = None
+    ) -> list[SlotTime]:
+        """One page of ``Slot?status=free&service-type=..&start=<window>`` (of ``schedules`` only, when given)."""
         system, code = self._site.service_type(slot_type)
         params = [
             ("status", "free"),
             ("service-type", f"{system}|{code}"),
-            ("start", f"gt{instant(start)}"),
-            ("start", f"le{instant(end)}"),
+            *(("start", bound) for bound in window),
             ("_sort", "start"),
-            ("_count", str(limit)),
+            ("_count", str(count)),
         ]
-        # Never more than asked for, whatever the server sends.
-        return [_slot_time(slot, slot_type) for slot in self._client.search("Slot", params)][:limit]
+        if schedules is not None:
+            params.append(("schedule", ",".join(schedules)))
+        sites = self._site.sites
+        return [
+            _slot_time(slot, slot_type, sites.site_of_schedule((slot.get("schedule") or {}).get("reference")))
+            for slot in self._client.search("Slot", params)
+        ]
 
     def book(self, session: Session, slot: SlotTime, request: BookingRequest) -> Booking:
         """Book ``slot`` for the request, idempotently per ``request.booking_key`` (see module doc).
@@ -363,6 +399,8 @@ class FhirScheduler:
             slot_type=self._site.slot_type_of(appointment) or fallback_slot_type,
             start=parse_instant(appointment.get("start")),
             end=parse_instant(appointment.get("end")),
+            # Where it is: the Location taking part (ours name the site's: FhirSite.schedule_actors).
+            location=self._site.sites.site_of_actors(participant_actors(appointment)),
         )
         return Booking(
             external_id=f"Appointment/{appointment['id']}",
@@ -426,12 +464,13 @@ def _referral_reference(appointment: dict[str, Any]) -> str | None:
     return next((ref for ref in references if ref.startswith("ServiceRequest/")), None)
 
 
-def _slot_time(slot: dict[str, Any], slot_type: str) -> SlotTime:
+def _slot_time(slot: dict[str, Any], slot_type: str, location: str) -> SlotTime:
     return SlotTime(
         id=f"Slot/{slot['id']}",
         slot_type=slot_type,
         start=parse_instant(slot.get("start")),
         end=parse_instant(slot.get("end")),
+        location=location,
     )
 
 

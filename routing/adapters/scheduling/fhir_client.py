@@ -123,6 +123,12 @@ def slot_references(appointment: dict[str, Any]) -> list[str]:
     return [ref["reference"] for ref in appointment.get("slot", []) if ref.get("reference")]
 
 
+def participant_actors(appointment: dict[str, Any]) -> list[str]:
+    """The references of an Appointment's participants (``Patient/1``, ``Location/2``...), not display-only ones."""
+    actors = ((participant.get("actor") or {}).get("reference") for participant in appointment.get("participant", []))
+    return [actor for actor in actors if actor]
+
+
 def reference_id(resource_type: str, reference: str) -> str | None:
     """The id in ``<Type>/<id>`` (or a bare id); None for another type or a malformed id."""
     kind, _, rest = reference.rpartition("/")

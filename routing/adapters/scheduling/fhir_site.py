@@ -11,6 +11,7 @@ from typing import Any
 
 from routing.adapters.scheduling import fhir_resources
 from routing.adapters.scheduling.fhir_client import DEAD_APPOINTMENT, FhirClient, now, reference_id
+from routing.adapters.scheduling.fhir_locations import SiteMap
 from routing.adapters.scheduling.fhir_resources import FhirIdentity
 from routing.adapters.scheduling.interface import BookingRequest, SchedulingRejected, SlotTaken
 from routing.domain.terminology import Terminology
@@ -21,11 +22,13 @@ PARTICIPANT_TYPES = ("Practitioner/", "PractitionerRole/", "Location/", "Healthc
 
 @dataclass(frozen=True)
 class FhirSite:
-    """A FHIR server, the codes routing writes there and the identifiers it keeps there."""
+    """A FHIR server, the codes routing writes there, the identifiers it keeps there, and the practice's sites
+    on it (their Locations and Schedules)."""
 
     client: FhirClient
     codes: Terminology
     ids: FhirIdentity
+    sites: SiteMap
 
     def service_type(self, slot_type: str) -> tuple[str, str]:
         """The (system, code) of ``slot_type``'s service type; SchedulingRejected for an unknown slot type."""
@@ -57,13 +60,14 @@ class FhirSite:
         return slot
 
     def schedule_actors(self, slot: dict[str, Any]) -> list[str]:
-        """Who the slot's Schedule is for (practitioner, location...): they take part in the appointment."""
+        """Who the slot's Schedule is for (practitioner, location...): they take part in the appointment. The
+        site's Location is among them (``SiteMap.with_site_location``) whenever the site has one."""
         schedule_id = reference_id("Schedule", (slot.get("schedule") or {}).get("reference", ""))
         schedule = self.client.read(f"Schedule/{schedule_id}") if schedule_id is not None else None
         if schedule is None:
-            return []  # the appointment stands without them; the slot is what was booked
+            return self.sites.with_site_location([])  # the appointment stands without them; the slot is booked
         references = (actor.get("reference") or "" for actor in schedule.get("actor", []))
-        return [reference for reference in references if reference.startswith(PARTICIPANT_TYPES)]
+        return self.sites.with_site_location([ref for ref in references if ref.startswith(PARTICIPANT_TYPES)])
 
     def appointment(
         self,

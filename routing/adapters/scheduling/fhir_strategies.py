@@ -50,9 +50,11 @@ from routing.adapters.scheduling.fhir_client import (
     next_link,
     now,
     parse_instant,
+    participant_actors,
     reference_id,
     slot_references,
 )
+from routing.adapters.scheduling.fhir_locations import collect
 from routing.adapters.scheduling.fhir_site import PARTICIPANT_TYPES, FhirSite
 from routing.adapters.scheduling.interface import (
     BookingRequest,
@@ -93,7 +95,9 @@ class BookingStrategy(Protocol):
     #: Whether free slots come from the strategy (``$find``) rather than a Slot search.
     finds_slots: bool
 
-    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+    def find_free_slots(
+        self, slot_type: str, start: datetime, end: datetime, limit: int, locations: tuple[str, ...] | None = None
+    ) -> list[SlotTime]:
         """Free slots of the type after ``start`` and at or before ``end``, earliest first (``finds_slots`` only)."""
         ...
 
@@ -189,7 +193,9 @@ class SlotUpdate:
     def __init__(self, site: FhirSite):
         self._site = site
 
-    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+    def find_free_slots(
+        self, slot_type: str, start: datetime, end: datetime, limit: int, locations: tuple[str, ...] | None = None
+    ) -> list[SlotTime]:
         raise NotImplementedError("slot-update searches Slots (FhirScheduler.find_free_slots)")
 
     def check_slot(self, slot: SlotTime) -> None:
@@ -334,7 +340,9 @@ class AppointmentCreate:
         self.status = status
         self.conditional = conditional
 
-    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
+    def find_free_slots(
+        self, slot_type: str, start: datetime, end: datetime, limit: int, locations: tuple[str, ...] | None = None
+    ) -> list[SlotTime]:
         raise NotImplementedError("appointment searches Slots (FhirScheduler.find_free_slots)")
 
     def check_slot(self, slot: SlotTime) -> None:
@@ -448,7 +456,8 @@ class AppointmentCreate:
     ) -> dict[str, Any]:
         """The held Appointment booked: our Appointment for the request, on the held slot and version."""
         when = {"id": "", "start": held["start"], "end": held["end"]}
-        resource = self._site.appointment(when, hold.slot.slot_type, request, patient, order_ref, _actors(held))
+        actors = self._site.sites.with_site_location(_actors(held))
+        resource = self._site.appointment(when, hold.slot.slot_type, request, patient, order_ref, actors)
         hold_tag = {"system": self._site.ids.hold_system, "value": hold.hold_key}
         return {
             **resource,
@@ -506,14 +515,60 @@ class Operations:
     def __init__(self, site: FhirSite):
         self._site = site
 
-    def find_free_slots(self, slot_type: str, start: datetime, end: datetime, limit: int) -> list[SlotTime]:
-        # One more than asked: the server's window may include its start, which ours excludes.
-        proposals = self._find(slot_type, start, end, count=limit + 1)
+    def find_free_slots(
+        self, slot_type: str, start: datetime, end: datetime, limit: int, locations: tuple[str, ...] | None = None
+    ) -> list[SlotTime]:
+        """Proposals from ``$find``, each at the site of the Location taking part; with ``locations``, ``$find``
+        asks for their Locations (its ``location`` parameter) when it can, and the proposals elsewhere are
+        skipped page after page (``fhir_locations.collect``), in case the server does not narrow by location."""
+        if locations is None or self._site.sites.everywhere(locations):
+            return self._proposed(slot_type, start, False, end, limit)[:limit]
+        wanted = frozenset(locations)
+        at = self._site.sites.locations_at(wanted)
+        if at == ():
+            return []  # none of those sites has a Location on this server: no slot there
+
+        # Each $find makes new proposals: one asked again from the last start seen is known by its slots.
+        times: dict[str, tuple[str, ...]] = {}
+
+        def page(after: datetime, inclusive: bool, count: int) -> list[SlotTime]:
+            return self._proposed(slot_type, after, inclusive, end, count, at, times)
+
+        return collect(page, start, limit, lambda slot: slot.location in wanted, key=lambda slot: times[slot.id])
+
+    def _proposed(
+        self,
+        slot_type: str,
+        after: datetime,
+        inclusive: bool,
+        end: datetime,
+        count: int,
+        at: tuple[str, ...] | None = None,
+        times: dict[str, tuple[str, ...]] | None = None,
+    ) -> list[SlotTime]:
+        """The proposals starting after ``after`` (at or after, ``inclusive``) up to ``end``, earliest first.
+
+        ``times``: filled with what each proposal offers (its slots; without any, its start, end and site).
+        """
+        # One more than asked: the server's window includes its start, which ours may exclude.
+        proposals = self._find(slot_type, after, end, count=count + 1, locations=at or ())
+        if times is not None:
+            for p in proposals:
+                where = (p.get("start", ""), p.get("end", ""), *participant_actors(p))
+                times[f"Appointment/{p['id']}"] = tuple(slot_references(p)) or where
+        sites = self._site.sites
         slots = [
-            SlotTime(f"Appointment/{p['id']}", slot_type, parse_instant(p.get("start")), parse_instant(p.get("end")))
+            SlotTime(
+                f"Appointment/{p['id']}",
+                slot_type,
+                parse_instant(p.get("start")),
+                parse_instant(p.get("end")),
+                sites.site_of_actors(participant_actors(p)),
+            )
             for p in proposals
         ]
-        return sorted((slot for slot in slots if start < slot.start <= end), key=lambda slot: slot.start)[:limit]
+        starts_in = (lambda moment: after <= moment <= end) if inclusive else (lambda moment: after < moment <= end)
+        return sorted((slot for slot in slots if starts_in(slot.start)), key=lambda slot: slot.start)
 
     def check_slot(self, slot: SlotTime) -> None:
         kind = slot.id.rpartition("/")[0]
@@ -564,13 +619,16 @@ class Operations:
 
     # ------------------------------------------------------------------ the operations
 
-    def _find(self, slot_type: str, start: datetime, end: datetime, *, count: int) -> list[dict[str, Any]]:
-        """The proposed Appointments ``$find`` returns for the window, page by page."""
+    def _find(
+        self, slot_type: str, start: datetime, end: datetime, *, count: int, locations: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """The proposed Appointments ``$find`` returns for the window (at ``locations``, when given), page by page."""
         system, code = self._site.service_type(slot_type)
         parameters = _parameters(
             ("start", "valueDateTime", instant(start)),
             ("end", "valueDateTime", instant(end)),
             ("visit-type", "valueString", f"{system}|{code}"),
+            *(("location", "valueReference", {"reference": location}) for location in locations),
         )
         client = self._site.client
         response = client.request("POST", "Appointment/$find", params={"_count": str(count)}, json=parameters)
@@ -643,7 +701,8 @@ class Operations:
     ) -> dict[str, Any]:
         """Our Appointment on the held one: its id, time, slots and actors; our identifiers, patient, order."""
         when = {"id": "", "start": held["start"], "end": held["end"]}
-        resource = self._site.appointment(when, slot_type, request, patient, order_ref, _actors(held))
+        actors = self._site.sites.with_site_location(_actors(held))  # the site's Location, as other strategies write
+        resource = self._site.appointment(when, slot_type, request, patient, order_ref, actors)
         resource = {**resource, "id": held["id"], "status": "pending"}
         if held.get("slot"):
             resource["slot"] = held["slot"]
