@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from routing.adapters.db.database import Database
@@ -25,9 +25,13 @@ from routing.domain.locations import Coordinates, Site
 
 log = logging.getLogger(__name__)
 
+_locations = Location.__table__
+_ACTIVE_SITES = select(_locations).where(_locations.c.active.is_(True)).order_by(_locations.c.id)
 
-def site_of(location: Location, clinic: ClinicProfile, time_zone: str) -> Site:
-    """A location row as routing sees it; empty address, phone and time zone are the clinic's."""
+
+def site_of(location: Location | Row, clinic: ClinicProfile, time_zone: str) -> Site:
+    """A location (an ORM row or a table row) as routing sees it; empty address, phone and time zone are the
+    clinic's."""
     has_point = location.latitude is not None and location.longitude is not None
     return Site(
         id=location.id,
@@ -97,10 +101,12 @@ class LocationDirectory:
         self._next_read = float("-inf")
 
     def _read(self) -> None:
+        # A connection of its own that never waits for a writer: the sites are often needed in the middle of a
+        # use case whose own transaction holds SQLite's write lock (an override telling the patient the time).
         try:
-            with self._db.session() as session:
-                rows = session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.id)).all()
-                self._sites = tuple(site_of(row, self._clinic, self._time_zone) for row in rows)
+            with self._db.reading() as connection:
+                rows = connection.execute(_ACTIVE_SITES).all()
+            self._sites = tuple(site_of(row, self._clinic, self._time_zone) for row in rows)
         except SQLAlchemyError as error:  # not migrated yet, or the database away for a moment: keep what we had
             log.warning("locations could not be read: %s", type(error).__name__)
 
