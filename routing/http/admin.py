@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SchedulingError
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import BEARER, documents_problems
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
 from routing.services import audit, schedule, staff_actions, staff_queue, staff_tokens, token_admin

@@ -9,8 +9,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import documents_staff_endpoint
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
 from routing.services import locations
@@ -18,20 +18,13 @@ from schemas.locations import LocationChangeSchema, LocationRequestSchema, Locat
 
 bp = Blueprint("admin_locations", __name__, url_prefix="/v1/admin", description="Staff: the practice's sites")
 
-_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
 _BODY_ERRORS = {400: "Malformed body: not valid JSON", 422: "Invalid fields, or a site id or FHIR Location taken"}
 _NO_LOCATION = {404: "No such site"}
 _LAST = {409: "It is the only active site: add or reactivate another one first"}
 
 
 def _documented(*statuses: dict[int, str]):
-    def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
-        return view
-
-    return decorate
+    return documents_staff_endpoint(bp, *statuses)
 
 
 def _refusals(action: Callable[[], Any]) -> Any:

@@ -11,8 +11,8 @@ import uuid
 
 from flask_smorest import Blueprint
 
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import documents_staff_endpoint
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session
 from routing.http.problems import Problem
 from routing.services import rulebook_preview
@@ -25,19 +25,12 @@ bp = Blueprint(
     description="Staff: impact previews of rulebook versions on past inquiries",
 )
 
-_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
 _NO_VERSION = "There is no rulebook version with this number."
 _NO_PREVIEW = "There is no preview with this id for this version."
 
 
 def _documented(*statuses: dict[int, str]):
-    def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
-        return view
-
-    return decorate
+    return documents_staff_endpoint(bp, *statuses)
 
 
 def _refused(refused: rulebook_preview.Refused) -> Problem:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import StrictBlueprint, documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import StrictBlueprint, documents_staff_endpoint
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
 from routing.services import rulebook_versions
@@ -25,7 +25,6 @@ bp = StrictBlueprint(
     "admin_rulebooks", __name__, url_prefix="/v1/admin", description="Staff: rulebook versions and their approval"
 )
 
-_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
 _BODY_ERRORS = {400: "Malformed body: not valid JSON, or nested too deeply"}
 _NO_VERSION = {404: "No such rulebook version"}
 _ACTIVATION_ERRORS = {
@@ -35,13 +34,7 @@ _ACTIVATION_ERRORS = {
 
 
 def _documented(*statuses: dict[int, str]):
-    def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
-        return view
-
-    return decorate
+    return documents_staff_endpoint(bp, *statuses)
 
 
 def _refusals(step: Callable[[], Any]) -> Any:

@@ -10,8 +10,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from routing.adapters.db.types import utcnow
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import documents_staff_endpoint
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
 from routing.services import waitlist_reading, waitlist_staff
@@ -27,7 +27,6 @@ from schemas.admin import (
 
 bp = Blueprint("admin_waitlist", __name__, url_prefix="/v1/admin", description="Staff: the waitlist")
 
-_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
 _BODY_ERRORS = {400: "Malformed body: not valid JSON"}
 _ENTRY_ERRORS = {
     404: "No such waitlist entry",
@@ -37,13 +36,7 @@ _ENTRY_ERRORS = {
 
 
 def _documented(*statuses: dict[int, str]):
-    def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
-        return view
-
-    return decorate
+    return documents_staff_endpoint(bp, *statuses)
 
 
 def _refusals(action: Callable[[], Any], missing: str) -> Any:

@@ -8,8 +8,8 @@ import uuid
 from flask_smorest import Blueprint
 
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, current_staff, staff_required
+from routing.http.api import documents_staff_endpoint
+from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
 from routing.services import outbox_log, webhook_subscriptions
@@ -34,13 +34,7 @@ _NO_DELIVERY = {404: "No such delivery"}
 
 
 def _documented(*statuses: dict[int, str]):
-    def decorate(view):
-        view = bp.doc(security=[BEARER])(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
-        return view
-
-    return decorate
+    return documents_staff_endpoint(bp, *statuses, auth_errors=_AUTH_ERRORS)
 
 
 def _unknown_subscription() -> Problem:

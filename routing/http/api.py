@@ -76,6 +76,24 @@ def openapi_settings(api_version: str) -> dict:
     }
 
 
+#: What any staff endpoint may answer before it does anything: no valid token, or a role that may not.
+STAFF_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
+#: The bearer-token security requirement of staff endpoints (the OpenAPI scheme ``bearerAuth``).
+BEARER = {"bearerAuth": []}
+
+
+def documents_staff_endpoint(bp, *statuses: dict[int, str], auth_errors: dict[int, str] = STAFF_AUTH_ERRORS):
+    """A view decorator for a staff endpoint: bearer security, the auth errors, then each ``statuses`` table."""
+
+    def decorate(view):
+        view = bp.doc(security=[BEARER])(view)
+        for errors in (auth_errors, *statuses):
+            view = documents_problems(bp, errors)(view)
+        return view
+
+    return decorate
+
+
 def documents_problems(bp, errors: dict[int, str]):
     """A view decorator documenting each ``status: description`` in ``errors`` as a problem+json answer."""
 

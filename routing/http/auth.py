@@ -12,9 +12,6 @@ from routing.http.deps import request_session
 from routing.http.problems import Problem
 from routing.services.staff_tokens import Staff, TokenExpired, authenticate
 
-#: The OpenAPI security scheme the admin routes declare.
-BEARER = {"bearerAuth": []}
-
 
 def staff_required(role: str = StaffRole.STAFF) -> Callable:
     """Decorate a view: 401 without a live staff token, 403 when its role is not ``role`` (admin passes)."""

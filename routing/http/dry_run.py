@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 
 from routing.adapters.db.types import utcnow
 from routing.domain.triage import triage
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, staff_required
+from routing.http.api import BEARER, documents_problems
+from routing.http.auth import staff_required
 from routing.http.deps import wiring
 from routing.http.problems import load_all_or_422
 from routing.http.webhook_delivery import parse_body

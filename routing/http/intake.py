@@ -11,8 +11,8 @@ from flask_smorest import Blueprint
 
 from routing.adapters.db.types import utcnow
 from routing.http import browser_answers, form_post
-from routing.http.api import documents_problems
-from routing.http.auth import BEARER, staff_if_authenticated
+from routing.http.api import BEARER, documents_problems
+from routing.http.auth import staff_if_authenticated
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem, load_all_or_422
 from routing.http.questionnaire_intake import FHIR_JSON, is_questionnaire_response, questionnaire_delivery
