@@ -115,3 +115,35 @@ def save_screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def page_factory(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
+    """A factory of pages on ``base_url``, each in a fresh context (a viewport; CSP bypassed only to inject
+    axe-core; a locale); the contexts are closed when the block ends."""
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
+
+    contexts: list[Any] = []
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    def make(viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False, locale: str = "en-US") -> Any:
+        context = browser.new_context(
+            base_url=base_url,
+            viewport=viewport,
+            is_mobile=viewport == PHONE,
+            bypass_csp=bypass_csp,
+            locale=locale,
+            accept_downloads=True,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()

@@ -20,8 +20,16 @@ from sqlalchemy.engine import make_url
 
 from routing import create_app
 from routing.adapters.db.models import Inquiry
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, axe_violations
-from tests.browser.form_sites import ARTIFACTS, FormSites, clinic_site, record_axe, save_screenshot, serving
+from tests.browser.conftest import PHONE, axe_violations
+from tests.browser.form_sites import (
+    ARTIFACTS,
+    FormSites,
+    clinic_site,
+    page_factory,
+    record_axe,
+    save_screenshot,
+    serving,
+)
 from tests.conftest import settings_for
 from tests.http.intake_helpers import add_slots
 
@@ -70,26 +78,8 @@ def sites(tmp_path, sqlite_template) -> Iterator[FormSites]:
 @pytest.fixture
 def open_page(browser, sites) -> Iterator[Any]:
     """A factory of pages in fresh contexts (a viewport; CSP bypassed only to inject axe-core)."""
-    contexts: list[Any] = []
-    expect.set_options(timeout=TIMEOUT_MS)
-
-    def make(viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False, locale: str = "en-US") -> Any:
-        context = browser.new_context(
-            base_url=sites.service,
-            viewport=viewport,
-            is_mobile=viewport == PHONE,
-            bypass_csp=bypass_csp,
-            locale=locale,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_factory(browser, sites.service) as make:
+        yield make
 
 
 # --- the keyboard ------------------------------------------------------------------------------------------

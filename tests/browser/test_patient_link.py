@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 
 from routing import create_app
 from routing.adapters.db.models import Appointment, AuditEvent, Slot
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, axe_violations
-from tests.browser.form_sites import serving
+from tests.browser.conftest import PHONE, axe_violations
+from tests.browser.form_sites import page_factory, serving
 from tests.browser.test_patient_form import fill_strain, send, tab_to
 from tests.conftest import settings_for
 from tests.http.intake_helpers import add_slots
@@ -63,26 +63,8 @@ def service(tmp_path, sqlite_template) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def open_page(browser, service) -> Iterator[Any]:
     """A factory of pages in fresh contexts (a viewport; CSP bypassed only to inject axe-core)."""
-    contexts: list[Any] = []
-    expect.set_options(timeout=TIMEOUT_MS)
-
-    def make(viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False, locale: str = "en-US") -> Any:
-        context = browser.new_context(
-            base_url=service[0],
-            viewport=viewport,
-            is_mobile=viewport == PHONE,
-            bypass_csp=bypass_csp,
-            locale=locale,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_factory(browser, service[0]) as make:
+        yield make
 
 
 def save_screenshot(page: Any, name: str) -> None:

@@ -22,8 +22,8 @@ from routing import create_app
 from routing.adapters.db.models import Appointment, WaitlistEntry, WaitlistOffer
 from routing.adapters.db.types import utcnow
 from routing.services import patient_link
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
-from tests.browser.form_sites import serving
+from tests.browser.conftest import PHONE
+from tests.browser.form_sites import page_factory, serving
 from tests.browser.test_patient_form import tab_to
 from tests.browser.test_patient_link import check_axe, save_screenshot
 from tests.conftest import settings_for
@@ -59,26 +59,8 @@ def offered(tmp_path, sqlite_template) -> Iterator[tuple[str, Any, dict[str, uui
 @pytest.fixture
 def open_page(browser, offered) -> Iterator[Any]:
     """A factory of pages in fresh contexts (a viewport; CSP bypassed only to inject axe-core)."""
-    contexts: list[Any] = []
-    expect.set_options(timeout=TIMEOUT_MS)
-
-    def make(viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False, locale: str = "en-US") -> Any:
-        context = browser.new_context(
-            base_url=offered[0],
-            viewport=viewport,
-            is_mobile=viewport == PHONE,
-            bypass_csp=bypass_csp,
-            locale=locale,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_factory(browser, offered[0]) as make:
+        yield make
 
 
 def own_link(app: Any, inquiry_id: uuid.UUID) -> str:
