@@ -127,9 +127,13 @@ def propose_at_sites(
     tiers: Sequence[Tier],
 ) -> SlotTime | None:
     """The slot :func:`book_at_sites` would book (or propose), without booking it."""
-    proposals = [propose_earliest(session, scheduler, plan_at, preference) for plan_at in _plans_at(plan, tiers)]
-    in_window = [slot for slot in proposals if slot is not None and slot.start <= plan.latest]
-    return next(iter(in_window), None) or next((slot for slot in proposals if slot is not None), None)
+    later = None
+    for plan_at in _plans_at(plan, tiers):  # asks no further tier once one has a slot inside the window
+        slot = propose_earliest(session, scheduler, plan_at, preference)
+        if slot is not None and slot.start <= plan.latest:
+            return slot
+        later = later or slot
+    return later
 
 
 def _plans_at(plan: BookingPlan, tiers: Sequence[Tier]) -> list[BookingPlan]:
