@@ -39,7 +39,7 @@ def _run(app, *args):
 def test_db_upgrade_brings_an_empty_database_to_head(fresh_app):
     _run(fresh_app, "db", "upgrade")
 
-    assert "current: 0013" in _run(fresh_app, "db", "current")
+    assert "current: 0014" in _run(fresh_app, "db", "current")
     assert fresh_app.test_client().get("/readyz").status_code == 200
 
 

@@ -3,6 +3,7 @@ slow clients do not starve it, and scripts/serve.sh runs web and booking worker 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -72,6 +73,34 @@ def test_a_dribbling_client_is_cut_off_once_its_headers_are_late(served):
             time.sleep(0.5)
 
     assert dribbler.closed_by_server >= 1
+
+
+_FREEZE_PROBE = """
+import gc, json, runpy
+from wsgi import app
+before = len(gc.get_objects())
+runpy.run_path("gunicorn.conf.py")["post_worker_init"](None)
+print(json.dumps({"before": before, "after": len(gc.get_objects()), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_a_worker_hides_what_it_built_at_start_from_the_garbage_collector(tmp_path):
+    # A full collection walks every tracked object: the app's own (hundreds of thousands) made each one a pause
+    # of ~90 ms, stalling every request on the worker (the staff queue's p99 in bench/scale_year.py).
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gc.sqlite3'}",
+        "LOG_LEVEL": "ERROR",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", _FREEZE_PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert probe.returncode == 0, probe.stderr
+
+    counts = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert counts["frozen"] >= counts["before"] > 50_000
+    assert counts["after"] < 1_000
 
 
 # --- scripts/serve.sh -------------------------------------------------------------------------------

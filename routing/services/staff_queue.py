@@ -149,10 +149,12 @@ def handling(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, dict
     Handled means closed by a call-back that reached the patient, or acknowledged; the latest such audit
     event names the person. A call-back with no answer handles nothing (the inquiry stays open).
     """
-    ids = [inquiry.id for inquiry in inquiries]
+    closed = {inquiry.id for inquiry in inquiries if inquiry.status == InquiryStatus.CLOSED}
+    # Only an acknowledged or a closed inquiry can have been handled (an acknowledgement always sets
+    # ``acknowledged_at``), so a queue page of open emergencies asks the audit log nothing.
+    ids = [inquiry.id for inquiry in inquiries if inquiry.acknowledged_at is not None or inquiry.id in closed]
     if not ids:
         return {}
-    closed = {inquiry.id for inquiry in inquiries if inquiry.status == InquiryStatus.CLOSED}
     rows = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.inquiry_id.in_(ids), AuditEvent.action.in_([ACKNOWLEDGE, "callback"]))

@@ -357,3 +357,20 @@ def test_0013_keeps_the_queue_order_on_the_inquiry_from_its_decision_and_acknowl
     ]
     assert not columns & {"urgency", "hold", "acknowledged_at", "queue_rank"}
     assert left == 4
+
+
+def test_0014_leaves_pending_inquiries_to_the_due_index_and_undoes_cleanly(database_url):
+    migrations.upgrade(database_url, "0014")
+    engine = create_engine(database_url)
+    try:
+        upgraded = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("inquiries")}
+        migrations.downgrade(database_url, "0013")
+        downgraded = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("inquiries")}
+    finally:
+        engine.dispose()
+
+    assert "ix_inquiries_status_next_attempt_at" not in upgraded
+    assert upgraded["ix_inquiries_status"] == ["status"]
+    assert upgraded["ix_inquiries_due"] == ["next_attempt_at", "received_at"]
+    assert set(downgraded) - set(upgraded) == {"ix_inquiries_status_next_attempt_at"}
+    assert downgraded["ix_inquiries_status_next_attempt_at"] == ["status", "next_attempt_at"]

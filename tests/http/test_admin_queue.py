@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import event
 
 from routing import create_app
 from tests.conftest import settings_for
@@ -64,6 +65,23 @@ def test_a_handled_emergency_sorts_below_the_open_ones_and_says_who_handled_it(c
 
     assert [item["id"] for item in body["items"]] == [still_open, infection, handled, routine]
     assert [item["handled"] and item["handled"]["by"] for item in body["items"]] == [None, None, "Sam Staff", None]
+
+
+def test_a_queue_page_with_nothing_acknowledged_or_closed_asks_the_audit_log_nothing(app, client, staff):
+    new_inquiry(client, CAUDA_EQUINA)
+    new_inquiry(client, INFECTION)
+    new_inquiry(client)
+    read: list[str] = []
+    engine = app.extensions["routing"].db.engine
+    record = lambda *args: read.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        body = client.get("/v1/admin/inquiries", headers=staff).get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert [item["handled"] for item in body["items"]] == [None, None, None]
+    assert [statement for statement in read if "audit_events" in statement] == []
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
 
 from routing.adapters.db.models import Appointment, Inquiry, Referral, SyncCheckpoint
 from routing.adapters.scheduling.embedded import EmbeddedScheduler
@@ -253,3 +253,50 @@ def test_the_embedded_scheduler_is_never_polled(app, client, slots):
     run_polling_worker(app, routing_with(app, EmbeddedScheduler()), datetime.now(UTC))
 
     assert checkpoints(app) == []
+
+
+_INSERT_INQUIRIES = text(
+    "INSERT INTO inquiries (id, idempotency_key, body_sha256, content_type, raw_body, payload, status,"
+    " received_at, updated_at, booking_attempts, next_attempt_at)"
+    " SELECT gen_random_uuid(), :prefix || n, '', 'application/json', convert_to('{}', 'UTF8'), '{}'::json,"
+    " :status, now() - interval '1 hour', now(), 0, now() - n * interval '1 second'"
+    " FROM generate_series(1, :count) AS n"
+)
+
+
+def test_a_claim_reads_one_due_entry_however_long_a_backlog_the_statistics_have_not_seen(app, database_url):
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("the plan is PostgreSQL's, the production database")
+    engine = app.extensions["routing"].db.engine
+    with engine.begin() as connection:
+        connection.execute(_INSERT_INQUIRIES, {"prefix": "done-", "status": "booked", "count": 20_000})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE inquiries"))  # statistics that count no pending inquiry
+    with engine.begin() as connection:  # then a backlog (the scheduling system was down)
+        connection.execute(_INSERT_INQUIRIES, {"prefix": "backlog-", "status": "pending_booking", "count": 2_000})
+    claims: list[tuple[str, dict]] = []
+    record = lambda conn, cursor, statement, parameters, *rest: claims.append((statement, parameters))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with app.extensions["routing"].db.session() as session:
+            job = booking_queue.take_next(session, routing_with(app, EmbeddedScheduler()), datetime.now(UTC))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert job is not None
+    statement, parameters = next((s, p) for s, p in claims if s.startswith("UPDATE inquiries"))
+
+    with engine.connect() as connection:
+        [[plan]] = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).all()
+        connection.rollback()
+
+    scans = [node for node in _plan_nodes(plan[0]["Plan"]) if node["Node Type"].endswith("Scan")]
+    assert [(node["Node Type"], node.get("Index Name"), node["Actual Rows"]) for node in scans] == [
+        ("Index Scan", "ix_inquiries_due", 1),
+        ("Index Scan", "pk_inquiries", 1),
+    ]
+    assert not [node for node in _plan_nodes(plan[0]["Plan"]) if "Sort" in node["Node Type"]]
+
+
+def _plan_nodes(node: dict) -> list[dict]:
+    """A plan node and every node below it, depth first."""
+    return [node, *(below for child in node.get("Plans", []) for below in _plan_nodes(child))]

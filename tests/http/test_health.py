@@ -21,7 +21,7 @@ def test_readyz_is_ready_when_the_schema_is_at_head(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ready"
-    assert body["migrations"]["current"] == body["migrations"]["head"] == "0013"
+    assert body["migrations"]["current"] == body["migrations"]["head"] == "0014"
 
 
 def test_readyz_is_503_with_retry_after_until_migrations_are_applied(database_url):
@@ -32,7 +32,7 @@ def test_readyz_is_503_with_retry_after_until_migrations_are_applied(database_ur
     assert response.status_code == 503
     assert response.content_type == "application/problem+json"
     body = response.get_json()
-    assert body["migrations"] == {"current": None, "head": "0013"}
+    assert body["migrations"] == {"current": None, "head": "0014"}
     assert "db upgrade" in body["detail"]
     assert response.headers["Retry-After"] == "5"
     app.extensions["routing"].db.dispose()

@@ -61,6 +61,8 @@ QUEUE_RANK_SQL = (
     " + CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 WHEN 'soon' THEN 2 WHEN 'routine' THEN 3"
     " ELSE 4 END"
 )
+#: Inquiries not waiting for a booking (the status index's part; the due index holds the others).
+NOT_PENDING = text("status <> 'pending_booking'")
 #: Inquiries whose free text is still kept (the retention job's partial index).
 TEXT_KEPT = text("text_redacted_at IS NULL")
 
@@ -70,16 +72,23 @@ class Inquiry(Base):
 
     __tablename__ = "inquiries"
     __table_args__ = (
-        # The booking worker's query: pending inquiries that are due, oldest due first.
-        Index("ix_inquiries_status_next_attempt_at", "status", "next_attempt_at"),
-        # The claim itself: the pending inquiries in the order it takes them, so a claim reads one entry however
-        # long the queue (a backlog after the scheduling system was down), not every pending inquiry.
+        # The booking worker's claim: the pending inquiries in the order it takes them, so a claim reads one entry
+        # however long the queue (a backlog after the scheduling system was down), not every pending inquiry.
         Index(
             "ix_inquiries_due",
             "next_attempt_at",
             "received_at",
             sqlite_where=text("status = 'pending_booking'"),
             postgresql_where=text("status = 'pending_booking'"),
+        ),
+        # Every other status (an open urgent review, those held for staff). The pending inquiries are left out:
+        # with them here, the planner, its statistics not yet counting a fresh backlog, read all of them through
+        # this index and sorted them for each claim instead of taking the first from the one above (0014).
+        Index(
+            "ix_inquiries_status",
+            "status",
+            sqlite_where=NOT_PENDING,
+            postgresql_where=NOT_PENDING,
         ),
         # The staff queue's order, so a page is read off an index however many inquiries a year brings
         # (keyset pages continue from a row's position in it); and the same within one site.
@@ -104,7 +113,7 @@ class Inquiry(Base):
     payload: Mapped[dict[str, Any]]
     facts: Mapped[dict[str, Any] | None]
     # Stored first as pending_booking: until triage and booking finish, that is what is pending.
-    status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.PENDING_BOOKING, index=True)
+    status: Mapped[str] = mapped_column(String(32), default=InquiryStatus.PENDING_BOOKING)
     status_detail: Mapped[str | None] = mapped_column(String(500))
     patient_message: Mapped[str | None] = mapped_column(Text)
     # The form's language, else the message's as detected ("en", "es", or another the reader cannot read).
