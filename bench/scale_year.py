@@ -442,7 +442,11 @@ def claim_latencies(url: URL, jobs: int) -> dict:
 
 
 def measure(urls: dict[str, URL], tokens: dict[str, str], seconds: int, rounds: int, jobs: int) -> dict:
-    """Every target on every database, the databases in turn per target; medians over ``rounds``."""
+    """Every target on every database, the databases in turn per target; medians over ``rounds``.
+
+    The databases take turns going first (day one in odd rounds, the year in even ones): whatever the one
+    measured first leaves behind (autovacuum, a checkpoint, the WAL of its writes) then weighs on each in turn.
+    """
     results: dict[str, dict[str, list[dict]]] = {target: {name: [] for name in urls} for target in TARGETS}
     results["booking claim"] = {name: [] for name in urls}
     servers = {}
@@ -458,14 +462,15 @@ def measure(urls: dict[str, URL], tokens: dict[str, str], seconds: int, rounds: 
                 "ROUTING_RATE_LIMIT_INTAKE": "100000000/minute",
             }
             servers[name] = _serve("wsgi:app", env, None)
-        for _ in range(rounds):
-            for name in urls:
+        for round_ in range(rounds):
+            order = list(urls) if round_ % 2 == 0 else list(reversed(urls))
+            for name in order:
                 server, base = servers[name]
                 _wrk(base + "/v1/inquiries", 1, post)  # warm up: connections, caches, the first requests' imports
                 results["intake"][name].append(_measure(server, base + "/v1/inquiries", seconds, post, database_pid))
             paths = {name: staff_paths(url) for name, url in urls.items()}
             for target in TARGETS[1:]:
-                for name in urls:
+                for name in order:
                     server, base = servers[name]
                     listing = workdir / f"{name}-{TARGETS.index(target)}.txt"
                     listing.write_text("\n".join(paths[name][target]) + "\n")
@@ -473,8 +478,8 @@ def measure(urls: dict[str, URL], tokens: dict[str, str], seconds: int, rounds: 
                     first = paths[name][target][0]
                     _wrk(base + first, 1, staff_get)  # warm up
                     results[target][name].append(_measure(server, base + first, seconds, staff_get, database_pid))
-            for name, url in urls.items():
-                results["booking claim"][name].append(claim_latencies(url, jobs))
+            for name in order:
+                results["booking claim"][name].append(claim_latencies(urls[name], jobs))
     finally:
         for server, _ in servers.values():
             server.terminate()
