@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from routing.adapters.db.types import utcnow
 from routing.adapters.scheduling.interface import SchedulingError
 from routing.domain.vocabulary import StaffRole
-from routing.http.api import BEARER, documents_problems
+from routing.http.api import documents_staff_endpoint
 from routing.http.auth import current_staff, staff_required
 from routing.http.deps import request_session, wiring
 from routing.http.problems import Problem
@@ -39,7 +39,6 @@ from schemas.admin import (
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Staff: queue, decisions, overrides, audit")
 
-_AUTH_ERRORS = {401: "No staff token, or a revoked or unknown one", 403: "The token's role does not allow this"}
 #: Routes with a JSON body: a body that is not JSON is refused before its fields are read.
 _BODY_ERRORS = {400: "Malformed body: not valid JSON"}
 _CHANGE_ERRORS = {
@@ -62,11 +61,13 @@ _IF_MATCH = {
 
 
 def _documented(*statuses: dict[int, str]):
+    """A staff endpoint's documentation (see ``documents_staff_endpoint``), with the If-Match header on those that
+    change an inquiry (they answer 428 without it)."""
+
     def decorate(view):
-        changes = any(428 in errors for errors in statuses)
-        view = bp.doc(security=[BEARER], **({"parameters": [_IF_MATCH]} if changes else {}))(view)
-        for errors in (_AUTH_ERRORS, *statuses):
-            view = documents_problems(bp, errors)(view)
+        view = documents_staff_endpoint(bp, *statuses)(view)
+        if any(428 in errors for errors in statuses):
+            view = bp.doc(parameters=[_IF_MATCH])(view)
         return view
 
     return decorate
