@@ -64,7 +64,10 @@ def post_worker_init(worker) -> None:
     Those objects live as long as the worker, yet each full collection walked all of them (about 230,000): a
     pause of some 90 ms that stalled every request on the worker. In the scale bench (bench/scale_year.py) it
     was the staff queue's whole tail, p99 ~125 ms against a p95 of ~50 ms; frozen, a full collection takes
-    under 2 ms. Objects made later, per request, are collected as before.
+    under 2 ms. Objects made later, per request, are collected as before. The price: a start-up object that
+    later becomes garbage inside a reference cycle is never freed (a rulebook replaced by a newer version, say,
+    if its objects refer to each other): a few megabytes per activation at most, rare, and gone when the worker
+    is replaced.
     """
     gc.freeze()
 
