@@ -66,7 +66,7 @@ def post_worker_init(worker) -> None:
     was the staff queue's whole tail, p99 ~125 ms against a p95 of ~50 ms; frozen, a full collection takes
     under 2 ms. Objects made later, per request, are collected as before. The price: a start-up object that
     later becomes garbage inside a reference cycle is never freed (a rulebook replaced by a newer version, say,
-    if its objects refer to each other): a few megabytes per activation at most, rare, and gone when the worker
+    if its objects refer to each other). That is rare (once per rulebook activation), and gone when the worker
     is replaced.
     """
     gc.freeze()
