@@ -168,13 +168,19 @@ def _slots_suiting(
     """
     after = plan.earliest
     for _ in range(_PREFERENCE_PAGES):
-        slots = scheduler.find_free_slots(
+        page = scheduler.find_free_slots(
             session, plan.slot_type, after, plan.latest, limit=_PREFERENCE_PAGE, locations=plan.locations
         )
-        yield from (slot for slot in slots if preference.fits(slot.start))
-        if len(slots) < _PREFERENCE_PAGE:
+        full = len(page) == _PREFERENCE_PAGE
+        if full:
+            # A full page may stop partway through one instant's slots (9:00 at several sites), and the next page
+            # starts after a time, not after a slot: leave that instant whole to the next page (unless the page
+            # holds nothing else: then take it and go past it).
+            page = [slot for slot in page if slot.start < page[-1].start] or page
+        yield from (slot for slot in page if preference.fits(slot.start))
+        if not full:
             return
-        after = slots[-1].start
+        after = page[-1].start
 
 
 def record_booking(

@@ -32,6 +32,7 @@ from routing.domain.time_preferences import (
 )
 from routing.domain.vocabulary import SlotType
 from routing.services.booking import book_earliest, propose_earliest
+from tests.fake_scheduler import FakeScheduler
 
 NEW_YORK = ZoneInfo("America/New_York")
 WORDS = load_time_words()
@@ -145,3 +146,42 @@ def test_the_slot_proposed_to_staff_suits_the_preference_when_one_does(backend):
     proposed: SlotTime = backend.run(lambda session: propose_earliest(session, backend.scheduler, PLAN, preference))
 
     assert proposed.start == FRIDAY_16
+
+
+class LosesOneSlot(FakeScheduler):
+    """A scheduling system in which another patient books the slot ``lost`` a moment before we ask for it."""
+
+    lost: str | None = None
+
+    def book(self, session, slot, request):
+        if slot.id == self.lost:
+            self.slots.pop(slot.id)  # booked by someone else between our search and our booking
+        return super().book(session, slot, request)
+
+
+def test_a_slot_lost_to_a_race_gives_way_to_another_site_at_the_same_time_across_a_page_of_slots():
+    scheduler = LosesOneSlot()
+    for n in range(49):  # Tuesday's slots, none in the afternoon the patient prefers: one page less one
+        start = local(1, 8) + timedelta(minutes=10 * n)
+        scheduler.add_slot("consult", start, start + timedelta(minutes=10), "main")
+    main = scheduler.add_slot("consult", THURSDAY_15, THURSDAY_15 + timedelta(minutes=30), "main")  # ends the page
+    scheduler.add_slot("consult", THURSDAY_15, THURSDAY_15 + timedelta(minutes=30), "north")
+    scheduler.add_slot("consult", local(3, 16), local(3, 16) + timedelta(minutes=30), "main")
+    scheduler.lost = main.id
+    preference = read_preferences(["Thursday afternoon"], WORDS, NEW_YORK, "en")
+
+    outcome = book_earliest(None, scheduler, PLAN, _request(), preference)
+
+    assert (outcome.appointment.start, outcome.appointment.location) == (THURSDAY_15, "north")
+
+
+def test_a_whole_page_of_slots_at_one_time_is_read_past():
+    scheduler = FakeScheduler()
+    for n in range(50):  # fifty rooms free at Tuesday 9:00, which the patient does not prefer
+        scheduler.add_slot("consult", TUESDAY_9, TUESDAY_9 + timedelta(minutes=30), f"room-{n}")
+    scheduler.add_slot("consult", THURSDAY_15, THURSDAY_15 + timedelta(minutes=30), "main")
+    preference = read_preferences(["Thursday afternoon"], WORDS, NEW_YORK, "en")
+
+    outcome = book_earliest(None, scheduler, PLAN, _request(), preference)
+
+    assert outcome.appointment.start == THURSDAY_15
