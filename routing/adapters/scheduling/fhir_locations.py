@@ -75,8 +75,7 @@ class SiteMap:
         """(site id, its FHIR Location reference) of every mapped site, in site id order."""
         if self._sites is None:
             return ()
-        mapped = ((site.id, site.fhir_location) for site in self._sites() if site.fhir_location)
-        return tuple(sorted((site_id, location) for site_id, location in mapped if location))
+        return tuple(sorted((site.id, site.fhir_location) for site in self._sites() if site.fhir_location))
 
     def site_of_actors(self, references: Iterable[str]) -> str:
         """The site whose Location is among ``references`` (the first by id when several are); else the default."""
