@@ -754,3 +754,36 @@ def test_curly_apostrophes_are_read_like_straight_ones():
 )
 def test_more_everyday_red_flags(message, flag):
     assert flag in red_flags(message)
+
+
+# --- where a phrase starts and a clause ends --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "phrase"),
+    [
+        ("My back has hurt for the past 6 months", "for the past 6 months"),
+        ("back pain for about 2 weeks and 3 weeks of spasms", "for about 2 weeks"),
+        ("llevo como 3 semanas con dolor de espalda", "llevo como 3 semanas"),
+    ],
+)
+def test_a_phrase_found_at_its_first_required_word_is_shown_with_its_lead_in_words(message, phrase):
+    assert [(evidence.fact, evidence.phrase) for evidence in read(message).evidence] == [("duration_days", phrase)]
+
+
+@pytest.mark.parametrize(
+    ("message", "values"),
+    [
+        # A dash between blanks parts two clauses: the negation stays in its own.
+        ("No fever - I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        ("No fever\u2003-\u2003I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        # A hyphen does not: "5-day course of prednisone" stays the medicine's, not the pain's.
+        (
+            "ER gave me a 5-day course of prednisone for sciatica down my left leg, my back pain started 4 days ago",
+            {"duration_days": 4, "radiating_leg_pain": True},
+        ),
+        ("Got t-boned 2 days ago, ER said nothing broken", {"red_flags": frozenset({"major_trauma"})}),
+    ],
+)
+def test_a_dash_between_blanks_ends_a_clause_and_a_hyphen_does_not(message, values):
+    assert read(message).values == values

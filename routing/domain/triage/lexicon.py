@@ -177,6 +177,9 @@ class Phrase:
     #: The phrase is one plain word or a choice of them ("and", "bladder|bowel"): the index offers it only at
     #: a message word that is one of them, so that word is the whole match and the pattern need not run.
     one_word: bool = False
+    #: With a lead-in, the phrase without it: tried first at the first required word, where most tries end,
+    #: so the whole pattern is tried from the words before it only when the phrase is there. None: no lead-in.
+    body: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,11 @@ class _Compiler:
             raise LexiconError(f"{self.name}: {concept}: {text!r} does not compile ({error})") from None
         singles, pairs = self.keys(text, starts)
         one_word = bool(_PLAIN_TOKEN.fullmatch(text.strip()))
-        return Phrase(concept, text, language, pattern, singles, pairs, self.needs(text), lead, one_word)
+        body = None
+        if lead:
+            required = " ".join(_without_lead_in(_TOKEN.findall(text)))
+            body = re.compile(self.phrase(required, where=f"{concept}: {text!r}")[0])
+        return Phrase(concept, text, language, pattern, singles, pairs, self.needs(text), lead, one_word, body)
 
     def phrase(self, text: str, where: str) -> tuple[str, frozenset[str], int]:
         """A phrase's pattern source, the words its first required word can be, and its lead-in length."""
@@ -304,9 +311,7 @@ class _Compiler:
 
     def keys(self, text: str, starts: frozenset[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """How the index finds a phrase: by its first word alone, and by (first word, second word) pairs."""
-        tokens = _TOKEN.findall(text)
-        while tokens and tokens[0].startswith("["):
-            tokens = tokens[1:]  # an optional lead-in: the phrase is found by its first required word
+        tokens = _without_lead_in(_TOKEN.findall(text))  # the phrase is found by its first required word
         heads = self.heads(tokens)
         if heads is None:
             return starts, frozenset()  # the first word is a stem or a number: found by it alone
@@ -384,9 +389,7 @@ class _Compiler:
         """The words of a later required token made of plain words only: the token whose shortest word is
         longest, then the one of fewest words. Short words ("a", "my", "no") are in most messages; a phrase
         that needs "crash|collision|wreck" is seldom worth trying, one that needs "a|an" nearly always."""
-        tokens = _TOKEN.findall(text)
-        while tokens and tokens[0].startswith("["):
-            tokens = tokens[1:]
+        tokens = _without_lead_in(_TOKEN.findall(text))
         choices = [
             frozenset(fold(word) for word in token.split("|"))
             for previous, token in itertools.pairwise(tokens)
@@ -490,6 +493,12 @@ class _Compiler:
 
 RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
 _PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:\|[^\W\d_]+)*")  # "bladder|bowel": words of letters, no stem
+
+
+def _without_lead_in(tokens: list[str]) -> list[str]:
+    """A phrase's tokens from its first required one: without the optional words before it ("[for] 2 weeks")."""
+    first = next((index for index, token in enumerate(tokens) if not token.startswith("[")), len(tokens))
+    return tokens[first:]
 
 
 def _split_alternatives(body: str) -> list[str]:

@@ -23,7 +23,9 @@ from routing.domain.triage.lexicon import Lexicon, Phrase, fold
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? ; or a line break; a point between two digits is a decimal point ("38.5").
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
-_CLAUSE_BREAK = re.compile(r"[,()]|\s-\s")
+# A clause ends at a comma, a bracket or a dash between spaces ("sore - no fever"), not at a hyphen ("x-ray"):
+# the dash is told apart after the match (``_is_a_hyphen``), which is far cheaper than asking "\s-\s" everywhere.
+_CLAUSE_BREAK = re.compile(r"[,()-]")
 SCOPE_WORDS = 8  # how many words a cue reaches
 _LIST_ITEM_WORDS = 4  # "chills or night sweats": the clauses of a list a negation carries are this short
 
@@ -107,31 +109,40 @@ class Document:
         found = list(_WORD.finditer(self.low))
         self.word_starts = [match.start() for match in found]
         self.sentences = _bounds(_SENTENCE_END, self.low, unless=_is_decimal_point)
-        self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences)
+        self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences, unless=_is_a_hyphen)
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low, starts = self.low, self.word_starts
         words = [match.group() for match in found] + [""]  # "": the word after the last
         present = frozenset(words)
-        for position, start in enumerate(starts):
+        for position, word_start in enumerate(starts):
             for phrase in index.candidates(words[position], words[position + 1]):
                 if phrase.needs and phrase.needs.isdisjoint(present):
                     continue  # a word the phrase cannot do without is nowhere in the message
                 if phrase.one_word:  # the word found it, and the word is all of it: no pattern to run
-                    self.hits[phrase.concept].append(Hit(phrase.concept, start, found[position].end(), found[position]))
+                    word = found[position]
+                    self.hits[phrase.concept].append(Hit(phrase.concept, word_start, word.end(), word))
                     continue
-                # From the earliest word an optional lead-in may start at, so the longest match is found.
-                begins = starts[max(0, position - phrase.lead) : position + 1] if phrase.lead else (start,)
-                for begin in begins:
-                    match = phrase.pattern.match(low, begin)
-                    # A match from an earlier word must reach this one: else it is an earlier occurrence of the
-                    # phrase ("2 weeks and 3 weeks"), found at its own word, and this one is still to be tried.
-                    if match is not None and match.end() > start:
-                        hit = Hit(phrase.concept, begin, match.end(), match)
-                        self.hits[phrase.concept].append(hit)
-                        break
+                # From this word, without a lead-in ("[for the past] <count> <unit>"): most tries end here.
+                match = (phrase.body or phrase.pattern).match(low, word_start)
+                if match is None:
+                    continue
+                start = word_start
+                if phrase.body is not None:
+                    # The phrase is here: from the earliest word its lead-in may start at, the longest match.
+                    for begin in starts[max(0, position - phrase.lead) : position]:
+                        longer = phrase.pattern.match(low, begin)
+                        # A match from an earlier word must reach this one: else it is an earlier occurrence of
+                        # the phrase ("2 weeks and 3 weeks"), found at its own word.
+                        if longer is not None and longer.end() > word_start:
+                            start, match = begin, longer
+                            break
+                self.hits[phrase.concept].append(Hit(phrase.concept, start, match.end(), match))
+        self.tables: dict[str, dict[str, list[Hit]]] = defaultdict(dict)  # "screen" -> {"fever": hits, ...}
         for concept, hits in self.hits.items():
             if len(hits) > 1:
-                self.hits[concept] = _longest(hits)
+                hits = self.hits[concept] = _longest(hits)
+            table, _, key = concept.partition(".")
+            self.tables[table][key] = hits
         # The terminator words that cut a clause into segments; one that also joins a list ("and", "y") does not.
         joiners = {(hit.start, hit.end) for hit in self.find("cue.list_word")}
         self._segment_ends = [hit for hit in self.find("cue.terminator") if (hit.start, hit.end) not in joiners]
@@ -167,6 +178,10 @@ class Document:
     def find(self, concept: str) -> list[Hit]:
         """The hits of one concept, in message order."""
         return self.hits.get(concept, [])
+
+    def table(self, name: str) -> dict[str, list[Hit]]:
+        """The hits of every concept of one table, by key: ``table("screen")`` is ``{"fever": [...], ...}``."""
+        return self.tables.get(name, {})
 
     def find_in(self, concept: str, start: int, end: int) -> list[Hit]:
         """The hits of one concept inside ``start:end``."""
@@ -306,6 +321,12 @@ class Document:
             if start < end <= cue.start:
                 start = end
         return start
+
+
+def _is_a_hyphen(text: str, match: re.Match[str]) -> bool:
+    """A dash that is not a clause break: without a space (or other blank) on both sides ("x-ray", "2-3")."""
+    start = match.start()
+    return text[start] == "-" and not (text[start - 1 : start].isspace() and text[start + 1 : start + 2].isspace())
 
 
 def _is_decimal_point(text: str, match: re.Match[str]) -> bool:

@@ -147,11 +147,10 @@ class Reader:
             days = (received_on.weekday() - weekday) % 7 or 7
             candidates.append((days, hit))
         counted = [hit for _, hit in candidates]
-        for concept, hits in doc.hits.items():
-            if concept.startswith("duration_days."):
-                # "2 months of spasms" is 60 days, not the 90 of "months of"
-                fixed = [hit for hit in hits if not any(hit.overlaps(other.start, other.end) for other in counted)]
-                candidates.extend((int(concept.split(".")[1]), hit) for hit in fixed)
+        for days, hits in doc.table("duration_days").items():
+            # "2 months of spasms" is 60 days, not the 90 of "months of"
+            fixed = [hit for hit in hits if not any(hit.overlaps(other.start, other.end) for other in counted)]
+            candidates.extend((int(days), hit) for hit in fixed)
         if not candidates:
             return
         topics = _topics(doc)
@@ -357,23 +356,14 @@ def _read_imaging(doc: Document, found: _Found) -> None:
 
 # What a duration may be about besides the back pain: the concepts of red flags, legs, treatments,
 # conditions and scans, and the lexicon's own extra words (duration.not_pain).
-_OTHER_TOPICS = (
-    "duration.not_pain",
-    "red_flag.",
-    "temperature.",
-    "legs.",
-    "relaxant.",
-    "condition.",
-    "imaging.",
-)
+_OTHER_TOPICS = ("red_flag", "temperature", "legs", "relaxant", "condition", "imaging")
 
 
 def _topics(doc: Document) -> list[tuple[Hit, bool]]:
     """Every topic word a duration may be about, and whether it is the back pain."""
     topics = [(other, True) for other in doc.find("duration.back")]
-    topics += [
-        (other, False) for concept, hits in doc.hits.items() if concept.startswith(_OTHER_TOPICS) for other in hits
-    ]
+    topics += [(other, False) for other in doc.find("duration.not_pain")]
+    topics += [(other, False) for table in _OTHER_TOPICS for hits in doc.table(table).values() for other in hits]
     return topics
 
 
@@ -545,10 +535,7 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
         for hit in doc.find(concept):
             found.explain(hit.start, hit.end)
     possible: dict[str, list[str]] = {}
-    for concept, hits in doc.hits.items():
-        if not concept.startswith("screen."):
-            continue
-        flag = concept.split(".", 1)[1]
+    for flag, hits in doc.table("screen").items():
         look_alikes = doc.find(f"not_red_flag.{flag}")
         for hit in hits:
             if any(hit.start < end and start < hit.end for start, end in found.explained):
