@@ -777,6 +777,11 @@ def test_a_phrase_found_at_its_first_required_word_is_shown_with_its_lead_in_wor
         # A dash between blanks parts two clauses: the negation stays in its own.
         ("No fever - I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
         ("No fever\u2003-\u2003I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        # So does a dash with a blank on one side, and an em dash however it is spaced (phones type "—" for "--").
+        ("No fever- I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        ("No fever -I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        ("No fever\u2014I wet myself", {"red_flags": frozenset({"bladder_bowel_dysfunction"})}),
+        ("no fever\u2014legs are numb on both sides", {"red_flags": frozenset({"bilateral_leg_symptoms"})}),
         # A hyphen does not: "5-day course of prednisone" stays the medicine's, not the pain's.
         (
             "ER gave me a 5-day course of prednisone for sciatica down my left leg, my back pain started 4 days ago",
@@ -785,5 +790,5 @@ def test_a_phrase_found_at_its_first_required_word_is_shown_with_its_lead_in_wor
         ("Got t-boned 2 days ago, ER said nothing broken", {"red_flags": frozenset({"major_trauma"})}),
     ],
 )
-def test_a_dash_between_blanks_ends_a_clause_and_a_hyphen_does_not(message, values):
+def test_a_dash_ends_a_clause_and_a_hyphen_joining_two_words_does_not(message, values):
     assert read(message).values == values

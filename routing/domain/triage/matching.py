@@ -23,9 +23,13 @@ from routing.domain.triage.lexicon import Lexicon, Phrase, fold
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? ; or a line break; a point between two digits is a decimal point ("38.5").
 _SENTENCE_END = re.compile(r"[.!?;\n]+")
-# A clause ends at a comma, a bracket or a dash between spaces ("sore - no fever"), not at a hyphen ("x-ray"):
-# the dash is told apart after the match (``_is_a_hyphen``), which is far cheaper than asking "\s-\s" everywhere.
+# A clause ends at a comma, a bracket or a dash, but not at a hyphen that joins two words ("x-ray", "2-3"): the
+# hyphen is told apart after the match (``_is_a_hyphen``), which is far cheaper than asking a pattern around
+# every character.
 _CLAUSE_BREAK = re.compile(r"[,()-]")
+# The dashes that join words or numbers when typed between them ("x-ray", "2-3", an en dash too); an em dash never does
+# ("no fever—I wet myself" is two statements). ``fold`` writes every dash as "-", so the patient's own is read.
+_JOINING_DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2212")
 SCOPE_WORDS = 8  # how many words a cue reaches
 _LIST_ITEM_WORDS = 4  # "chills or night sweats": the clauses of a list a negation carries are this short
 
@@ -109,7 +113,9 @@ class Document:
         found = list(_WORD.finditer(self.low))
         self.word_starts = [match.start() for match in found]
         self.sentences = _bounds(_SENTENCE_END, self.low, unless=_is_decimal_point)
-        self.clauses = _bounds(_CLAUSE_BREAK, self.low, within=self.sentences, unless=_is_a_hyphen)
+        self.clauses = _bounds(
+            _CLAUSE_BREAK, self.low, within=self.sentences, unless=lambda _, dash: _is_a_hyphen(raw, dash.start())
+        )
         self.hits: dict[str, list[Hit]] = defaultdict(list)
         low, starts = self.low, self.word_starts
         words = [match.group() for match in found] + [""]  # "": the word after the last
@@ -323,10 +329,15 @@ class Document:
         return start
 
 
-def _is_a_hyphen(text: str, match: re.Match[str]) -> bool:
-    """A dash that is not a clause break: without a space (or other blank) on both sides ("x-ray", "2-3")."""
-    start = match.start()
-    return text[start] == "-" and not (text[start - 1 : start].isspace() and text[start + 1 : start + 2].isspace())
+def _is_a_hyphen(raw: str, offset: int) -> bool:
+    """Whether the dash at ``offset`` of the patient's text joins two words or numbers ("x-ray", "2-3", "t-boned").
+
+    Not one with a blank on either side ("sore - no fever", "no fever- I can't pee"), nor an em dash: those part
+    two clauses.
+    """
+    return (
+        raw[offset] in _JOINING_DASHES and raw[offset - 1 : offset].isalnum() and raw[offset + 1 : offset + 2].isalnum()
+    )
 
 
 def _is_decimal_point(text: str, match: re.Match[str]) -> bool:
