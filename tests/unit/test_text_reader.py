@@ -465,6 +465,11 @@ def test_durations_in_every_listed_form(message, days):
         ("Spasms for 10 days after moving boxes; the relaxants my doctor gave me did nothing.", 10),
         ("I had an MRI 2 years ago; the pain started 3 weeks ago", 21),
         ("My back has hurt for 2 weeks and I've been taking ibuprofen", 14),
+        # A score is not a topic a duration could be about, though its number could be a temperature.
+        ("pain 7 out of 10 for 3 weeks", 21),
+        ("lower back 8/10 for about a week", 7),
+        ("dolor 7 de 10 desde hace 3 semanas", 21),
+        ("temperature of 101 for 3 days", None),
     ],
 )
 def test_only_the_pains_own_duration_counts_and_the_longest_wins(message, days):
@@ -763,7 +768,7 @@ def test_more_everyday_red_flags(message, flag):
     ("message", "phrase"),
     [
         ("My back has hurt for the past 6 months", "for the past 6 months"),
-        ("back pain for about 2 weeks and 3 weeks of spasms", "for about 2 weeks"),
+        ("back pain for about 3 weeks and 2 weeks of spasms", "for about 3 weeks"),
         ("llevo como 3 semanas con dolor de espalda", "llevo como 3 semanas"),
     ],
 )
