@@ -761,6 +761,18 @@ def test_more_everyday_red_flags(message, flag):
     assert flag in red_flags(message)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "lost like 15lbs without trying, back aches at night",
+        "lost about 10kg, not dieting",
+        "dropped maybe 12lbs since spring and I'm not trying",
+    ],
+)
+def test_a_weight_lost_is_read_with_a_word_before_the_number_and_the_unit_glued_to_it(message):
+    assert red_flags(message) == frozenset({"unexplained_weight_loss"})
+
+
 # --- where a phrase starts and a clause ends --------------------------------------------------------------
 
 
