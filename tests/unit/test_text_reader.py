@@ -773,6 +773,20 @@ def test_a_weight_lost_is_read_with_a_word_before_the_number_and_the_unit_glued_
     assert red_flags(message) == frozenset({"unexplained_weight_loss"})
 
 
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        # The look-alike "pee normally" lies inside the longer red-flag phrase: it is part of it.
+        ("I haven't been able to pee normally for 2 days", {"bladder_bowel_dysfunction"}),
+        ("I can pee normally and my back hurts", set()),
+        ("peeing normally, no numbness", set()),
+        ("not sure if its related but I cant feel my inner thighs", {"saddle_numbness"}),
+    ],
+)
+def test_a_red_flag_phrase_holding_a_look_alike_is_still_the_red_flag(message, flags):
+    assert red_flags(message) == frozenset(flags)
+
+
 # --- where a phrase starts and a clause ends --------------------------------------------------------------
 
 

@@ -232,6 +232,8 @@ def _excluded(doc: Document, hit: Hit, look_alikes: list[Hit]) -> bool:
     start, end = doc.sentence(hit.start)
     return any(
         start <= other.start < end
+        # A look-alike inside a longer red-flag phrase is part of it: "haven't been able to pee normally".
+        and not (hit.start <= other.start and other.end <= hit.end and other.end - other.start < hit.end - hit.start)
         and (
             other.overlaps(hit.start, hit.end)
             or abs(other.start - hit.end) <= _LOOK_ALIKE_REACH
