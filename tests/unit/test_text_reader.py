@@ -787,6 +787,23 @@ def test_a_red_flag_phrase_holding_a_look_alike_is_still_the_red_flag(message, f
     assert red_flags(message) == frozenset(flags)
 
 
+@pytest.mark.parametrize(
+    ("message", "effect"),
+    [
+        ("muscle relaxers helped at first but not anymore", "no_relief"),
+        ("I take cyclobenzaprine, it helped but then it stopped", "no_relief"),
+        ("the muscle relaxants worked for a day then nothing", "no_relief"),
+        ("I was given tizanidine and it did jack", "no_relief"),
+        ("el relajante funcionó unos días y luego nada", "no_relief"),
+        ("my doc gave me baclofen but I never took it", "not_tried"),
+        ("me recetaron ciclobenzaprina pero nunca la tomé", "not_tried"),
+        ("flexeril helped a lot and then I stopped taking it", "helped"),
+    ],
+)
+def test_relaxants_that_stopped_helping_or_were_never_taken(message, effect):
+    assert read(message).values == {"muscle_relaxants": effect}
+
+
 # --- where a phrase starts and a clause ends --------------------------------------------------------------
 
 
