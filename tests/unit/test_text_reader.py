@@ -781,6 +781,10 @@ def test_a_weight_lost_is_read_with_a_word_before_the_number_and_the_unit_glued_
         ("I can pee normally and my back hurts", set()),
         ("peeing normally, no numbness", set()),
         ("not sure if its related but I cant feel my inner thighs", {"saddle_numbness"}),
+        # Typed in a hurry.
+        ("cant controll my blader", {"bladder_bowel_dysfunction"}),
+        ("lost controll of my bowles", {"bladder_bowel_dysfunction"}),
+        ("I can control my bladder fine", set()),
     ],
 )
 def test_a_red_flag_phrase_holding_a_look_alike_is_still_the_red_flag(message, flags):
