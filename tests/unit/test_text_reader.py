@@ -785,6 +785,11 @@ def test_a_weight_lost_is_read_with_a_word_before_the_number_and_the_unit_glued_
         ("cant controll my blader", {"bladder_bowel_dysfunction"}),
         ("lost controll of my bowles", {"bladder_bowel_dysfunction"}),
         ("I can control my bladder fine", set()),
+        ("no puedo controlar la bejiga", {"bladder_bowel_dysfunction"}),
+        # Everyday Spanish for a road accident.
+        ("tuve un chingadazo en la moto", {"major_trauma"}),
+        ("me dio un carro por detras", {"major_trauma"}),
+        ("me dio el carro de mi hermano para ir al doctor", set()),
     ],
 )
 def test_a_red_flag_phrase_holding_a_look_alike_is_still_the_red_flag(message, flags):
