@@ -357,23 +357,23 @@ def _read_imaging(doc: Document, found: _Found) -> None:
 
 
 # What a duration may be about besides the back pain: the concepts of red flags, legs, treatments,
-# conditions and scans, a number (a temperature or a weight: "101 for 3 days", "12 pounds in 6 weeks"), and the
-# lexicon's own extra words (duration.not_pain).
-_OTHER_TOPICS = ("red_flag", "temperature", "legs", "relaxant", "condition", "imaging")
+# conditions and scans, and the lexicon's own extra words (duration.not_pain); and a number (a temperature or a
+# weight: "101 for 3 days", "12 pounds in 6 weeks"), unless it is a pain score's.
+_OTHER_TOPICS = ("red_flag", "legs", "relaxant", "condition", "imaging")
 
 
 def _topics(doc: Document) -> list[tuple[Hit, bool]]:
     """Every topic word a duration may be about, and whether it is the back pain."""
     topics = [(other, True) for other in doc.find("duration.back")]
     topics += [(other, False) for other in doc.find("duration.not_pain")]
+    topics += [(other, False) for table in _OTHER_TOPICS for hits in doc.table(table).values() for other in hits]
     # A pain score's numbers are not another topic: "pain 7 out of 10 for 3 weeks" is the pain's 3 weeks.
     scores = doc.find("pain_score.number")
     topics += [
-        (other, False)
-        for table in _OTHER_TOPICS
-        for hits in doc.table(table).values()
-        for other in hits
-        if not any(other.overlaps(score.start, score.end) for score in scores)
+        (number, False)
+        for hits in doc.table("temperature").values()
+        for number in hits
+        if not any(number.overlaps(score.start, score.end) for score in scores)
     ]
     return topics
 
