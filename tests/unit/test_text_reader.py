@@ -849,3 +849,44 @@ def test_a_phrase_found_at_its_first_required_word_is_shown_with_its_lead_in_wor
 )
 def test_a_dash_ends_a_clause_and_a_hyphen_joining_two_words_does_not(message, values):
     assert read(message).values == values
+
+
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        # Retention: not having been, not feeling the urge.
+        ("havent had a wee since yesterday morning", {"bladder_bowel_dysfunction"}),
+        ("i dont even feel the urge to go anymore", {"bladder_bowel_dysfunction"}),
+        ("i dont have the need to take painkillers every day", set()),
+        ("peeing and pooing fine, no fever", set()),
+        # A motorbike, a car that rolled.
+        ("came off my motorbike at a roundabout last week", {"major_trauma"}),
+        ("car flipped on the A road last month, both legs ache now", {"major_trauma", "bilateral_leg_symptoms"}),
+        # Injecting, and fever in everyday words.
+        ("been mainlining for years, hot n cold sweats at night", {"iv_drug_use", "fever"}),
+        ("i use hot and cold packs on my back", set()),
+        # Both legs, with the words in either order; a foot that will not lift.
+        ("tingling both legs down to my toes", {"bilateral_leg_symptoms"}),
+        ("both legs pins n needles from the knees down", {"bilateral_leg_symptoms"}),
+        ("left foot wont lift properly when i walk", {"leg_weakness"}),
+        ("down below feels numb since tuesday", {"saddle_numbness"}),
+        # Someone else's fever or cancer, in English or in Spanish words inside English.
+        ("kids have had a fever all week, my back hurts from carrying them", set()),
+        ("my tia had cancer so im worried about my back", set()),
+        ("lost 2 stone on slimming world this year, back still hurts", set()),
+        # Spanish: "sin sentir nada" and "ni nada" say how, they do not negate.
+        ("me hice popo encima sin sentir nada", {"bladder_bowel_dysfunction"}),
+        ("baje 8 kilos en dos meses sin hacer dieta ni nada", {"unexplained_weight_loss"}),
+        ("no tengo fiebre ni nada", set()),
+        # "no se me doblan" is a negation; "no se" (I don't know) is not.
+        ("no se me doblan las piernas, camino bien", set()),
+        ("no se si es por eso pero tengo fiebre", {"fever"}),
+        # Spanish slang and everyday words.
+        ("ya no me puedo parar de puntitas con el pie izquierdo", {"leg_weakness"}),
+        ("mi pie derecho se arrastra y me tropiezo", {"leg_weakness"}),
+        ("de chavo me picaba con chiva, ya tengo años sin hacerlo", {"iv_drug_use"}),
+        ("siento como choques electricos en la pierna derecha", set()),
+    ],
+)
+def test_red_flags_written_as_patients_write_them_and_their_look_alikes(message, flags):
+    assert red_flags(message) == frozenset(flags)
