@@ -890,3 +890,31 @@ def test_a_dash_ends_a_clause_and_a_hyphen_joining_two_words_does_not(message, v
 )
 def test_red_flags_written_as_patients_write_them_and_their_look_alikes(message, flags):
     assert red_flags(message) == frozenset(flags)
+
+
+@pytest.mark.parametrize(
+    ("message", "effect"),
+    [
+        # Drug names misspelled at the end, as patients type them.
+        ("cyclobenzaprene 10mg didnt touch it", "no_relief"),
+        ("the clinic gave me methocarbamal, it isnt doing anything", "no_relief"),
+        ("Flexaril helps when it flares up", "helped"),
+        ("relaxers never did anything for me", "no_relief"),
+        ("el relajante muscular no me ha quitado nada el dolor", "no_relief"),
+        ("la tizanadina no me sirvio", "no_relief"),
+    ],
+)
+def test_a_relaxant_misspelled_or_its_failure_in_everyday_words_is_read(message, effect):
+    assert read(message).values["muscle_relaxants"] == effect
+
+
+def test_a_hip_flexor_is_not_a_relaxant():
+    assert "muscle_relaxants" not in read("I pulled a hip flexor at the gym and it didnt help to stretch").values
+
+
+@pytest.mark.parametrize(
+    ("message", "score"),
+    [("its a 9 most days", 9), ("it's like a 6 at night", 6), ("its a 10 minute walk to work", None)],
+)
+def test_a_pain_score_said_as_its_a_number(message, score):
+    assert read(message).values.get("pain_score") == score
