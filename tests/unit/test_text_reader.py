@@ -918,3 +918,59 @@ def test_a_hip_flexor_is_not_a_relaxant():
 )
 def test_a_pain_score_said_as_its_a_number(message, score):
     assert read(message).values.get("pain_score") == score
+
+
+@pytest.mark.parametrize(
+    ("message", "days"),
+    [
+        # A duration given to the back pain and the leg it goes down is the pain's ...
+        ("back pain with sciatica on that side for 3 weeks", 21),
+        ("dolor de espalda baja con ciatica en la pierna derecha desde hace 10 dias", 10),
+        # ... one given to the leg alone, or to both legs (a red flag), is not (the policy's leg symptoms).
+        ("sciatica down my right leg for 3 weeks", None),
+        ("both legs pins and needles for 3 days plus my low back is throbbing", None),
+        ("numbness in my leg for 3 weeks, back pain since yesterday", 1),
+        # Half units, and words patients use.
+        ("my back has been bad for a month and a half", 45),
+        ("back pain a week and a half", 10),
+        ("back pain came out of nowhere last nite", 0),
+        ("lower back pain since wed", 7),
+        ("llevo tres semanas con lumbalgia", 21),
+    ],
+)
+def test_how_long_the_back_pain_has_lasted(message, days):
+    assert read(message).values.get("duration_days") == days
+
+
+@pytest.mark.parametrize(
+    ("message", "facts"),
+    [
+        # A scan that is wanted or waiting is not a scan done.
+        ("my doc wants to send me for an MRI but it hasnt happened yet", {}),
+        ("He wants an MRI but insurance hasnt approved it yet", {}),
+        ("nunca me han hecho pruebas de imagen", {"prior_imaging": False}),
+        # Partial help is help: the longer phrase says what the patient meant.
+        ("el metocarbamol me ayuda un poco pero no me lo quita del todo", {"muscle_relaxants": "helped"}),
+        # "No me baja dolor a las piernas" is pain that does not spread, not a relaxant that failed.
+        (
+            "Cuando me tomo la ciclobenzaprina se me calman. No me baja dolor a las piernas.",
+            {"muscle_relaxants": "helped", "radiating_leg_pain": False},
+        ),
+        ("tried robaxin and then baclofen, neither one did a thing", {"muscle_relaxants": "no_relief"}),
+        ("los relajantes musculares no me hacen na", {"muscle_relaxants": "no_relief"}),
+        ("Me han dado de todo para el dolor pero relajantes nunca", {"muscle_relaxants": "not_tried"}),
+        # Pain scores and episodes in everyday words.
+        ("pain gets up to 7", {"pain_score": 7}),
+        ("Dolor 3.", {"pain_score": 3}),
+        ("Un dolor como de 5.", {"pain_score": 5}),
+        ("my spasms are back, 3rd time this yr", {"episodes": "recurrent"}),
+        ("it locks up every few weeks", {"episodes": "recurrent"}),
+        # Sitting is no trigger.
+        ("it crept up on me, I sit at a computer all day", {"onset": "gradual", "trigger": "none"}),
+        ("trabajo 10 horas sentado frente a la compu", {"trigger": "none"}),
+    ],
+)
+def test_facts_written_as_patients_write_them(message, facts):
+    values = dict(read(message).values)
+    values.pop("location", None)  # not asked here
+    assert values == facts

@@ -62,7 +62,7 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
     "legs": ("both", "one", "not_radiating"),
     "relaxant": ("name", "other_treatment"),
     "relaxant_effect": _known(RELAXANT_EFFECTS),
-    "duration": ("counted", "weekday", "since", "age", "not_pain", "back"),
+    "duration": ("counted", "weekday", "since", "not_duration", "not_pain", "back"),
     "duration_days": None,  # keys are whole numbers of days: "0" = ["today", ...]
     "onset": _known(ONSETS),
     "episodes": _known(EPISODES),

@@ -134,10 +134,10 @@ class Reader:
 
     def _read_duration(self, doc: Document, found: _Found, received_on: datetime.date) -> None:
         candidates: list[tuple[int, Hit]] = []
-        ages = doc.find("duration.age")
+        not_durations = doc.find("duration.not_duration")
         for hit in doc.find("duration.counted"):
-            if any(hit.overlaps(age.start, age.end) for age in ages):
-                continue  # "I'm 45 years old"
+            if any(hit.overlaps(other.start, other.end) for other in not_durations):
+                continue  # "I'm 45 years old", "every few weeks"
             count = self.count(hit.match.group("count"))
             unit = self.units.get(" ".join(hit.match.group("unit").split()))
             if count is not None and unit is not None:
@@ -362,15 +362,25 @@ def _read_imaging(doc: Document, found: _Found) -> None:
 _OTHER_TOPICS = ("red_flag", "legs", "relaxant", "condition", "imaging")
 
 
-def _topics(doc: Document) -> list[tuple[Hit, bool]]:
-    """Every topic word a duration may be about, and whether it is the back pain."""
-    topics = [(other, True) for other in doc.find("duration.back")]
-    topics += [(other, False) for other in doc.find("duration.not_pain")]
-    topics += [(other, False) for table in _OTHER_TOPICS for hits in doc.table(table).values() for other in hits]
+# What a duration is about: the back pain, a leg, or something else.
+PAIN, LEG, OTHER = "pain", "leg", "other"
+
+
+def _topics(doc: Document) -> list[tuple[Hit, str]]:
+    """Every topic word a duration may be about, and what it is (``PAIN``, ``LEG`` or ``OTHER``)."""
+    topics = [(other, PAIN) for other in doc.find("duration.back")]
+    topics += [(other, OTHER) for other in doc.find("duration.not_pain")]
+    topics += [
+        # Pain down one leg (sciatica) is the back pain spreading; both legs are a red flag of their own.
+        (other, LEG if (table, key) == ("legs", "one") else OTHER)
+        for table in _OTHER_TOPICS
+        for key, hits in doc.table(table).items()
+        for other in hits
+    ]
     # A pain score's numbers are not another topic: "pain 7 out of 10 for 3 weeks" is the pain's 3 weeks.
     scores = doc.find("pain_score.number")
     topics += [
-        (number, False)
+        (number, OTHER)
         for hits in doc.table("temperature").values()
         for number in hits
         if not any(number.overlaps(score.start, score.end) for score in scores)
@@ -378,16 +388,18 @@ def _topics(doc: Document) -> list[tuple[Hit, bool]]:
     return topics
 
 
-def _about_the_pain(doc: Document, hit: Hit, topics: list[tuple[Hit, bool]]) -> bool:
+def _about_the_pain(doc: Document, hit: Hit, topics: list[tuple[Hit, str]]) -> bool:
     """Whether a duration is the back pain's, not a medicine's, a leg's, a diagnosis's or a scan's.
 
     A duration belongs to the nearest topic word in its clause: "on prednisone for years" to the medicine,
-    "back pain for 3 weeks" to the pain. "since ..." looks ahead first ("since this morning I can't pee").
+    "back pain for 3 weeks" to the pain, "sciatica since Sunday" to a leg. A leg's is the pain's too when the
+    clause names the back ("back pain with sciatica for 3 weeks": the pain going down the leg). "since ..."
+    looks ahead first ("since this morning I can't pee").
     """
     start, end = doc.clause(hit.start)
     topics = [
-        (other, pain)
-        for other, pain in topics
+        (other, kind)
+        for other, kind in topics
         if start <= other.start and other.end <= end and not other.overlaps(hit.start, hit.end)
     ]
     if not topics:
@@ -397,12 +409,12 @@ def _about_the_pain(doc: Document, hit: Hit, topics: list[tuple[Hit, bool]]) -> 
         cue.start == hit.start or (cue.end <= hit.start and not doc.low[cue.end : hit.start].strip())
         for cue in doc.find("duration.since")
     )
-    before = [(hit.start - other.end, pain) for other, pain in topics if other.end <= hit.start]
-    after = [(other.start - hit.end, pain) for other, pain in topics if other.start >= hit.end]
+    before = [(hit.start - other.end, kind) for other, kind in topics if other.end <= hit.start]
+    after = [(other.start - hit.end, kind) for other, kind in topics if other.start >= hit.end]
     first, second = (after, before) if ahead_first else (before, after)
-    # The nearest topic; on a tie the pain's (True sorts after False, hence the minus).
-    nearest = min(first or second, key=lambda topic: (topic[0], -topic[1]))
-    return nearest[1]
+    # The nearest topic; on a tie the pain's.
+    nearest = min(first or second, key=lambda topic: (topic[0], topic[1] != PAIN))[1]
+    return nearest == PAIN or (nearest == LEG and bool(doc.find_in("site.spine", start, end)))
 
 
 _EFFECT_PRIORITY = ("no_relief", "helped", "not_tried")
@@ -436,6 +448,8 @@ def _strongest_effect(doc: Document, treatments: list[Hit]) -> tuple[str, Hit, H
     for effect in _EFFECT_PRIORITY:
         # The longest phrase first, so staff see "relaxants didn't help" rather than "didn't".
         for hit in sorted(doc.find(f"relaxant_effect.{effect}"), key=lambda hit: hit.start - hit.end):
+            if _inside_a_longer_effect(doc, hit):
+                continue  # "no me lo quita del todo" (partial help) holds "no me lo quita" (no relief)
             subject = _subject(doc, hit, treatments)
             if subject is None or subject.concept != "relaxant.name":
                 continue
@@ -447,6 +461,16 @@ def _strongest_effect(doc: Document, treatments: list[Hit]) -> tuple[str, Hit, H
                 if value == _EFFECT_PRIORITY[0]:
                     return chosen  # nothing outranks it: no other phrase need be placed
     return chosen
+
+
+def _inside_a_longer_effect(doc: Document, hit: Hit) -> bool:
+    """Whether a longer phrase of another effect holds this one: the longer phrase says what the patient meant."""
+    return any(
+        other.start <= hit.start and hit.end <= other.end and other.end - other.start > hit.end - hit.start
+        for effect in _EFFECT_PRIORITY
+        if f"relaxant_effect.{effect}" != hit.concept
+        for other in doc.find(f"relaxant_effect.{effect}")
+    )
 
 
 def _subject(doc: Document, effect: Hit, treatments: list[Hit]) -> Hit | None:
