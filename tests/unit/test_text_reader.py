@@ -974,3 +974,14 @@ def test_facts_written_as_patients_write_them(message, facts):
     values = dict(read(message).values)
     values.pop("location", None)  # not asked here
     assert values == facts
+
+
+@pytest.mark.parametrize(
+    ("message", "days"),
+    [
+        ("I used to shoot up, ahora estoy limpio 2 years, but my back pain started hace 5 dias", 5),
+        ("clean for a year now, back pain for 2 weeks", 14),
+    ],
+)
+def test_how_long_someone_has_been_clean_is_not_how_long_the_pain_has_lasted(message, days):
+    assert read(message).values.get("duration_days") == days
