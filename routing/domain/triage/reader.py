@@ -363,16 +363,16 @@ _OTHER_TOPICS = ("red_flag", "legs", "relaxant", "condition", "imaging")
 
 
 # What a duration is about: the back pain, a leg, or something else.
-PAIN, LEG, OTHER = "pain", "leg", "other"
+_PAIN, _LEG, _OTHER = "pain", "leg", "other"
 
 
 def _topics(doc: Document) -> list[tuple[Hit, str]]:
-    """Every topic word a duration may be about, and what it is (``PAIN``, ``LEG`` or ``OTHER``)."""
-    topics = [(other, PAIN) for other in doc.find("duration.back")]
-    topics += [(other, OTHER) for other in doc.find("duration.not_pain")]
+    """Every topic word a duration may be about, and what it is (``_PAIN``, ``_LEG`` or ``_OTHER``)."""
+    topics = [(other, _PAIN) for other in doc.find("duration.back")]
+    topics += [(other, _OTHER) for other in doc.find("duration.not_pain")]
     topics += [
         # Pain down one leg (sciatica) is the back pain spreading; both legs are a red flag of their own.
-        (other, LEG if (table, key) == ("legs", "one") else OTHER)
+        (other, _LEG if (table, key) == ("legs", "one") else _OTHER)
         for table in _OTHER_TOPICS
         for key, hits in doc.table(table).items()
         for other in hits
@@ -380,7 +380,7 @@ def _topics(doc: Document) -> list[tuple[Hit, str]]:
     # A pain score's numbers are not another topic: "pain 7 out of 10 for 3 weeks" is the pain's 3 weeks.
     scores = doc.find("pain_score.number")
     topics += [
-        (number, OTHER)
+        (number, _OTHER)
         for hits in doc.table("temperature").values()
         for number in hits
         if not any(number.overlaps(score.start, score.end) for score in scores)
@@ -413,8 +413,8 @@ def _about_the_pain(doc: Document, hit: Hit, topics: list[tuple[Hit, str]]) -> b
     after = [(other.start - hit.end, kind) for other, kind in topics if other.start >= hit.end]
     first, second = (after, before) if ahead_first else (before, after)
     # The nearest topic; on a tie the pain's.
-    nearest = min(first or second, key=lambda topic: (topic[0], topic[1] != PAIN))[1]
-    return nearest == PAIN or (nearest == LEG and bool(doc.find_in("site.spine", start, end)))
+    nearest = min(first or second, key=lambda topic: (topic[0], topic[1] != _PAIN))[1]
+    return nearest == _PAIN or (nearest == _LEG and bool(doc.find_in("site.spine", start, end)))
 
 
 _EFFECT_PRIORITY = ("no_relief", "helped", "not_tried")
