@@ -78,3 +78,16 @@ def test_on_the_held_out_messages_no_red_flag_case_is_booked(name):
     holdout = scoring.read_corpus(scoring.load_cases(name))
 
     assert holdout.red_flags_never_booked == 1.0
+
+
+def test_on_the_traps_of_held_out_5_only_the_known_unreadable_weight_loss_is_booked():
+    # "went from 180 to 162 in about 2 months eating same as always" names no weight, and "went from 4 to 8" is
+    # a pain score: no phrase reads the one without the other (README, "The reader's corpus").
+    holdout = scoring.read_corpus(scoring.load_cases("holdout5.json"))
+    booked = {
+        outcome.case["id"]
+        for outcome in holdout.flag_outcomes()
+        if outcome.route != "urgent_review" and outcome.hold is None
+    }
+
+    assert booked == {"h5-en-025"}

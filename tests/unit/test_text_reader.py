@@ -985,3 +985,34 @@ def test_facts_written_as_patients_write_them(message, facts):
 )
 def test_how_long_someone_has_been_clean_is_not_how_long_the_pain_has_lasted(message, days):
     assert read(message).values.get("duration_days") == days
+
+
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        # "never ... like this" stresses, it does not deny; nor does "can't say I haven't".
+        ("ive never had chills like this before, teeth chattering all nite", {"fever"}),
+        ("i cant say i havent noticed some leaking of urine when i cough", {"bladder_bowel_dysfunction"}),
+        ("never had a fever, no chills", set()),
+        # The patient shares a relative's history: "me and my dad both", "mine was removed".
+        ("me and my dad both had melanoma, mine was removed in 2018", {"cancer_history"}),
+        ("my dad had melanoma", set()),
+        ("hubby was in a bad car accident in may, now my back is shot from lifting him", set()),
+        ("im a cancer (the star sign lol) so i worry about everything", set()),
+        # Everyday ways to say a red flag.
+        ("ive dropped 3 dress sizes since xmas and im NOT dieting", {"unexplained_weight_loss"}),
+        ("got tackled at rugby by a 110kg prop, heard a crack in my back", {"major_trauma"}),
+        ("no longer able to feel my feet properly, both of them", {"bilateral_leg_symptoms"}),
+        ("slipped off the bottom step and sat down hard", set()),
+        # Spanish: a fever one does not have, said last; a step is no height; loose trousers.
+        ("aqui estamos a 45 grados y trabajo en la calle. fiebre no tengo", set()),
+        ("me orine encima y no tengo fiebre", {"bladder_bowel_dysfunction"}),
+        ("me cai de un escalon al salir de la casa", set()),
+        ("me cai de la escalera, como 12 escalones", {"major_trauma"}),
+        ("me quedan grandes los pantalones y no he cambiado nada de lo q como", {"unexplained_weight_loss"}),
+        ("tengo dolor en la espalda y en las piernas, sobre todo en la noche", {"bilateral_leg_symptoms"}),
+        ("estoy con nutriologa y he bajado 6 kg, vamos bien", set()),
+    ],
+)
+def test_red_flags_behind_stress_shared_history_and_everyday_words(message, flags):
+    assert red_flags(message) == frozenset(flags)

@@ -22,7 +22,7 @@ from routing.domain.triage.matching import Document, Hit, PhraseIndex
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
 _FAHRENHEIT_ABOVE = 50
 _FEVER_F, _FEVER_C = 100.4, 38.0
-_PLAUSIBLE_C, _PLAUSIBLE_F = (34.0, 45.0), (93.0, 113.0)  # body temperatures; other numbers are not readings
+_PLAUSIBLE_C, _PLAUSIBLE_F = (34.0, 43.0), (93.0, 113.0)  # body temperatures ("45 grados" is the weather)
 _MAX_SCORE = 10
 _RANGE_SEPARATORS = ("-", *(f" {word} " for word in RANGE_WORDS))  # "2-3", "2 to 3", "dos o tres"
 # The screen is a second, stricter reader: a cue rules a screen word out only from this many words away, so a
