@@ -1016,3 +1016,21 @@ def test_how_long_someone_has_been_clean_is_not_how_long_the_pain_has_lasted(mes
 )
 def test_red_flags_behind_stress_shared_history_and_everyday_words(message, flags):
     assert red_flags(message) == frozenset(flags)
+
+
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        # A part where the patient speaks of themself is a statement: the "no" of a list does not reach it.
+        ("no fever, wet myself and pain", {"bladder_bowel_dysfunction"}),
+        ("No fever, I wet myself 2 or 3 times.", {"bladder_bowel_dysfunction"}),
+        ("no pain, toes catch the ground and i keep stumbling", {"leg_weakness"}),
+        ("no tengo fiebre, yo me orine y me duele", {"bladder_bowel_dysfunction"}),
+        # A list of symptoms still carries it.
+        ("no fever, chills or night sweats", set()),
+        ("no numbness, tingling or weakness in my legs", set()),
+        ("sin fiebre, escalofrios ni sudores", set()),
+    ],
+)
+def test_a_negated_list_stops_where_the_patient_states_something(message, flags):
+    assert red_flags(message) == frozenset(flags)

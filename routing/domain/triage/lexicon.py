@@ -87,6 +87,7 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
         "pseudo",
         "terminator",
         "list_word",
+        "statement",
     ),
     "screen": RED_FLAGS,
 }

@@ -280,13 +280,15 @@ class Document:
         limit = self.word_starts[reach] if reach < len(self.word_starts) else len(self.low)
         end = self.clause(cue.start)[1]
         # "no fever, chills or night sweats": a list of short items ending in "or"/"ni" carries the negation
-        # past commas; a longer clause is a new statement ("no fever, I wet myself 2 or 3 times"). Asked only
-        # when the clause ends within reach: past it, the reach ends the scope whatever follows.
+        # past commas; a longer clause, or one where the patient speaks ("wet myself", "I keep tripping"), is a
+        # new statement. Asked only when the clause ends within reach: past it, the reach ends the scope.
         if end < limit:
             sentence_end = self.sentence(cue.start)[1]
             later = [word for word in list_words if end <= word < sentence_end]
-            if later and self._short_items(end, self.clause(later[0])[1]):
-                end = self.clause(later[0])[1]
+            if later:
+                list_end = self.clause(later[0])[1]
+                if self._short_items(end, list_end) and not self.find_in("cue.statement", end, list_end):
+                    end = list_end
         end = min(end, limit)
         # The first terminator after the cue ends its scope ("no fever but ..."); the terminators are in order.
         first = bisect_left(terminators, cue.end, key=_START_OF_SPAN)
