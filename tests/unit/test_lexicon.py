@@ -198,3 +198,19 @@ def test_a_phrase_both_languages_give_one_concept_is_tried_once():
     assert [(phrase.concept, phrase.language) for phrase in index.candidates("ibuprofen", "")] == [
         ("relaxant.other_treatment", "en")
     ]
+
+
+def test_a_stem_among_a_phrases_first_words_leaves_the_fixed_ones_found_by_their_pairs():
+    # "the relajante" is tried at "the" only when "relajante" follows; the stem finds its own words.
+    data = {
+        "language": "es",
+        "macros": {"relajante": ["el|the relajante", "ciclobenz*"]},
+        "relaxant": {"name": ["@relajante"]},
+    }
+    (phrase,) = compile_lexicon(data, "t").phrases
+
+    assert phrase.starts == frozenset({"ciclobenz*"})
+    assert phrase.pairs == frozenset({("el", "relajante"), ("the", "relajante")})
+    index = PhraseIndex([compile_lexicon(data, "t")])
+    assert index.candidates("the", "pain") == ()
+    assert [found.text for found in index.candidates("ciclobenzaprine", "")] == ["@relajante"]

@@ -322,8 +322,8 @@ class _Compiler:
 
     def heads(self, tokens: list[str]) -> list[tuple[str | None, ...]] | None:
         """How a sequence of tokens can begin: (first, second) when both words are fixed, (first, None)
-        when the second is not, (first,) when the sequence is one word long; None if the first word is
-        not fixed (a stem, a gap, an optional word)."""
+        when the second is not, (first,) when the sequence is one word long or begins with a stem ("relax*",
+        found by its stem alone); None if the first word is not fixed (a gap, an optional word)."""
         if not tokens:
             return None
         firsts = self.beginnings(tokens[0])
@@ -331,22 +331,24 @@ class _Compiler:
             return None
         heads: list[tuple[str | None, ...]] = []
         for head in firsts:
-            if len(head) == 2 or len(tokens) == 1:
+            if len(head) == 2 or len(tokens) == 1 or _is_stem(head[0]):
                 heads.append(head)
             else:
                 following = self.heads(tokens[1:])
                 if following is None:
                     heads.append((head[0], None))
                 else:
-                    heads.extend((head[0], after[0]) for after in following)
+                    # A stem second word is no pair key: the first word alone finds those ("no relax*").
+                    heads.extend((head[0], None if _is_stem(after[0]) else after[0]) for after in following)
         return heads
 
     def beginnings(self, token: str) -> list[tuple[str | None, ...]] | None:
         """How one token can begin (see ``heads``); None if its first word is not fixed.
 
-        A number is "#" (a decimal or a range goes on with another number); "can't" begins "can t" or "cant".
+        A number is "#" (a decimal or a range goes on with another number); "can't" begins "can t" or "cant";
+        a stem is itself ("relax*").
         """
-        if token.startswith(("~", "[")) or token.endswith("*"):
+        if token.startswith(("~", "[")):
             return None
         if token.startswith("("):
             alternatives = [_TOKEN.findall(alternative) for alternative in _split_alternatives(token[1:-1])]
@@ -354,8 +356,8 @@ class _Compiler:
         found: list[tuple[str | None, ...]] = []
         for alternative in token.split("|"):
             if alternative.endswith("*"):
-                return None
-            if alternative.startswith("@"):
+                found.append((re.sub(r"['-]", "", fold(alternative[:-1])) + "*",))
+            elif alternative.startswith("@"):
                 macro = [self.heads(_TOKEN.findall(phrase)) for phrase in self.macros.get(alternative[1:], [])]
                 joined = self._joined(macro)
                 if joined is None:
@@ -494,6 +496,10 @@ class _Compiler:
 
 RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
 _PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:\|[^\W\d_]+)*")  # "bladder|bowel": words of letters, no stem
+
+
+def _is_stem(word: str | None) -> bool:
+    return word is not None and word.endswith("*")
 
 
 def _without_lead_in(tokens: list[str]) -> list[str]:
