@@ -34,13 +34,22 @@ SCOPE_WORDS = 8  # how many words a cue reaches
 _LIST_ITEM_WORDS = 4  # "chills or night sweats": the clauses of a list a negation carries are this short
 
 
-class Hit(NamedTuple):
-    """One phrase found in a message: its concept, where it is, and the match (for numbers and units)."""
+class Hit:
+    """One phrase found in a message: its concept, where it is, and the match (for numbers and units).
 
-    concept: str
-    start: int
-    end: int
-    match: re.Match[str]
+    A plain class with slots: a message makes dozens of hits, and this is the cheapest object to make.
+    """
+
+    __slots__ = ("concept", "end", "match", "start")
+
+    def __init__(self, concept: str, start: int, end: int, match: re.Match[str]) -> None:
+        self.concept = concept
+        self.start = start
+        self.end = end
+        self.match = match
+
+    def __repr__(self) -> str:
+        return f"Hit({self.concept!r}, {self.start}, {self.end})"
 
     def overlaps(self, start: int, end: int) -> bool:
         """Whether this hit shares a character with ``start:end``."""
