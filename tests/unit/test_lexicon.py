@@ -214,3 +214,15 @@ def test_a_stem_among_a_phrases_first_words_leaves_the_fixed_ones_found_by_their
     index = PhraseIndex([compile_lexicon(data, "t")])
     assert index.candidates("the", "pain") == ()
     assert [found.text for found in index.candidates("ciclobenzaprine", "")] == ["@relajante"]
+
+
+def test_the_gap_filler_lists_each_negation_word_once_grouped_by_first_letter():
+    lexicon = compile_lexicon(
+        {"language": "en", "cue": {"negated_forward": ["no", "not", "never"]}, "site": {"spine": ["back ~2 pain"]}}, "t"
+    )
+    (back_pain,) = [phrase for phrase in lexicon.phrases if phrase.concept == "site.spine"]
+
+    assert "(?!(?:n(?:ever|ot|o))\\b)" in back_pain.pattern.pattern
+    assert back_pain.pattern.match("back is no pain") is None
+    assert back_pain.pattern.match("back is nothing but pain") is None  # at most two words between
+    assert back_pain.pattern.match("back noodle pain") is not None  # "no" as a word only

@@ -214,7 +214,7 @@ class _Compiler:
                 words = phrase.split()
                 if len(words) == 1 and re.fullmatch(r"[\w']+", words[0]):
                     stops.add(fold(words[0]).replace("'", ""))
-        filler_words = "|".join(sorted(stops, key=len, reverse=True))
+        filler_words = _by_first_letter(stops)
         # A gap word is never a negation or a scope end, so a phrase cannot swallow the cue that cancels it.
         # Nor does a gap cross a comma: "las piernas, solo dolor" is two clauses, not one phrase.
         self.filler = rf"(?:{_GAP}(?!(?:{filler_words})\b)\w+)" if filler_words else rf"(?:{_GAP}\w+)"
@@ -496,6 +496,16 @@ class _Compiler:
 
 RANGE_WORDS = ("to", "or", "a", "o", "y")  # "2 to 3", "dos o tres": what may join a range of numbers
 _PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:\|[^\W\d_]+)*")  # "bladder|bowel": words of letters, no stem
+
+
+def _by_first_letter(words: Iterable[str]) -> str:
+    """A regex alternation of ``words`` grouped by first letter ("n(?:ever|ot|o)|b(?:ut)"): the regex engine
+    then rules out a word by one letter, not one try per word. A gap word is checked against every negation
+    word of its file, so this is the lexicon's hottest alternation."""
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
 def _is_stem(word: str | None) -> bool:
