@@ -81,3 +81,23 @@ def test_a_clear_red_flag_goes_to_a_clinician_or_is_held_never_booked(message):
     decision = triage({}, message, date(2026, 12, 2), RULEBOOK)
 
     assert decision.route == "urgent_review" or decision.hold == "possible_red_flag", decision.facts.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("message", "route", "hold"),
+    [
+        # A carer writing for the patient, in the third person: read exactly ...
+        ("Escribo por mi mamá. No puede controlar la orina desde ayer", "urgent_review", None),
+        ("Escribo por mi papá: se orina encima y no siente las piernas", "urgent_review", None),
+        ("writing for my dad: he wet himself last night and cant feel his legs", "urgent_review", None),
+        # ... or, where the relative seems to be someone else, an emergency sign is still held for staff.
+        ("mi esposo no puede orinar desde ayer, yo lleno esto por el", "consult", "possible_red_flag"),
+        # A relative's history is not the patient's, and its words are not held either.
+        ("my mom had breast cancer, my back hurts since I lifted a box on monday", "consult", None),
+        ("im 34, no history of cancer in me, grandma had bowel cancer tho, back hurts from the gym", "consult", None),
+    ],
+)
+def test_a_carer_writing_for_the_patient_is_read_or_held_never_booked(message, route, hold):
+    decision = triage({}, message, date(2026, 12, 2), RULEBOOK)
+
+    assert (decision.route, decision.hold) == (route, hold), decision.facts.to_dict()

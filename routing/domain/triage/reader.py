@@ -29,6 +29,12 @@ _RANGE_SEPARATORS = ("-", *(f" {word} " for word in RANGE_WORDS))  # "2-3", "2 t
 # long or mistaken scope of the exact reading ("the relaxants didn't help and I keep wetting myself") cannot
 # silence both.
 _SCREEN_REACH = 4
+# The emergency signs the screen holds even when they seem to be someone else's: a form is about its patient, and
+# "mi esposo no puede orinar, yo lleno esto por él" is a carer writing for them. A relative's cancer or
+# injecting is common talk; their bladder or legs failing, in a back-pain form, is not.
+_HELD_EVEN_FOR_SOMEONE_ELSE = frozenset(
+    {"bladder_bowel_dysfunction", "saddle_numbness", "leg_weakness", "bilateral_leg_symptoms"}
+)
 
 
 @dataclass(frozen=True)
@@ -210,7 +216,7 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
             # The screen agrees with a ruling-out only when it is tight: a cue close by, a look-alike over the
             # same words, a temperature over the same words. A looser one may be a reading gone too far.
             if doc.ruled_out(hit):
-                if doc.ruled_out(hit, reach=_SCREEN_REACH):
+                if _screen_agrees(doc, hit, flag):
                     found.explain(hit.start, hit.end)
                 continue
             if any(hit.overlaps(reading.start, reading.end) for reading in readings):
@@ -222,6 +228,13 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
                 continue
             found.explain(hit.start, hit.end)
             found.add("red_flags", flag, hit.start, hit.end)
+
+
+def _screen_agrees(doc: Document, hit: Hit, flag: str) -> bool:
+    """Whether the safety screen accepts that a cue rules ``hit`` out: a cue close by, and not "someone else"
+    for an emergency sign (``_HELD_EVEN_FOR_SOMEONE_ELSE``)."""
+    cue = doc.ruled_out(hit, reach=_SCREEN_REACH)
+    return cue is not None and not (cue.category == "other_person" and flag in _HELD_EVEN_FOR_SOMEONE_ELSE)
 
 
 _LOOK_ALIKE_REACH = 40  # characters: a look-alike this near, in the same sentence, explains the hit
@@ -577,7 +590,7 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
                 continue
             if _beside(doc, hit, look_alikes):
                 continue  # "lost 25 lbs on purpose": a look-alike in the same part of the sentence
-            if doc.ruled_out(hit, reach=_SCREEN_REACH):
+            if _screen_agrees(doc, hit, flag):
                 continue
             words = possible.setdefault(flag, [])
             phrase = doc.phrase(hit.start, hit.end)
