@@ -90,6 +90,8 @@ def test_a_clear_red_flag_goes_to_a_clinician_or_is_held_never_booked(message):
         ("Escribo por mi mamá. No puede controlar la orina desde ayer", "urgent_review", None),
         ("Escribo por mi papá: se orina encima y no siente las piernas", "urgent_review", None),
         ("writing for my dad: he wet himself last night and cant feel his legs", "urgent_review", None),
+        ("escribo por mi papa, se le doblan las piernas", "urgent_review", None),
+        ("escribo por mi mama: no siente nada cuando se limpia", "urgent_review", None),
         # ... or, where the relative seems to be someone else, an emergency sign is still held for staff.
         ("mi esposo no puede orinar desde ayer, yo lleno esto por el", "consult", "possible_red_flag"),
         # A relative's history is not the patient's, and its words are not held either.
@@ -101,3 +103,17 @@ def test_a_carer_writing_for_the_patient_is_read_or_held_never_booked(message, r
     decision = triage({}, message, date(2026, 12, 2), RULEBOOK)
 
     assert (decision.route, decision.hold) == (route, hold), decision.facts.to_dict()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mi esposa no aguanta la orina",
+        "mi mama no siente cuando se limpia",
+        "my wife has been wetting the bed since her surgery, and my back hurts from changing sheets",
+    ],
+)
+def test_a_relatives_emergency_sign_in_the_form_is_held_for_staff(message):
+    decision = triage({}, message, date(2026, 12, 2), RULEBOOK)
+
+    assert (decision.route, decision.hold) == ("consult", "possible_red_flag"), decision.facts.to_dict()

@@ -52,6 +52,9 @@ class _Found:
     items: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     # Spans the exact reading accounted for: a red flag set or ruled out, or a fact that places the words.
     explained: list[tuple[int, int]] = field(default_factory=list)
+    # Red-flag phrases ruled out in a way the screen does not accept ("mi esposa no aguanta la orina"): held as
+    # the whole phrase, whose own words ("no aguanta") must not rule out its screen word.
+    unsettled: list[tuple[str, Hit]] = field(default_factory=list)
 
     def set(self, fact: str, value: Any, start: int, end: int) -> None:
         if fact not in self.values:
@@ -218,6 +221,8 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
             if doc.ruled_out(hit):
                 if _screen_agrees(doc, hit, flag):
                     found.explain(hit.start, hit.end)
+                elif _someone_elses_emergency(doc, hit, flag):
+                    found.unsettled.append((flag, hit))
                 continue
             if any(hit.overlaps(reading.start, reading.end) for reading in readings):
                 found.explain(hit.start, hit.end)
@@ -233,8 +238,13 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
 def _screen_agrees(doc: Document, hit: Hit, flag: str) -> bool:
     """Whether the safety screen accepts that a cue rules ``hit`` out: a cue close by, and not "someone else"
     for an emergency sign (``_HELD_EVEN_FOR_SOMEONE_ELSE``)."""
+    return doc.ruled_out(hit, reach=_SCREEN_REACH) is not None and not _someone_elses_emergency(doc, hit, flag)
+
+
+def _someone_elses_emergency(doc: Document, hit: Hit, flag: str) -> bool:
+    """Whether an emergency sign is ruled out only as someone else's: the screen holds it for staff."""
     cue = doc.ruled_out(hit, reach=_SCREEN_REACH)
-    return cue is not None and not (cue.category == "other_person" and flag in _HELD_EVEN_FOR_SOMEONE_ELSE)
+    return cue is not None and cue.category == "other_person" and flag in _HELD_EVEN_FOR_SOMEONE_ELSE
 
 
 _LOOK_ALIKE_REACH = 40  # characters: a look-alike this near, in the same sentence, explains the hit
@@ -583,11 +593,15 @@ def _screen(doc: Document, found: _Found) -> tuple[PossibleRedFlag, ...]:
         for hit in doc.find(concept):
             found.explain(hit.start, hit.end)
     possible: dict[str, list[str]] = {}
+    for flag, hit in found.unsettled:
+        possible.setdefault(flag, []).append(doc.phrase(hit.start, hit.end))
     for flag, hits in doc.table("screen").items():
         look_alikes = doc.find(f"not_red_flag.{flag}")
         for hit in hits:
             if any(hit.start < end and start < hit.end for start, end in found.explained):
                 continue
+            if any(hit.overlaps(other.start, other.end) for held, other in found.unsettled if held == flag):
+                continue  # already held as the whole phrase
             if _beside(doc, hit, look_alikes):
                 continue  # "lost 25 lbs on purpose": a look-alike in the same part of the sentence
             if _screen_agrees(doc, hit, flag):
