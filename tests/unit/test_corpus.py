@@ -71,7 +71,7 @@ def test_the_language_of_english_spanish_and_mixed_messages_is_told_apart():
     assert right / total >= 0.97, wrong
 
 
-@pytest.mark.parametrize("name", ["holdout.json", "holdout2.json", "holdout3.json", "holdout4.json"])
+@pytest.mark.parametrize("name", ["holdout.json", "holdout2.json", "holdout3.json", "holdout4.json", "holdout6.json"])
 def test_on_the_held_out_messages_no_red_flag_case_is_booked(name):
     # Written by people who never saw the reader or the corpus; their first readings are in the README.
     # They are not tuned on: only the safety promise is held here.

@@ -1034,3 +1034,28 @@ def test_red_flags_behind_stress_shared_history_and_everyday_words(message, flag
 )
 def test_a_negated_list_stops_where_the_patient_states_something(message, flags):
     assert red_flags(message) == frozenset(flags)
+
+
+@pytest.mark.parametrize(
+    ("message", "flags"),
+    [
+        # A carer writes of the patient's pain in the third person: what they say of the relative is the patient's.
+        ("My father had a kidney transplant in 2019. He's had low back pain for 10 days", {"immunosuppression"}),
+        ("My husband has been on prednisone for years. His back went out this morning", {"immunosuppression"}),
+        ("A mi papa se le duermen las dos piernas y le duele la espalda baja", {"bilateral_leg_symptoms"}),
+        ("mi papa ha bajado 8 kilos sin hacer dieta y le duele la espalda", {"unexplained_weight_loss"}),
+        ("mi esposo se cayo del techo el sabado, no se puede ni agachar", {"major_trauma"}),
+        # The writer's own pain keeps the relatives apart.
+        ("my dad had a kidney transplant and I hurt my back lifting him", set()),
+        ("mi hijo tiene fiebre y lo cargue toda la noche, ahora la que tiene dolor de espalda soy yo", set()),
+        # Misspelled as patients type.
+        ("had a feaver last nite, temprature 101, lower back is killing me", {"fever"}),
+        ("my leggs keep giveing out on me", {"leg_weakness"}),
+        ("tengo fievre dsd ayer y me duele la espalda", {"fever"}),
+        ("tuve cnacer de prostata hace 4 años", {"cancer_history"}),
+        ("cant control la horina since ayer", {"bladder_bowel_dysfunction"}),
+        ("my left foot has started slapping down when I walk", {"leg_weakness"}),
+    ],
+)
+def test_a_carers_third_person_and_misspelled_red_flags_are_read(message, flags):
+    assert red_flags(message) == frozenset(flags)

@@ -88,6 +88,8 @@ CONCEPTS: dict[str, tuple[str, ...] | None] = {
         "terminator",
         "list_word",
         "statement",
+        "carer",
+        "own_pain",
     ),
     "screen": RED_FLAGS,
 }

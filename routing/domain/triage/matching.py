@@ -258,6 +258,9 @@ class Document:
         # The patient speaking of themself again ends only talk of someone else.
         person_ends = sorted(terminators + [(hit.start, hit.end) for hit in self.find("cue.other_person_end")])
         list_words = [hit.start for hit in self.find("cue.list_word")]
+        # A carer writing for the patient ("his back went out Monday", "a mi papá le duele la espalda") and never of
+        # a pain of their own: what is said of the relative is the patient's, so no cue makes it someone else's.
+        for_the_patient = bool(self.find("cue.carer")) and not self.find("cue.own_pain")
         scopes = []
         for concept, category, forward in (
             ("cue.negated_forward", "negated", True),
@@ -270,6 +273,8 @@ class Document:
             ("cue.aggravator", "aggravator", True),
             ("cue.aggravator_backward", "aggravator", False),
         ):
+            if category == "other_person" and for_the_patient:
+                continue
             for cue in self.find(concept):
                 if blocked and any(start < cue.end and cue.start < end for start, end in blocked):
                     continue  # "no longer", "not sure", "no puedo": not a negation
