@@ -358,7 +358,7 @@ class _Compiler:
         found: list[tuple[str | None, ...]] = []
         for alternative in token.split("|"):
             if alternative.endswith("*"):
-                found.append((re.sub(r"['-]", "", fold(alternative[:-1])) + "*",))
+                found.append((_letters(fold(alternative[:-1])) + "*",))
             elif alternative.startswith("@"):
                 macro = [self.heads(_TOKEN.findall(phrase)) for phrase in self.macros.get(alternative[1:], [])]
                 joined = self._joined(macro)
@@ -378,7 +378,7 @@ class _Compiler:
             else:
                 folded = fold(alternative)
                 pieces = tuple(piece for piece in re.split(r"['-]", folded) if piece)
-                found += [pieces[:2], (re.sub(r"['-]", "", folded),)]
+                found += [pieces[:2], (_letters(folded),)]
         return found
 
     @staticmethod
@@ -436,7 +436,7 @@ class _Compiler:
         if not word or not _WORD_CHARS.fullmatch(word):
             raise LexiconError(f"{self.name}: {where}: {word!r} is not a word")
         folded = fold(word)
-        letters = re.sub(r"['-]", "", folded)
+        letters = _letters(folded)
         if stem and len(letters) < 3:
             raise LexiconError(f"{self.name}: {where}: the stem {word + '*'!r} needs at least three letters")
         # Patients drop apostrophes ("cant") and write "x-ray" as "xray" or "x ray".
@@ -508,6 +508,11 @@ def _by_first_letter(words: Iterable[str]) -> str:
     for word in sorted(words, key=len, reverse=True):
         groups.setdefault(word[0], []).append(re.escape(word[1:]))
     return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+def _letters(folded: str) -> str:
+    """A folded word without its apostrophes and hyphens ("can't" -> "cant", "x-ray" -> "xray"): its index key."""
+    return re.sub(r"['-]", "", folded)
 
 
 def _is_stem(word: str | None) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from routing.domain.triage.facts import FACT_KINDS, SET_FACTS, TEXT, Evidence, TextReading
 from routing.domain.triage.lexicon import CONCEPTS, LEXICON_DIR, RANGE_WORDS, Lexicon, load_lexicons
-from routing.domain.triage.matching import Document, Hit, PhraseIndex
+from routing.domain.triage.matching import Document, Hit, PhraseIndex, Scope
 
 # A number above this is a temperature in Fahrenheit, else Celsius; fever from 100.4 F / 38 C.
 _FAHRENHEIT_ABOVE = 50
@@ -219,10 +219,11 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
             # The screen agrees with a ruling-out only when it is tight: a cue close by, a look-alike over the
             # same words, a temperature over the same words. A looser one may be a reading gone too far.
             if doc.ruled_out(hit):
-                if _screen_agrees(doc, hit, flag):
-                    found.explain(hit.start, hit.end)
-                elif _someone_elses_emergency(doc, hit, flag):
+                close = doc.ruled_out(hit, reach=_SCREEN_REACH)
+                if close is not None and _someone_elses_emergency(close, flag):
                     found.unsettled.append((flag, hit))
+                elif close is not None:
+                    found.explain(hit.start, hit.end)
                 continue
             if any(hit.overlaps(reading.start, reading.end) for reading in readings):
                 found.explain(hit.start, hit.end)
@@ -238,13 +239,13 @@ def _read_red_flags(doc: Document, found: _Found) -> None:
 def _screen_agrees(doc: Document, hit: Hit, flag: str) -> bool:
     """Whether the safety screen accepts that a cue rules ``hit`` out: a cue close by, and not "someone else"
     for an emergency sign (``_HELD_EVEN_FOR_SOMEONE_ELSE``)."""
-    return doc.ruled_out(hit, reach=_SCREEN_REACH) is not None and not _someone_elses_emergency(doc, hit, flag)
+    close = doc.ruled_out(hit, reach=_SCREEN_REACH)
+    return close is not None and not _someone_elses_emergency(close, flag)
 
 
-def _someone_elses_emergency(doc: Document, hit: Hit, flag: str) -> bool:
-    """Whether an emergency sign is ruled out only as someone else's: the screen holds it for staff."""
-    cue = doc.ruled_out(hit, reach=_SCREEN_REACH)
-    return cue is not None and cue.category == "other_person" and flag in _HELD_EVEN_FOR_SOMEONE_ELSE
+def _someone_elses_emergency(cue: Scope, flag: str) -> bool:
+    """Whether ``cue`` rules an emergency sign out only as someone else's: the screen holds it for staff."""
+    return cue.category == "other_person" and flag in _HELD_EVEN_FOR_SOMEONE_ELSE
 
 
 _LOOK_ALIKE_REACH = 40  # characters: a look-alike this near, in the same sentence, explains the hit
@@ -489,10 +490,12 @@ def _strongest_effect(doc: Document, treatments: list[Hit]) -> tuple[str, Hit, H
 def _inside_a_longer_effect(doc: Document, hit: Hit) -> bool:
     """Whether a longer phrase of another effect holds this one: the longer phrase says what the patient meant."""
     return any(
-        other.start <= hit.start and hit.end <= other.end and other.end - other.start > hit.end - hit.start
-        for effect in _EFFECT_PRIORITY
-        if f"relaxant_effect.{effect}" != hit.concept
-        for other in doc.find(f"relaxant_effect.{effect}")
+        other.concept != hit.concept
+        and other.start <= hit.start
+        and hit.end <= other.end
+        and other.end - other.start > hit.end - hit.start
+        for others in doc.table("relaxant_effect").values()
+        for other in others
     )
 
 
